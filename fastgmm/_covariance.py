@@ -1,0 +1,222 @@
+"""Everything that depends on the covariance type, on small arrays.
+
+Statistics -> parameters (the M-step), covariances -> precision Cholesky
+factors, log-determinants, per-component constants and parameter counts. All
+of it is O(k d^3) work in float64 NumPy/SciPy; no function here sees X.
+
+Conventions (those of scikit-learn): ``precisions_cholesky`` U is upper
+triangular with precision = U U^T; 'full' (k, d, d), 'tied' (d, d),
+'diag' (k, d) and 'spherical' (k,) hold U, its diagonal, or its one value.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from .kernels._common import COVARIANCE_TYPES, stats_shapes
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+ILL_DEFINED_MESSAGE = (
+    "Fitting the mixture model failed because some components have "
+    "ill-defined empirical covariance (for instance caused by singleton "
+    "or collapsed samples). Try to decrease the number of components, "
+    "increase reg_covar, or scale the input data."
+)
+
+
+@dataclass
+class SufficientStats:
+    """Weighted statistics of one pass, accumulated around ``centers``.
+
+    nk[k] = sum_i w_i r_ik; s1[k] = sum_i w_i r_ik (x_i - m_k);
+    s2 = sum_i w_i r_ik (x_i - m_k)(x_i - m_k)^T, shaped by covariance type:
+    (k, d, d) full, (d, d) tied (summed over k), (k, d) diag (its diagonal),
+    (k,) spherical (its trace).
+    """
+
+    nk: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_components, n_features, covariance_type):
+        nk, s1, s2, _ = stats_shapes(n_components, n_features, covariance_type)
+        return cls(np.zeros(nk), np.zeros(s1), np.zeros(s2))
+
+
+def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):
+    """New (weights, means, covariances) from statistics around ``centers``.
+
+    ``eps`` is the machine epsilon of X's dtype; ``10 * eps`` is added to each
+    count (as scikit-learn does) so that an empty component keeps its mean and
+    gets ``reg_covar`` as covariance instead of a division by zero.
+    Weights are the counts over their sum, or over ``total_weight`` when given
+    (scikit-learn's initialization divides by the number of samples, so that
+    components seeded by single points start with weights 1/n).
+    """
+    nk = stats.nk + 10.0 * eps
+    delta = stats.s1 / nk[:, None]
+    means = centers + delta
+    n_features = centers.shape[1]
+    if covariance_type == "full":
+        cov = stats.s2 / nk[:, None, None] - delta[:, :, None] * delta[:, None, :]
+        idx = np.arange(n_features)
+        cov[:, idx, idx] += reg_covar
+    elif covariance_type == "tied":
+        cov = stats.s2 - np.einsum("k,ki,kj->ij", nk, delta, delta)
+        cov /= nk.sum()
+        cov.flat[:: n_features + 1] += reg_covar
+    elif covariance_type == "diag":
+        cov = stats.s2 / nk[:, None] - delta**2 + reg_covar
+    else:
+        cov = (stats.s2 / nk - np.sum(delta**2, axis=1)) / n_features + reg_covar
+    weights = nk / (nk.sum() if total_weight is None else total_weight)
+    return weights, means, cov
+
+
+def _ill_defined(component, covariance_type, is_float32):
+    where = (
+        "the tied covariance"
+        if component is None
+        else f"component {component} ({covariance_type} covariance)"
+    )
+    msg = (
+        f"{ILL_DEFINED_MESSAGE} The covariance of {where} is not positive "
+        "definite after adding reg_covar."
+    )
+    if is_float32:
+        msg += (
+            " The numerical accuracy can also be improved by passing float64"
+            " data instead of float32."
+        )
+    return ValueError(msg)
+
+
+def _chol_precision(cov, component, covariance_type, is_float32):
+    """Upper-triangular U with U U^T = inv(cov)."""
+    try:
+        lower = linalg.cholesky(cov, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        raise _ill_defined(component, covariance_type, is_float32) from None
+    if not np.all(np.isfinite(lower)) or np.any(np.diag(lower) <= 0):
+        raise _ill_defined(component, covariance_type, is_float32)
+    eye = np.eye(cov.shape[0])
+    return linalg.solve_triangular(lower, eye, lower=True, check_finite=False).T
+
+
+def precisions_cholesky(covariances, covariance_type, is_float32=False):
+    """Cholesky factors of the precisions; ValueError naming a bad component."""
+    if covariance_type == "full":
+        return np.stack(
+            [
+                _chol_precision(cov, k, covariance_type, is_float32)
+                for k, cov in enumerate(covariances)
+            ]
+        )
+    if covariance_type == "tied":
+        return _chol_precision(covariances, None, covariance_type, is_float32)
+    bad = ~(covariances > 0.0)  # catches NaN too
+    if np.any(bad):
+        component = int(np.argwhere(bad)[0][0])
+        raise _ill_defined(component, covariance_type, is_float32)
+    return 1.0 / np.sqrt(covariances)
+
+
+def precisions_cholesky_from_precisions(precisions, covariance_type):
+    """U with U U^T = precision, from user-given precisions.
+
+    The Cholesky factor of the row-and-column-reversed precision, reversed
+    back, is the upper-triangular U of P = U U^T.
+    """
+    if covariance_type == "full":
+        return np.stack([_upper_factor(p) for p in precisions])
+    if covariance_type == "tied":
+        return _upper_factor(precisions)
+    return np.sqrt(precisions)
+
+
+def _upper_factor(precision):
+    lower = linalg.cholesky(precision[::-1, ::-1], lower=True)
+    return np.ascontiguousarray(lower[::-1, ::-1])
+
+
+def covariances_from_cholesky(precisions_chol, covariance_type):
+    """inv(U U^T) for each factor (the covariance of user-given precisions)."""
+    if covariance_type in ("full", "tied"):
+        stack = precisions_chol if covariance_type == "full" else precisions_chol[None]
+        eye = np.eye(stack.shape[-1])
+        covs = []
+        for u in stack:
+            u_inv = linalg.solve_triangular(u, eye, lower=False)
+            covs.append(u_inv.T @ u_inv)
+        covs = np.stack(covs)
+        return covs if covariance_type == "full" else covs[0]
+    return 1.0 / precisions_chol**2
+
+
+def precisions_from_cholesky(precisions_chol, covariance_type):
+    """The precisions U U^T (or U**2 for diagonal types)."""
+    if covariance_type == "full":
+        return np.matmul(precisions_chol, np.swapaxes(precisions_chol, 1, 2))
+    if covariance_type == "tied":
+        return precisions_chol @ precisions_chol.T
+    return precisions_chol**2
+
+
+def log_det_cholesky(precisions_chol, covariance_type, n_features):
+    """log det U for each component (half the log-det of the precision)."""
+    if covariance_type == "full":
+        return np.sum(np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)), axis=1)
+    if covariance_type == "tied":
+        return np.sum(np.log(np.diag(precisions_chol)))
+    if covariance_type == "diag":
+        return np.sum(np.log(precisions_chol), axis=1)
+    return n_features * np.log(precisions_chol)
+
+
+def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
+    """c_k = log w_k + log det U_k - d/2 log(2 pi), as the kernels take it."""
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(weights)
+    log_det = log_det_cholesky(precisions_chol, covariance_type, n_features)
+    c = log_weights + log_det - 0.5 * n_features * _LOG_2PI
+    return np.ascontiguousarray(np.broadcast_to(c, weights.shape), dtype=np.float64)
+
+
+def n_parameters(n_components, n_features, covariance_type):
+    """Free parameters of the mixture: weights, means and covariances."""
+    d = n_features
+    cov_params = {
+        "full": n_components * d * (d + 1) / 2.0,
+        "diag": n_components * d,
+        "tied": d * (d + 1) / 2.0,
+        "spherical": n_components,
+    }[covariance_type]
+    return int(cov_params + n_components * d + n_components - 1)
+
+
+def precisions_shape(n_components, n_features, covariance_type):
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "SufficientStats",
+    "m_step",
+    "precisions_cholesky",
+    "precisions_cholesky_from_precisions",
+    "covariances_from_cholesky",
+    "precisions_from_cholesky",
+    "log_det_cholesky",
+    "log_prob_constants",
+    "n_parameters",
+    "precisions_shape",
+]

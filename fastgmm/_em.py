@@ -1,0 +1,142 @@
+"""The EM driver: initialize, then alternate a fused pass and an M-step.
+
+The driver knows the kernel contract (``accumulate``) and the per-type math of
+`_covariance`, and nothing of a backend's internals. Parameters travel as a
+`MixtureParams` in float64 whatever X's dtype.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _covariance as cov
+
+NONFINITE_MESSAGE = (
+    "The log-likelihood of the data is not finite under the current "
+    "parameters: some samples have (numerically) zero density under every "
+    "component. Scale the input data, or increase reg_covar."
+)
+
+
+@dataclass
+class MixtureParams:
+    """weights (k,), means (k, d), covariances and their precision Cholesky."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    precisions_cholesky: np.ndarray
+
+    @classmethod
+    def from_arrays(cls, weights, means, covariances, precisions_cholesky):
+        def f64(a):
+            return np.ascontiguousarray(a, dtype=np.float64)
+
+        return cls(f64(weights), f64(means), f64(covariances), f64(precisions_cholesky))
+
+
+@dataclass
+class EMRun:
+    """The outcome of one EM run (one initialization)."""
+
+    params: MixtureParams
+    lower_bound: float
+    lower_bounds: list = field(default_factory=list)
+    n_iter: int = 0
+    converged: bool = False
+
+
+class Monitor:
+    """Hooks for progress output; the estimator prints scikit-learn's messages."""
+
+    def init_begin(self, init):
+        pass
+
+    def iter_end(self, n_iter, change):
+        pass
+
+    def init_end(self, lower_bound, converged):
+        pass
+
+
+def expectation(backend, X, w, params, covariance_type, n_threads=None):
+    """One fused pass: the statistics around the current means and L."""
+    n_components, n_features = params.means.shape
+    c = cov.log_prob_constants(
+        params.weights, params.precisions_cholesky, covariance_type, n_features
+    )
+    stats = cov.SufficientStats.zeros(n_components, n_features, covariance_type)
+    total = backend.accumulate(
+        X, w, c, params.means, params.precisions_cholesky, covariance_type, stats,
+        n_threads=n_threads,
+    )
+    if not math.isfinite(total):
+        raise ValueError(NONFINITE_MESSAGE)
+    return stats, total
+
+
+def maximization(stats, params, covariance_type, reg_covar, eps, is_float32):
+    """The M-step: statistics around ``params.means`` -> new parameters."""
+    weights, means, covariances = cov.m_step(
+        stats, params.means, reg_covar, covariance_type, eps
+    )
+    precisions_chol = cov.precisions_cholesky(covariances, covariance_type, is_float32)
+    return MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
+
+
+def run_em(backend, X, w, params, *, covariance_type, tol, reg_covar, max_iter,
+           lower_bound=-np.inf, n_threads=None, monitor=None):
+    """EM from ``params`` until the mean log-likelihood gains less than tol."""
+    monitor = monitor or Monitor()
+    eps = np.finfo(X.dtype).eps
+    is_float32 = X.dtype == np.float32
+    total_weight = float(np.sum(w))
+    run = EMRun(params=params, lower_bound=lower_bound)
+    for n_iter in range(1, max_iter + 1):
+        previous = run.lower_bound
+        stats, total = expectation(backend, X, w, run.params, covariance_type, n_threads)
+        run.params = maximization(
+            stats, run.params, covariance_type, reg_covar, eps, is_float32
+        )
+        run.lower_bound = total / total_weight
+        run.lower_bounds.append(run.lower_bound)
+        run.n_iter = n_iter
+        change = run.lower_bound - previous
+        monitor.iter_end(n_iter, change)
+        if abs(change) < tol:
+            run.converged = True
+            break
+    return run
+
+
+def fit(backend, X, w, *, initialize, n_init, covariance_type, tol, reg_covar,
+        max_iter, warm=None, n_threads=None, monitor=None):
+    """Best of ``n_init`` EM runs (or one, continuing ``warm``).
+
+    ``initialize()`` returns the initial `MixtureParams` of the next run;
+    ``warm`` is an `EMRun` to continue from instead (warm start).
+    """
+    monitor = monitor or Monitor()
+    best = None
+    for init in range(1 if warm is not None else n_init):
+        monitor.init_begin(init)
+        if warm is not None:
+            start, lower_bound = warm.params, warm.lower_bound
+        else:
+            start, lower_bound = initialize(), -np.inf
+        if max_iter == 0:
+            run = EMRun(params=start, lower_bound=-np.inf)
+        else:
+            run = run_em(
+                backend, X, w, start, covariance_type=covariance_type, tol=tol,
+                reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
+                n_threads=n_threads, monitor=monitor,
+            )
+            monitor.init_end(run.lower_bound, run.converged)
+        # as scikit-learn: a later run also replaces a best that has no bound yet
+        if best is None or run.lower_bound > best.lower_bound or (
+            best.lower_bound == -np.inf
+        ):
+            best = run
+    return best

@@ -1,0 +1,138 @@
+"""Initial parameters, drawn from ``random_state`` exactly as scikit-learn draws them.
+
+scikit-learn turns each ``init_params`` method into an n x k responsibility
+matrix and runs one M-step on it. We make the same draws in the same order
+(its ``KMeans`` and ``kmeans_plusplus`` for the k-means methods), but never
+hold the n x k matrix: hard assignments stay a label vector, and the uniform
+draws of 'random' are made again chunk by chunk from a copy of the generator
+state. The statistics go through the same M-step as EM itself.
+"""
+
+import numpy as np
+
+from ._covariance import SufficientStats, m_step
+
+_CHUNK_ROWS = 65536
+
+
+def initial_parameters(X, w, n_components, covariance_type, init_params,
+                       random_state, reg_covar, sample_weight_given):
+    """(weights, means, covariances) in float64 from ``init_params``."""
+    n_samples = X.shape[0]
+    kmeans_weight = w if sample_weight_given else None
+    if init_params == "kmeans":
+        from sklearn.cluster import KMeans
+
+        labels = (
+            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+            .fit(X, sample_weight=kmeans_weight)
+            .labels_
+        )
+    elif init_params == "k-means++":
+        from sklearn.cluster import kmeans_plusplus
+
+        _, indices = kmeans_plusplus(
+            X, n_components, sample_weight=kmeans_weight, random_state=random_state
+        )
+        labels = _labels_from_indices(indices, n_samples)
+    elif init_params == "random_from_data":
+        p = w / w.sum() if sample_weight_given else None
+        if p is not None and np.count_nonzero(p) < n_components:
+            p = None
+        indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
+        labels = _labels_from_indices(indices, n_samples)
+    else:  # "random"
+        return _from_random_resp(X, w, n_components, covariance_type, random_state,
+                                 reg_covar)
+    return _from_labels(X, w, labels, n_components, covariance_type, reg_covar)
+
+
+def _labels_from_indices(indices, n_samples):
+    labels = np.full(n_samples, -1, dtype=np.intp)
+    labels[indices] = np.arange(len(indices))
+    return labels
+
+
+def _eps(X):
+    return np.finfo(X.dtype).eps
+
+
+def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
+    """One M-step on hard assignments (label -1: the row belongs to none)."""
+    n_features = X.shape[1]
+    stats = SufficientStats.zeros(n_components, n_features, covariance_type)
+    centers = np.zeros((n_components, n_features))
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(n_components + 1))
+    for k in range(n_components):
+        rows = order[starts[k] : starts[k + 1]]
+        if rows.size == 0:
+            continue  # empty: no statistics, the mean stays at 0 as in sklearn
+        xk = X[rows].astype(np.float64)
+        wk = w[rows]
+        nk = wk.sum()
+        if nk == 0.0:
+            continue
+        centers[k] = wk @ xk / nk
+        diff = xk - centers[k]
+        stats.nk[k] = nk
+        stats.s1[k] = wk @ diff
+        _add_scatter(stats, k, diff, wk, covariance_type)
+    return m_step(stats, centers, reg_covar, covariance_type, _eps(X), w.sum())
+
+
+def _add_scatter(stats, k, diff, weights, covariance_type):
+    """Add sum_i weights_i diff_i diff_i^T (shaped by type) to component k."""
+    if covariance_type == "full":
+        stats.s2[k] += (diff * weights[:, None]).T @ diff
+    elif covariance_type == "tied":
+        stats.s2 += (diff * weights[:, None]).T @ diff
+    elif covariance_type == "diag":
+        stats.s2[k] += weights @ diff**2
+    else:
+        stats.s2[k] += weights @ np.sum(diff**2, axis=1)
+
+
+def _random_resp_chunks(random_state, n_samples, n_components, dtype):
+    """Row chunks of sklearn's normalized uniform responsibilities."""
+    for start in range(0, n_samples, _CHUNK_ROWS):
+        stop = min(start + _CHUNK_ROWS, n_samples)
+        resp = random_state.uniform(size=(stop - start, n_components)).astype(dtype)
+        resp /= resp.sum(axis=1)[:, None]
+        yield start, stop, resp
+
+
+def _from_random_resp(X, w, n_components, covariance_type, random_state, reg_covar):
+    """One M-step on uniform random responsibilities, in two chunked passes.
+
+    The first pass draws the responsibilities and sums counts and means; the
+    second draws them again from a copy of the generator state and sums the
+    scatter around those means. The generator ends where one draw of the
+    whole n x k matrix would have left it.
+    """
+    n_samples, n_features = X.shape
+    replay = np.random.RandomState()
+    replay.set_state(random_state.get_state())
+
+    nk = np.zeros(n_components)
+    sums = np.zeros((n_components, n_features))
+    for start, stop, resp in _random_resp_chunks(
+        random_state, n_samples, n_components, X.dtype
+    ):
+        rw = resp * w[start:stop, None]
+        nk += rw.sum(axis=0)
+        sums += rw.T @ X[start:stop]
+    centers = sums / np.where(nk > 0, nk, 1.0)[:, None]
+
+    stats = SufficientStats.zeros(n_components, n_features, covariance_type)
+    stats.nk[:] = nk
+    for start, stop, resp in _random_resp_chunks(
+        replay, n_samples, n_components, X.dtype
+    ):
+        rw = resp * w[start:stop, None]
+        xc = X[start:stop].astype(np.float64)
+        for k in range(n_components):
+            diff = xc - centers[k]
+            stats.s1[k] += rw[:, k] @ diff
+            _add_scatter(stats, k, diff, rw[:, k], covariance_type)
+    return m_step(stats, centers, reg_covar, covariance_type, _eps(X), w.sum())

@@ -1,0 +1,77 @@
+"""Compiled kernels and the choice of backend.
+
+Every backend module provides the same two functions (see DESIGN.md):
+
+``accumulate(X, w, c, means, U, covariance_type, out, n_threads=None) -> L``
+    One fused pass over the rows of X: log-probabilities
+    ``log p_ik = c_k - 0.5 * ||(x_i - m_k) U_k||^2``, a max-shifted
+    log-sum-exp per row, responsibilities r_ik, and the sufficient statistics
+    ``out.nk[k] = sum_i w_i r_ik``, ``out.s1[k] = sum_i w_i r_ik (x_i - m_k)``,
+    ``out.s2`` the weighted scatter around m_k (shape by covariance type),
+    returning ``L = sum_i w_i logsumexp_k log p_ik``. No n x k array is made.
+
+``log_prob(X, c, means, U, covariance_type, out, n_threads=None)``
+    Fills the n x k matrix ``out`` with log p_ik.
+
+X is C-contiguous float32 or float64; w, c, means and U are float64; the
+statistics are float64.
+"""
+
+import warnings
+
+from . import _numba
+
+BACKENDS = ("auto", "numba", "cython")
+
+_warned_fallback = False
+
+
+def _load_cython():
+    from . import _cython  # noqa: F401  (compiled at install time)
+
+    return _cython
+
+
+def cython_available():
+    """Whether the compiled Cython extension can be imported."""
+    try:
+        _load_cython()
+    except ImportError:
+        return False
+    return True
+
+
+def get_backend(name="auto", n_samples=None, n_features=None, n_components=None,
+                covariance_type=None):
+    """Return the kernel module for ``name`` ('auto', 'numba' or 'cython')."""
+    global _warned_fallback
+    if name == "numba":
+        return _numba
+    if name == "cython":
+        try:
+            return _load_cython()
+        except ImportError as exc:
+            raise ImportError(
+                "fastgmm's Cython backend is not built. Build it with "
+                "`pip install -e .` (or `python setup.py build_ext --inplace`) "
+                "from a source checkout with a C compiler, or use backend='numba'."
+            ) from exc
+    if name != "auto":
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    try:
+        cython = _load_cython()
+    except ImportError:
+        if not _warned_fallback:
+            warnings.warn(
+                "fastgmm's Cython extension is not built; backend='auto' uses "
+                "Numba.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            _warned_fallback = True
+        return _numba
+    return _choose_auto(cython, n_samples, n_features, n_components, covariance_type)
+
+
+def _choose_auto(cython, n_samples, n_features, n_components, covariance_type):
+    return cython

@@ -1,0 +1,624 @@
+"""GaussianMixture: scikit-learn's estimator API on fastgmm's compiled EM."""
+
+import math
+import warnings
+from numbers import Integral, Real
+from time import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _covariance as cov
+from . import _em, _init, kernels
+
+_DTYPES = [np.float64, np.float32]
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by EM on a fused, compiled pass.
+
+    A drop-in for :class:`sklearn.mixture.GaussianMixture`: the same
+    parameters, attributes, methods and results (from the same
+    ``random_state``), plus ``sample_weight`` in :meth:`fit`, a choice of
+    compiled ``backend`` and a thread count.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': each component has its own covariance matrix; 'tied': all
+        components share one; 'diag': each has its own diagonal covariance;
+        'spherical': each has its own single variance.
+
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood gains less than ``tol``.
+
+    reg_covar : float, default=1e-6
+        Non-negative regularization added to the diagonal of covariances.
+
+    max_iter : int, default=100
+        The number of EM iterations to perform.
+
+    n_init : int, default=1
+        The number of initializations; the run with the best lower bound is
+        kept.
+
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+            default='kmeans'
+        How the initial responsibilities are drawn, as in scikit-learn.
+
+    weights_init : array-like of shape (n_components,), default=None
+        User-provided initial weights.
+
+    means_init : array-like of shape (n_components, n_features), default=None
+        User-provided initial means.
+
+    precisions_init : array-like, default=None
+        User-provided initial precisions (inverse covariances), shaped
+        (n_components,) 'spherical', (n_features, n_features) 'tied',
+        (n_components, n_features) 'diag', (n_components, n_features,
+        n_features) 'full'.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization and :meth:`sample`.
+
+    warm_start : bool, default=False
+        If True, each fit after the first starts from the last solution and
+        ``n_init`` is ignored.
+
+    verbose : int, default=0
+        1 prints each initialization and iteration; 2 adds times and the
+        change of the lower bound.
+
+    verbose_interval : int, default=10
+        Number of iterations between two prints.
+
+    backend : {'auto', 'numba', 'cython'}, default='auto'
+        The compiled kernels to use; 'auto' picks per workload.
+
+    n_threads : int or None, default=None
+        Threads of the compiled pass; None uses all cores. Results do not
+        depend on it.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray, shaped by ``covariance_type``
+    precisions_ : ndarray, shaped by ``covariance_type``
+    precisions_cholesky_ : ndarray, shaped by ``covariance_type``
+        Upper-triangular U with precision = U U^T (or its diagonal).
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of the training data at the best run.
+    lower_bounds_ : list of float
+        The lower bound after each iteration of the best run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has string feature names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastgmm import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> gm.means_
+    array([[10.,  2.],
+           [ 1.,  2.]])
+    >>> gm.predict([[0, 0], [12, 3]])
+    array([1, 0])
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(cov.COVARIANCE_TYPES))],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [
+            StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
+        ],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "backend": [StrOptions(set(kernels.BACKENDS))],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        backend="auto",
+        n_threads=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.backend = backend
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters with the EM algorithm.
+
+        Runs ``n_init`` initializations (one with ``warm_start`` after the
+        first fit) and keeps the parameters with the largest lower bound.
+        Warns with ``ConvergenceWarning`` when that run did not converge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The training data, one row per sample.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; an integer weight counts as
+            that many copies of the row. None weighs every sample 1.
+
+        Returns
+        -------
+        self : GaussianMixture
+            The fitted mixture.
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the model on X and return the component of each sample.
+
+        Equal to ``fit(X).predict(X)`` for any ``max_iter``, ``tol`` and
+        ``random_state``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The training data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        X = self._fit(X, sample_weight)
+        return self._weighted_log_prob(X).argmax(axis=1)
+
+    def _fit(self, X, sample_weight):
+        self._validate_params()
+        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}"
+            )
+        w = _check_sample_weight(sample_weight, n_samples, self.n_components)
+        weights_init, means_init, precisions_init = self._check_initial_parameters(
+            n_features
+        )
+        backend = kernels.get_backend(
+            self.backend, n_samples, n_features, self.n_components, self.covariance_type
+        )
+        random_state = check_random_state(self.random_state)
+
+        def initialize():
+            return self._initial_parameters(
+                X, w, sample_weight is not None, random_state,
+                weights_init, means_init, precisions_init,
+            )
+
+        warm = None
+        if self.warm_start and hasattr(self, "converged_"):
+            warm = _em.EMRun(
+                params=_em.MixtureParams.from_arrays(
+                    self.weights_, self.means_, self.covariances_,
+                    self.precisions_cholesky_,
+                ),
+                lower_bound=self.lower_bound_,
+            )
+        best = _em.fit(
+            backend, X, w, initialize=initialize, n_init=self.n_init,
+            covariance_type=self.covariance_type, tol=self.tol,
+            reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
+            n_threads=self.n_threads, monitor=_VerboseMonitor(self),
+        )
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. "
+                "Try different init parameters, or increase max_iter, "
+                "tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        self._set_parameters(best.params, X.dtype)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = best.lower_bounds
+        return X
+
+    def _check_initial_parameters(self, n_features):
+        """Validated copies of the user's initial parameters (never mutated)."""
+        k, t = self.n_components, self.covariance_type
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = check_array(self.weights_init, dtype=_DTYPES, ensure_2d=False)
+            _check_shape(weights, (k,), "weights")
+            if np.any(weights < 0.0) or np.any(weights > 1.0):
+                raise ValueError(
+                    "The parameter 'weights' should be in the range "
+                    "[0, 1], but got max value %.5f, min value %.5f"
+                    % (np.min(weights), np.max(weights))
+                )
+            atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+            if not np.allclose(float(np.abs(1.0 - np.sum(weights))), 0.0, atol=atol):
+                raise ValueError(
+                    "The parameter 'weights' should be normalized, "
+                    "but got sum(weights) = %.5f" % np.sum(weights)
+                )
+        if self.means_init is not None:
+            means = check_array(self.means_init, dtype=_DTYPES, ensure_2d=False)
+            _check_shape(means, (k, n_features), "means")
+        if self.precisions_init is not None:
+            precisions = check_array(
+                self.precisions_init, dtype=_DTYPES, ensure_2d=False,
+                allow_nd=t == "full",
+            )
+            _check_shape(
+                precisions, cov.precisions_shape(k, n_features, t), f"{t} precision"
+            )
+            _check_precision_values(precisions, t)
+        return weights, means, precisions
+
+    def _initial_parameters(self, X, w, weighted, random_state,
+                            weights_init, means_init, precisions_init):
+        if weights_init is None or means_init is None or precisions_init is None:
+            weights, means, covariances = _init.initial_parameters(
+                X, w, self.n_components, self.covariance_type, self.init_params,
+                random_state, self.reg_covar, weighted,
+            )
+        else:
+            weights = means = covariances = None
+        if weights_init is not None:
+            weights = weights_init
+        if means_init is not None:
+            means = means_init
+        if precisions_init is not None:
+            precisions_chol = cov.precisions_cholesky_from_precisions(
+                np.asarray(precisions_init, dtype=np.float64), self.covariance_type
+            )
+            covariances = cov.covariances_from_cholesky(
+                precisions_chol, self.covariance_type
+            )
+        else:
+            precisions_chol = cov.precisions_cholesky(
+                covariances, self.covariance_type, X.dtype == np.float32
+            )
+        return _em.MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
+
+    def _set_parameters(self, params, dtype):
+        self.weights_ = params.weights.astype(dtype)
+        self.means_ = params.means.astype(dtype)
+        self.covariances_ = params.covariances.astype(dtype)
+        self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype)
+        self.precisions_ = cov.precisions_from_cholesky(
+            params.precisions_cholesky, self.covariance_type
+        ).astype(dtype)
+
+    # -------------------------------------------------------------- predict
+
+    def _weighted_log_prob(self, X):
+        """n x k matrix of log w_k + log N(x_i | component k), X validated."""
+        n_features = X.shape[1]
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        means = np.ascontiguousarray(self.means_, dtype=np.float64)
+        chol = np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64)
+        c = cov.log_prob_constants(weights, chol, self.covariance_type, n_features)
+        backend = kernels.get_backend(
+            self.backend, X.shape[0], n_features, means.shape[0], self.covariance_type
+        )
+        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
+        backend.log_prob(X, c, means, chol, self.covariance_type, out,
+                         n_threads=self.n_threads)
+        return out
+
+    def _validate_predict(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=_DTYPES, order="C")
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            log p(x_i) under the fitted mixture.
+        """
+        X = self._validate_predict(X)
+        return _logsumexp_rows(self._weighted_log_prob(X))
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the samples in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean of :meth:`score_samples` over X.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def predict(self, X):
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        X = self._validate_predict(X)
+        return self._weighted_log_prob(X).argmax(axis=1)
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            Responsibilities; each row sums to 1.
+        """
+        X = self._validate_predict(X)
+        log_prob = self._weighted_log_prob(X)
+        log_norm = _logsumexp_rows(log_prob)
+        with np.errstate(under="ignore"):
+            log_prob -= log_norm[:, None]
+            return np.exp(log_prob, out=log_prob)
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        The draws are those of scikit-learn for the same parameters and
+        ``random_state``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The samples.
+        y : ndarray of shape (n_samples,)
+            The component of each sample.
+        """
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                "Invalid value for 'n_samples': %d . The sampling requires at "
+                "least one sample." % (n_samples)
+            )
+        _, n_features = self.means_.shape
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        if weights[:-1].sum() > 1.0:  # float32 weights rounded above 1
+            weights = weights / weights.sum()
+        counts = rng.multinomial(n_samples, weights)
+        means = np.asarray(self.means_, dtype=np.float64)
+        covariances = np.asarray(self.covariances_, dtype=np.float64)
+        if self.covariance_type == "full":
+            parts = [
+                rng.multivariate_normal(m, c, int(n))
+                for m, c, n in zip(means, covariances, counts)
+            ]
+        elif self.covariance_type == "tied":
+            parts = [
+                rng.multivariate_normal(m, covariances, int(n))
+                for m, n in zip(means, counts)
+            ]
+        else:
+            parts = [
+                m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
+                for m, c, n in zip(means, covariances, counts)
+            ]
+        labels = np.concatenate(
+            [np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)]
+        )
+        return np.vstack(parts), labels
+
+    # ----------------------------------------------------- model selection
+
+    def _n_parameters(self):
+        """Number of free parameters of the model."""
+        n_features = self.means_.shape[1]
+        return cov.n_parameters(self.n_components, n_features, self.covariance_type)
+
+    def bic(self, X):
+        """Bayesian information criterion on X (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        bic : float
+            ``-2 * log-likelihood + n_parameters * log(n_samples)``.
+        """
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion on X (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        aic : float
+            ``-2 * log-likelihood + 2 * n_parameters``.
+        """
+        n = np.shape(X)[0]
+        return -2 * self.score(X) * n + 2 * self._n_parameters()
+
+
+class _VerboseMonitor(_em.Monitor):
+    """scikit-learn's verbose messages, word for word."""
+
+    def __init__(self, estimator):
+        self.verbose = estimator.verbose
+        self.interval = estimator.verbose_interval
+
+    def init_begin(self, init):
+        if self.verbose >= 1:
+            print("Initialization %d" % init)
+            self.init_time = self.iter_time = time()
+
+    def iter_end(self, n_iter, change):
+        if self.verbose >= 1 and n_iter % self.interval == 0:
+            if self.verbose == 1:
+                print("  Iteration %d" % n_iter)
+            else:
+                now = time()
+                print(
+                    "  Iteration %d\t time lapse %.5fs\t ll change %.5f"
+                    % (n_iter, now - self.iter_time, change)
+                )
+                self.iter_time = now
+
+    def init_end(self, lower_bound, converged):
+        status = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {status}.")
+        elif self.verbose >= 2:
+            lapse = time() - self.init_time
+            print(
+                f"Initialization {status}. time lapse {lapse:.5f}s\t lower bound"
+                f" {lower_bound:.5f}."
+            )
+
+
+def _logsumexp_rows(a):
+    top = a.max(axis=1)
+    finite_top = np.where(np.isfinite(top), top, 0)
+    with np.errstate(under="ignore", divide="ignore"):
+        return np.log(np.exp(a - finite_top[:, None]).sum(axis=1)) + finite_top
+
+
+def _check_shape(param, shape, name):
+    if param.shape != shape:
+        raise ValueError(
+            "The parameter '%s' should have the shape of %s, but got %s"
+            % (name, shape, param.shape)
+        )
+
+
+def _check_precision_values(precisions, covariance_type):
+    if covariance_type in ("diag", "spherical"):
+        if np.any(np.less_equal(precisions, 0.0)):
+            raise ValueError("'%s precision' should be positive" % covariance_type)
+        return
+    for p in precisions if covariance_type == "full" else [precisions]:
+        if not (np.allclose(p, p.T) and np.all(np.linalg.eigvalsh(p) > 0.0)):
+            raise ValueError(
+                "'%s precision' should be symmetric, positive-definite"
+                % covariance_type
+            )
+
+
+def _check_sample_weight(sample_weight, n_samples, n_components):
+    """float64 weights of shape (n_samples,); ones when None."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    if isinstance(sample_weight, Real):
+        w = np.full(n_samples, sample_weight, dtype=np.float64)
+    else:
+        w = check_array(
+            sample_weight, ensure_2d=False, dtype=np.float64, order="C",
+            input_name="sample_weight",
+        )
+    if w.ndim != 1:
+        raise ValueError("Sample weights must be 1D array or scalar")
+    if w.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!"
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if np.any(w < 0):
+        raise ValueError("Negative values in data passed to sample_weight")
+    if not np.any(w > 0):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if np.count_nonzero(w) < n_components:
+        raise ValueError(
+            "Expected at least n_components samples with a positive weight, "
+            f"got {np.count_nonzero(w)} for n_components = {n_components}"
+        )
+    return w

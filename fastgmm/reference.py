@@ -1,0 +1,214 @@
+"""The textbook EM for Gaussian mixtures, written to be read, not to be fast.
+
+This module is the oracle of fastgmm's tests and the slow end of its
+benchmarks. It loops over points and components, works with plain
+covariance matrices (every covariance type is expanded to full d x d
+matrices), and keeps only the two numerical safeguards that any correct EM
+needs: log-sum-exp by the max-shift, and ``reg_covar`` on the diagonal.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastgmm import reference
+>>> X = np.array([[0.0, 0.1], [0.2, 0.0], [5.0, 5.1], [5.2, 4.9]])
+>>> weights, means, covs = reference.m_step(
+...     X, np.array([[1, 0], [1, 0], [0, 1], [0, 1]]), "full", reg_covar=1e-6)
+>>> means
+array([[0.1 , 0.05],
+       [5.1 , 5.  ]])
+"""
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "full_covariances",
+    "log_gaussian_density",
+    "estimate_log_prob",
+    "logsumexp",
+    "e_step",
+    "m_step",
+    "sufficient_statistics",
+    "fit",
+]
+
+
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    """Expand covariances of any type to an array of k full d x d matrices."""
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return covariances.copy()
+    if covariance_type == "tied":
+        return np.array([covariances] * n_components)
+    if covariance_type == "diag":
+        return np.array([np.diag(c) for c in covariances])
+    return np.array([c * np.eye(n_features) for c in covariances])
+
+
+def compress_covariances(full, covariance_type):
+    """The inverse of `full_covariances` for matrices of the given structure."""
+    if covariance_type == "full":
+        return full
+    if covariance_type == "tied":
+        return full[0]
+    if covariance_type == "diag":
+        return np.array([np.diag(c) for c in full])
+    return np.array([np.mean(np.diag(c)) for c in full])
+
+
+def log_gaussian_density(x, mean, covariance):
+    """log N(x | mean, covariance) for one point x."""
+    d = x.shape[0]
+    diff = x - mean
+    sign, log_det = np.linalg.slogdet(covariance)
+    if sign <= 0:
+        raise ValueError("covariance is not positive definite")
+    maha = diff @ np.linalg.solve(covariance, diff)
+    return -0.5 * (d * math.log(2.0 * math.pi) + log_det + maha)
+
+
+def estimate_log_prob(X, weights, means, covariances, covariance_type):
+    """n x k matrix of log w_k + log N(x_i | m_k, C_k)."""
+    X = np.asarray(X, dtype=np.float64)
+    n_samples, n_features = X.shape
+    n_components = len(weights)
+    covs = full_covariances(covariances, covariance_type, n_components, n_features)
+    log_prob = np.empty((n_samples, n_components))
+    for i in range(n_samples):
+        for k in range(n_components):
+            log_prob[i, k] = math.log(weights[k]) + log_gaussian_density(
+                X[i], means[k], covs[k]
+            )
+    return log_prob
+
+
+def logsumexp(values):
+    """log(sum(exp(values))) of a 1-D array, shifted by its maximum."""
+    top = np.max(values)
+    if top == -np.inf:
+        return -np.inf
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def e_step(X, weights, means, covariances, covariance_type):
+    """Responsibilities and per-sample log-likelihoods.
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components)
+    log_likelihood : ndarray of shape (n_samples,)
+        log p(x_i) = logsumexp_k (log w_k + log N(x_i | k)).
+    """
+    log_prob = estimate_log_prob(X, weights, means, covariances, covariance_type)
+    log_likelihood = np.array([logsumexp(row) for row in log_prob])
+    resp = np.exp(log_prob - log_likelihood[:, None])
+    return resp, log_likelihood
+
+
+def m_step(X, resp, covariance_type, reg_covar=1e-6, sample_weight=None):
+    """Weights, means and covariances (of ``covariance_type``) from resp.
+
+    Each covariance is the weighted scatter around the new mean, divided by
+    the weighted count; 'tied' pools the scatter of all components, 'diag'
+    keeps the diagonal, 'spherical' its mean. ``reg_covar`` goes on the
+    diagonal.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    resp = np.asarray(resp, dtype=np.float64)
+    n_samples, n_features = X.shape
+    n_components = resp.shape[1]
+    w = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
+
+    counts = np.zeros(n_components)
+    means = np.zeros((n_components, n_features))
+    for k in range(n_components):
+        for i in range(n_samples):
+            counts[k] += w[i] * resp[i, k]
+            means[k] += w[i] * resp[i, k] * X[i]
+        means[k] /= counts[k]
+
+    scatter = np.zeros((n_components, n_features, n_features))
+    for k in range(n_components):
+        for i in range(n_samples):
+            diff = X[i] - means[k]
+            scatter[k] += w[i] * resp[i, k] * np.outer(diff, diff)
+
+    if covariance_type == "tied":
+        pooled = scatter.sum(axis=0) / counts.sum()
+        full = np.array([pooled] * n_components)
+    else:
+        full = scatter / counts[:, None, None]
+    if covariance_type == "diag":
+        full = np.array([np.diag(np.diag(c)) for c in full])
+    elif covariance_type == "spherical":
+        full = np.array([np.mean(np.diag(c)) * np.eye(n_features) for c in full])
+    full = full + reg_covar * np.eye(n_features)
+    weights = counts / counts.sum()
+    return weights, means, compress_covariances(full, covariance_type)
+
+
+def sufficient_statistics(X, resp, centers, covariance_type, sample_weight=None):
+    """The kernels' statistics, from responsibilities, around ``centers``.
+
+    Returns (nk, s1, s2) with nk[k] = sum_i w_i r_ik,
+    s1[k] = sum_i w_i r_ik (x_i - c_k) and s2 the scatter
+    sum_i w_i r_ik (x_i - c_k)(x_i - c_k)^T, reduced by covariance type:
+    (k, d, d) 'full', summed over k 'tied', its diagonal 'diag', its trace
+    'spherical'.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_samples, n_features = X.shape
+    n_components = resp.shape[1]
+    w = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
+    nk = np.zeros(n_components)
+    s1 = np.zeros((n_components, n_features))
+    s2 = np.zeros((n_components, n_features, n_features))
+    for i in range(n_samples):
+        for k in range(n_components):
+            diff = X[i] - centers[k]
+            r = w[i] * resp[i, k]
+            nk[k] += r
+            s1[k] += r * diff
+            s2[k] += r * np.outer(diff, diff)
+    if covariance_type == "tied":
+        s2 = s2.sum(axis=0)
+    elif covariance_type == "diag":
+        s2 = np.array([np.diag(s) for s in s2])
+    elif covariance_type == "spherical":
+        s2 = np.array([np.trace(s) for s in s2])
+    return nk, s1, s2
+
+
+def fit(X, weights, means, covariances, covariance_type, *, reg_covar=1e-6,
+        max_iter=100, tol=1e-3, sample_weight=None):
+    """EM from the given initial parameters.
+
+    Stops when the (weighted) mean log-likelihood gains less than ``tol`` or
+    after ``max_iter`` iterations. The log-likelihood reported for an
+    iteration is that of the parameters the iteration started from, as in
+    scikit-learn.
+
+    Returns
+    -------
+    params : tuple (weights, means, covariances)
+    lower_bounds : list of float
+    converged : bool
+    """
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    params = (np.asarray(weights, float), np.asarray(means, float),
+              np.asarray(covariances, float))
+    lower_bounds = []
+    previous = -np.inf
+    converged = False
+    for _ in range(max_iter):
+        resp, log_likelihood = e_step(X, *params, covariance_type)
+        params = m_step(X, resp, covariance_type, reg_covar, sample_weight=w)
+        lower_bound = float(np.sum(w * log_likelihood) / np.sum(w))
+        lower_bounds.append(lower_bound)
+        if abs(lower_bound - previous) < tol:
+            converged = True
+            break
+        previous = lower_bound
+    return params, lower_bounds, converged

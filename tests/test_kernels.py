@@ -1,0 +1,185 @@
+"""Both kernels' fused pass and log-probabilities against fastgmm.reference."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastgmm import _covariance as cov
+from fastgmm import kernels, reference
+from fastgmm.kernels import _common
+
+from .helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, make_blobs, random_params
+
+
+def kernel_args(weights, means, covs, covariance_type):
+    chol = cov.precisions_cholesky(covs, covariance_type)
+    c = cov.log_prob_constants(weights, chol, covariance_type, means.shape[1])
+    return c, np.ascontiguousarray(means, dtype=np.float64), chol
+
+
+def run_accumulate(backend, X, w, weights, means, covs, covariance_type, n_threads=None):
+    c, means, chol = kernel_args(weights, means, covs, covariance_type)
+    out = cov.SufficientStats.zeros(means.shape[0], means.shape[1], covariance_type)
+    total = kernels.get_backend(backend).accumulate(
+        X, w, c, means, chol, covariance_type, out, n_threads=n_threads
+    )
+    return out, total
+
+
+def expected_stats(X, w, weights, means, covs, covariance_type):
+    resp, log_lik = reference.e_step(X, weights, means, covs, covariance_type)
+    nk, s1, s2 = reference.sufficient_statistics(
+        X, resp, means, covariance_type, sample_weight=w
+    )
+    return nk, s1, s2, np.sum(w * log_lik)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_accumulate_matches_reference(backend, covariance_type, dtype, weighted):
+    n, d, k = 300, 3, 4
+    X, _ = make_blobs(n, d, k, seed=1, dtype=dtype)
+    rng = np.random.RandomState(2)
+    w = rng.randint(0, 4, size=n).astype(float) if weighted else np.ones(n)
+    weights, means, covs = random_params(k, d, covariance_type, seed=3, scale=2.0)
+
+    out, total = run_accumulate(backend, X, w, weights, means, covs, covariance_type)
+    nk, s1, s2, expected_total = expected_stats(X, w, weights, means, covs,
+                                                covariance_type)
+    # the kernel reads float32 X as float32 and computes in float64, like the
+    # reference fed with the same float32 values: agreement to float64 rounding
+    rtol = 1e-9
+    assert_allclose(out.nk, nk, rtol=rtol, atol=1e-12)
+    assert_allclose(out.s1, s1, rtol=rtol, atol=1e-9 * np.abs(s1).max())
+    assert_allclose(out.s2, s2, rtol=rtol, atol=1e-9 * np.abs(s2).max())
+    assert_allclose(total, expected_total, rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_prob_matches_reference(backend, covariance_type, dtype):
+    n, d, k = 200, 4, 3
+    X, _ = make_blobs(n, d, k, seed=4, dtype=dtype)
+    weights, means, covs = random_params(k, d, covariance_type, seed=5)
+    c, means64, chol = kernel_args(weights, means, covs, covariance_type)
+    out = np.empty((n, k))
+    kernels.get_backend(backend).log_prob(X, c, means64, chol, covariance_type, out)
+    expected = reference.estimate_log_prob(X, weights, means, covs, covariance_type)
+    assert_allclose(out, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_thread_count_does_not_change_results(backend, covariance_type):
+    # several partitions, so that threads really split the work
+    n = _common.MIN_ROWS_PER_PARTITION * 5 + 17
+    X, _ = make_blobs(n, 5, 6, seed=6)
+    w = np.random.RandomState(7).rand(n)
+    weights, means, covs = random_params(6, 5, covariance_type, seed=8, scale=3.0)
+    one, total_one = run_accumulate(backend, X, w, weights, means, covs,
+                                    covariance_type, n_threads=1)
+    two, total_two = run_accumulate(backend, X, w, weights, means, covs,
+                                    covariance_type, n_threads=2)
+    assert total_one == total_two
+    for a, b in [(one.nk, two.nk), (one.s1, two.s1), (one.s2, two.s2)]:
+        assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backends_agree(covariance_type, dtype):
+    n = 10_000
+    X, _ = make_blobs(n, 6, 5, seed=9, dtype=dtype)
+    w = np.random.RandomState(10).rand(n)
+    weights, means, covs = random_params(5, 6, covariance_type, seed=11, scale=3.0)
+    results = [
+        run_accumulate(name, X, w, weights, means, covs, covariance_type)
+        for name in ("numba", "cython")
+    ]
+    (a, total_a), (b, total_b) = results
+    assert_allclose(total_a, total_b, rtol=1e-10)
+    for x, y in [(a.nk, b.nk), (a.s1, b.s1), (a.s2, b.s2)]:
+        assert_allclose(x, y, rtol=1e-10, atol=1e-10 * np.abs(x).max())
+
+
+def test_zero_weight_rows_count_for_nothing(backend):
+    X, _ = make_blobs(500, 3, 3, seed=12)
+    w = np.ones(500)
+    w[::3] = 0.0
+    weights, means, covs = random_params(3, 3, "full", seed=13, scale=2.0)
+    dropped, total_dropped = run_accumulate(backend, X[w > 0], np.ones(int(w.sum())),
+                                            weights, means, covs, "full")
+    zeroed, total_zeroed = run_accumulate(backend, X, w, weights, means, covs, "full")
+    assert_allclose(total_zeroed, total_dropped, rtol=1e-12)
+    assert_allclose(zeroed.s2, dropped.s2, rtol=1e-12)
+
+
+def test_far_from_origin_keeps_precision(backend):
+    # the same cloud at 0 and at 1e6: statistics around the means are equal,
+    # where E[xx^T] - mu mu^T would lose every digit
+    X, _ = make_blobs(2000, 3, 2, seed=14, spread=3.0)
+    weights, means, covs = random_params(2, 3, "full", seed=15, scale=2.0)
+    shift = 1e6
+    near, total_near = run_accumulate(backend, X, np.ones(2000), weights, means, covs,
+                                      "full")
+    far, total_far = run_accumulate(backend, X + shift, np.ones(2000), weights,
+                                    means + shift, covs, "full")
+    assert_allclose(total_far, total_near, rtol=1e-9)
+    assert_allclose(far.s2, near.s2, rtol=1e-8)
+    for covariance_type in ("tied", "diag", "spherical"):
+        w2, m2, c2 = random_params(2, 3, covariance_type, seed=15, scale=2.0)
+        near, _ = run_accumulate(backend, X, np.ones(2000), w2, m2, c2, covariance_type)
+        far, _ = run_accumulate(backend, X + shift, np.ones(2000), w2, m2 + shift, c2,
+                                covariance_type)
+        assert_allclose(far.s2, near.s2, rtol=1e-8)
+
+
+def test_far_away_components_do_not_overflow(backend):
+    # log-probabilities near -1e6: exp without the max-shift would be 0/0
+    X, _ = make_blobs(100, 2, 2, seed=16)
+    weights = np.array([0.5, 0.5])
+    means = np.array([[1e3, 1e3], [-1e3, 1e3]])
+    covs = np.array([1.0, 1.0])
+    out, total = run_accumulate(backend, X, np.ones(100), weights, means, covs,
+                                "spherical")
+    assert np.isfinite(total)
+    assert_allclose(out.nk.sum(), 100.0)
+    nk, s1, s2, expected_total = expected_stats(X, np.ones(100), weights, means, covs,
+                                                "spherical")
+    assert_allclose(total, expected_total, rtol=1e-12)
+    assert_allclose(out.nk, nk, rtol=1e-9)
+
+
+@given(
+    n=st.integers(1, 60),
+    d=st.integers(1, 5),
+    k=st.integers(1, 5),
+    covariance_type=st.sampled_from(COVARIANCE_TYPES),
+    seed=st.integers(0, 2**16),
+)
+def test_accumulate_any_shape(n, d, k, covariance_type, seed):
+    X = np.random.RandomState(seed).randn(n, d) * 3
+    w = np.random.RandomState(seed + 1).rand(n)
+    weights, means, covs = random_params(k, d, covariance_type, seed=seed)
+    nk, s1, s2, expected_total = expected_stats(X, w, weights, means, covs,
+                                                covariance_type)
+    for name in BACKENDS:
+        out, total = run_accumulate(name, X, w, weights, means, covs, covariance_type)
+        assert_allclose(total, expected_total, rtol=1e-10)
+        assert_allclose(out.nk, nk, rtol=1e-9, atol=1e-12)
+        assert_allclose(out.s2, s2, rtol=1e-9, atol=1e-9 * max(np.abs(s2).max(), 1))
+
+
+def test_partitions_do_not_depend_on_threads():
+    bounds = _common.partition_bounds(1_000_000, 16, 8, "full")
+    assert bounds[0] == 0 and bounds[-1] == 1_000_000
+    assert np.all(np.diff(bounds) > 0)
+    assert len(bounds) - 1 == _common.MAX_PARTITIONS
+    # large statistics: fewer partitions, within the memory budget
+    bounds = _common.partition_bounds(1_000_000, 64, 256, "full")
+    per = 64 * 256 * 256 * 8
+    assert (len(bounds) - 1) * per <= max(_common.PARTIAL_STATS_BUDGET, per)
+    assert_array_equal(_common.partition_bounds(5, 2, 2, "diag"), [0, 5])
