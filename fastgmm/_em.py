@@ -62,13 +62,14 @@ class Monitor:
 
 def expectation(backend, X, w, params, covariance_type, n_threads=None):
     """One fused pass: the statistics around the current means and L."""
-    n_components, n_features = params.means.shape
+    centers = params.means
+    n_components, n_features = centers.shape
     c = cov.log_prob_constants(
         params.weights, params.precisions_cholesky, covariance_type, n_features
     )
     stats = cov.SufficientStats.zeros(n_components, n_features, covariance_type)
     total = backend.accumulate(
-        X, w, c, params.means, params.precisions_cholesky, covariance_type, stats,
+        X, w, c, centers, params.precisions_cholesky, covariance_type, stats,
         n_threads=n_threads,
     )
     if not math.isfinite(total):
@@ -76,10 +77,10 @@ def expectation(backend, X, w, params, covariance_type, n_threads=None):
     return stats, total
 
 
-def maximization(stats, params, covariance_type, reg_covar, eps, is_float32):
-    """The M-step: statistics around ``params.means`` -> new parameters."""
+def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32):
+    """The M-step: statistics around ``centers`` -> new parameters."""
     weights, means, covariances = cov.m_step(
-        stats, params.means, reg_covar, covariance_type, eps
+        stats, centers, reg_covar, covariance_type, eps
     )
     precisions_chol = cov.precisions_cholesky(covariances, covariance_type, is_float32)
     return MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
@@ -97,7 +98,7 @@ def run_em(backend, X, w, params, *, covariance_type, tol, reg_covar, max_iter,
         previous = run.lower_bound
         stats, total = expectation(backend, X, w, run.params, covariance_type, n_threads)
         run.params = maximization(
-            stats, run.params, covariance_type, reg_covar, eps, is_float32
+            stats, run.params.means, covariance_type, reg_covar, eps, is_float32
         )
         run.lower_bound = total / total_weight
         run.lower_bounds.append(run.lower_bound)

@@ -39,8 +39,9 @@ def expected_stats(X, w, weights, means, covs, covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_accumulate_matches_reference(backend, covariance_type, dtype, weighted):
-    n, d, k = 300, 3, 4
+@pytest.mark.parametrize("d", [3, 32])  # direct loops; BLAS tiles
+def test_accumulate_matches_reference(backend, covariance_type, dtype, weighted, d):
+    n, k = 300, 4
     X, _ = make_blobs(n, d, k, seed=1, dtype=dtype)
     rng = np.random.RandomState(2)
     w = rng.randint(0, 4, size=n).astype(float) if weighted else np.ones(n)
@@ -49,19 +50,21 @@ def test_accumulate_matches_reference(backend, covariance_type, dtype, weighted)
     out, total = run_accumulate(backend, X, w, weights, means, covs, covariance_type)
     nk, s1, s2, expected_total = expected_stats(X, w, weights, means, covs,
                                                 covariance_type)
-    # the kernel reads float32 X as float32 and computes in float64, like the
-    # reference fed with the same float32 values: agreement to float64 rounding
-    rtol = 1e-9
+    # Direct loops compute float32 data in float64, like the reference fed
+    # with the same values: agreement to float64 rounding. BLAS tiles compute
+    # float32 data in float32 (sums over a tile, then float64).
+    rtol = 1e-9 if dtype == np.float64 or d < 24 else 1e-4
     assert_allclose(out.nk, nk, rtol=rtol, atol=1e-12)
-    assert_allclose(out.s1, s1, rtol=rtol, atol=1e-9 * np.abs(s1).max())
-    assert_allclose(out.s2, s2, rtol=rtol, atol=1e-9 * np.abs(s2).max())
-    assert_allclose(total, expected_total, rtol=1e-12)
+    assert_allclose(out.s1, s1, rtol=rtol, atol=rtol * np.abs(s1).max())
+    assert_allclose(out.s2, s2, rtol=rtol, atol=rtol * np.abs(s2).max())
+    assert_allclose(total, expected_total, rtol=min(rtol, 1e-6))
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_log_prob_matches_reference(backend, covariance_type, dtype):
-    n, d, k = 200, 4, 3
+@pytest.mark.parametrize("d", [4, 40])
+def test_log_prob_matches_reference(backend, covariance_type, dtype, d):
+    n, k = 200, 3
     X, _ = make_blobs(n, d, k, seed=4, dtype=dtype)
     weights, means, covs = random_params(k, d, covariance_type, seed=5)
     c, means64, chol = kernel_args(weights, means, covs, covariance_type)

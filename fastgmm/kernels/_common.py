@@ -6,7 +6,10 @@ slot of the buffers made here; the partitions depend only on the data shape
 bitwise the same with 1 or 16 threads.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 #: A partition holds at least this many rows (below it, threads cost more than
 #: they save).
@@ -17,6 +20,18 @@ MAX_PARTITIONS = 64
 PARTIAL_STATS_BUDGET = 32 * 2**20
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def readonly(a):
+    """A read-only plain-ndarray view of ``a`` (no copy).
+
+    Kernels always receive inputs typed this way, whatever the caller passed
+    (writable, read-only, memory-mapped): Numba then compiles one version per
+    dtype, and a read-only X cannot give other rounding than a writable one.
+    """
+    view = np.asarray(a).view(np.ndarray)
+    view.flags.writeable = False
+    return view
 
 
 def stats_shapes(n_components, n_features, covariance_type):
@@ -104,3 +119,31 @@ def reduce_partials(partials, means, covariance_type, out):
             dm = means[k] - means[k + 1 :]
             out.s2 += np.einsum("l,li,lj->ij", acc_cc[k, k + 1 :], dm, dm)
     return total
+
+
+def single_threaded_blas(active=True):
+    """Hold BLAS to one thread while our own threads call it."""
+    return threadpool_limits(limits=1, user_api="blas") if active else nullcontext()
+
+
+def recenter(out, shift, covariance_type):
+    """Move statistics taken around m + shift to be around m, in place.
+
+    A kernel that computes x - m in float32 uses means rounded to float32,
+    m' = m + shift; with S1' and S2' around m':
+    S1 = S1' + N shift, S2 = S2' + S1' shift^T + shift S1'^T + N shift shift^T.
+    The terms are small (shift is a float32 rounding error); no cancellation.
+    """
+    s1_prime = out.s1.copy()
+    out.s1 += out.nk[:, None] * shift
+    if covariance_type == "full":
+        cross = s1_prime[:, :, None] * shift[:, None, :]
+        out.s2 += cross + np.swapaxes(cross, 1, 2)
+        out.s2 += out.nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+    elif covariance_type == "tied":
+        cross = s1_prime.T @ shift
+        out.s2 += cross + cross.T + (shift.T * out.nk) @ shift
+    elif covariance_type == "diag":
+        out.s2 += 2 * s1_prime * shift + out.nk[:, None] * shift**2
+    else:
+        out.s2 += np.sum(2 * s1_prime * shift + out.nk[:, None] * shift**2, axis=1)

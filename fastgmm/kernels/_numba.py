@@ -1,215 +1,492 @@
 """Numba backend: the fused EM pass and the log-probability matrix.
 
-The public functions here (`accumulate`, `log_prob`) prepare arguments and
-call `@njit` kernels; the kernels compute. One kernel per covariance type,
-parallel over the partitions of `_common.partition_bounds`, each partition
-worked row by row into its own slot of partial statistics, which
-`_common.reduce_partials` sums in partition order.
+The public functions (`accumulate`, `log_prob`) prepare arguments and call
+``@njit`` kernels; the kernels compute. Work is split into the partitions of
+`_common.partition_bounds` (run in parallel, each into its own slot of
+partial statistics, summed in partition order by `_common.reduce_partials`)
+and, inside a partition, into tiles of `TILE` rows.
 
-X is read in its own dtype (float32 stays float32 in memory); arithmetic and
-statistics are float64.
+A tile is worked column by column so that every inner loop runs over rows,
+contiguous in memory, and vectorizes:
+
+1. the tile is copied transposed, xt[j, b] = X[start + b, j], in float64;
+2. for each component, log p[k, b] = c_k - 0.5 * ||(x_b - m_k) U_k||^2;
+3. per row, the max-shifted log-sum-exp and the responsibilities r[k, b];
+4. for each component, N, S1 and S2 of the tile are sums over b.
+
+For many features (``n_features >= BLAS_MIN_FEATURES``, 'full' and 'tied'),
+steps 2 and 4 are matrix products through BLAS (``np.dot``) on row-major
+tiles in X's own dtype, so float32 data run at float32 speed; tile sums are
+then added to float64 statistics.
 """
 
 import math
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from . import _common
 
-# fastmath is set here and nowhere else. Reassociation lets reductions
+# fastmath is set here and nowhere else. Reassociation lets sums over rows
 # vectorize; results stay deterministic for a given machine and partitioning.
 # No 'nnan'/'ninf': -inf log-probabilities must compare correctly.
 _FASTMATH = {"reassoc", "contract", "nsz"}
 _JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
 
-_LOG_2PI = math.log(2.0 * math.pi)
+#: Rows per tile: the tile's buffers (k x TILE log-probabilities, d x TILE
+#: data) stay in L1/L2.
+TILE = 256
+#: From this many features on, 'full' and 'tied' go through BLAS.
+BLAS_MIN_FEATURES = 24
+
+# --- exp(x) for x <= 0, vectorizable ----------------------------------------------
+# exp(x) = 2^n * exp(r), n = round(x / ln 2), r = x - n ln 2 (Cody-Waite), exp(r)
+# by its Taylor polynomial of degree 13 (|r| <= ln2/2: error below 1 ulp), and
+# 2^n built in the exponent bits. No libm call, so loops over it vectorize.
+# The rounding trick (x + 1.5 * 2^52) - 1.5 * 2^52 must not be reassociated: the
+# function has only 'contract' and LLVM inlines it with its own flags.
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFTER = 6755399441055744.0  # 1.5 * 2**52
+_MIN_EXP_ARG = -708.0  # exp(-708) ~ 3e-308, the smallest normal result
+_INV_FACT = [1.0 / math.factorial(i) for i in range(14)]
+(_C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13) = _INV_FACT[2:]
+
+
+@intrinsic
+def _f64_bits(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_f64(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def exp_nonpositive(x):
+    """exp(x) for x <= 0 to 1 ulp; about 3e-308 (not 0) below -708."""
+    x = max(x, _MIN_EXP_ARG)
+    t = x * _LOG2E + _SHIFTER
+    n = t - _SHIFTER
+    r = (x - n * _LN2_HI) - n * _LN2_LO
+    p = _C13
+    p = p * r + _C12
+    p = p * r + _C11
+    p = p * r + _C10
+    p = p * r + _C9
+    p = p * r + _C8
+    p = p * r + _C7
+    p = p * r + _C6
+    p = p * r + _C5
+    p = p * r + _C4
+    p = p * r + _C3
+    p = p * r + _C2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    scale = _bits_f64((_f64_bits(t) - _f64_bits(_SHIFTER) + 1023) << 52)
+    return p * scale
+
+
+# --- tile steps shared by every covariance type -----------------------------------
 
 
 @njit(**_JIT)
-def _normalize(logp, resp):
-    """Responsibilities of one row into resp; return its log-sum-exp."""
+def _load_tile(X, start, nb, xt):
+    """xt[j, b] = X[start + b, j] as float64."""
+    n_features = X.shape[1]
+    for b in range(nb):
+        for j in range(n_features):
+            xt[j, b] = X[start + b, j]
+
+
+@njit(**_JIT)
+def _responsibilities(logp, nb, w, start, top, total):
+    """Turn log p[k, b] into responsibilities in place; return sum_b w_b lse_b.
+
+    Rows of zero weight get zero responsibilities (and add nothing, even where
+    their log-likelihood is -inf).
+    """
     n_components = logp.shape[0]
-    top = logp[0]
+    for b in range(nb):
+        top[b] = logp[0, b]
     for k in range(1, n_components):
-        if logp[k] > top:
-            top = logp[k]
-    if top == -np.inf:
-        # every component has zero density here: no responsibility to share
-        for k in range(n_components):
-            resp[k] = 0.0
-        return -np.inf
-    total = 0.0
+        for b in range(nb):
+            top[b] = max(top[b], logp[k, b])
+    for b in range(nb):
+        total[b] = 0.0
     for k in range(n_components):
-        e = math.exp(logp[k] - top)
-        resp[k] = e
-        total += e
-    inv = 1.0 / total
+        for b in range(nb):
+            e = exp_nonpositive(logp[k, b] - top[b])
+            logp[k, b] = e
+            total[b] += e
+    ll = 0.0
+    for b in range(nb):
+        wb = w[start + b]
+        if wb != 0.0:
+            ll += wb * (top[b] + math.log(total[b]))
+            total[b] = wb / total[b]
+        else:
+            total[b] = 0.0
     for k in range(n_components):
-        resp[k] *= inv
-    return top + math.log(total)
+        for b in range(nb):
+            logp[k, b] *= total[b]  # w_b r_kb
+    return ll
 
 
-# --- per-row log-probabilities (fill diff[k] = x - m_k and logp[k]) -------------
+# --- log-probabilities of a tile, per covariance type ----------------------------
 
 
 @njit(**_JIT)
-def _row_full(X, i, c, means, U, diff, logp):
+def _logp_full(xt, nb, c, means, U, logp, diff, y):
     n_components, n_features = means.shape
     for k in range(n_components):
+        for l in range(n_features):
+            m = means[k, l]
+            for b in range(nb):
+                diff[l, b] = xt[l, b] - m
+        for b in range(nb):
+            logp[k, b] = 0.0
         for j in range(n_features):
-            diff[k, j] = X[i, j] - means[k, j]
-        maha = 0.0
-        for j in range(n_features):
-            y = 0.0
-            for l in range(j + 1):
-                y += diff[k, l] * U[k, l, j]
-            maha += y * y
-        logp[k] = c[k] - 0.5 * maha
+            u = U[k, 0, j]
+            for b in range(nb):
+                y[b] = diff[0, b] * u
+            for l in range(1, j + 1):
+                u = U[k, l, j]
+                for b in range(nb):
+                    y[b] += diff[l, b] * u
+            for b in range(nb):
+                logp[k, b] += y[b] * y[b]
+        ck = c[k]
+        for b in range(nb):
+            logp[k, b] = ck - 0.5 * logp[k, b]
 
 
 @njit(**_JIT)
-def _row_diag(X, i, c, means, U, diff, logp):
+def _logp_diag(xt, nb, c, means, U, logp):
     n_components, n_features = means.shape
     for k in range(n_components):
-        maha = 0.0
+        for b in range(nb):
+            logp[k, b] = 0.0
         for j in range(n_features):
-            t = X[i, j] - means[k, j]
-            diff[k, j] = t
-            y = t * U[k, j]
-            maha += y * y
-        logp[k] = c[k] - 0.5 * maha
+            m = means[k, j]
+            p = U[k, j]
+            for b in range(nb):
+                t = (xt[j, b] - m) * p
+                logp[k, b] += t * t
+        ck = c[k]
+        for b in range(nb):
+            logp[k, b] = ck - 0.5 * logp[k, b]
 
 
 @njit(**_JIT)
-def _row_spherical(X, i, c, means, U, diff, logp):
+def _logp_spherical(xt, nb, c, means, U, logp):
     n_components, n_features = means.shape
     for k in range(n_components):
-        sq = 0.0
+        for b in range(nb):
+            logp[k, b] = 0.0
         for j in range(n_features):
-            t = X[i, j] - means[k, j]
-            diff[k, j] = t
-            sq += t * t
-        logp[k] = c[k] - 0.5 * sq * U[k] * U[k]
+            m = means[k, j]
+            for b in range(nb):
+                t = xt[j, b] - m
+                logp[k, b] += t * t
+        ck = c[k]
+        half_prec = 0.5 * U[k] * U[k]
+        for b in range(nb):
+            logp[k, b] = ck - half_prec * logp[k, b]
 
 
 @njit(**_JIT)
-def _row_tied(X, i, c, means, U, center, shifted, shifted_u, xg, diff, logp):
+def _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0):
     # (x - m_k) U = (x - g) U - (m_k - g) U: one triangular product per row
-    n_components, n_features = means.shape
+    n_components = shifted_u.shape[0]
+    n_features = U.shape[0]
     for j in range(n_features):
-        xg[j] = X[i, j] - center[j]
-    for k in range(n_components):
-        logp[k] = 0.0
-    for j in range(n_features):
-        y = 0.0
+        for b in range(nb):
+            y0[j, b] = 0.0
         for l in range(j + 1):
-            y += xg[l] * U[l, j]
-        for k in range(n_components):
-            t = y - shifted_u[k, j]
-            logp[k] += t * t
+            u = U[l, j]
+            g = center[l]
+            for b in range(nb):
+                y0[j, b] += (xt[l, b] - g) * u
+    _logp_tied_from_y0(y0, nb, c, shifted_u, logp)
+
+
+@njit(**_JIT)
+def _logp_tied_from_y0(y0, nb, c, shifted_u, logp):
+    n_components, n_features = shifted_u.shape
     for k in range(n_components):
-        logp[k] = c[k] - 0.5 * logp[k]
+        for b in range(nb):
+            logp[k, b] = 0.0
         for j in range(n_features):
-            diff[k, j] = xg[j] - shifted[k, j]
+            s = shifted_u[k, j]
+            for b in range(nb):
+                t = y0[j, b] - s
+                logp[k, b] += t * t
+        ck = c[k]
+        for b in range(nb):
+            logp[k, b] = ck - 0.5 * logp[k, b]
 
 
-# --- the fused pass, one partition -------------------------------------------------
+# --- statistics of a tile, per covariance type -------------------------------------
+# wr[k, b] = w_b r_kb (the output of _responsibilities)
 
 
 @njit(**_JIT)
-def _block_full(X, w, c, means, U, start, stop, nk, s1, s2, diff, logp, resp):
+def _stats_full(xt, nb, means, wr, nk, s1, s2, diff, t):
     n_components, n_features = means.shape
-    ll = 0.0
-    for i in range(start, stop):
-        wi = w[i]
-        if wi == 0.0:
-            continue
-        _row_full(X, i, c, means, U, diff, logp)
-        ll += wi * _normalize(logp, resp)
+    for k in range(n_components):
+        acc = 0.0
+        for b in range(nb):
+            acc += wr[k, b]
+        nk[k] += acc
+        for l in range(n_features):
+            m = means[k, l]
+            for b in range(nb):
+                diff[l, b] = xt[l, b] - m
+        for l in range(n_features):
+            acc = 0.0
+            for b in range(nb):
+                v = wr[k, b] * diff[l, b]
+                t[b] = v
+                acc += v
+            s1[k, l] += acc
+            for j in range(l, n_features):
+                acc = 0.0
+                for b in range(nb):
+                    acc += t[b] * diff[j, b]
+                s2[k, l, j] += acc
+
+
+@njit(**_JIT)
+def _stats_diag(xt, nb, means, wr, nk, s1, s2):
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        acc = 0.0
+        for b in range(nb):
+            acc += wr[k, b]
+        nk[k] += acc
+        for j in range(n_features):
+            m = means[k, j]
+            acc1 = 0.0
+            acc2 = 0.0
+            for b in range(nb):
+                dv = xt[j, b] - m
+                v = wr[k, b] * dv
+                acc1 += v
+                acc2 += v * dv
+            s1[k, j] += acc1
+            s2[k, j] += acc2
+
+
+@njit(**_JIT)
+def _stats_spherical(xt, nb, means, wr, nk, s1, s2):
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        acc = 0.0
+        for b in range(nb):
+            acc += wr[k, b]
+        nk[k] += acc
+        acc2 = 0.0
+        for j in range(n_features):
+            m = means[k, j]
+            acc1 = 0.0
+            for b in range(nb):
+                dv = xt[j, b] - m
+                v = wr[k, b] * dv
+                acc1 += v
+                acc2 += v * dv
+            s1[k, j] += acc1
+        s2[k] += acc2
+
+
+@njit(**_JIT)
+def _stats_tied(xt, nb, w, start, means, center, shifted, wr, nk, s1, s2, cc, xm, t):
+    """N, S1; A = sum_b w_b (x_b - mbar_b)(x_b - mbar_b)^T; C_kl = sum w r_k r_l."""
+    n_components, n_features = means.shape
+    for k in range(n_components):
+        acc = 0.0
+        for b in range(nb):
+            acc += wr[k, b]
+        nk[k] += acc
+        for j in range(n_features):
+            m = means[k, j]
+            acc = 0.0
+            for b in range(nb):
+                acc += wr[k, b] * (xt[j, b] - m)
+            s1[k, j] += acc
+    # r_kb = wr_kb / w_b; rows of zero weight have wr = 0 and add nothing
+    for b in range(nb):
+        wb = w[start + b]
+        t[b] = 1.0 / wb if wb != 0.0 else 0.0
+    # xm[j, b] = (x_b - g)_j - sum_k r_kb (m_k - g)_j
+    for j in range(n_features):
+        g = center[j]
+        for b in range(nb):
+            xm[j, b] = 0.0
         for k in range(n_components):
-            r = wi * resp[k]
-            nk[k] += r
+            s = shifted[k, j]
+            for b in range(nb):
+                xm[j, b] += wr[k, b] * s
+        for b in range(nb):
+            xm[j, b] = (xt[j, b] - g) - xm[j, b] * t[b]
+    for j in range(n_features):
+        for l in range(j, n_features):
+            acc = 0.0
+            for b in range(nb):
+                acc += w[start + b] * xm[j, b] * xm[l, b]
+            s2[j, l] += acc
+    for k in range(n_components):
+        for l in range(k + 1, n_components):
+            acc = 0.0
+            for b in range(nb):
+                acc += wr[k, b] * wr[l, b] * t[b]
+            cc[k, l] += acc
+
+
+# --- one partition --------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _partition_full(X, w, c, means, U, start, stop, nk, s1, s2):
+    n_components, n_features = means.shape
+    xt = np.empty((n_features, TILE))
+    logp = np.empty((n_components, TILE))
+    diff = np.empty((n_features, TILE))
+    y = np.empty(TILE)
+    top = np.empty(TILE)
+    total = np.empty(TILE)
+    ll = 0.0
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        _load_tile(X, s, nb, xt)
+        _logp_full(xt, nb, c, means, U, logp, diff, y)
+        ll += _responsibilities(logp, nb, w, s, top, total)
+        _stats_full(xt, nb, means, logp, nk, s1, s2, diff, y)
+    return ll
+
+
+@njit(**_JIT)
+def _partition_diag(X, w, c, means, U, start, stop, nk, s1, s2):
+    n_components, n_features = means.shape
+    xt = np.empty((n_features, TILE))
+    logp = np.empty((n_components, TILE))
+    top = np.empty(TILE)
+    total = np.empty(TILE)
+    ll = 0.0
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        _load_tile(X, s, nb, xt)
+        _logp_diag(xt, nb, c, means, U, logp)
+        ll += _responsibilities(logp, nb, w, s, top, total)
+        _stats_diag(xt, nb, means, logp, nk, s1, s2)
+    return ll
+
+
+@njit(**_JIT)
+def _partition_spherical(X, w, c, means, U, start, stop, nk, s1, s2):
+    n_components, n_features = means.shape
+    xt = np.empty((n_features, TILE))
+    logp = np.empty((n_components, TILE))
+    top = np.empty(TILE)
+    total = np.empty(TILE)
+    ll = 0.0
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        _load_tile(X, s, nb, xt)
+        _logp_spherical(xt, nb, c, means, U, logp)
+        ll += _responsibilities(logp, nb, w, s, top, total)
+        _stats_spherical(xt, nb, means, logp, nk, s1, s2)
+    return ll
+
+
+@njit(**_JIT)
+def _partition_tied(X, w, c, means, U, center, shifted, shifted_u, start, stop,
+                    nk, s1, s2, cc):
+    n_components, n_features = means.shape
+    xt = np.empty((n_features, TILE))
+    logp = np.empty((n_components, TILE))
+    y0 = np.empty((n_features, TILE))
+    top = np.empty(TILE)
+    total = np.empty(TILE)
+    ll = 0.0
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        _load_tile(X, s, nb, xt)
+        _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0)
+        ll += _responsibilities(logp, nb, w, s, top, total)
+        _stats_tied(xt, nb, w, s, means, center, shifted, logp, nk, s1, s2, cc, y0,
+                    top)
+    return ll
+
+
+# --- the BLAS path for many features ('full' and 'tied') --------------------------
+
+
+@njit(**_JIT)
+def _rows_minus(X, start, nb, vec, out):
+    """out[b, :] = X[start + b, :] - vec, in out's dtype (X's)."""
+    n_features = X.shape[1]
+    for b in range(nb):
+        for j in range(n_features):
+            out[b, j] = X[start + b, j] - vec[j]
+
+
+@njit(**_JIT)
+def _partition_full_blas(X, w, c, means, U, start, stop, nk, s1, s2):
+    n_components, n_features = means.shape
+    dt = X.dtype
+    means_x = means.astype(dt)
+    U_x = U.astype(dt)
+    diff = np.empty((TILE, n_features), dtype=dt)
+    y = np.empty((TILE, n_features), dtype=dt)
+    scatter = np.empty((n_features, n_features), dtype=dt)
+    logp = np.empty((n_components, TILE))
+    top = np.empty(TILE)
+    total = np.empty(TILE)
+    ll = 0.0
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        for k in range(n_components):
+            _rows_minus(X, s, nb, means_x[k], diff)
+            np.dot(diff[:nb], U_x[k], y[:nb])
+            ck = c[k]
+            for b in range(nb):
+                acc = 0.0
+                for j in range(n_features):
+                    acc += y[b, j] * y[b, j]
+                logp[k, b] = ck - 0.5 * acc
+        ll += _responsibilities(logp, nb, w, s, top, total)
+        for k in range(n_components):
+            _rows_minus(X, s, nb, means_x[k], diff)
+            acc = 0.0
+            for b in range(nb):
+                acc += logp[k, b]
+            nk[k] += acc
             for j in range(n_features):
-                rd = r * diff[k, j]
-                s1[k, j] += rd
+                acc = 0.0
+                for b in range(nb):
+                    acc += logp[k, b] * diff[b, j]
+                s1[k, j] += acc
+            for b in range(nb):
+                r = math.sqrt(logp[k, b])
+                for j in range(n_features):
+                    y[b, j] = diff[b, j] * r
+            np.dot(y[:nb].T, y[:nb], scatter)
+            for j in range(n_features):
                 for l in range(j, n_features):
-                    s2[k, j, l] += rd * diff[k, l]
-    return ll
-
-
-@njit(**_JIT)
-def _block_diag(X, w, c, means, U, start, stop, nk, s1, s2, diff, logp, resp):
-    n_components, n_features = means.shape
-    ll = 0.0
-    for i in range(start, stop):
-        wi = w[i]
-        if wi == 0.0:
-            continue
-        _row_diag(X, i, c, means, U, diff, logp)
-        ll += wi * _normalize(logp, resp)
-        for k in range(n_components):
-            r = wi * resp[k]
-            nk[k] += r
-            for j in range(n_features):
-                rd = r * diff[k, j]
-                s1[k, j] += rd
-                s2[k, j] += rd * diff[k, j]
-    return ll
-
-
-@njit(**_JIT)
-def _block_spherical(X, w, c, means, U, start, stop, nk, s1, s2, diff, logp, resp):
-    n_components, n_features = means.shape
-    ll = 0.0
-    for i in range(start, stop):
-        wi = w[i]
-        if wi == 0.0:
-            continue
-        _row_spherical(X, i, c, means, U, diff, logp)
-        ll += wi * _normalize(logp, resp)
-        for k in range(n_components):
-            r = wi * resp[k]
-            nk[k] += r
-            sq = 0.0
-            for j in range(n_features):
-                rd = r * diff[k, j]
-                s1[k, j] += rd
-                sq += rd * diff[k, j]
-            s2[k] += sq
-    return ll
-
-
-@njit(**_JIT)
-def _block_tied(
-    X, w, c, means, U, center, shifted, shifted_u, start, stop,
-    nk, s1, s2, cc, xg, diff, logp, resp,
-):
-    n_components, n_features = means.shape
-    ll = 0.0
-    for i in range(start, stop):
-        wi = w[i]
-        if wi == 0.0:
-            continue
-        _row_tied(X, i, c, means, U, center, shifted, shifted_u, xg, diff, logp)
-        ll += wi * _normalize(logp, resp)
-        # xg <- x - mbar = sum_k r_k (x - m_k)
-        for j in range(n_features):
-            xg[j] = 0.0
-        for k in range(n_components):
-            rk = resp[k]
-            r = wi * rk
-            nk[k] += r
-            for j in range(n_features):
-                s1[k, j] += r * diff[k, j]
-                xg[j] += rk * diff[k, j]
-            for l in range(k + 1, n_components):
-                cc[k, l] += r * resp[l]
-        for j in range(n_features):
-            t = wi * xg[j]
-            for l in range(j, n_features):
-                s2[j, l] += t * xg[l]
+                    s2[k, j, l] += scatter[j, l]
     return ll
 
 
@@ -217,114 +494,105 @@ def _block_tied(
 
 
 @njit(parallel=True, **_JIT)
-def _accumulate_full(X, w, c, means, U, bounds, nk, s1, s2, ll):
-    n_components, n_features = means.shape
+def _accumulate_full(X, w, c, means, U, bounds, nk, s1, s2, ll, use_blas):
     for p in prange(bounds.shape[0] - 1):
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        resp = np.empty(n_components)
-        ll[p] = _block_full(
-            X, w, c, means, U, bounds[p], bounds[p + 1], nk[p], s1[p], s2[p],
-            diff, logp, resp,
-        )
+        if use_blas:
+            ll[p] = _partition_full_blas(X, w, c, means, U, bounds[p], bounds[p + 1],
+                                         nk[p], s1[p], s2[p])
+        else:
+            ll[p] = _partition_full(X, w, c, means, U, bounds[p], bounds[p + 1],
+                                    nk[p], s1[p], s2[p])
 
 
 @njit(parallel=True, **_JIT)
 def _accumulate_diag(X, w, c, means, U, bounds, nk, s1, s2, ll):
-    n_components, n_features = means.shape
     for p in prange(bounds.shape[0] - 1):
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        resp = np.empty(n_components)
-        ll[p] = _block_diag(
-            X, w, c, means, U, bounds[p], bounds[p + 1], nk[p], s1[p], s2[p],
-            diff, logp, resp,
-        )
+        ll[p] = _partition_diag(X, w, c, means, U, bounds[p], bounds[p + 1],
+                                nk[p], s1[p], s2[p])
 
 
 @njit(parallel=True, **_JIT)
 def _accumulate_spherical(X, w, c, means, U, bounds, nk, s1, s2, ll):
-    n_components, n_features = means.shape
     for p in prange(bounds.shape[0] - 1):
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        resp = np.empty(n_components)
-        ll[p] = _block_spherical(
-            X, w, c, means, U, bounds[p], bounds[p + 1], nk[p], s1[p], s2[p],
-            diff, logp, resp,
-        )
+        ll[p] = _partition_spherical(X, w, c, means, U, bounds[p], bounds[p + 1],
+                                     nk[p], s1[p], s2[p])
 
 
 @njit(parallel=True, **_JIT)
-def _accumulate_tied(
-    X, w, c, means, U, center, shifted, shifted_u, bounds, nk, s1, s2, cc, ll
-):
-    n_components, n_features = means.shape
+def _accumulate_tied(X, w, c, means, U, center, shifted, shifted_u, bounds,
+                     nk, s1, s2, cc, ll):
     for p in prange(bounds.shape[0] - 1):
-        xg = np.empty(n_features)
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        resp = np.empty(n_components)
-        ll[p] = _block_tied(
-            X, w, c, means, U, center, shifted, shifted_u, bounds[p], bounds[p + 1],
-            nk[p], s1[p], s2[p], cc[p], xg, diff, logp, resp,
-        )
+        ll[p] = _partition_tied(X, w, c, means, U, center, shifted, shifted_u,
+                                bounds[p], bounds[p + 1], nk[p], s1[p], s2[p], cc[p])
+
+
+# log p of every row of a partition into the n x k matrix, per covariance type
+# (one function each: Numba cannot cache a kernel that takes a function argument)
+
+
+@njit(**_JIT)
+def _store(logp, nb, out, s):
+    n_components = logp.shape[0]
+    for b in range(nb):
+        for k in range(n_components):
+            out[s + b, k] = logp[k, b]
 
 
 @njit(parallel=True, **_JIT)
 def _log_prob_full(X, c, means, U, bounds, out):
     n_components, n_features = means.shape
     for p in prange(bounds.shape[0] - 1):
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        for i in range(bounds[p], bounds[p + 1]):
-            _row_full(X, i, c, means, U, diff, logp)
-            for k in range(n_components):
-                out[i, k] = logp[k]
+        xt = np.empty((n_features, TILE))
+        logp = np.empty((n_components, TILE))
+        diff = np.empty((n_features, TILE))
+        y = np.empty(TILE)
+        for s in range(bounds[p], bounds[p + 1], TILE):
+            nb = min(TILE, bounds[p + 1] - s)
+            _load_tile(X, s, nb, xt)
+            _logp_full(xt, nb, c, means, U, logp, diff, y)
+            _store(logp, nb, out, s)
+
+
+@njit(parallel=True, **_JIT)
+def _log_prob_tied(X, c, U, center, shifted_u, bounds, out):
+    n_components, n_features = shifted_u.shape
+    for p in prange(bounds.shape[0] - 1):
+        xt = np.empty((n_features, TILE))
+        logp = np.empty((n_components, TILE))
+        y0 = np.empty((n_features, TILE))
+        for s in range(bounds[p], bounds[p + 1], TILE):
+            nb = min(TILE, bounds[p + 1] - s)
+            _load_tile(X, s, nb, xt)
+            _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0)
+            _store(logp, nb, out, s)
 
 
 @njit(parallel=True, **_JIT)
 def _log_prob_diag(X, c, means, U, bounds, out):
     n_components, n_features = means.shape
     for p in prange(bounds.shape[0] - 1):
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        for i in range(bounds[p], bounds[p + 1]):
-            _row_diag(X, i, c, means, U, diff, logp)
-            for k in range(n_components):
-                out[i, k] = logp[k]
+        xt = np.empty((n_features, TILE))
+        logp = np.empty((n_components, TILE))
+        for s in range(bounds[p], bounds[p + 1], TILE):
+            nb = min(TILE, bounds[p + 1] - s)
+            _load_tile(X, s, nb, xt)
+            _logp_diag(xt, nb, c, means, U, logp)
+            _store(logp, nb, out, s)
 
 
 @njit(parallel=True, **_JIT)
 def _log_prob_spherical(X, c, means, U, bounds, out):
     n_components, n_features = means.shape
     for p in prange(bounds.shape[0] - 1):
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        for i in range(bounds[p], bounds[p + 1]):
-            _row_spherical(X, i, c, means, U, diff, logp)
-            for k in range(n_components):
-                out[i, k] = logp[k]
+        xt = np.empty((n_features, TILE))
+        logp = np.empty((n_components, TILE))
+        for s in range(bounds[p], bounds[p + 1], TILE):
+            nb = min(TILE, bounds[p + 1] - s)
+            _load_tile(X, s, nb, xt)
+            _logp_spherical(xt, nb, c, means, U, logp)
+            _store(logp, nb, out, s)
 
 
-@njit(parallel=True, **_JIT)
-def _log_prob_tied(X, c, means, U, center, shifted, shifted_u, bounds, out):
-    n_components, n_features = means.shape
-    for p in prange(bounds.shape[0] - 1):
-        xg = np.empty(n_features)
-        diff = np.empty((n_components, n_features))
-        logp = np.empty(n_components)
-        for i in range(bounds[p], bounds[p + 1]):
-            _row_tied(X, i, c, means, U, center, shifted, shifted_u, xg, diff, logp)
-            for k in range(n_components):
-                out[i, k] = logp[k]
-
-
-_ACCUMULATE = {
-    "full": _accumulate_full,
-    "diag": _accumulate_diag,
-    "spherical": _accumulate_spherical,
-}
 _LOG_PROB = {
     "full": _log_prob_full,
     "diag": _log_prob_diag,
@@ -342,7 +610,8 @@ def _set_threads(n_threads):
 
 
 def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
-    """The fused E-step/statistics pass; see `fastgmm.kernels.accumulate`."""
+    """The fused E-step/statistics pass; see `fastgmm.kernels`."""
+    X, w, c, means, U = map(_common.readonly, (X, w, c, means, U))
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     bounds = _common.partition_bounds(
@@ -352,31 +621,40 @@ def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
         bounds.shape[0] - 1, n_components, n_features, covariance_type
     )
     nk, s1, s2, cc, ll = partials
+    use_blas = n_features >= BLAS_MIN_FEATURES
     previous = _set_threads(n_threads)
     try:
-        if covariance_type == "tied":
+        if covariance_type == "full":
+            with _common.single_threaded_blas(use_blas):
+                _accumulate_full(X, w, c, means, U, bounds, nk, s1, s2, ll, use_blas)
+        elif covariance_type == "tied":
             center, shifted, shifted_u = _common.tied_centering(means, U)
-            _accumulate_tied(
-                X, w, c, means, U, center, shifted, shifted_u, bounds,
-                nk, s1, s2, cc, ll,
-            )
+            _accumulate_tied(X, w, c, means, U, center, shifted, shifted_u, bounds,
+                             nk, s1, s2, cc, ll)
+        elif covariance_type == "diag":
+            _accumulate_diag(X, w, c, means, U, bounds, nk, s1, s2, ll)
         else:
-            _ACCUMULATE[covariance_type](X, w, c, means, U, bounds, nk, s1, s2, ll)
+            _accumulate_spherical(X, w, c, means, U, bounds, nk, s1, s2, ll)
     finally:
         numba.set_num_threads(previous)
-    return _common.reduce_partials(partials, means, covariance_type, out)
+    total = _common.reduce_partials(partials, means, covariance_type, out)
+    if covariance_type == "full" and use_blas and X.dtype != np.float64:
+        # the float32 tiles were taken around the means rounded to float32
+        _common.recenter(out, means.astype(X.dtype) - means, covariance_type)
+    return total
 
 
 def log_prob(X, c, means, U, covariance_type, out, n_threads=None):
     """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k); see `fastgmm.kernels`."""
+    X, c, means, U = map(_common.readonly, (X, c, means, U))
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     bounds = _common.partition_bounds(n_samples, n_components, n_features, "diag")
     previous = _set_threads(n_threads)
     try:
         if covariance_type == "tied":
-            center, shifted, shifted_u = _common.tied_centering(means, U)
-            _log_prob_tied(X, c, means, U, center, shifted, shifted_u, bounds, out)
+            center, _, shifted_u = _common.tied_centering(means, U)
+            _log_prob_tied(X, c, U, center, shifted_u, bounds, out)
         else:
             _LOG_PROB[covariance_type](X, c, means, U, bounds, out)
     finally:
