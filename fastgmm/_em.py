@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _covariance as cov
+from .kernels import single_threaded_blas
 
 NONFINITE_MESSAGE = (
     "The log-likelihood of the data is not finite under the current "
@@ -129,11 +130,12 @@ def fit(backend, X, w, *, initialize, n_init, covariance_type, tol, reg_covar,
         if max_iter == 0:
             run = EMRun(params=start, lower_bound=-np.inf)
         else:
-            run = run_em(
-                backend, X, w, start, covariance_type=covariance_type, tol=tol,
-                reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
-                n_threads=n_threads, monitor=monitor,
-            )
+            with single_threaded_blas():
+                run = run_em(
+                    backend, X, w, start, covariance_type=covariance_type, tol=tol,
+                    reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
+                    n_threads=n_threads, monitor=monitor,
+                )
             monitor.init_end(run.lower_bound, run.converged)
         # as scikit-learn: a later run also replaces a best that has no bound yet
         if best is None or run.lower_bound > best.lower_bound or (

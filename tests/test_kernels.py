@@ -186,3 +186,20 @@ def test_partitions_do_not_depend_on_threads():
     per = 64 * 256 * 256 * 8
     assert (len(bounds) - 1) * per <= max(_common.PARTIAL_STATS_BUDGET, per)
     assert_array_equal(_common.partition_bounds(5, 2, 2, "diag"), [0, 5])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_read_only_input_gives_identical_results(backend, dtype):
+    X, _ = make_blobs(3000, 30, 3, seed=17, dtype=dtype)
+    w = np.random.RandomState(18).rand(3000)
+    for covariance_type in COVARIANCE_TYPES:
+        weights, means, covs = random_params(3, 30, covariance_type, seed=19, scale=3.0)
+        writable, total_w = run_accumulate(backend, X, w, weights, means, covs,
+                                           covariance_type)
+        X_ro, w_ro = X.copy(), w.copy()
+        X_ro.setflags(write=False)
+        w_ro.setflags(write=False)
+        readonly, total_r = run_accumulate(backend, X_ro, w_ro, weights, means, covs,
+                                           covariance_type)
+        assert total_w == total_r
+        assert_array_equal(writable.s2, readonly.s2)

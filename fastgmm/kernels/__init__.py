@@ -19,11 +19,18 @@ statistics are float64.
 
 import warnings
 
-from . import _numba
+from ._common import single_threaded_blas  # noqa: F401
 
 BACKENDS = ("auto", "numba", "cython")
 
 _warned_fallback = False
+
+
+def _load_numba():
+    # imported on first use: importing Numba costs a third of a second
+    from . import _numba
+
+    return _numba
 
 
 def _load_cython():
@@ -46,7 +53,7 @@ def get_backend(name="auto", n_samples=None, n_features=None, n_components=None,
     """Return the kernel module for ``name`` ('auto', 'numba' or 'cython')."""
     global _warned_fallback
     if name == "numba":
-        return _numba
+        return _load_numba()
     if name == "cython":
         try:
             return _load_cython()
@@ -69,9 +76,25 @@ def get_backend(name="auto", n_samples=None, n_features=None, n_components=None,
                 stacklevel=3,
             )
             _warned_fallback = True
-        return _numba
+        return _load_numba()
     return _choose_auto(cython, n_samples, n_features, n_components, covariance_type)
 
 
+#: 'auto' picks Numba for jobs at least this large (n_samples * n_components)
+#: on the direct-loop path; see README.md for the measurements behind it.
+AUTO_NUMBA_MIN_WORK = 2_000_000
+
+
 def _choose_auto(cython, n_samples, n_features, n_components, covariance_type):
-    return cython
+    """Cython where it is faster or the job is small, Numba otherwise.
+
+    Cython has no compile or cache-load cost (Numba's first call in a process
+    loads its kernels from disk) and its BLAS path (trmm/syrk) does half the
+    flops of Numba's (gemm); Numba's loops vectorize better on large jobs.
+    """
+    if n_samples is None:
+        return cython
+    blas_path = covariance_type == "full" and n_features >= cython.BLAS_MIN_FEATURES
+    if blas_path or n_samples * n_components < AUTO_NUMBA_MIN_WORK:
+        return cython
+    return _load_numba()

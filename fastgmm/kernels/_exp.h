@@ -1,0 +1,56 @@
+/* exp(x) for x <= 0, vectorizable, for fastgmm's Cython kernels.
+ *
+ * The same method as fastgmm.kernels._numba.exp_nonpositive: n = round(x/ln2),
+ * r = x - n ln2 (Cody-Waite), exp(r) by its Taylor polynomial of degree 13
+ * (|r| <= ln2/2: below 1 ulp; Estrin's scheme), 2^n built in the exponent bits. No libm call,
+ * so loops over it vectorize. Rounding uses floor(), which stays exact when
+ * the compiler may reassociate (-fassociative-math); n + 1.5*2^52 is exact
+ * for integral n, and its bits give n.
+ * Below -708 it returns about 3e-308 instead of 0.
+ */
+#ifndef FASTGMM_EXP_H
+#define FASTGMM_EXP_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline double fastgmm_exp_nonpositive(double x)
+{
+    const double log2e = 1.4426950408889634;
+    const double ln2_hi = 6.93147180369123816490e-01;
+    const double ln2_lo = 1.90821492927058770002e-10;
+    const double shifter = 6755399441055744.0; /* 1.5 * 2^52 */
+    double n, r, r2, r4, s0, s1, s2, s3, p, t, scale;
+    int64_t bits, shifter_bits;
+
+    x = x > -708.0 ? x : -708.0;
+    n = floor(x * log2e + 0.5);
+    r = (x - n * ln2_hi) - n * ln2_lo;
+    /* Estrin's scheme: a dependency chain of 4 instead of 13 (Horner) */
+    r2 = r * r;
+    r4 = r2 * r2;
+    s0 = (1.0 + r) + (0.5 + r * (1.0 / 6.0)) * r2;
+    s1 = (1.0 / 24.0 + r * (1.0 / 120.0)) + (1.0 / 720.0 + r * (1.0 / 5040.0)) * r2;
+    s2 = (1.0 / 40320.0 + r * (1.0 / 362880.0))
+         + (1.0 / 3628800.0 + r * (1.0 / 39916800.0)) * r2;
+    s3 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+    p = (s0 + s1 * r4) + (s2 + s3 * r4) * (r4 * r4);
+    t = n + shifter;
+    memcpy(&bits, &t, sizeof bits);
+    memcpy(&shifter_bits, &shifter, sizeof shifter_bits);
+    bits = (bits - shifter_bits + 1023) << 52;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+#ifdef _OPENMP
+#include <omp.h>
+#define FASTGMM_OPENMP 1
+static inline int fastgmm_max_threads(void) { return omp_get_max_threads(); }
+#else
+#define FASTGMM_OPENMP 0
+static inline int fastgmm_max_threads(void) { return 1; }
+#endif
+
+#endif
