@@ -16,6 +16,25 @@ def _demo(args):
     return 0
 
 
+def _bench(args):
+    from . import _bench
+
+    grid = None
+    if args.d or args.k or args.covariance or args.n_samples:
+        base = _bench.QUICK_GRID if args.quick else _bench.FULL_GRID
+        grid = [
+            (args.n_samples or n, d, k, ct) for n, d, k, ct in base
+            if (not args.d or d in args.d) and (not args.k or k in args.k)
+            and (not args.covariance or ct in args.covariance)
+        ]
+        if not grid:
+            sys.exit("fastgmm bench: no workload matches these filters")
+    _bench.run(grid=grid, dtypes=args.dtype, backends=args.backend,
+               max_iter=args.max_iter, repeats=args.repeats, quick=args.quick,
+               scaling=args.scaling)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastgmm", description="Gaussian mixtures by EM, fast on a CPU."
@@ -36,6 +55,26 @@ def build_parser():
     demo.add_argument("--no-sklearn", action="store_true",
                       help="skip the scikit-learn comparison")
     demo.set_defaults(func=_demo)
+
+    bench = commands.add_parser(
+        "bench", help="compare fitters on the same data in one process"
+    )
+    bench.add_argument("--quick", action="store_true",
+                       help="a short run: smaller n, 4 iterations, one repeat")
+    bench.add_argument("--d", type=int, nargs="+", help="only these n_features")
+    bench.add_argument("--k", type=int, nargs="+", help="only these n_components")
+    bench.add_argument("--covariance", nargs="+",
+                       choices=["full", "tied", "diag", "spherical"])
+    bench.add_argument("--n-samples", type=int, help="override n_samples")
+    bench.add_argument("--dtype", nargs="+", default=["float64", "float32"],
+                       choices=["float64", "float32"])
+    bench.add_argument("--backend", nargs="+", default=["numba", "cython"],
+                       choices=["numba", "cython"])
+    bench.add_argument("--max-iter", type=int, default=20)
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--scaling", action="store_true",
+                       help="also run each backend on one thread")
+    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -21,6 +21,7 @@ then added to float64 statistics.
 """
 
 import math
+import struct
 
 import numba
 import numpy as np
@@ -58,20 +59,30 @@ _INV_FACT = [1.0 / math.factorial(i) for i in range(14)]
 (_C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13) = _INV_FACT[2:]
 
 
-@intrinsic
-def _f64_bits(typingctx, x):
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
+if numba.config.DISABLE_JIT:
+    # kernels run as Python (coverage): the same bit casts, by struct
 
-    return types.int64(types.float64), codegen
+    def _f64_bits(x):
+        return struct.unpack("<q", struct.pack("<d", x))[0]
 
+    def _bits_f64(i):
+        return struct.unpack("<d", struct.pack("<q", i))[0]
 
-@intrinsic
-def _bits_f64(typingctx, x):
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+else:
 
-    return types.float64(types.int64), codegen
+    @intrinsic
+    def _f64_bits(typingctx, x):
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir.IntType(64))
+
+        return types.int64(types.float64), codegen
+
+    @intrinsic
+    def _bits_f64(typingctx, x):
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir.DoubleType())
+
+        return types.float64(types.int64), codegen
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})

@@ -1,0 +1,111 @@
+"""asv benchmarks of fastgmm against scikit-learn and the naive reference.
+
+Every fitter runs the same fixed number of EM iterations (``tol=0``,
+``MAX_ITER``) from the same initial parameters, so times compare work for
+work. JIT compilation (or loading Numba's cache) happens in ``setup``, never
+in a timed call. The reference EM is run at small n only.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from fastgmm import _bench
+from fastgmm._demo import make_data
+
+MAX_ITER = 10
+WORKLOADS = [
+    "100000-2-4-full",
+    "100000-8-16-full",
+    "100000-8-16-diag",
+    "100000-32-4-full",
+    "100000-8-16-tied",
+    "100000-8-16-spherical",
+    "2000-2-4-full",
+]
+FITTERS = ["fastgmm-numba", "fastgmm-cython", "scikit-learn", "reference"]
+DTYPES = ["float64", "float32"]
+if os.environ.get("FASTGMM_ASV_SMOKE") == "1":
+    # CI: that the suite runs, not what it measures
+    WORKLOADS = ["2000-2-4-full", "3000-4-3-diag"]
+    DTYPES = ["float64"]
+
+_DATA = {}
+
+
+def _workload(name):
+    n, d, k, covariance_type = name.split("-")
+    return int(n), int(d), int(k), covariance_type
+
+
+def _data(workload, dtype):
+    key = (workload, dtype)
+    if key not in _DATA:
+        n, d, k, covariance_type = _workload(workload)
+        X = make_data(n, d, k, seed=0, dtype=np.dtype(dtype))
+        init = _bench.initial_parameters(X, k, covariance_type)
+        _DATA[key] = X, init
+    return _DATA[key]
+
+
+def _fitter(name):
+    if name == "scikit-learn":
+        return _bench._sklearn_fitter()
+    if name == "reference":
+        return _bench._reference_fitter()
+    from fastgmm import kernels
+
+    backend = name.split("-")[1]
+    if backend == "cython" and not kernels.cython_available():
+        raise NotImplementedError("the Cython extension is not built")
+    return _bench._fastgmm_fitter(backend)
+
+
+class _Workload:
+    params = (FITTERS, WORKLOADS, DTYPES)
+    param_names = ["fitter", "workload", "dtype"]
+    timeout = 600
+
+    def setup(self, fitter, workload, dtype):
+        n, d, k, covariance_type = _workload(workload)
+        self.fitter = _fitter(fitter)
+        if self.fitter.max_n is not None and n > self.fitter.max_n:
+            raise NotImplementedError("the reference runs at small n only")
+        self.X, self.init = _data(workload, dtype)
+        self.covariance_type = covariance_type
+        warnings.simplefilter("ignore")
+        # compile or load compiled kernels here, not in the timed calls
+        _, self.model = self.fitter.fit(self.X, self.init, covariance_type, 1)
+
+
+class Fit(_Workload):
+    """MAX_ITER EM iterations from the shared initial parameters."""
+
+    def _fit(self):
+        return self.fitter.fit(self.X, self.init, self.covariance_type, MAX_ITER)
+
+    def time_fit(self, fitter, workload, dtype):
+        self._fit()
+
+    def peakmem_fit(self, fitter, workload, dtype):
+        self._fit()
+
+    def track_lower_bound(self, fitter, workload, dtype):
+        lower_bounds, _ = self._fit()
+        return float(lower_bounds[-1])
+
+    track_lower_bound.unit = "mean log-likelihood"
+
+
+class PredictProba(_Workload):
+    """Responsibilities of every sample under a fitted model."""
+
+    def setup(self, fitter, workload, dtype):
+        super().setup(fitter, workload, dtype)
+        if self.fitter.predict_proba is None or self.model is None:
+            raise NotImplementedError("this fitter has no predict_proba")
+        self.fitter.predict_proba(self.model, self.X[:1000])  # compile
+
+    def time_predict_proba(self, fitter, workload, dtype):
+        self.fitter.predict_proba(self.model, self.X)

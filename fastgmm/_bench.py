@@ -1,0 +1,381 @@
+"""``python -m fastgmm bench``: every fitter on the same data, in one process.
+
+For each workload (n, d, k, covariance type, dtype) the fitters run
+alternately, several times, from the same initial parameters with ``tol=0``:
+fastgmm with each backend, scikit-learn, Intel's daal4py (oneDAL) when it is
+installed, and ``fastgmm.reference`` for small n. A fitter's time per EM
+iteration is the difference of a fit of ``m`` iterations and a fit of one,
+over ``m - 1`` (so that validation, set-up and scikit-learn's final E-step do
+not count), the median over repeats. The table also gives GFLOP/s and the
+share of this machine's peak (measured here with a large matrix product),
+the peak memory of a fit beyond X (resident set size sampled during the fit),
+the lower-bound difference to scikit-learn after the same iterations, and the
+speed of ``predict_proba``.
+
+Flop counts per EM iteration of the fused pass (multiply and add count one
+each): 'full' 2·n·k·d², 'tied' n·(2d² + 6kd + k²), 'diag' 9·n·k·d,
+'spherical' 7·n·k·d.
+"""
+
+import contextlib
+import gc
+import importlib.util
+import math
+import os
+import platform
+import statistics
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._demo import make_data
+
+FULL_GRID = (
+    [(1_000_000, d, k, ct) for d in (2, 8, 32, 128) for k in (4, 16)
+     for ct in ("full", "diag")]
+    + [(1_000_000, 8, 16, "tied"), (1_000_000, 8, 16, "spherical")]
+)
+QUICK_GRID = [
+    (200_000, 2, 4, "full"), (200_000, 8, 16, "full"), (200_000, 8, 16, "diag"),
+    (200_000, 32, 4, "full"), (200_000, 8, 16, "tied"), (200_000, 8, 16, "spherical"),
+]
+
+
+def flops_per_iteration(n, d, k, covariance_type):
+    """The flop count of one fused pass (see the module docstring)."""
+    return {
+        "full": 2.0 * n * k * d * d,
+        "tied": n * (2.0 * d * d + 6.0 * k * d + k * k),
+        "diag": 9.0 * n * k * d,
+        "spherical": 7.0 * n * k * d,
+    }[covariance_type]
+
+
+def measure_peak_gflops(dtype, size=3000, repeats=3):
+    """GFLOP/s of a large matrix product with all cores: this machine's peak."""
+    rng = np.random.RandomState(0)
+    a = rng.rand(size, size).astype(dtype)
+    b = rng.rand(size, size).astype(dtype)
+    a @ b
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size**3 / best / 1e9
+
+
+# --- memory: the peak resident set size during a call -------------------------------
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRSS:
+    """Sample the process's resident set size every millisecond in a thread.
+
+    ``extra`` is the peak during the block minus the size before it. The
+    kernels release the GIL, so the sampler keeps running. Returns None where
+    /proc is missing.
+    """
+
+    def __enter__(self):
+        try:
+            self.before = _rss_bytes()
+        except OSError:
+            self.before = None
+            return self
+        self.peak = self.before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def __exit__(self, *exc):
+        if self.before is not None:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self.peak, _rss_bytes())
+            self.extra = self.peak - self.before
+        else:
+            self.extra = None
+        return False
+
+
+# --- fitters -------------------------------------------------------------------------
+
+@dataclass
+class Fitter:
+    """A named way to run ``m`` EM iterations from given initial parameters."""
+
+    name: str
+    fit: object  # fit(X, init, covariance_type, max_iter) -> (lower_bounds, model)
+    predict_proba: object = None  # predict_proba(model, X)
+    max_n: int = None  # skip workloads with more samples
+
+
+def _fastgmm_fitter(backend, n_threads=None):
+    from .mixture import GaussianMixture
+
+    def fit(X, init, covariance_type, max_iter):
+        model = GaussianMixture(
+            init["weights"].shape[0], covariance_type=covariance_type, tol=0,
+            max_iter=max_iter, backend=backend, n_threads=n_threads,
+            weights_init=init["weights"], means_init=init["means"],
+            precisions_init=init["precisions"],
+        )
+        model.fit(X)
+        return model.lower_bounds_, model
+
+    suffix = "" if n_threads is None else f" ({n_threads} thread)"
+    return Fitter(f"fastgmm-{backend}{suffix}", fit, lambda m, X: m.predict_proba(X))
+
+
+def _sklearn_fitter():
+    from sklearn.mixture import GaussianMixture
+
+    def fit(X, init, covariance_type, max_iter):
+        model = GaussianMixture(
+            init["weights"].shape[0], covariance_type=covariance_type, tol=0,
+            max_iter=max_iter, weights_init=init["weights"], means_init=init["means"],
+            precisions_init=init["precisions"],
+        )
+        model.fit(X)
+        return model.lower_bounds_, model
+
+    return Fitter("scikit-learn", fit, lambda m, X: m.predict_proba(X))
+
+
+def _reference_fitter():
+    from . import reference
+
+    def fit(X, init, covariance_type, max_iter):
+        _, lower_bounds, _ = reference.fit(
+            X, init["weights"], init["means"], init["covariances"], covariance_type,
+            max_iter=max_iter, tol=-1,
+        )
+        return lower_bounds, None
+
+    return Fitter("reference (naive)", fit, max_n=5_000)
+
+
+def _daal4py_fitter():
+    import daal4py
+
+    def fit(X, init, covariance_type, max_iter):
+        k, d = init["means"].shape
+        covariance = {"full": "full", "diag": "diagonal"}.get(covariance_type)
+        if covariance is None:
+            raise NotImplementedError(f"oneDAL has no {covariance_type!r} covariance")
+        dtype = X.dtype
+        covs = np.asarray(init["covariances"], dtype=dtype)
+        if covariance_type == "diag":
+            covs = np.array([np.diag(c) for c in covs])
+        algo = daal4py.em_gmm(
+            nComponents=k, maxIterations=max_iter, accuracyThreshold=0.0,
+            covariance=covariance, fptype="float" if dtype == np.float32 else "double",
+        )
+        result = algo.compute(
+            X, np.asarray(init["weights"], dtype=dtype)[None, :],
+            np.asarray(init["means"], dtype=dtype), covs.reshape(k * d, d),
+        )
+        return [float(np.ravel(result.goalFunction)[0]) / len(X)], None
+
+    return Fitter("daal4py (oneDAL)", fit)
+
+
+def default_fitters(backends, scaling=False):
+    from . import kernels
+
+    fitters = []
+    for backend in backends:
+        if backend == "cython" and not kernels.cython_available():
+            continue
+        fitters.append(_fastgmm_fitter(backend))
+        if scaling:
+            fitters.append(_fastgmm_fitter(backend, n_threads=1))
+    fitters.append(_sklearn_fitter())
+    if importlib.util.find_spec("daal4py") is not None:
+        fitters.append(_daal4py_fitter())
+    fitters.append(_reference_fitter())
+    return fitters
+
+
+# --- one workload ------------------------------------------------------------------
+
+def initial_parameters(X, n_components, covariance_type, seed=0):
+    """Initial parameters from k-means on (a sample of) X, in X's dtype."""
+    from .mixture import GaussianMixture
+
+    sample = X[: min(len(X), 50_000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        init = GaussianMixture(n_components, covariance_type=covariance_type,
+                               max_iter=0, random_state=seed).fit(sample)
+    # float32 data get float32 initial parameters: with float64 ones,
+    # scikit-learn silently computes in float64
+    return {
+        "weights": init.weights_, "means": init.means_,
+        "precisions": init.precisions_, "covariances": init.covariances_,
+    }
+
+
+@dataclass
+class CellResult:
+    fitter: str
+    per_iteration: list = field(default_factory=list)
+    extra_memory: float = None
+    lower_bounds: list = None
+    predict_proba: float = None
+    error: str = None
+
+
+def _timed(fn, *args):
+    gc.collect()
+    start = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - start, out
+
+
+def run_workload(n, d, k, covariance_type, dtype, fitters, max_iter, repeats,
+                 slow_seconds=60.0, log=print):
+    X = make_data(n, d, k, seed=0, dtype=np.dtype(dtype))
+    init = initial_parameters(X, k, covariance_type)
+    results = {f.name: CellResult(f.name) for f in fitters}
+    active = [f for f in fitters if f.max_n is None or n <= f.max_n]
+    for f in fitters:
+        if f not in active:
+            results[f.name].error = f"skipped (n > {f.max_n})"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # warm up (JIT compile / cache load) outside any timing
+        for f in active:
+            try:
+                _, model = f.fit(X[:2000], init, covariance_type, 1)
+                if f.predict_proba is not None and model is not None:
+                    f.predict_proba(model, X[:2000])
+            except Exception as exc:  # noqa: BLE001  (a fitter may not support a cell)
+                results[f.name].error = f"{type(exc).__name__}: {exc}"[:60]
+        active = [f for f in active if results[f.name].error is None]
+        iterations = {f.name: max_iter for f in active}
+        for rep in range(repeats):
+            for f in active:
+                if rep > 0 and results[f.name].per_iteration and (
+                    results[f.name].per_iteration[0] * iterations[f.name] > slow_seconds
+                ):
+                    continue  # a slow fitter is timed once
+                with PeakRSS():  # the same sampling overhead as the long fit
+                    t1, _ = _timed(f.fit, X, init, covariance_type, 1)
+                m = iterations[f.name]
+                if rep == 0 and t1 * m > slow_seconds:
+                    # per-iteration cost is the same every iteration: fewer do
+                    m = iterations[f.name] = max(2, int(slow_seconds / t1))
+                with PeakRSS() as mem:
+                    tm, (lower_bounds, model) = _timed(f.fit, X, init,
+                                                       covariance_type, m)
+                res = results[f.name]
+                # tiny fits: overheads can outweigh the difference
+                res.per_iteration.append((tm - t1) / (m - 1) if tm > t1 else tm / m)
+                res.lower_bounds = list(lower_bounds)
+                if mem.extra is not None:
+                    res.extra_memory = max(res.extra_memory or 0, mem.extra)
+                if f.predict_proba is not None and model is not None:
+                    tp, _ = _timed(f.predict_proba, model, X)
+                    res.predict_proba = min(res.predict_proba or math.inf, tp)
+                del model
+    return X.nbytes, results
+
+
+# --- the table ----------------------------------------------------------------------
+
+def _lb_diff(ours, theirs):
+    if not ours or not theirs:
+        return None
+    i = min(len(ours), len(theirs)) - 1
+    return abs(ours[i] - theirs[i])
+
+
+def format_rows(workload, results, peak, reference="scikit-learn"):
+    n, d, k, covariance_type, dtype = workload
+    flops = flops_per_iteration(n, d, k, covariance_type)
+    base = results.get(reference)
+    base_t = statistics.median(base.per_iteration) if base and base.per_iteration else None
+    rows = []
+    for res in results.values():
+        label = f"{n:,} x {d}, k={k}, {covariance_type}, {dtype}"
+        if res.error:
+            rows.append(f"| {label} | {res.fitter} | {res.error} | | | | | | |")
+            continue
+        t = statistics.median(res.per_iteration)
+        speedup = f"{base_t / t:.1f}x" if base_t else ""
+        gflops = flops / t / 1e9
+        mem = (f"{res.extra_memory / 2**20:.0f}" if res.extra_memory is not None
+               else "")
+        lb = _lb_diff(res.lower_bounds, base.lower_bounds if base else None)
+        lb = "" if lb is None or res.fitter == reference else f"{lb:.1e}"
+        pp = ""
+        if res.predict_proba and base and base.predict_proba and res.fitter != reference:
+            pp = f"{base.predict_proba / res.predict_proba:.1f}x"
+        rows.append(
+            f"| {label} | {res.fitter} | {t * 1e3:.1f} | {speedup} | {gflops:.1f} | "
+            f"{100 * gflops / peak:.0f}% | {mem} | {lb} | {pp} |"
+        )
+    return rows
+
+
+HEADER = (
+    "| workload | fitter | ms / iteration | vs scikit-learn | GFLOP/s | of peak | "
+    "MiB beyond X | lower bound diff | predict_proba vs sklearn |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def run(grid=None, dtypes=("float64", "float32"), backends=("numba", "cython"),
+        max_iter=20, repeats=3, quick=False, scaling=False, log=print):
+    """Run the comparison and print a Markdown table; return its lines."""
+    if quick:
+        grid = grid or QUICK_GRID
+        max_iter, repeats = min(max_iter, 4), 1
+    grid = grid or FULL_GRID
+    peaks = {dt: measure_peak_gflops(np.dtype(dt)) for dt in dtypes}
+    from ._config import config
+
+    info = config()
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{_cpu_name()}; Python {info['python']}, numpy {info['numpy']}, "
+        f"scikit-learn {info['scikit-learn']}, numba {info['numba']}. "
+        f"Measured peak: " + ", ".join(f"{dt} {p:.1f} GFLOP/s" for dt, p in peaks.items())
+        + f". {max_iter} iterations (fewer for fitters slower than a minute), "
+        f"median of {repeats}; {time.strftime('%Y-%m-%d')}.",
+        "",
+        HEADER,
+    ]
+    for line in lines:
+        log(line)
+    fitters = default_fitters(backends, scaling=scaling)
+    for n, d, k, covariance_type in grid:
+        for dt in dtypes:
+            _, results = run_workload(n, d, k, covariance_type, dt, fitters, max_iter,
+                                      repeats)
+            for row in format_rows((n, d, k, covariance_type, dt), results, peaks[dt]):
+                log(row)
+                lines.append(row)
+    return lines
+
+
+def _cpu_name():
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"

@@ -1,0 +1,34 @@
+"""The comparison tool runs and reports every fitter (no timing is asserted)."""
+
+import numpy as np
+
+from fastgmm import _bench
+
+
+def test_bench_table_small():
+    lines = []
+    _bench.run(grid=[(3000, 2, 2, "full"), (3000, 3, 2, "diag")],
+               dtypes=("float64",), max_iter=3, repeats=1, log=lines.append)
+    assert lines[0].startswith("Machine:") and "GFLOP/s" in lines[0]
+    rows = [line for line in lines if line.startswith("| 3,000")]
+    fitters = {row.split("|")[2].strip() for row in rows}
+    assert {"scikit-learn", "fastgmm-numba", "reference (naive)"} <= fitters
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        if cells[1] == "fastgmm-numba":
+            assert float(cells[2]) > 0          # ms per iteration
+            assert cells[3].endswith("x")       # speed-up over scikit-learn
+            assert float(cells[7]) < 1e-8       # same lower bound as sklearn
+
+
+def test_flop_counts_and_peak():
+    assert _bench.flops_per_iteration(10, 4, 3, "full") == 2 * 10 * 3 * 16
+    assert _bench.measure_peak_gflops(np.float64, size=200, repeats=1) > 0
+
+
+def test_peak_rss_sees_an_allocation():
+    with _bench.PeakRSS() as mem:
+        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+        block.sum()
+    del block
+    assert mem.extra is None or mem.extra > 32 * 2**20
