@@ -6,8 +6,18 @@ compiled twice (Numba and Cython). See ``GaussianMixture`` and ``reference``
 """
 
 from ._config import show_config
+from ._io import load
+from ._search import GaussianMixtureSearch
 from .mixture import GaussianMixture
+from . import plot  # noqa: E402  (matplotlib is imported only when drawing)
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GaussianMixture", "show_config", "__version__"]
+__all__ = [
+    "GaussianMixture",
+    "GaussianMixtureSearch",
+    "load",
+    "plot",
+    "show_config",
+    "__version__",
+]

@@ -225,7 +225,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = self._fit(X, sample_weight)
         return self._weighted_log_prob(X).argmax(axis=1)
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, monitor=None):
+        # monitor: an extra _em.Monitor (the command line's progress bar)
         self._validate_params()
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
         n_samples, n_features = X.shape
@@ -263,7 +264,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             backend, X, w, initialize=initialize, n_init=self.n_init,
             covariance_type=self.covariance_type, tol=self.tol,
             reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
-            n_threads=self.n_threads, monitor=_VerboseMonitor(self),
+            n_threads=self.n_threads,
+            monitor=_VerboseMonitor(self) if monitor is None
+            else _Monitors(_VerboseMonitor(self), monitor),
         )
         if not best.converged and self.max_iter > 0:
             warnings.warn(
@@ -489,6 +492,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         return np.vstack(parts), labels
 
+    # ------------------------------------------------------------ save
+
+    def save(self, path):
+        """Write the fitted model to one ``.npz`` file, without pickle.
+
+        The file holds the parameter arrays (in their dtype), the covariance
+        type, the feature names, the constructor parameters and the fastgmm
+        version; :func:`fastgmm.load` reads it back into a model that
+        predicts exactly as this one. It is written to a temporary file
+        beside ``path`` and renamed, so an existing ``path`` is replaced only
+        once the new file is complete. ``path`` is used as given (no
+        extension is added).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, conventionally ending in ``.npz``.
+
+        Returns
+        -------
+        self : GaussianMixture
+            The model, unchanged.
+        """
+        from . import _io
+
+        _io.save(self, path)
+        return self
+
     # ----------------------------------------------------- model selection
 
     def _n_parameters(self):
@@ -563,6 +594,25 @@ class _VerboseMonitor(_em.Monitor):
                 f"Initialization {status}. time lapse {lapse:.5f}s\t lower bound"
                 f" {lower_bound:.5f}."
             )
+
+
+class _Monitors(_em.Monitor):
+    """Forwards every hook to each of several monitors."""
+
+    def __init__(self, *monitors):
+        self.monitors = monitors
+
+    def init_begin(self, init):
+        for m in self.monitors:
+            m.init_begin(init)
+
+    def iter_end(self, n_iter, change):
+        for m in self.monitors:
+            m.iter_end(n_iter, change)
+
+    def init_end(self, lower_bound, converged):
+        for m in self.monitors:
+            m.init_end(lower_bound, converged)
 
 
 def _logsumexp_rows(a):

@@ -1,0 +1,646 @@
+"""GaussianMixtureSearch: choose n_components and covariance_type in one call.
+
+The grid (n_components x covariance types x restarts) runs on joblib's
+threading backend: the compiled passes release the GIL, so every fit reads
+the same validated X without copying it, and each fit gets
+``cores // n_jobs`` kernel threads so that jobs x threads never exceeds the
+cores.
+"""
+
+import math
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    RealNotInt,
+    StrOptions,
+)
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _covariance as cov
+from . import kernels
+from .kernels import single_threaded_blas
+from .mixture import GaussianMixture, _logsumexp_rows
+
+_DTYPES = [np.float64, np.float32]
+
+#: criterion -> True when a lower value is better
+LOWER_IS_BETTER = {"bic": True, "aic": True, "icl": True, "heldout": False}
+
+_CRITERION_LABELS = {
+    "bic": "BIC",
+    "aic": "AIC",
+    "icl": "ICL",
+    "heldout": "held-out log-likelihood per sample",
+}
+
+
+class GaussianMixtureSearch(DensityMixin, BaseEstimator):
+    """Fit a grid of Gaussian mixtures in parallel and keep the best one.
+
+    Every combination of ``n_components`` and ``covariance_type`` is fitted
+    ``n_init`` times (restarts from different random initializations; the
+    restart with the largest lower bound is kept, as ``n_init`` does in
+    :class:`GaussianMixture`), and the candidates are ranked by
+    ``criterion``. The fits run in parallel threads sharing one validated
+    copy of X.
+
+    Parameters
+    ----------
+    n_components : int or iterable of int, default=range(1, 11)
+        The numbers of components to try.
+
+    covariance_type : str or iterable of str, \
+            default=('full', 'tied', 'diag', 'spherical')
+        The covariance types to try, any of 'full', 'tied', 'diag',
+        'spherical'.
+
+    criterion : {'bic', 'aic', 'icl', 'heldout'}, default='bic'
+        How candidates are ranked:
+
+        - 'bic': ``-2 log L + p log n`` (lower is better), as
+          :meth:`GaussianMixture.bic`;
+        - 'aic': ``-2 log L + 2 p`` (lower is better);
+        - 'icl': BIC plus twice the entropy of the responsibilities,
+          ``BIC + 2 sum_i -sum_k r_ik log r_ik`` (lower is better); it
+          penalizes overlapping components, so it favours well-separated
+          clusters;
+        - 'heldout': the mean log-likelihood per sample of data not used for
+          fitting (higher is better), on one validation split or averaged
+          over K folds (see ``cv``); the best candidate is then refitted on
+          all of X.
+
+        ``log L`` is the log-likelihood of X and ``p`` the number of free
+        parameters.
+
+    cv : int, float or None, default=None
+        For ``criterion='heldout'`` only. An int >= 2: K-fold
+        cross-validation (shuffled). A float in (0, 1): the fraction of the
+        rows held out in one validation split. None: one split with 20% held
+        out.
+
+    n_init : int, default=1
+        Restarts per candidate; the one with the largest lower bound is
+        kept.
+
+    tol : float, default=1e-3
+        Convergence threshold of each fit (see :class:`GaussianMixture`).
+
+    reg_covar : float, default=1e-6
+        Added to the diagonal of covariances in each fit.
+
+    max_iter : int, default=100
+        Maximum EM iterations of each fit.
+
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+            default='kmeans'
+        Initialization of each fit.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the restarts (and the validation split): the same value gives
+        the same result whatever ``n_jobs`` and ``n_threads``.
+
+    n_jobs : int or None, default=-1
+        Fits run at the same time (threads). -1 uses all cores; None means
+        1, as in joblib.
+
+    n_threads : int or None, default=None
+        Kernel threads of each fit. None gives each running fit an equal
+        share of the cores, ``max(1, cores // n_jobs)``, so that the kernels'
+        threads do not oversubscribe the machine.
+
+    backend : {'auto', 'numba', 'cython'}, default='auto'
+        The compiled kernels of each fit.
+
+    Attributes
+    ----------
+    best_estimator_ : GaussianMixture
+        The best candidate, fitted on all of X.
+    best_params_ : dict
+        Its ``n_components`` and ``covariance_type``.
+    best_index_ : int
+        Its index in ``results_``.
+    results_ : list of dict
+        One record per candidate, in grid order (covariance types, then
+        n_components): 'n_components', 'covariance_type', 'rank' (1 is the
+        best), 'criterion' (the value used for ranking), 'bic', 'aic', 'icl'
+        (on X; NaN with 'heldout'), 'heldout' and 'heldout_std' (with
+        'heldout' only), 'log_likelihood' (on X), 'n_parameters',
+        'lower_bound', 'n_iter', 'converged' (of the kept restart; means and
+        all-folds with 'heldout'), 'fit_time' (seconds, all restarts and
+        folds), 'n_fits' and 'error' (None, or why the candidate failed: a
+        failed candidate ranks last). ``pandas.DataFrame(results_)`` makes
+        it a table.
+    n_jobs_ : int
+        Fits that ran at the same time.
+    n_threads_ : int
+        Kernel threads of each fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has string feature names.
+
+    See Also
+    --------
+    GaussianMixture : One mixture with given n_components and covariance_type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastgmm import GaussianMixtureSearch
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(200, 2), rng.randn(200, 2) + 6])
+    >>> search = GaussianMixtureSearch(n_components=range(1, 5),
+    ...                                random_state=0).fit(X)
+    >>> search.best_params_["n_components"]
+    2
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": "no_validation",  # checked in _grid
+        "covariance_type": "no_validation",  # checked in _grid
+        "criterion": [StrOptions(set(LOWER_IS_BETTER))],
+        "cv": [
+            Interval(Integral, 2, None, closed="left"),
+            Interval(RealNotInt, 0.0, 1.0, closed="neither"),
+            None,
+        ],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "init_params": [
+            StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
+        ],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "backend": [StrOptions(set(kernels.BACKENDS))],
+    }
+
+    def __init__(
+        self,
+        n_components=range(1, 11),
+        *,
+        covariance_type=("full", "tied", "diag", "spherical"),
+        criterion="bic",
+        cv=None,
+        n_init=1,
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        init_params="kmeans",
+        random_state=None,
+        n_jobs=-1,
+        n_threads=None,
+        backend="auto",
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.criterion = criterion
+        self.cv = cv
+        self.n_init = n_init
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.init_params = init_params
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.n_threads = n_threads
+        self.backend = backend
+
+    # ----------------------------------------------------------------- grid
+
+    def _grid(self):
+        """The candidates (covariance_type, n_components), in grid order."""
+        ks = self.n_components
+        if isinstance(ks, Integral) and not isinstance(ks, bool):
+            ks = [ks]
+        try:
+            ks = list(ks)
+        except TypeError:
+            ks = None
+        if not ks or not all(
+            isinstance(k, Integral) and not isinstance(k, bool) and k >= 1 for k in ks
+        ):
+            raise InvalidParameterError(
+                "The 'n_components' parameter of GaussianMixtureSearch must be an "
+                "int >= 1 or a non-empty iterable of ints >= 1. "
+                f"Got {self.n_components!r} instead."
+            )
+        types = self.covariance_type
+        if isinstance(types, str):
+            types = [types]
+        try:
+            types = list(types)
+        except TypeError:
+            types = None
+        if not types or not all(
+            isinstance(t, str) and t in cov.COVARIANCE_TYPES for t in types
+        ):
+            raise InvalidParameterError(
+                "The 'covariance_type' parameter of GaussianMixtureSearch must be "
+                f"one of {list(cov.COVARIANCE_TYPES)} or a non-empty iterable of "
+                f"them. Got {self.covariance_type!r} instead."
+            )
+        ks = sorted({int(k) for k in ks})
+        types = list(dict.fromkeys(types))
+        return [(t, k) for t in types for k in ks]
+
+    def _resources(self, n_tasks, grid, X):
+        """(jobs, kernel threads per job), with jobs x threads <= cores."""
+        cores = cpu_count()
+        n_jobs = max(1, min(effective_n_jobs(self.n_jobs), n_tasks))
+        if n_jobs > 1 and _uses_numba(self.backend, grid, X) and not _numba_thread_safe():
+            n_jobs = 1  # Numba's 'workqueue' layer aborts on concurrent calls
+        n_threads = self.n_threads or max(1, cores // n_jobs)
+        return n_jobs, n_threads
+
+    def _splits(self, n_samples, rng):
+        """(train, validation) row indices for criterion='heldout'."""
+        if isinstance(self.cv, Integral):
+            from sklearn.model_selection import KFold
+
+            if self.cv > n_samples:
+                raise ValueError(
+                    f"Cannot have cv={self.cv} folds with n_samples={n_samples}."
+                )
+            folds = KFold(self.cv, shuffle=True, random_state=rng.randint(2**31 - 1))
+            return [(np.sort(tr), np.sort(va)) for tr, va in folds.split(
+                np.empty((n_samples, 0)))]
+        fraction = 0.2 if self.cv is None else float(self.cv)
+        n_val = min(max(1, int(round(fraction * n_samples))), n_samples - 1)
+        order = rng.permutation(n_samples)
+        return [(np.sort(order[n_val:]), np.sort(order[:n_val]))]
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None):
+        """Fit every candidate on X and keep the best by ``criterion``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The training data, one row per sample. It is validated and
+            converted once; all fits read that one array.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : GaussianMixtureSearch
+            The fitted search.
+        """
+        return self._fit(X)
+
+    def _fit(self, X, progress=None):
+        # progress(done, total, outcome): the command line's progress bar
+        self._validate_params()
+        grid = self._grid()
+        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
+        n_samples = X.shape[0]
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=(len(grid), self.n_init))
+        heldout = self.criterion == "heldout"
+        splits = self._splits(n_samples, rng) if heldout else [(None, None)]
+        n_fit_rows = min(n_samples if tr is None else tr.size for tr, _ in splits)
+        max_k = max(k for _, k in grid)
+        if n_fit_rows < max_k:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{max_k}, n_samples = {n_fit_rows}"
+                + (" (rows fitted per fold)" if heldout else "")
+            )
+        n_tasks = len(grid) * self.n_init
+        self.n_jobs_, self.n_threads_ = self._resources(n_tasks, grid, X)
+        params = dict(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
+                      init_params=self.init_params, backend=self.backend,
+                      n_threads=self.n_threads_)
+        # outcomes[(candidate, fold)] = (model, outcome) of the best restart
+        outcomes = {}
+        done, total = 0, n_tasks * len(splits)
+        with single_threaded_blas(), warnings.catch_warnings():
+            # thread-safe here: only this thread changes the filters, and the
+            # limit is taken once around all fits (see single_threaded_blas)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for fold, (train, val) in enumerate(splits):
+                X_fit = X if train is None else X[train]
+                X_val = None if val is None else X[val]
+                tasks = (
+                    delayed(_fit_candidate)(
+                        X_fit, X_val, c, r, grid[c], int(seeds[c, r]), params
+                    )
+                    for c in range(len(grid)) for r in range(self.n_init)
+                )
+                parallel = Parallel(n_jobs=self.n_jobs_, backend="threading",
+                                    return_as="generator_unordered")
+                for c, r, model, outcome in parallel(tasks):
+                    done += 1
+                    _keep_best(outcomes, (c, fold), r, model, outcome)
+                    if progress is not None:
+                        progress(done, total, outcome)
+                del X_fit, X_val
+            self.results_ = [
+                _record(grid[c], [outcomes[c, f] for f in range(len(splits))],
+                        self.criterion, X.shape[1])
+                for c in range(len(grid))
+            ]
+            _rank(self.results_, self.criterion)
+            self.best_index_ = next(
+                i for i, rec in enumerate(self.results_) if rec["rank"] == 1
+            )
+            best = self.results_[self.best_index_]
+            if best["error"] is not None:
+                raise ValueError(
+                    "Every candidate failed to fit; the first error: "
+                    + next(rec["error"] for rec in self.results_)
+                )
+            self.best_params_ = {
+                "n_components": best["n_components"],
+                "covariance_type": best["covariance_type"],
+            }
+            if heldout:
+                model = GaussianMixture(
+                    **self.best_params_, **params, n_init=self.n_init,
+                    random_state=int(rng.randint(np.iinfo(np.int32).max)),
+                )
+                model.set_params(n_threads=self.n_threads)
+                model.fit(X)
+            else:
+                model = outcomes[self.best_index_, 0][0]
+        model.set_params(n_threads=self.n_threads)
+        if hasattr(self, "feature_names_in_"):
+            model.feature_names_in_ = self.feature_names_in_
+        self.best_estimator_ = model
+        if not model.converged_ and model.max_iter > 0:
+            warnings.warn(
+                f"The best candidate ({best['n_components']} components, "
+                f"{best['covariance_type']!r}) did not converge. Increase "
+                "max_iter or tol.",
+                ConvergenceWarning,
+            )
+        return self
+
+    # ------------------------------------------------------------ delegation
+
+    def _best(self):
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_
+
+    def predict(self, X):
+        """Most probable component of each sample under the best model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        return self._best().predict(X)
+
+    def predict_proba(self, X):
+        """Posterior probability of each component of the best model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            Responsibilities; each row sums to 1.
+        """
+        return self._best().predict_proba(X)
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the best model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            log p(x_i) under the best mixture.
+        """
+        return self._best().score_samples(X)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the samples under the best model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean of :meth:`score_samples` over X.
+        """
+        return self._best().score(X)
+
+    def sample(self, n_samples=1):
+        """Draw samples from the best model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The samples.
+        y : ndarray of shape (n_samples,)
+            The component of each sample.
+        """
+        return self._best().sample(n_samples)
+
+
+# ------------------------------------------------------------- one candidate
+
+
+def _fit_candidate(X, X_val, c, r, candidate, seed, params):
+    """Fit restart ``r`` of candidate ``c``; never raises for a failed fit."""
+    covariance_type, n_components = candidate
+    start = time.perf_counter()
+    model = GaussianMixture(n_components, covariance_type=covariance_type,
+                            random_state=seed, **params)
+    outcome = {"n_components": n_components, "covariance_type": covariance_type,
+               "error": None}
+    try:
+        model.fit(X)
+        outcome.update(lower_bound=float(model.lower_bound_), n_iter=model.n_iter_,
+                       converged=bool(model.converged_))
+        if X_val is not None:
+            outcome["heldout"] = model.score(X_val)
+        else:
+            outcome.update(information_criteria(model, X))
+    except ValueError as exc:  # ill-defined covariance, non-finite likelihood
+        model = None
+        outcome["error"] = str(exc)
+    outcome["fit_time"] = time.perf_counter() - start
+    return c, r, model, outcome
+
+
+def information_criteria(model, X, block_rows=65536):
+    """Log-likelihood, BIC, AIC and ICL of a fitted model on validated X.
+
+    Computed from one log-probability pass per block of rows, so that no
+    n x k array larger than a block is held.
+    """
+    log_likelihood = 0.0
+    entropy = 0.0
+    for start in range(0, X.shape[0], block_rows):
+        log_prob = model._weighted_log_prob(X[start:start + block_rows])
+        log_norm = _logsumexp_rows(log_prob)
+        log_likelihood += float(np.sum(log_norm, dtype=np.float64))
+        with np.errstate(under="ignore", invalid="ignore"):
+            log_resp = log_prob - log_norm[:, None]
+            resp = np.exp(log_resp)
+            # r log r -> 0 as r -> 0 (and exp(-inf) * -inf is NaN)
+            entropy -= float(np.sum(np.where(resp > 0, resp * log_resp, 0.0),
+                                    dtype=np.float64))
+    n_samples, n_features = X.shape
+    n_parameters = cov.n_parameters(model.n_components, n_features,
+                                    model.covariance_type)
+    bic = -2.0 * log_likelihood + n_parameters * math.log(n_samples)
+    return {
+        "log_likelihood": log_likelihood,
+        "n_parameters": n_parameters,
+        "bic": bic,
+        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
+        "icl": bic + 2.0 * entropy,
+    }
+
+
+def _keep_best(outcomes, key, r, model, outcome):
+    """Keep the restart with the largest lower bound (ties: the first)."""
+    previous = outcomes.get(key)
+    outcome = dict(outcome, restart=r, n_fits=1)
+    if previous is None:
+        outcomes[key] = (model, outcome)
+        return
+    old_model, old = previous
+    fit_time = old["fit_time"] + outcome["fit_time"]
+    n_fits = old["n_fits"] + 1
+    better = outcome["error"] is None and (
+        old["error"] is not None
+        or outcome["lower_bound"] > old["lower_bound"]
+        or (outcome["lower_bound"] == old["lower_bound"] and r < old["restart"])
+    )
+    if better:
+        old_model, old = model, outcome
+    outcomes[key] = (old_model, dict(old, fit_time=fit_time, n_fits=n_fits))
+
+
+def _record(candidate, per_fold, criterion, n_features):
+    """One row of results_ from the kept restart of each fold."""
+    covariance_type, n_components = candidate
+    outcomes = [o for _, o in per_fold]
+    nan = float("nan")
+    record = {
+        "n_components": n_components,
+        "covariance_type": covariance_type,
+        "rank": 0,
+        "criterion": nan,
+        "bic": nan,
+        "aic": nan,
+        "icl": nan,
+    }
+    if criterion == "heldout":
+        record["heldout"] = nan
+        record["heldout_std"] = nan
+    record.update(log_likelihood=nan,
+                  n_parameters=cov.n_parameters(n_components, n_features,
+                                                covariance_type),
+                  lower_bound=nan,
+                  n_iter=None, converged=False,
+                  fit_time=sum(o["fit_time"] for o in outcomes),
+                  n_fits=sum(o["n_fits"] for o in outcomes), error=None)
+    errors = [o["error"] for o in outcomes if o["error"] is not None]
+    if errors:
+        record["error"] = errors[0]
+        return record
+    if criterion == "heldout":
+        values = np.array([o["heldout"] for o in outcomes])
+        record["heldout"] = float(values.mean())
+        record["heldout_std"] = float(values.std())
+        record["criterion"] = record["heldout"]
+        record["lower_bound"] = float(np.mean([o["lower_bound"] for o in outcomes]))
+        n_iter = [o["n_iter"] for o in outcomes]
+        record["n_iter"] = n_iter[0] if len(n_iter) == 1 else float(np.mean(n_iter))
+    else:
+        (o,) = outcomes
+        for key in ("bic", "aic", "icl", "log_likelihood", "lower_bound", "n_iter"):
+            record[key] = o[key]
+        record["criterion"] = o[criterion]
+    record["converged"] = all(o["converged"] for o in outcomes)
+    return record
+
+
+def _rank(records, criterion):
+    """Set 'rank' (1 = best); failed or NaN candidates rank last, in grid order."""
+    sign = 1.0 if LOWER_IS_BETTER[criterion] else -1.0
+
+    def key(i):
+        value = records[i]["criterion"]
+        if records[i]["error"] is not None or math.isnan(value):
+            return (1, 0.0, i)
+        return (0, sign * value, i)
+
+    for rank, i in enumerate(sorted(range(len(records)), key=key), 1):
+        records[i]["rank"] = rank
+
+
+def criterion_label(criterion):
+    """Axis/table label of a criterion, with its direction."""
+    better = "lower" if LOWER_IS_BETTER[criterion] else "higher"
+    return f"{_CRITERION_LABELS[criterion]} ({better} is better)"
+
+
+def _uses_numba(backend, grid, X):
+    """Whether any fit of the grid would run on the Numba kernels."""
+    n_samples, n_features = X.shape
+    return any(
+        kernels.get_backend(backend, n_samples, n_features, k, t).__name__.endswith(
+            "_numba")
+        for t, k in grid
+    )
+
+
+def _numba_thread_safe():
+    """Whether Numba's kernels can be called from several threads at once."""
+    import numba
+
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:  # no parallel kernel has run yet: which layer would load
+        pass
+    if numba.config.THREADING_LAYER == "workqueue":
+        return False
+    for layer in ("tbbpool", "omppool"):
+        try:
+            __import__(f"numba.np.ufunc.{layer}")
+        except ImportError:
+            continue
+        return True
+    return False

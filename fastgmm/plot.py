@@ -1,0 +1,298 @@
+"""Plots of a fitted mixture and of a model search (needs matplotlib).
+
+Install matplotlib with fastgmm's ``plot`` extra::
+
+    pip install "fastgmm[plot]"
+
+matplotlib is imported when a function is called, not with this module.
+Every function draws on ``ax`` when given one (nothing else is touched),
+otherwise on a new figure from ``matplotlib.pyplot``, and returns the axes.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = ["mixture", "search"]
+
+
+def _require_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "fastgmm.plot needs matplotlib, which is not installed. Install it "
+            "with: pip install 'fastgmm[plot]' (or: pip install matplotlib)"
+        ) from None
+
+
+def _new_axes(ax, figsize=(6.4, 4.8)):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _colors(n):
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [colormaps["tab20"](i) for i in range(n)]
+    cmap = colormaps["turbo"]
+    return [cmap(i / (n - 1)) for i in range(n)]
+
+
+def _full_covariances(model):
+    """Every component's covariance as a (n_components, d, d) array."""
+    covs = np.asarray(model.covariances_, dtype=np.float64)
+    k, d = model.means_.shape
+    if model.covariance_type == "full":
+        return covs
+    if model.covariance_type == "tied":
+        return np.broadcast_to(covs, (k, d, d))
+    if model.covariance_type == "diag":
+        return np.einsum("ki,ij->kij", covs, np.eye(d))
+    return covs[:, None, None] * np.eye(d)
+
+
+def _feature_name(model, i):
+    names = getattr(model, "feature_names_in_", None)
+    return str(names[i]) if names is not None else f"feature {i}"
+
+
+def _dimension(model, dim):
+    names = getattr(model, "feature_names_in_", None)
+    d = model.means_.shape[1]
+    if isinstance(dim, str):
+        if names is None or dim not in list(names):
+            raise ValueError(f"dims: no feature named {dim!r}")
+        return list(names).index(dim)
+    if not (isinstance(dim, (int, np.integer)) and -d <= dim < d):
+        raise ValueError(f"dims: {dim!r} is not a feature index in [0, {d})")
+    return int(dim) % d
+
+
+def _projection(model, X, dims):
+    """2-D coordinates of X, the means and covariances, and axis labels."""
+    means = np.asarray(model.means_, dtype=np.float64)
+    covs = _full_covariances(model)
+    d = means.shape[1]
+    if dims is None and d == 2:
+        dims = (0, 1)
+    if dims is not None:
+        if len(dims) != 2:
+            raise ValueError(f"dims must be a pair of features, got {dims!r}")
+        i, j = (_dimension(model, dim) for dim in dims)
+        if i == j:
+            raise ValueError("dims must name two different features")
+        sel = [i, j]
+        return (X[:, sel], means[:, sel], covs[:, sel][:, :, sel],
+                (_feature_name(model, i), _feature_name(model, j)))
+    # PCA of the data: the plane of largest spread
+    center = X.mean(axis=0)
+    scatter = np.cov(X, rowvar=False)
+    eigval, eigvec = np.linalg.eigh(scatter)
+    order = np.argsort(eigval)[::-1][:2]
+    basis = eigvec[:, order]
+    # a deterministic sign: the largest entry of each axis is positive
+    basis *= np.sign(basis[np.abs(basis).argmax(axis=0), [0, 1]])
+    share = eigval[order] / max(eigval.sum(), np.finfo(float).tiny)
+    labels = tuple(f"PC{n + 1} ({100 * s:.0f}% of variance)" for n, s in enumerate(share))
+    return ((X - center) @ basis, (means - center) @ basis,
+            np.einsum("ia,kij,jb->kab", basis, covs, basis), labels)
+
+
+def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
+            random_state=0, title=None):
+    """Draw the data coloured by component with each component's ellipse.
+
+    Points take the colour of their most probable component; each component
+    is drawn as the ellipse of ``n_std`` standard deviations of its Gaussian
+    (in the plotted plane) around its mean, marked with a cross. With two
+    features the plane is the features; with more, the plane of the first
+    two principal components of X (PCA), unless ``dims`` picks a pair. With
+    one feature, a histogram of X with each weighted component density and
+    their sum.
+
+    Parameters
+    ----------
+    model : GaussianMixture or GaussianMixtureSearch
+        A fitted mixture (a search draws its ``best_estimator_``).
+    X : array-like of shape (n_samples, n_features)
+        The data to draw.
+    dims : pair of int or str, default=None
+        The two features to draw (indices, or names when the model was
+        fitted with feature names). None: both features when there are two,
+        the PCA plane when there are more.
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure.
+    n_std : float, default=2.0
+        Size of the ellipses in standard deviations.
+    max_points : int, default=20000
+        At most this many points are drawn (a random subset), so that large
+        data sets stay quick to draw; the ellipses use the model.
+    random_state : int, default=0
+        Seeds the choice of the subset.
+    title : str, default=None
+        The title; None describes the model.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import fastgmm.plot
+    >>> ax = fastgmm.plot.mixture(gm, X)                  # doctest: +SKIP
+    >>> ax.figure.savefig("mixture.png")                 # doctest: +SKIP
+    """
+    from sklearn.utils.validation import check_array, check_is_fitted
+
+    _require_matplotlib()
+    model = getattr(model, "best_estimator_", model)
+    check_is_fitted(model)
+    labels = model.predict(X)
+    X = check_array(X, dtype=np.float64)
+    ax = _new_axes(ax)
+    k = model.means_.shape[0]
+    colors = _colors(k)
+    if title is None:
+        title = f"{k} components, covariance_type={model.covariance_type!r}"
+    if X.shape[1] == 1:
+        _mixture_1d(model, X[:, 0], ax, colors)
+        ax.set_title(title)
+        return ax
+
+    from matplotlib.patches import Ellipse
+
+    points, means, covs, axis_labels = _projection(model, X, dims)
+    n = points.shape[0]
+    if n > max_points:
+        rng = np.random.RandomState(random_state)
+        keep = np.sort(rng.choice(n, max_points, replace=False))
+        points, labels = points[keep], labels[keep]
+    size = float(np.clip(2000.0 / math.sqrt(max(len(points), 1)), 1.0, 30.0))
+    point_colors = np.asarray(colors)[labels]
+    ax.scatter(points[:, 0], points[:, 1], c=point_colors, s=size, alpha=0.5,
+               linewidths=0)
+    for c in range(k):
+        eigval, eigvec = np.linalg.eigh(covs[c])
+        eigval = np.clip(eigval, 0.0, None)
+        major = eigvec[:, 1]
+        angle = math.degrees(math.atan2(major[1], major[0]))
+        ax.add_patch(Ellipse(
+            xy=means[c], width=2 * n_std * math.sqrt(eigval[1]),
+            height=2 * n_std * math.sqrt(eigval[0]), angle=angle, fill=False,
+            edgecolor=colors[c], linewidth=2,
+        ))
+    ax.scatter(means[:, 0], means[:, 1], marker="x", c="black", s=50, zorder=3)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_title(title)
+    ax.autoscale_view()
+    return ax
+
+
+def _mixture_1d(model, x, ax, colors):
+    """Histogram of x, each weighted component density and their sum."""
+    weights = np.asarray(model.weights_, dtype=np.float64)
+    means = np.asarray(model.means_, dtype=np.float64)[:, 0]
+    variances = _full_covariances(model)[:, 0, 0]
+    lo, hi = float(x.min()), float(x.max())
+    pad = 3 * math.sqrt(float(variances.max()))
+    grid = np.linspace(min(lo, means.min() - pad), max(hi, means.max() + pad), 400)
+    ax.hist(x, bins=min(100, max(10, int(math.sqrt(x.size)))), density=True,
+            color="0.8", edgecolor="0.6")
+    density = (weights[:, None] / np.sqrt(2 * math.pi * variances[:, None])
+               * np.exp(-0.5 * (grid - means[:, None]) ** 2 / variances[:, None]))
+    for c in range(len(weights)):
+        ax.plot(grid, density[c], color=colors[c], linewidth=1.5)
+    ax.plot(grid, density.sum(axis=0), color="black", linewidth=2, label="mixture")
+    ax.set_xlabel(_feature_name(model, 0))
+    ax.set_ylabel("density")
+
+
+def search(search, *, criterion=None, ax=None, title=None):
+    """Draw a search's criterion against n_components, a line per covariance type.
+
+    The best candidate is marked with a star. With ``criterion='heldout'``
+    and K folds, error bars show the standard deviation over folds. Failed
+    candidates are left out.
+
+    Parameters
+    ----------
+    search : GaussianMixtureSearch
+        A fitted search.
+    criterion : {'bic', 'aic', 'icl', 'heldout'}, default=None
+        The criterion to draw; None draws the one the search ranked by. Only
+        criteria that the search computed can be drawn ('bic', 'aic' and
+        'icl' are computed unless it ranked by 'heldout').
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure.
+    title : str, default=None
+        The title; None names the criterion and the best candidate.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import fastgmm.plot
+    >>> ax = fastgmm.plot.search(search)                  # doctest: +SKIP
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from ._search import LOWER_IS_BETTER, criterion_label
+
+    _require_matplotlib()
+    check_is_fitted(search, "results_")
+    criterion = search.criterion if criterion is None else criterion
+    if criterion not in LOWER_IS_BETTER:
+        raise ValueError(
+            f"criterion must be one of {sorted(LOWER_IS_BETTER)}, got {criterion!r}"
+        )
+    records = [r for r in search.results_ if r["error"] is None
+               and criterion in r and not math.isnan(r[criterion])]
+    if not records:
+        raise ValueError(
+            f"The search has no {criterion!r} values to draw (it ranked by "
+            f"{search.criterion!r})."
+        )
+    from matplotlib.ticker import MaxNLocator
+
+    ax = _new_axes(ax)
+    types = list(dict.fromkeys(r["covariance_type"] for r in records))
+    colors = dict(zip(("full", "tied", "diag", "spherical"), _colors(4)))
+    for t in types:
+        rows = sorted((r for r in records if r["covariance_type"] == t),
+                      key=lambda r: r["n_components"])
+        ks = [r["n_components"] for r in rows]
+        values = [r[criterion] for r in rows]
+        std = [r.get("heldout_std", 0.0) for r in rows]
+        if criterion == "heldout" and any(s > 0 for s in std):
+            ax.errorbar(ks, values, yerr=std, marker="o", color=colors[t], label=t,
+                        capsize=3)
+        else:
+            ax.plot(ks, values, marker="o", color=colors[t], label=t)
+    sign = 1.0 if LOWER_IS_BETTER[criterion] else -1.0
+    best = min(records, key=lambda r: sign * r[criterion])
+    ax.plot([best["n_components"]], [best[criterion]], marker="*", markersize=18,
+            color="gold", markeredgecolor="black", linestyle="none",
+            label=f"best: {best['n_components']}, {best['covariance_type']}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("n_components")
+    ax.set_ylabel(criterion_label(criterion))
+    ax.legend(title="covariance_type")
+    if title is None:
+        title = (f"{criterion.upper() if criterion != 'heldout' else 'held-out'}: "
+                 f"best {best['n_components']} components, "
+                 f"{best['covariance_type']!r}")
+    ax.set_title(title)
+    return ax
