@@ -1,4 +1,7 @@
-"""Command line: ``python -m fastgmm demo`` (and ``fastgmm demo``)."""
+"""Command line: ``python -m fastgmm demo`` (and ``fastgmm demo``).
+
+``fit``, ``predict`` and ``score`` live in `fastgmm._cli`.
+"""
 
 import argparse
 import sys
@@ -75,6 +78,10 @@ def build_parser():
     bench.add_argument("--scaling", action="store_true",
                        help="also run each backend on one thread")
     bench.set_defaults(func=_bench)
+
+    from ._cli import add_commands  # fit, predict, score
+
+    add_commands(commands)
     return parser
 
 

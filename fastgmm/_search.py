@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _covariance as cov
 from . import kernels
 from .kernels import single_threaded_blas
-from .mixture import GaussianMixture, _logsumexp_rows
+from .mixture import GaussianMixture
 
 _DTYPES = [np.float64, np.float32]
 
@@ -502,23 +502,20 @@ def _fit_candidate(X, X_val, c, r, candidate, seed, params):
 
 
 def information_criteria(model, X, block_rows=65536):
-    """Log-likelihood, BIC, AIC and ICL of a fitted model on validated X.
+    """Log-likelihood, BIC, AIC and ICL of a fitted model on X.
 
-    Computed from one log-probability pass per block of rows, so that no
-    n x k array larger than a block is held.
+    From the model's public ``score_samples`` and ``predict_proba``, block by
+    block, so that no n x k array larger than a block is held.
     """
     log_likelihood = 0.0
     entropy = 0.0
     for start in range(0, X.shape[0], block_rows):
-        log_prob = model._weighted_log_prob(X[start:start + block_rows])
-        log_norm = _logsumexp_rows(log_prob)
-        log_likelihood += float(np.sum(log_norm, dtype=np.float64))
-        with np.errstate(under="ignore", invalid="ignore"):
-            log_resp = log_prob - log_norm[:, None]
-            resp = np.exp(log_resp)
-            # r log r -> 0 as r -> 0 (and exp(-inf) * -inf is NaN)
-            entropy -= float(np.sum(np.where(resp > 0, resp * log_resp, 0.0),
-                                    dtype=np.float64))
+        block = X[start:start + block_rows]
+        log_likelihood += float(np.sum(model.score_samples(block), dtype=np.float64))
+        resp = model.predict_proba(block).astype(np.float64, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # r log r -> 0 as r -> 0
+            entropy -= float(np.sum(np.where(resp > 0, resp * np.log(resp), 0.0)))
     n_samples, n_features = X.shape
     n_parameters = cov.n_parameters(model.n_components, n_features,
                                     model.covariance_type)

@@ -74,7 +74,7 @@ def test_feature_names_are_kept(tmp_path):
 
 
 def test_the_file_is_an_npz_with_json_metadata(tmp_path):
-    model, _ = fitted("tied", np.float32, n_init=2, backend="numba", n_threads=1)
+    model, _ = fitted("tied", np.float32, n_init=2, backend="cython", n_threads=1)
     path = tmp_path / "m.npz"
     model.save(path)
     with zipfile.ZipFile(path) as archive:
@@ -90,7 +90,7 @@ def test_the_file_is_an_npz_with_json_metadata(tmp_path):
     assert metadata["n_features"] == 3 and metadata["n_components"] == 3
     assert metadata["feature_names"] is None
     assert metadata["params"]["n_init"] == 2
-    assert metadata["params"]["backend"] == "numba"
+    assert metadata["params"]["backend"] == "cython"
     assert metadata["params"]["n_threads"] == 1
 
 
