@@ -93,7 +93,7 @@ def run_em(backend, X, w, params, *, covariance_type, tol, reg_covar, max_iter,
     monitor = monitor or Monitor()
     eps = np.finfo(X.dtype).eps
     is_float32 = X.dtype == np.float32
-    total_weight = float(np.sum(w))
+    total_weight = float(X.shape[0] if w is None else np.sum(w))
     run = EMRun(params=params, lower_bound=lower_bound)
     for n_iter in range(1, max_iter + 1):
         previous = run.lower_bound

@@ -16,10 +16,13 @@ _CHUNK_ROWS = 65536
 
 
 def initial_parameters(X, w, n_components, covariance_type, init_params,
-                       random_state, reg_covar, sample_weight_given):
-    """(weights, means, covariances) in float64 from ``init_params``."""
+                       random_state, reg_covar):
+    """(weights, means, covariances) in float64 from ``init_params``.
+
+    ``w`` holds the sample weights, or is None when every sample weighs 1.
+    """
     n_samples = X.shape[0]
-    kmeans_weight = w if sample_weight_given else None
+    kmeans_weight = w
     if init_params == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -36,7 +39,7 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
         )
         labels = _labels_from_indices(indices, n_samples)
     elif init_params == "random_from_data":
-        p = w / w.sum() if sample_weight_given else None
+        p = None if w is None else w / w.sum()
         if p is not None and np.count_nonzero(p) < n_components:
             p = None
         indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
@@ -57,6 +60,15 @@ def _eps(X):
     return np.finfo(X.dtype).eps
 
 
+def _weights(w, rows_or_slice, count):
+    """The weights of some rows (ones without sample weights)."""
+    return np.ones(count) if w is None else w[rows_or_slice]
+
+
+def _total_weight(w, n_samples):
+    return float(n_samples if w is None else w.sum())
+
+
 def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
     """One M-step on hard assignments (label -1: the row belongs to none)."""
     n_features = X.shape[1]
@@ -69,7 +81,7 @@ def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
         if rows.size == 0:
             continue  # empty: no statistics, the mean stays at 0 as in sklearn
         xk = X[rows].astype(np.float64)
-        wk = w[rows]
+        wk = _weights(w, rows, rows.size)
         nk = wk.sum()
         if nk == 0.0:
             continue
@@ -78,7 +90,8 @@ def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
         stats.nk[k] = nk
         stats.s1[k] = wk @ diff
         _add_scatter(stats, k, diff, wk, covariance_type)
-    return m_step(stats, centers, reg_covar, covariance_type, _eps(X), w.sum())
+    return m_step(stats, centers, reg_covar, covariance_type, _eps(X),
+                  _total_weight(w, X.shape[0]))
 
 
 def _add_scatter(stats, k, diff, weights, covariance_type):
@@ -119,7 +132,7 @@ def _from_random_resp(X, w, n_components, covariance_type, random_state, reg_cov
     for start, stop, resp in _random_resp_chunks(
         random_state, n_samples, n_components, X.dtype
     ):
-        rw = resp * w[start:stop, None]
+        rw = resp * _weights(w, slice(start, stop), stop - start)[:, None]
         nk += rw.sum(axis=0)
         sums += rw.T @ X[start:stop]
     centers = sums / np.where(nk > 0, nk, 1.0)[:, None]
@@ -129,10 +142,11 @@ def _from_random_resp(X, w, n_components, covariance_type, random_state, reg_cov
     for start, stop, resp in _random_resp_chunks(
         replay, n_samples, n_components, X.dtype
     ):
-        rw = resp * w[start:stop, None]
+        rw = resp * _weights(w, slice(start, stop), stop - start)[:, None]
         xc = X[start:stop].astype(np.float64)
         for k in range(n_components):
             diff = xc - centers[k]
             stats.s1[k] += rw[:, k] @ diff
             _add_scatter(stats, k, diff, rw[:, k], covariance_type)
-    return m_step(stats, centers, reg_covar, covariance_type, _eps(X), w.sum())
+    return m_step(stats, centers, reg_covar, covariance_type, _eps(X),
+                  _total_weight(w, X.shape[0]))

@@ -223,7 +223,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Component labels.
         """
         X = self._fit(X, sample_weight)
-        return self._weighted_log_prob(X).argmax(axis=1)
+        return self._labels(X)
 
     def _fit(self, X, sample_weight, monitor=None):
         # monitor: an extra _em.Monitor (the command line's progress bar)
@@ -247,7 +247,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         def initialize():
             return self._initial_parameters(
-                X, w, sample_weight is not None, random_state,
+                X, w, random_state,
                 weights_init, means_init, precisions_init,
             )
 
@@ -315,12 +315,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             _check_precision_values(precisions, t)
         return weights, means, precisions
 
-    def _initial_parameters(self, X, w, weighted, random_state,
+    def _initial_parameters(self, X, w, random_state,
                             weights_init, means_init, precisions_init):
         if weights_init is None or means_init is None or precisions_init is None:
             weights, means, covariances = _init.initial_parameters(
                 X, w, self.n_components, self.covariance_type, self.init_params,
-                random_state, self.reg_covar, weighted,
+                random_state, self.reg_covar,
             )
         else:
             weights = means = covariances = None
@@ -352,8 +352,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predict
 
-    def _weighted_log_prob(self, X):
-        """n x k matrix of log w_k + log N(x_i | component k), X validated."""
+    def _posterior(self, X, **outputs):
+        """Run the posterior kernel on validated X with the fitted parameters.
+
+        ``outputs``: any of ``log_norm`` (n,), ``resp`` (n, k) and ``labels``
+        (n,) to fill; see `fastgmm.kernels`.
+        """
         n_features = X.shape[1]
         weights = np.asarray(self.weights_, dtype=np.float64)
         means = np.ascontiguousarray(self.means_, dtype=np.float64)
@@ -362,10 +366,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         backend = kernels.get_backend(
             self.backend, X.shape[0], n_features, means.shape[0], self.covariance_type
         )
-        out = np.empty((X.shape[0], means.shape[0]), dtype=X.dtype)
-        backend.log_prob(X, c, means, chol, self.covariance_type, out,
-                         n_threads=self.n_threads)
+        backend.posterior(X, c, means, chol, self.covariance_type,
+                          n_threads=self.n_threads, **outputs)
+
+    def _weighted_log_prob(self, X):
+        """n x k matrix of log w_k + log N(x_i | component k), X validated."""
+        out = np.empty((X.shape[0], self.means_.shape[0]), dtype=X.dtype)
+        self._posterior(X, resp=out, raw=True)
         return out
+
+    def _labels(self, X):
+        labels = np.empty(X.shape[0], dtype=np.intp)
+        self._posterior(X, labels=labels)
+        return labels
 
     def _validate_predict(self, X):
         check_is_fitted(self)
@@ -385,7 +398,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             log p(x_i) under the fitted mixture.
         """
         X = self._validate_predict(X)
-        return _logsumexp_rows(self._weighted_log_prob(X))
+        log_norm = np.empty(X.shape[0], dtype=X.dtype)
+        self._posterior(X, log_norm=log_norm)
+        return log_norm
 
     def score(self, X, y=None):
         """Mean log-likelihood of the samples in X.
@@ -418,7 +433,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Component labels.
         """
         X = self._validate_predict(X)
-        return self._weighted_log_prob(X).argmax(axis=1)
+        return self._labels(X)
 
     def predict_proba(self, X):
         """Posterior probability of each component for each sample.
@@ -434,11 +449,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Responsibilities; each row sums to 1.
         """
         X = self._validate_predict(X)
-        log_prob = self._weighted_log_prob(X)
-        log_norm = _logsumexp_rows(log_prob)
-        with np.errstate(under="ignore"):
-            log_prob -= log_norm[:, None]
-            return np.exp(log_prob, out=log_prob)
+        resp = np.empty((X.shape[0], self.means_.shape[0]), dtype=X.dtype)
+        self._posterior(X, resp=resp)
+        return resp
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -616,6 +629,7 @@ class _Monitors(_em.Monitor):
 
 
 def _logsumexp_rows(a):
+    """Row-wise log-sum-exp of a 2-D array, shifted by each row's maximum."""
     top = a.max(axis=1)
     finite_top = np.where(np.isfinite(top), top, 0)
     with np.errstate(under="ignore", divide="ignore"):
@@ -644,9 +658,9 @@ def _check_precision_values(precisions, covariance_type):
 
 
 def _check_sample_weight(sample_weight, n_samples, n_components):
-    """float64 weights of shape (n_samples,); ones when None."""
+    """float64 weights of shape (n_samples,), or None (every sample weighs 1)."""
     if sample_weight is None:
-        return np.ones(n_samples)
+        return None
     if isinstance(sample_weight, Real):
         w = np.full(n_samples, sample_weight, dtype=np.float64)
     else:

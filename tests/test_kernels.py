@@ -71,7 +71,34 @@ def test_log_prob_matches_reference(backend, covariance_type, dtype, d):
     out = np.empty((n, k))
     kernels.get_backend(backend).log_prob(X, c, means64, chol, covariance_type, out)
     expected = reference.estimate_log_prob(X, weights, means, covs, covariance_type)
-    assert_allclose(out, expected, rtol=1e-10)
+    # float32 'full' at many features goes through float32 BLAS tiles
+    blas32 = dtype == np.float32 and covariance_type == "full" and d >= 24
+    assert_allclose(out, expected, rtol=1e-6 if blas32 else 1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("d", [3, 30])
+def test_posterior_outputs_match_reference(backend, covariance_type, d):
+    n, k = 700, 4
+    X, _ = make_blobs(n, d, k, seed=20)
+    weights, means, covs = random_params(k, d, covariance_type, seed=21, scale=2.0)
+    c, means64, chol = kernel_args(weights, means, covs, covariance_type)
+    log_norm = np.empty(n)
+    resp = np.empty((n, k))
+    labels = np.empty(n, dtype=np.intp)
+    kernels.get_backend(backend).posterior(X, c, means64, chol, covariance_type,
+                                           log_norm=log_norm, resp=resp, labels=labels)
+    expected_resp, expected_norm = reference.e_step(X, weights, means, covs,
+                                                    covariance_type)
+    assert_allclose(log_norm, expected_norm, rtol=1e-10)
+    assert_allclose(resp, expected_resp, rtol=1e-9, atol=1e-13)
+    log_prob = reference.estimate_log_prob(X, weights, means, covs, covariance_type)
+    assert_array_equal(labels, log_prob.argmax(axis=1))
+    # each output alone gives the same values
+    alone = np.empty(n)
+    kernels.get_backend(backend).posterior(X, c, means64, chol, covariance_type,
+                                           log_norm=alone)
+    assert_array_equal(alone, log_norm)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

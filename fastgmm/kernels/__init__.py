@@ -13,8 +13,16 @@ Every backend module provides the same two functions (see DESIGN.md):
 ``log_prob(X, c, means, U, covariance_type, out, n_threads=None)``
     Fills the n x k matrix ``out`` with log p_ik.
 
-X is C-contiguous float32 or float64; w, c, means and U are float64; the
-statistics are float64.
+``posterior(X, c, means, U, covariance_type, log_norm=None, resp=None,
+labels=None, raw=False, n_threads=None)``
+    The same log p_ik, reduced per row without an n x k temporary:
+    ``log_norm[i] = logsumexp_k log p_ik`` (score_samples),
+    ``resp[i, k] = exp(log p_ik - log_norm[i])`` (predict_proba) and
+    ``labels[i] = argmax_k log p_ik`` (predict); each is filled only when given.
+    With ``raw=True``, ``resp`` receives log p_ik itself (this is `log_prob`).
+
+X is C-contiguous float32 or float64; w, c, means and U are float64 (w may
+be None: every row weighs 1); the statistics are float64.
 """
 
 import warnings

@@ -21,6 +21,10 @@ PARTIAL_STATS_BUDGET = 32 * 2**20
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
+#: The weights kernels get for "no sample weights": every row weighs 1, and
+#: no O(n) array of ones is made.
+NO_WEIGHTS = np.zeros(0)
+
 
 def readonly(a):
     """A read-only plain-ndarray view of ``a`` (no copy).

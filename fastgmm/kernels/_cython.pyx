@@ -64,10 +64,22 @@ cdef void _load_tile(const floating* X, Py_ssize_t d, Py_ssize_t start,
             xt[j * TILE + b] = row[j]
 
 
+cdef void _load_weights(const double* w, bint weighted, Py_ssize_t start,
+                        Py_ssize_t nb, double* wt) noexcept nogil:
+    """wt[b] = w[start + b], or 1 without sample weights."""
+    cdef Py_ssize_t b
+    if weighted:
+        for b in range(nb):
+            wt[b] = w[start + b]
+    else:
+        for b in range(nb):
+            wt[b] = 1.0
+
+
 cdef double _responsibilities(double* logp, Py_ssize_t n_components, Py_ssize_t nb,
                               const double* w, double* top,
                               double* total) noexcept nogil:
-    """log p -> w_b r_kb in place; return sum_b w_b lse_b (w already offset)."""
+    """log p -> w_b r_kb in place; return sum_b w_b lse_b (w: the tile's weights)."""
     cdef Py_ssize_t b, k
     cdef double e, ll = 0.0
     cdef double* row
@@ -337,7 +349,8 @@ cdef void _stats_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
 # --- one partition ------------------------------------------------------------------
 
 cdef double _partition(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
-                       const double* w, const double* c, const double* means,
+                       const double* w, bint weighted, const double* c,
+                       const double* means,
                        const double* U, const double* center, const double* shifted,
                        const double* shifted_u, Py_ssize_t start, Py_ssize_t stop,
                        double* nk, double* s1, double* s2, double* cc) noexcept nogil:
@@ -348,12 +361,14 @@ cdef double _partition(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
     cdef double* y = <double*> malloc(TILE * sizeof(double))
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
+    cdef double* wt = <double*> malloc(TILE * sizeof(double))
     cdef double ll = 0.0
     cdef Py_ssize_t s, nb
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
         _load_tile(X, d, s, nb, xt)
+        _load_weights(w, weighted, s, nb, wt)
         if kind == 0:
             _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
         elif kind == 1:
@@ -362,11 +377,11 @@ cdef double _partition(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
             _logp_diag(xt, nb, d, K, c, means, U, logp)
         else:
             _logp_spherical(xt, nb, d, K, c, means, U, logp)
-        ll += _responsibilities(logp, K, nb, w + s, top, total)
+        ll += _responsibilities(logp, K, nb, wt, top, total)
         if kind == 0:
             _stats_full(xt, nb, d, K, means, logp, nk, s1, s2, work, y)
         elif kind == 1:
-            _stats_tied(xt, nb, d, K, w + s, means, center, shifted, logp, nk, s1,
+            _stats_tied(xt, nb, d, K, wt, means, center, shifted, logp, nk, s1,
                         s2, cc, work, top)
         elif kind == 2:
             _stats_diag(xt, nb, d, K, means, logp, nk, s1, s2)
@@ -379,6 +394,7 @@ cdef double _partition(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
     free(y)
     free(top)
     free(total)
+    free(wt)
     return ll
 
 
@@ -417,8 +433,27 @@ cdef void _syrk_upper(floating* z, floating* out, int d, int nb,
         ssyrk(&uplo, &trans, &d, &nb, &one, z, &d, &beta, out, &d)
 
 
+cdef void _logp_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                          Py_ssize_t s, Py_ssize_t nb, const double* c,
+                          floating* means_x, floating* U_x, double* logp,
+                          floating* y) noexcept nogil:
+    """log p of a tile for 'full' through BLAS, in X's dtype."""
+    cdef Py_ssize_t k, b, j
+    cdef double acc
+    cdef double* row
+    for k in range(K):
+        _rows_minus(X, d, s, nb, means_x + k * d, y)
+        _trmm_right_upper(U_x + k * d * d, y, <int> d, <int> nb)
+        row = logp + k * TILE
+        for b in range(nb):
+            acc = 0.0
+            for j in range(d):
+                acc = acc + y[b * d + j] * y[b * d + j]
+            row[b] = c[k] - 0.5 * acc
+
+
 cdef double _partition_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
-                                 const double* w, const double* c,
+                                 const double* w, bint weighted, const double* c,
                                  const double* means, const double* U,
                                  Py_ssize_t start, Py_ssize_t stop, double* nk,
                                  double* s1, double* s2) noexcept nogil:
@@ -431,6 +466,7 @@ cdef double _partition_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* acc1 = <double*> malloc(d * sizeof(double))
+    cdef double* wt = <double*> malloc(TILE * sizeof(double))
     cdef double ll = 0.0, acc, r
     cdef Py_ssize_t s, nb, k, b, j, l
     cdef double* row
@@ -441,16 +477,9 @@ cdef double _partition_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
-        for k in range(K):
-            _rows_minus(X, d, s, nb, means_x + k * d, y)
-            _trmm_right_upper(U_x + k * d * d, y, <int> d, <int> nb)
-            row = logp + k * TILE
-            for b in range(nb):
-                acc = 0.0
-                for j in range(d):
-                    acc = acc + y[b * d + j] * y[b * d + j]
-                row[b] = c[k] - 0.5 * acc
-        ll += _responsibilities(logp, K, nb, w + s, top, total)
+        _load_weights(w, weighted, s, nb, wt)
+        _logp_full_blas(X, d, K, s, nb, c, means_x, U_x, logp, y)
+        ll += _responsibilities(logp, K, nb, wt, top, total)
         for k in range(K):
             row = logp + k * TILE
             _rows_minus(X, d, s, nb, means_x + k * d, diff)
@@ -484,6 +513,7 @@ cdef double _partition_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(top)
     free(total)
     free(acc1)
+    free(wt)
     return ll
 
 
@@ -501,61 +531,140 @@ def _accumulate(const floating[:, ::1] X, const double[::1] w, const double[::1]
                 int n_threads):
     cdef Py_ssize_t d = X.shape[1], K = c.shape[0]
     cdef Py_ssize_t n_parts = bounds.shape[0] - 1, p
+    cdef bint weighted = w.shape[0] > 0
+    cdef const double* w_ptr = &w[0] if weighted else NULL
     with nogil, parallel(num_threads=n_threads):
         for p in prange(n_parts, schedule="static"):
             if use_blas:
                 ll[p] = _partition_full_blas(
-                    &X[0, 0], d, K, &w[0], &c[0], &means[0], &U[0],
+                    &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     bounds[p], bounds[p + 1], &nk[p, 0], &s1[p, 0], &s2[p, 0])
             else:
                 ll[p] = _partition(
-                    &X[0, 0], d, K, kind, &w[0], &c[0], &means[0], &U[0],
+                    &X[0, 0], d, K, kind, w_ptr, weighted, &c[0], &means[0], &U[0],
                     &center[0], &shifted[0], &shifted_u[0], bounds[p], bounds[p + 1],
                     &nk[p, 0], &s1[p, 0], &s2[p, 0], &cc[p, 0])
 
 
-cdef void _log_prob_partition(const floating* X, Py_ssize_t d, Py_ssize_t K,
-                              int kind, const double* c, const double* means,
-                              const double* U, const double* center,
-                              const double* shifted_u, Py_ssize_t start,
-                              Py_ssize_t stop, floating_out* out) noexcept nogil:
+cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t s,
+                          bint raw, floating_out* log_norm, floating_out* resp,
+                          Py_ssize_t* labels, double* top,
+                          double* total) noexcept nogil:
+    """From log p[k, b] of a tile: log-sum-exp, responsibilities, argmax.
+
+    Outputs are written only when their pointer is not NULL. With ``raw``,
+    resp receives log p itself.
+    """
+    cdef Py_ssize_t b, k, best
+    cdef double e
+    cdef double* row
+    if raw:
+        for b in range(nb):
+            for k in range(K):
+                resp[(s + b) * K + k] = <floating_out> logp[k * TILE + b]
+        return
+    for b in range(nb):
+        top[b] = logp[b]
+    for k in range(1, K):
+        row = logp + k * TILE
+        for b in range(nb):
+            top[b] = row[b] if row[b] > top[b] else top[b]
+    if labels != NULL:
+        for b in range(nb):
+            best = 0
+            for k in range(1, K):
+                if logp[k * TILE + b] > logp[best * TILE + b]:
+                    best = k
+            labels[s + b] = best
+    if log_norm == NULL and resp == NULL:
+        return
+    for b in range(nb):
+        total[b] = 0.0
+    for k in range(K):
+        row = logp + k * TILE
+        for b in range(nb):
+            e = exp_nonpositive(row[b] - top[b])
+            row[b] = e
+            total[b] += e
+    if log_norm != NULL:
+        for b in range(nb):
+            log_norm[s + b] = <floating_out> (top[b] + log(total[b]))
+    if resp != NULL:
+        for b in range(nb):
+            total[b] = 1.0 / total[b]
+        for b in range(nb):
+            for k in range(K):
+                resp[(s + b) * K + k] = <floating_out> (logp[k * TILE + b] * total[b])
+
+
+cdef void _posterior_partition(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                               int kind, bint use_blas, const double* c,
+                               const double* means, const double* U,
+                               const double* center, const double* shifted_u,
+                               Py_ssize_t start, Py_ssize_t stop, bint raw,
+                               floating_out* log_norm, floating_out* resp,
+                               Py_ssize_t* labels) noexcept nogil:
     cdef double* xt = <double*> malloc(d * TILE * sizeof(double))
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
     cdef double* work = <double*> malloc(d * TILE * sizeof(double))
     cdef double* y = <double*> malloc(TILE * sizeof(double))
-    cdef Py_ssize_t s = start, nb, b, k
+    cdef double* top = <double*> malloc(TILE * sizeof(double))
+    cdef double* total = <double*> malloc(TILE * sizeof(double))
+    cdef floating* means_x = NULL
+    cdef floating* U_x = NULL
+    cdef floating* rows = NULL
+    cdef Py_ssize_t s = start, nb, j
+    if use_blas:
+        means_x = <floating*> malloc(K * d * sizeof(floating))
+        U_x = <floating*> malloc(K * d * d * sizeof(floating))
+        rows = <floating*> malloc(TILE * d * sizeof(floating))
+        for j in range(K * d):
+            means_x[j] = <floating> means[j]
+        for j in range(K * d * d):
+            U_x[j] = <floating> U[j]
     while s < stop:
         nb = min(TILE, stop - s)
-        _load_tile(X, d, s, nb, xt)
-        if kind == 0:
-            _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
-        elif kind == 1:
-            _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
-        elif kind == 2:
-            _logp_diag(xt, nb, d, K, c, means, U, logp)
+        if use_blas:
+            _logp_full_blas(X, d, K, s, nb, c, means_x, U_x, logp, rows)
         else:
-            _logp_spherical(xt, nb, d, K, c, means, U, logp)
-        for b in range(nb):
-            for k in range(K):
-                out[(s + b) * K + k] = <floating_out> logp[k * TILE + b]
+            _load_tile(X, d, s, nb, xt)
+            if kind == 0:
+                _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
+            elif kind == 1:
+                _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
+            elif kind == 2:
+                _logp_diag(xt, nb, d, K, c, means, U, logp)
+            else:
+                _logp_spherical(xt, nb, d, K, c, means, U, logp)
+        _posterior_tile(logp, K, nb, s, raw, log_norm, resp, labels, top, total)
         s += TILE
     free(xt)
     free(logp)
     free(work)
     free(y)
+    free(top)
+    free(total)
+    free(means_x)
+    free(U_x)
+    free(rows)
 
 
-def _log_prob(const floating[:, ::1] X, const double[::1] c, const double[::1] means,
-              const double[::1] U, const double[::1] center,
-              const double[::1] shifted_u, const Py_ssize_t[::1] bounds,
-              floating_out[:, ::1] out, int kind, int n_threads):
+def _posterior(const floating[:, ::1] X, const double[::1] c, const double[::1] means,
+               const double[::1] U, const double[::1] center,
+               const double[::1] shifted_u, const Py_ssize_t[::1] bounds,
+               floating_out[::1] log_norm, floating_out[:, ::1] resp,
+               Py_ssize_t[::1] labels, int kind, bint use_blas, bint raw,
+               int n_threads):
     cdef Py_ssize_t d = X.shape[1], K = c.shape[0]
     cdef Py_ssize_t n_parts = bounds.shape[0] - 1, p
+    cdef floating_out* norm_ptr = &log_norm[0] if log_norm.shape[0] > 0 else NULL
+    cdef floating_out* resp_ptr = &resp[0, 0] if resp.shape[0] > 0 else NULL
+    cdef Py_ssize_t* labels_ptr = &labels[0] if labels.shape[0] > 0 else NULL
     with nogil, parallel(num_threads=n_threads):
         for p in prange(n_parts, schedule="static"):
-            _log_prob_partition(&X[0, 0], d, K, kind, &c[0], &means[0], &U[0],
-                                &center[0], &shifted_u[0], bounds[p], bounds[p + 1],
-                                &out[0, 0])
+            _posterior_partition(&X[0, 0], d, K, kind, use_blas, &c[0], &means[0],
+                                 &U[0], &center[0], &shifted_u[0], bounds[p],
+                                 bounds[p + 1], raw, norm_ptr, resp_ptr, labels_ptr)
 
 
 def _n_threads(n_threads):
@@ -578,6 +687,7 @@ def _tied_args(means, U, covariance_type):
 
 def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
     """The fused E-step/statistics pass; see `fastgmm.kernels`."""
+    w = _common.NO_WEIGHTS if w is None else w
     n_samples, n_features = X.shape
     n_components = means.shape[0]
     bounds = _common.partition_bounds(
@@ -604,14 +714,28 @@ def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
     return total
 
 
-def log_prob(X, c, means, U, covariance_type, out, n_threads=None):
-    """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k); see `fastgmm.kernels`."""
+def posterior(X, c, means, U, covariance_type, log_norm=None, resp=None,
+              labels=None, raw=False, n_threads=None):
+    """Per-row results from log p; see `fastgmm.kernels`."""
     n_samples, n_features = X.shape
     n_components = means.shape[0]
+    out_dtype = (resp if resp is not None else
+                 log_norm if log_norm is not None else X).dtype
+    log_norm = np.zeros(0, out_dtype) if log_norm is None else log_norm
+    resp = np.zeros((0, n_components), out_dtype) if resp is None else resp
+    labels = np.zeros(0, np.intp) if labels is None else labels
     bounds = _common.partition_bounds(
         n_samples, n_components, n_features, "diag"
     ).astype(np.intp)
+    use_blas = covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
     center, _, shifted_u = _tied_args(means, U, covariance_type)
-    _log_prob(X, _flat(c), _flat(means), _flat(U), center, shifted_u, bounds, out,
-              _KIND[covariance_type], _n_threads(n_threads))
+    with _common.single_threaded_blas(use_blas):
+        _posterior(X, _flat(c), _flat(means), _flat(U), center, shifted_u, bounds,
+                   log_norm, resp, labels, _KIND[covariance_type], use_blas, raw,
+                   _n_threads(n_threads))
+
+
+def log_prob(X, c, means, U, covariance_type, out, n_threads=None):
+    """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k); see `fastgmm.kernels`."""
+    posterior(X, c, means, U, covariance_type, resp=out, raw=True, n_threads=n_threads)
     return out

@@ -125,8 +125,19 @@ def _load_tile(X, start, nb, xt):
 
 
 @njit(**_JIT)
-def _responsibilities(logp, nb, w, start, top, total):
-    """Turn log p[k, b] into responsibilities in place; return sum_b w_b lse_b.
+def _load_weights(w, start, nb, wt):
+    """wt[b] = w[start + b], or 1 when w is empty (no sample weights)."""
+    if w.shape[0] == 0:
+        for b in range(nb):
+            wt[b] = 1.0
+    else:
+        for b in range(nb):
+            wt[b] = w[start + b]
+
+
+@njit(**_JIT)
+def _responsibilities(logp, nb, wt, top, total):
+    """Turn log p[k, b] into w_b r_kb in place; return sum_b w_b lse_b.
 
     Rows of zero weight get zero responsibilities (and add nothing, even where
     their log-likelihood is -inf).
@@ -146,7 +157,7 @@ def _responsibilities(logp, nb, w, start, top, total):
             total[b] += e
     ll = 0.0
     for b in range(nb):
-        wb = w[start + b]
+        wb = wt[b]
         if wb != 0.0:
             ll += wb * (top[b] + math.log(total[b]))
             total[b] = wb / total[b]
@@ -325,7 +336,7 @@ def _stats_spherical(xt, nb, means, wr, nk, s1, s2):
 
 
 @njit(**_JIT)
-def _stats_tied(xt, nb, w, start, means, center, shifted, wr, nk, s1, s2, cc, xm, t):
+def _stats_tied(xt, nb, wt, means, center, shifted, wr, nk, s1, s2, cc, xm, t):
     """N, S1; A = sum_b w_b (x_b - mbar_b)(x_b - mbar_b)^T; C_kl = sum w r_k r_l."""
     n_components, n_features = means.shape
     for k in range(n_components):
@@ -341,7 +352,7 @@ def _stats_tied(xt, nb, w, start, means, center, shifted, wr, nk, s1, s2, cc, xm
             s1[k, j] += acc
     # r_kb = wr_kb / w_b; rows of zero weight have wr = 0 and add nothing
     for b in range(nb):
-        wb = w[start + b]
+        wb = wt[b]
         t[b] = 1.0 / wb if wb != 0.0 else 0.0
     # xm[j, b] = (x_b - g)_j - sum_k r_kb (m_k - g)_j
     for j in range(n_features):
@@ -358,7 +369,7 @@ def _stats_tied(xt, nb, w, start, means, center, shifted, wr, nk, s1, s2, cc, xm
         for l in range(j, n_features):
             acc = 0.0
             for b in range(nb):
-                acc += w[start + b] * xm[j, b] * xm[l, b]
+                acc += wt[b] * xm[j, b] * xm[l, b]
             s2[j, l] += acc
     for k in range(n_components):
         for l in range(k + 1, n_components):
@@ -380,12 +391,14 @@ def _partition_full(X, w, c, means, U, start, stop, nk, s1, s2):
     y = np.empty(TILE)
     top = np.empty(TILE)
     total = np.empty(TILE)
+    wt = np.empty(TILE)
     ll = 0.0
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
         _load_tile(X, s, nb, xt)
+        _load_weights(w, s, nb, wt)
         _logp_full(xt, nb, c, means, U, logp, diff, y)
-        ll += _responsibilities(logp, nb, w, s, top, total)
+        ll += _responsibilities(logp, nb, wt, top, total)
         _stats_full(xt, nb, means, logp, nk, s1, s2, diff, y)
     return ll
 
@@ -397,12 +410,14 @@ def _partition_diag(X, w, c, means, U, start, stop, nk, s1, s2):
     logp = np.empty((n_components, TILE))
     top = np.empty(TILE)
     total = np.empty(TILE)
+    wt = np.empty(TILE)
     ll = 0.0
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
         _load_tile(X, s, nb, xt)
+        _load_weights(w, s, nb, wt)
         _logp_diag(xt, nb, c, means, U, logp)
-        ll += _responsibilities(logp, nb, w, s, top, total)
+        ll += _responsibilities(logp, nb, wt, top, total)
         _stats_diag(xt, nb, means, logp, nk, s1, s2)
     return ll
 
@@ -414,12 +429,14 @@ def _partition_spherical(X, w, c, means, U, start, stop, nk, s1, s2):
     logp = np.empty((n_components, TILE))
     top = np.empty(TILE)
     total = np.empty(TILE)
+    wt = np.empty(TILE)
     ll = 0.0
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
         _load_tile(X, s, nb, xt)
+        _load_weights(w, s, nb, wt)
         _logp_spherical(xt, nb, c, means, U, logp)
-        ll += _responsibilities(logp, nb, w, s, top, total)
+        ll += _responsibilities(logp, nb, wt, top, total)
         _stats_spherical(xt, nb, means, logp, nk, s1, s2)
     return ll
 
@@ -433,13 +450,15 @@ def _partition_tied(X, w, c, means, U, center, shifted, shifted_u, start, stop,
     y0 = np.empty((n_features, TILE))
     top = np.empty(TILE)
     total = np.empty(TILE)
+    wt = np.empty(TILE)
     ll = 0.0
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
         _load_tile(X, s, nb, xt)
+        _load_weights(w, s, nb, wt)
         _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0)
-        ll += _responsibilities(logp, nb, w, s, top, total)
-        _stats_tied(xt, nb, w, s, means, center, shifted, logp, nk, s1, s2, cc, y0,
+        ll += _responsibilities(logp, nb, wt, top, total)
+        _stats_tied(xt, nb, wt, means, center, shifted, logp, nk, s1, s2, cc, y0,
                     top)
     return ll
 
@@ -468,19 +487,13 @@ def _partition_full_blas(X, w, c, means, U, start, stop, nk, s1, s2):
     logp = np.empty((n_components, TILE))
     top = np.empty(TILE)
     total = np.empty(TILE)
+    wt = np.empty(TILE)
     ll = 0.0
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
-        for k in range(n_components):
-            _rows_minus(X, s, nb, means_x[k], diff)
-            np.dot(diff[:nb], U_x[k], y[:nb])
-            ck = c[k]
-            for b in range(nb):
-                acc = 0.0
-                for j in range(n_features):
-                    acc += y[b, j] * y[b, j]
-                logp[k, b] = ck - 0.5 * acc
-        ll += _responsibilities(logp, nb, w, s, top, total)
+        _load_weights(w, s, nb, wt)
+        _logp_full_blas(X, s, nb, c, means_x, U_x, logp, diff, y)
+        ll += _responsibilities(logp, nb, wt, top, total)
         for k in range(n_components):
             _rows_minus(X, s, nb, means_x[k], diff)
             acc = 0.0
@@ -539,78 +552,138 @@ def _accumulate_tied(X, w, c, means, U, center, shifted, shifted_u, bounds,
                                 bounds[p], bounds[p + 1], nk[p], s1[p], s2[p], cc[p])
 
 
-# log p of every row of a partition into the n x k matrix, per covariance type
-# (one function each: Numba cannot cache a kernel that takes a function argument)
+# --- posteriors for predict, predict_proba, score_samples -----------------------
 
 
 @njit(**_JIT)
-def _store(logp, nb, out, s):
+def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
+    """From log p[k, b] of a tile: log-sum-exp, responsibilities, argmax.
+
+    Each output is written only when it has rows (an empty array: not wanted).
+    With ``raw``, resp receives log p itself.
+    """
     n_components = logp.shape[0]
+    if raw:
+        for b in range(nb):
+            for k in range(n_components):
+                resp[s + b, k] = logp[k, b]
+        return
     for b in range(nb):
-        for k in range(n_components):
-            out[s + b, k] = logp[k, b]
+        top[b] = logp[0, b]
+    for k in range(1, n_components):
+        for b in range(nb):
+            top[b] = max(top[b], logp[k, b])
+    if labels.shape[0] > 0:
+        for b in range(nb):
+            best = 0
+            for k in range(1, n_components):
+                if logp[k, b] > logp[best, b]:
+                    best = k
+            labels[s + b] = best
+    if log_norm.shape[0] == 0 and resp.shape[0] == 0:
+        return
+    for b in range(nb):
+        total[b] = 0.0
+    for k in range(n_components):
+        for b in range(nb):
+            e = exp_nonpositive(logp[k, b] - top[b])
+            logp[k, b] = e
+            total[b] += e
+    if log_norm.shape[0] > 0:
+        for b in range(nb):
+            log_norm[s + b] = top[b] + math.log(total[b])
+    if resp.shape[0] > 0:
+        for b in range(nb):
+            total[b] = 1.0 / total[b]
+        for b in range(nb):
+            for k in range(n_components):
+                resp[s + b, k] = logp[k, b] * total[b]
+
+
+@njit(**_JIT)
+def _logp_full_blas(X, s, nb, c, means_x, U_x, logp, diff, y):
+    """log p of a tile for 'full' through BLAS, in X's dtype (row-major tiles)."""
+    n_components, n_features = means_x.shape
+    for k in range(n_components):
+        _rows_minus(X, s, nb, means_x[k], diff)
+        np.dot(diff[:nb], U_x[k], y[:nb])
+        ck = c[k]
+        for b in range(nb):
+            acc = 0.0
+            for j in range(n_features):
+                acc += y[b, j] * y[b, j]
+            logp[k, b] = ck - 0.5 * acc
 
 
 @njit(parallel=True, **_JIT)
-def _log_prob_full(X, c, means, U, bounds, out):
+def _posterior_full(X, c, means, U, bounds, raw, log_norm, resp, labels, use_blas):
     n_components, n_features = means.shape
+    dt = X.dtype
+    means_x = means.astype(dt)
+    U_x = U.astype(dt)
     for p in prange(bounds.shape[0] - 1):
         xt = np.empty((n_features, TILE))
         logp = np.empty((n_components, TILE))
         diff = np.empty((n_features, TILE))
         y = np.empty(TILE)
+        rows = np.empty((TILE, n_features), dtype=dt)
+        rows_u = np.empty((TILE, n_features), dtype=dt)
+        top = np.empty(TILE)
+        total = np.empty(TILE)
         for s in range(bounds[p], bounds[p + 1], TILE):
             nb = min(TILE, bounds[p + 1] - s)
-            _load_tile(X, s, nb, xt)
-            _logp_full(xt, nb, c, means, U, logp, diff, y)
-            _store(logp, nb, out, s)
+            if use_blas:
+                _logp_full_blas(X, s, nb, c, means_x, U_x, logp, rows, rows_u)
+            else:
+                _load_tile(X, s, nb, xt)
+                _logp_full(xt, nb, c, means, U, logp, diff, y)
+            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
 
 
 @njit(parallel=True, **_JIT)
-def _log_prob_tied(X, c, U, center, shifted_u, bounds, out):
+def _posterior_tied(X, c, U, center, shifted_u, bounds, raw, log_norm, resp, labels):
     n_components, n_features = shifted_u.shape
     for p in prange(bounds.shape[0] - 1):
         xt = np.empty((n_features, TILE))
         logp = np.empty((n_components, TILE))
         y0 = np.empty((n_features, TILE))
+        top = np.empty(TILE)
+        total = np.empty(TILE)
         for s in range(bounds[p], bounds[p + 1], TILE):
             nb = min(TILE, bounds[p + 1] - s)
             _load_tile(X, s, nb, xt)
             _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0)
-            _store(logp, nb, out, s)
+            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
 
 
 @njit(parallel=True, **_JIT)
-def _log_prob_diag(X, c, means, U, bounds, out):
+def _posterior_diag(X, c, means, U, bounds, raw, log_norm, resp, labels):
     n_components, n_features = means.shape
     for p in prange(bounds.shape[0] - 1):
         xt = np.empty((n_features, TILE))
         logp = np.empty((n_components, TILE))
+        top = np.empty(TILE)
+        total = np.empty(TILE)
         for s in range(bounds[p], bounds[p + 1], TILE):
             nb = min(TILE, bounds[p + 1] - s)
             _load_tile(X, s, nb, xt)
             _logp_diag(xt, nb, c, means, U, logp)
-            _store(logp, nb, out, s)
+            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
 
 
 @njit(parallel=True, **_JIT)
-def _log_prob_spherical(X, c, means, U, bounds, out):
+def _posterior_spherical(X, c, means, U, bounds, raw, log_norm, resp, labels):
     n_components, n_features = means.shape
     for p in prange(bounds.shape[0] - 1):
         xt = np.empty((n_features, TILE))
         logp = np.empty((n_components, TILE))
+        top = np.empty(TILE)
+        total = np.empty(TILE)
         for s in range(bounds[p], bounds[p + 1], TILE):
             nb = min(TILE, bounds[p + 1] - s)
             _load_tile(X, s, nb, xt)
             _logp_spherical(xt, nb, c, means, U, logp)
-            _store(logp, nb, out, s)
-
-
-_LOG_PROB = {
-    "full": _log_prob_full,
-    "diag": _log_prob_diag,
-    "spherical": _log_prob_spherical,
-}
+            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
 
 
 def _set_threads(n_threads):
@@ -624,6 +697,7 @@ def _set_threads(n_threads):
 
 def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
     """The fused E-step/statistics pass; see `fastgmm.kernels`."""
+    w = _common.NO_WEIGHTS if w is None else w
     X, w, c, means, U = map(_common.readonly, (X, w, c, means, U))
     n_samples, n_features = X.shape
     n_components = means.shape[0]
@@ -657,19 +731,36 @@ def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
     return total
 
 
-def log_prob(X, c, means, U, covariance_type, out, n_threads=None):
-    """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k); see `fastgmm.kernels`."""
-    X, c, means, U = map(_common.readonly, (X, c, means, U))
+def posterior(X, c, means, U, covariance_type, log_norm=None, resp=None,
+              labels=None, raw=False, n_threads=None):
+    """Per-row results from log p; see `fastgmm.kernels`."""
     n_samples, n_features = X.shape
     n_components = means.shape[0]
+    X, c, means, U = map(_common.readonly, (X, c, means, U))
+    log_norm = np.zeros(0, X.dtype) if log_norm is None else log_norm
+    resp = np.zeros((0, n_components), X.dtype) if resp is None else resp
+    labels = np.zeros(0, np.intp) if labels is None else labels
     bounds = _common.partition_bounds(n_samples, n_components, n_features, "diag")
+    use_blas = covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
     previous = _set_threads(n_threads)
     try:
-        if covariance_type == "tied":
+        if covariance_type == "full":
+            with _common.single_threaded_blas(use_blas):
+                _posterior_full(X, c, means, U, bounds, raw, log_norm, resp, labels,
+                                use_blas)
+        elif covariance_type == "tied":
             center, _, shifted_u = _common.tied_centering(means, U)
-            _log_prob_tied(X, c, U, center, shifted_u, bounds, out)
+            _posterior_tied(X, c, U, center, shifted_u, bounds, raw, log_norm, resp,
+                            labels)
+        elif covariance_type == "diag":
+            _posterior_diag(X, c, means, U, bounds, raw, log_norm, resp, labels)
         else:
-            _LOG_PROB[covariance_type](X, c, means, U, bounds, out)
+            _posterior_spherical(X, c, means, U, bounds, raw, log_norm, resp, labels)
     finally:
         numba.set_num_threads(previous)
+
+
+def log_prob(X, c, means, U, covariance_type, out, n_threads=None):
+    """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k); see `fastgmm.kernels`."""
+    posterior(X, c, means, U, covariance_type, resp=out, raw=True, n_threads=n_threads)
     return out
