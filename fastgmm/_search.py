@@ -123,7 +123,9 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     Attributes
     ----------
     best_estimator_ : GaussianMixture
-        The best candidate, fitted on all of X.
+        The best candidate, fitted on all of X. Its ``random_state`` is the
+        seed its fit used (drawn from ``random_state``), and its
+        ``n_threads`` is this search's ``n_threads``.
     best_params_ : dict
         Its ``n_components`` and ``covariance_type``.
     best_index_ : int
