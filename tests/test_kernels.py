@@ -230,3 +230,35 @@ def test_read_only_input_gives_identical_results(backend, dtype):
                                            covariance_type)
         assert total_w == total_r
         assert_array_equal(writable.s2, readonly.s2)
+
+
+def test_numba_exp_and_log_helpers_within_a_few_ulp():
+    # the kernels' own exp (x <= 0) and log (x >= 1), inlined as the kernels
+    # use them: under the kernels' fastmath flags, in a vectorized loop
+    from numba import njit
+
+    from fastgmm.kernels import _numba
+
+    @njit(fastmath=_numba._FASTMATH)
+    def apply(x, out, which):
+        for i in range(x.shape[0]):
+            out[i] = (_numba.exp_nonpositive(x[i]) if which == 0
+                      else _numba.log_at_least_one(x[i]))
+
+    rng = np.random.RandomState(0)
+    x = np.concatenate([-rng.rand(5000) * 700, -rng.rand(5000) * 37,
+                        [0.0, -1e-300, -0.5, -707.9]])
+    out = np.empty_like(x)
+    apply(x, out, 0)
+    # where a term can change a sum of exps whose largest is 1 (x > -37): a
+    # few ulp; deeper, reassociation of the Cody-Waite step costs digits of
+    # terms that are below double precision next to 1 anyway
+    near = x > -37
+    assert_allclose(out[near], np.exp(x[near]), rtol=4e-15)
+    assert_allclose(out[~near], np.exp(x[~near]), rtol=1e-12)
+    assert out[-4] == 1.0
+    y = np.concatenate([1 + rng.rand(5000) * 30, [1.0, 2.0, np.sqrt(2), 1 + 1e-15]])
+    out = np.empty_like(y)
+    apply(y, out, 1)
+    assert_allclose(out, np.log(y), rtol=1e-15, atol=1e-16)
+    assert out[-4] == 0.0

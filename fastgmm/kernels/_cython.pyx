@@ -27,6 +27,7 @@ from . import _common
 
 cdef extern from "_exp.h" nogil:
     double exp_nonpositive "fastgmm_exp_nonpositive"(double x)
+    double log_at_least_one "fastgmm_log_at_least_one"(double x)
     int FASTGMM_OPENMP
     int fastgmm_max_threads()
 
@@ -81,7 +82,7 @@ cdef double _responsibilities(double* logp, Py_ssize_t n_components, Py_ssize_t 
                               double* total) noexcept nogil:
     """log p -> w_b r_kb in place; return sum_b w_b lse_b (w: the tile's weights)."""
     cdef Py_ssize_t b, k
-    cdef double e, ll = 0.0
+    cdef double e, lse, ll = 0.0
     cdef double* row
     for b in range(nb):
         top[b] = logp[b]
@@ -98,11 +99,11 @@ cdef double _responsibilities(double* logp, Py_ssize_t n_components, Py_ssize_t 
             row[b] = e
             total[b] += e
     for b in range(nb):
-        if w[b] != 0.0:
-            ll += w[b] * (top[b] + log(total[b]))
-            total[b] = w[b] / total[b]
-        else:
-            total[b] = 0.0
+        lse = top[b] + log_at_least_one(total[b])
+        # branch-free so that it vectorizes; a zero weight adds nothing, even
+        # to a row whose log-likelihood is -inf
+        ll = ll + (w[b] * lse if w[b] != 0.0 else 0.0)
+        total[b] = w[b] / total[b]
     for k in range(n_components):
         row = logp + k * TILE
         for b in range(nb):
@@ -588,7 +589,7 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
             total[b] += e
     if log_norm != NULL:
         for b in range(nb):
-            log_norm[s + b] = <floating_out> (top[b] + log(total[b]))
+            log_norm[s + b] = <floating_out> (top[b] + log_at_least_one(total[b]))
     if resp != NULL:
         for b in range(nb):
             total[b] = 1.0 / total[b]

@@ -44,6 +44,42 @@ static inline double fastgmm_exp_nonpositive(double x)
     return p * scale;
 }
 
+/* log(x) for finite x >= 1 (a sum of exps whose largest term is 1), the same
+ * method as _numba.log_at_least_one: x = 2^e m, m in [sqrt(2)/2, sqrt(2)),
+ * log m = 2 atanh((m-1)/(m+1)) by its series (12 terms, Estrin). Within 2 ulp;
+ * no libm call, so loops over it vectorize. e becomes a double through the
+ * 1.5*2^52 trick: AVX2 has no int64 -> double conversion. */
+static inline double fastgmm_log_at_least_one(double x)
+{
+    const double shifter = 6755399441055744.0;
+    const double sqrt2 = 1.4142135623730951;
+    const double ln2 = 0.6931471805599453;
+    int64_t bits, e, shifter_bits;
+    double m, e_double, f, s, z, z2, z4, q0, q1, q2, t;
+
+    memcpy(&bits, &x, sizeof bits);
+    e = (bits >> 52) - 1023;
+    bits = (bits & 0xFFFFFFFFFFFFFLL) | 0x3FF0000000000000LL;
+    memcpy(&m, &bits, sizeof m);
+    if (m > sqrt2) {
+        m = m * 0.5;
+        e = e + 1;
+    }
+    memcpy(&shifter_bits, &shifter, sizeof shifter_bits);
+    e = e + shifter_bits;
+    memcpy(&t, &e, sizeof t);
+    e_double = t - shifter;
+    f = m - 1.0;
+    s = f / (2.0 + f);
+    z = s * s;
+    z2 = z * z;
+    z4 = z2 * z2;
+    q0 = (2.0 + (2.0 / 3.0) * z) + (2.0 / 5.0 + (2.0 / 7.0) * z) * z2;
+    q1 = (2.0 / 9.0 + (2.0 / 11.0) * z) + (2.0 / 13.0 + (2.0 / 15.0) * z) * z2;
+    q2 = (2.0 / 17.0 + (2.0 / 19.0) * z) + (2.0 / 21.0 + (2.0 / 23.0) * z) * z2;
+    return e_double * ln2 + s * (q0 + (q1 + q2 * z4) * z4);
+}
+
 #ifdef _OPENMP
 #include <omp.h>
 #define FASTGMM_OPENMP 1

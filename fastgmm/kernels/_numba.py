@@ -43,12 +43,14 @@ TILE = 256
 #: From this many features on, 'full' and 'tied' go through BLAS.
 BLAS_MIN_FEATURES = 24
 
-# --- exp(x) for x <= 0, vectorizable ----------------------------------------------
-# exp(x) = 2^n * exp(r), n = round(x / ln 2), r = x - n ln 2 (Cody-Waite), exp(r)
-# by its Taylor polynomial of degree 13 (Estrin's scheme) (|r| <= ln2/2: error below 1 ulp), and
-# 2^n built in the exponent bits. No libm call, so loops over it vectorize.
-# The rounding trick (x + 1.5 * 2^52) - 1.5 * 2^52 must not be reassociated: the
-# function has only 'contract' and LLVM inlines it with its own flags.
+# --- exp(x) for x <= 0 and log(x) for x >= 1, vectorizable -------------------------
+# exp(x) = 2^n * exp(r), n = round(x / ln 2) by floor, r = x - n ln 2 (Cody-Waite),
+# exp(r) by its Taylor polynomial of degree 13 (Estrin's scheme), and 2^n built
+# in the exponent bits. No libm call, so loops over them vectorize. They are
+# inlined into the kernels (Numba does not inline across cached functions) and
+# so take the kernels' fastmath flags: every step is written to stay exact
+# under reassociation (floor() rounding; integer <-> double through bit casts,
+# which reassociation cannot see through).
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
@@ -85,12 +87,11 @@ else:
         return types.float64(types.int64), codegen
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(inline="always", **_JIT)
 def exp_nonpositive(x):
-    """exp(x) for x <= 0 to 1 ulp; about 3e-308 (not 0) below -708."""
+    """exp(x) for x <= 0 within a few ulp; about 3e-308 (not 0) below -708."""
     x = max(x, _MIN_EXP_ARG)
-    t = x * _LOG2E + _SHIFTER
-    n = t - _SHIFTER
+    n = np.floor(x * _LOG2E + 0.5)
     r = (x - n * _LN2_HI) - n * _LN2_LO
     # Estrin's scheme: a dependency chain of 4 instead of 13 (Horner)
     r2 = r * r
@@ -108,8 +109,41 @@ def exp_nonpositive(x):
     t0 = s0 + s1 * r4
     t1 = s2 + q1213 * r4
     p = t0 + t1 * (r4 * r4)
-    scale = _bits_f64((_f64_bits(t) - _f64_bits(_SHIFTER) + 1023) << 52)
+    # n is integral: n + 1.5*2^52 is exact, and its low bits are n
+    scale = _bits_f64((_f64_bits(n + _SHIFTER) - _f64_bits(_SHIFTER) + 1023) << 52)
     return p * scale
+
+
+_SQRT2 = 1.4142135623730951
+_LN2 = 0.6931471805599453
+# 2 atanh(s) = 2 s (1 + z/3 + z^2/5 + ...), z = s^2 <= 0.0295: 12 terms
+_ATANH = [2.0 / (2 * i + 1) for i in range(12)]
+(_A0, _A1, _A2, _A3, _A4, _A5, _A6, _A7, _A8, _A9, _A10, _A11) = _ATANH
+
+
+@njit(inline="always", **_JIT)
+def log_at_least_one(x):
+    """log(x) for finite x >= 1 (a sum of exps whose largest term is 1).
+
+    x = 2^e m with m in [sqrt(2)/2, sqrt(2)); log m = 2 atanh((m-1)/(m+1)) by
+    its series. No libm call, so loops over it vectorize; within 2 ulp.
+    """
+    bits = _f64_bits(x)
+    e = (bits >> 52) - 1023
+    m = _bits_f64((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m > _SQRT2
+    m = m * 0.5 if big else m
+    e = e + 1 if big else e
+    e_double = float(e)
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    z2 = z * z
+    z4 = z2 * z2
+    q0 = (_A0 + _A1 * z) + (_A2 + _A3 * z) * z2
+    q1 = (_A4 + _A5 * z) + (_A6 + _A7 * z) * z2
+    q2 = (_A8 + _A9 * z) + (_A10 + _A11 * z) * z2
+    return e_double * _LN2 + s * (q0 + (q1 + q2 * z4) * z4)
 
 
 # --- tile steps shared by every covariance type -----------------------------------
@@ -158,11 +192,11 @@ def _responsibilities(logp, nb, wt, top, total):
     ll = 0.0
     for b in range(nb):
         wb = wt[b]
-        if wb != 0.0:
-            ll += wb * (top[b] + math.log(total[b]))
-            total[b] = wb / total[b]
-        else:
-            total[b] = 0.0
+        lse = top[b] + log_at_least_one(total[b])
+        # branch-free so that it vectorizes; a zero weight adds nothing, even
+        # to a row whose log-likelihood is -inf
+        ll += wb * lse if wb != 0.0 else 0.0
+        total[b] = wb / total[b]
     for k in range(n_components):
         for b in range(nb):
             logp[k, b] *= total[b]  # w_b r_kb
@@ -591,7 +625,7 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
             total[b] += e
     if log_norm.shape[0] > 0:
         for b in range(nb):
-            log_norm[s + b] = top[b] + math.log(total[b])
+            log_norm[s + b] = top[b] + log_at_least_one(total[b])
     if resp.shape[0] > 0:
         for b in range(nb):
             total[b] = 1.0 / total[b]
