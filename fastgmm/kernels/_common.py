@@ -144,24 +144,16 @@ def single_threaded_blas(active=True):
     return _controller.limit(limits=1, user_api="blas")
 
 
-def recenter(out, shift, covariance_type):
-    """Move statistics taken around m + shift to be around m, in place.
+def recenter_full(out, shift):
+    """Move 'full' statistics taken around m + shift to be around m, in place.
 
-    A kernel that computes x - m in float32 uses means rounded to float32,
+    The float32 BLAS tiles compute x - m with the means rounded to float32,
     m' = m + shift; with S1' and S2' around m':
     S1 = S1' + N shift, S2 = S2' + S1' shift^T + shift S1'^T + N shift shift^T.
     The terms are small (shift is a float32 rounding error); no cancellation.
     """
     s1_prime = out.s1.copy()
     out.s1 += out.nk[:, None] * shift
-    if covariance_type == "full":
-        cross = s1_prime[:, :, None] * shift[:, None, :]
-        out.s2 += cross + np.swapaxes(cross, 1, 2)
-        out.s2 += out.nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
-    elif covariance_type == "tied":
-        cross = s1_prime.T @ shift
-        out.s2 += cross + cross.T + (shift.T * out.nk) @ shift
-    elif covariance_type == "diag":
-        out.s2 += 2 * s1_prime * shift + out.nk[:, None] * shift**2
-    else:
-        out.s2 += np.sum(2 * s1_prime * shift + out.nk[:, None] * shift**2, axis=1)
+    cross = s1_prime[:, :, None] * shift[:, None, :]
+    out.s2 += cross + np.swapaxes(cross, 1, 2)
+    out.s2 += out.nk[:, None, None] * shift[:, :, None] * shift[:, None, :]

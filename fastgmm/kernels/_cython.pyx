@@ -711,7 +711,7 @@ def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
     total = _common.reduce_partials(partials, means, covariance_type, out)
     if use_blas and X.dtype != np.float64:
         # the float32 tiles were taken around the means rounded to float32
-        _common.recenter(out, means.astype(X.dtype) - means, covariance_type)
+        _common.recenter_full(out, means.astype(X.dtype) - means)
     return total
 
 
