@@ -167,26 +167,51 @@ def _reference_fitter():
     return Fitter("reference (naive)", fit, max_n=5_000)
 
 
+def _import_daal4py_core():
+    """daal4py's compiled core (``em_gmm``).
+
+    ``import daal4py`` also imports its scikit-learn patching layer, which
+    fails against scikit-learn versions it does not know; the core does not
+    need it, so on that failure it is loaded on its own.
+    """
+    try:
+        import daal4py
+
+        return daal4py
+    except ImportError:
+        import sys
+        import types
+
+        spec = importlib.util.find_spec("daal4py")
+        package = types.ModuleType("daal4py")
+        package.__path__ = list(spec.submodule_search_locations)
+        sys.modules["daal4py"] = package
+        return importlib.import_module("daal4py._daal4py")
+
+
 def _daal4py_fitter():
-    import daal4py
+    daal = _import_daal4py_core()
 
     def fit(X, init, covariance_type, max_iter):
         k, d = init["means"].shape
-        covariance = {"full": "full", "diag": "diagonal"}.get(covariance_type)
-        if covariance is None:
+        storage = {"full": "full", "diag": "diagonal"}.get(covariance_type)
+        if storage is None:
             raise NotImplementedError(f"oneDAL has no {covariance_type!r} covariance")
         dtype = X.dtype
-        covs = np.asarray(init["covariances"], dtype=dtype)
-        if covariance_type == "diag":
-            covs = np.array([np.diag(c) for c in covs])
-        algo = daal4py.em_gmm(
+        if covariance_type == "full":
+            covs = [np.ascontiguousarray(c, dtype=dtype) for c in init["covariances"]]
+        else:
+            covs = [np.asarray(c, dtype=dtype)[None, :] for c in init["covariances"]]
+        algo = daal.em_gmm(
             nComponents=k, maxIterations=max_iter, accuracyThreshold=0.0,
-            covariance=covariance, fptype="float" if dtype == np.float32 else "double",
+            covarianceStorage=storage,
+            fptype="float" if dtype == np.float32 else "double",
         )
         result = algo.compute(
             X, np.asarray(init["weights"], dtype=dtype)[None, :],
-            np.asarray(init["means"], dtype=dtype), covs.reshape(k * d, d),
+            np.ascontiguousarray(init["means"], dtype=dtype), covs,
         )
+        # goalFunction: the log-likelihood of the data, summed over samples
         return [float(np.ravel(result.goalFunction)[0]) / len(X)], None
 
     return Fitter("daal4py (oneDAL)", fit)
