@@ -369,12 +369,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         backend.posterior(X, c, means, chol, self.covariance_type,
                           n_threads=self.n_threads, **outputs)
 
-    def _weighted_log_prob(self, X):
-        """n x k matrix of log w_k + log N(x_i | component k), X validated."""
-        out = np.empty((X.shape[0], self.means_.shape[0]), dtype=X.dtype)
-        self._posterior(X, resp=out, raw=True)
-        return out
-
     def _labels(self, X):
         labels = np.empty(X.shape[0], dtype=np.intp)
         self._posterior(X, labels=labels)
@@ -626,14 +620,6 @@ class _Monitors(_em.Monitor):
     def init_end(self, lower_bound, converged):
         for m in self.monitors:
             m.init_end(lower_bound, converged)
-
-
-def _logsumexp_rows(a):
-    """Row-wise log-sum-exp of a 2-D array, shifted by each row's maximum."""
-    top = a.max(axis=1)
-    finite_top = np.where(np.isfinite(top), top, 0)
-    with np.errstate(under="ignore", divide="ignore"):
-        return np.log(np.exp(a - finite_top[:, None]).sum(axis=1)) + finite_top
 
 
 def _check_shape(param, shape, name):
