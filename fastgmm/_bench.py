@@ -297,35 +297,45 @@ def run_workload(n, d, k, covariance_type, dtype, fitters, max_iter, repeats,
         iterations = {f.name: max_iter for f in active}
         for rep in range(repeats):
             for f in active:
-                if rep > 0 and results[f.name].per_iteration and (
-                    results[f.name].per_iteration[0] * iterations[f.name] > slow_seconds
-                ):
-                    continue  # a slow fitter is timed once
-                with PeakRSS():  # the same sampling overhead as the long fit
-                    t1, (lb1, _) = _timed(f.fit, X, init, covariance_type, 1)
-                m = iterations[f.name]
-                if rep == 0 and t1 * m > slow_seconds:
-                    # per-iteration cost is the same every iteration: fewer do
-                    m = iterations[f.name] = max(2, int(slow_seconds / t1))
-                with PeakRSS() as mem:
-                    tm, (lower_bounds, model) = _timed(f.fit, X, init,
-                                                       covariance_type, m)
-                res = results[f.name]
-                # iterations actually done (a fitter may stop early)
-                done, done1 = max(len(lower_bounds), 1), len(lb1)
-                # tiny fits: overheads can outweigh the difference
-                res.per_iteration.append(
-                    (tm - t1) / (done - done1) if tm > t1 and done > done1
-                    else tm / done
-                )
-                res.lower_bounds = list(lower_bounds)
-                if mem.extra is not None:
-                    res.extra_memory = max(res.extra_memory or 0, mem.extra)
-                if f.predict_proba is not None and model is not None:
-                    tp, _ = _timed(f.predict_proba, model, X)
-                    res.predict_proba = min(res.predict_proba or math.inf, tp)
-                del model
+                if results[f.name].error is not None:
+                    continue
+                try:
+                    _time_fitter(f, X, init, covariance_type, rep, iterations,
+                                 results[f.name], slow_seconds)
+                except Exception as exc:  # noqa: BLE001  (e.g. oneDAL's float32 refusal)
+                    lines = str(exc).strip().splitlines() or [""]
+                    results[f.name].error = (
+                        f"failed: {type(exc).__name__}: {lines[0]}"[:80]
+                    )
     return X.nbytes, results
+
+
+def _time_fitter(f, X, init, covariance_type, rep, iterations, res, slow_seconds):
+    """One repeat of one fitter on one workload, appended to ``res``."""
+    if rep > 0 and res.per_iteration and (
+        res.per_iteration[0] * iterations[f.name] > slow_seconds
+    ):
+        return  # a slow fitter is timed once
+    with PeakRSS():  # the same sampling overhead as the long fit
+        t1, (lb1, _) = _timed(f.fit, X, init, covariance_type, 1)
+    m = iterations[f.name]
+    if rep == 0 and t1 * m > slow_seconds:
+        # per-iteration cost is the same every iteration: fewer do
+        m = iterations[f.name] = max(2, int(slow_seconds / t1))
+    with PeakRSS() as mem:
+        tm, (lower_bounds, model) = _timed(f.fit, X, init, covariance_type, m)
+    # iterations actually done (a fitter may stop early)
+    done, done1 = max(len(lower_bounds), 1), len(lb1)
+    # tiny fits: overheads can outweigh the difference
+    res.per_iteration.append(
+        (tm - t1) / (done - done1) if tm > t1 and done > done1 else tm / done
+    )
+    res.lower_bounds = list(lower_bounds)
+    if mem.extra is not None:
+        res.extra_memory = max(res.extra_memory or 0, mem.extra)
+    if f.predict_proba is not None and model is not None:
+        tp, _ = _timed(f.predict_proba, model, X)
+        res.predict_proba = min(res.predict_proba or math.inf, tp)
 
 
 # --- the table ----------------------------------------------------------------------

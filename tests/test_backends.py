@@ -23,6 +23,8 @@ def test_auto_rule():
     big = kernels.AUTO_NUMBA_MIN_WORK
     assert kernels.get_backend("auto", 1000, 4, 3, "full").__name__.endswith("_cython")
     assert kernels.get_backend("auto", big, 4, 3, "diag").__name__.endswith("_numba")
+    assert kernels.get_backend("auto", big, 2, 3, "diag").__name__.endswith("_cython")
+    assert kernels.get_backend("auto", big, 2, 3, "full").__name__.endswith("_numba")
     # the BLAS path of 'full' at many features is Cython's (trmm/syrk)
     assert kernels.get_backend("auto", big, 64, 3, "full").__name__.endswith("_cython")
 

@@ -32,3 +32,20 @@ def test_peak_rss_sees_an_allocation():
         block.sum()
     del block
     assert mem.extra is None or mem.extra > 32 * 2**20
+
+
+def test_a_failing_fitter_is_reported_and_the_run_goes_on():
+    def refuses_large(X, init, covariance_type, max_iter):
+        if len(X) > 2000:  # the warm-up fits 2000 rows; the timed fits all
+            raise RuntimeError("Ill-conditioned covariance matrix\nDetails: ...")
+        return [0.0] * max_iter, None
+
+    fitters = [_bench.Fitter("refuses", refuses_large), _bench._sklearn_fitter()]
+    _, results = _bench.run_workload(3000, 2, 2, "full", "float64", fitters,
+                                     max_iter=3, repeats=2)
+    assert results["refuses"].error == (
+        "failed: RuntimeError: Ill-conditioned covariance matrix"
+    )
+    assert len(results["scikit-learn"].per_iteration) == 2
+    rows = _bench.format_rows((3000, 2, 2, "full", "float64"), results, peak=1.0)
+    assert any("| refuses | failed: RuntimeError" in row for row in rows)
