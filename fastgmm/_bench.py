@@ -286,11 +286,13 @@ def run_workload(n, d, k, covariance_type, dtype, fitters, max_iter, repeats,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # warm up (JIT compile / cache load) outside any timing
+        # enough rows that every component's covariance is well defined
+        warm = X[:max(2000, 20 * k * d)]
         for f in active:
             try:
-                _, model = f.fit(X[:2000], init, covariance_type, 1)
+                _, model = f.fit(warm, init, covariance_type, 1)
                 if f.predict_proba is not None and model is not None:
-                    f.predict_proba(model, X[:2000])
+                    f.predict_proba(model, warm)
             except Exception as exc:  # noqa: BLE001  (a fitter may not support a cell)
                 results[f.name].error = f"{type(exc).__name__}: {exc}"[:60]
         active = [f for f in active if results[f.name].error is None]
