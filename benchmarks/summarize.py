@@ -46,7 +46,7 @@ def _workload(label):
 def summarize(table):
     out = [
         "| workload (n = 1,000,000) | numba ms | cython ms | scikit-learn ms | "
-        "auto vs sklearn | of peak | oneDAL ms | fastgmm vs oneDAL | "
+        "auto vs sklearn | of peak | oneDAL ms | oneDAL / auto | "
         "2 threads vs 1 | predict_proba vs sklearn |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
