@@ -451,12 +451,15 @@ class Progress:
             def _prefix(self):
                 return f"init {self.init + 1}/{n_init}  " if n_init > 1 else ""
 
-            def iter_end(self, n_iter, change):
+            def iter_end(self, n_iter, change, lower_bound=None):
                 per_iter = (time.perf_counter() - self.init_start) / n_iter
-                gain = (f"  lower bound change {change:+.3e}"
-                        if math.isfinite(change) else "")
+                bound = (f"  lower bound {lower_bound:.6g}"
+                         if lower_bound is not None else "")
+                gain = (f" (change {change:+.2e})" if math.isfinite(change)
+                        else "")
                 progress.draw(
-                    f"fit: {self._prefix()}iteration {n_iter}/{max_iter}{gain}  "
+                    f"fit: {self._prefix()}iteration {n_iter}/{max_iter}"
+                    f"{bound}{gain}  "
                     f"{_duration(per_iter)}/iteration  {_clock(progress.elapsed())}"
                 )
 

@@ -54,7 +54,7 @@ class Monitor:
     def init_begin(self, init):
         pass
 
-    def iter_end(self, n_iter, change):
+    def iter_end(self, n_iter, change, lower_bound=None):
         pass
 
     def init_end(self, lower_bound, converged):
@@ -105,7 +105,7 @@ def run_em(backend, X, w, params, *, covariance_type, tol, reg_covar, max_iter,
         run.lower_bounds.append(run.lower_bound)
         run.n_iter = n_iter
         change = run.lower_bound - previous
-        monitor.iter_end(n_iter, change)
+        monitor.iter_end(n_iter, change, run.lower_bound)
         if abs(change) < tol:
             run.converged = True
             break

@@ -579,7 +579,7 @@ class _VerboseMonitor(_em.Monitor):
             print("Initialization %d" % init)
             self.init_time = self.iter_time = time()
 
-    def iter_end(self, n_iter, change):
+    def iter_end(self, n_iter, change, lower_bound=None):
         if self.verbose >= 1 and n_iter % self.interval == 0:
             if self.verbose == 1:
                 print("  Iteration %d" % n_iter)
@@ -613,9 +613,9 @@ class _Monitors(_em.Monitor):
         for m in self.monitors:
             m.init_begin(init)
 
-    def iter_end(self, n_iter, change):
+    def iter_end(self, n_iter, change, lower_bound=None):
         for m in self.monitors:
-            m.iter_end(n_iter, change)
+            m.iter_end(n_iter, change, lower_bound)
 
     def init_end(self, lower_bound, converged):
         for m in self.monitors:
