@@ -11,14 +11,13 @@ Prints Markdown (the README's table).
 
 import re
 import sys
-from collections import OrderedDict
 
 from fastgmm import kernels
 
 
 def parse(lines):
     """{workload: {fitter: cells}} from the rows of the bench table."""
-    table = OrderedDict()
+    table = {}
     for line in lines:
         if not line.startswith("| ") or line.startswith("| workload"):
             continue
@@ -56,9 +55,9 @@ def summarize(table):
         sk = fitters.get("scikit-learn")
         daal = fitters.get("daal4py (oneDAL)")
         n, d, k, covariance_type, _ = _workload(workload)
-        best_name = kernels.get_backend(
-            "auto", n, d, k, covariance_type
-        ).__name__.rsplit("_", 1)[-1]
+        best_name = kernels.backend_name(
+            kernels.get_backend("auto", n, d, k, covariance_type)
+        )
         best = numba if best_name == "numba" else cython
         best_t = _ms(best)
         if best_t is None:

@@ -294,7 +294,7 @@ def run_workload(n, d, k, covariance_type, dtype, fitters, max_iter, repeats,
                 if f.predict_proba is not None and model is not None:
                     f.predict_proba(model, warm)
             except Exception as exc:  # noqa: BLE001  (a fitter may not support a cell)
-                results[f.name].error = f"{type(exc).__name__}: {exc}"[:60]
+                results[f.name].error = _error_cell(exc)
         active = [f for f in active if results[f.name].error is None]
         iterations = {f.name: max_iter for f in active}
         for rep in range(repeats):
@@ -305,11 +305,14 @@ def run_workload(n, d, k, covariance_type, dtype, fitters, max_iter, repeats,
                     _time_fitter(f, X, init, covariance_type, rep, iterations,
                                  results[f.name], slow_seconds)
                 except Exception as exc:  # noqa: BLE001  (e.g. oneDAL's float32 refusal)
-                    lines = str(exc).strip().splitlines() or [""]
-                    results[f.name].error = (
-                        f"failed: {type(exc).__name__}: {lines[0]}"[:80]
-                    )
+                    results[f.name].error = "failed: " + _error_cell(exc)
     return X.nbytes, results
+
+
+def _error_cell(exc):
+    """A fitter's exception as one short line for the table."""
+    lines = str(exc).strip().splitlines() or [""]
+    return f"{type(exc).__name__}: {lines[0]}"[:72]
 
 
 def _time_fitter(f, X, init, covariance_type, rep, iterations, res, slow_seconds):
@@ -352,6 +355,12 @@ def _lb_diff(ours, theirs):
     return abs(ours[i] - theirs[i])
 
 
+def _ms_cell(seconds):
+    """Milliseconds, with enough digits that a tiny fit does not read 0.0."""
+    ms = seconds * 1e3
+    return f"{ms:.1f}" if ms >= 1 else f"{ms:.3g}"
+
+
 def format_rows(workload, results, peak, reference="scikit-learn"):
     n, d, k, covariance_type, dtype = workload
     flops = flops_per_iteration(n, d, k, covariance_type)
@@ -374,7 +383,7 @@ def format_rows(workload, results, peak, reference="scikit-learn"):
         if res.predict_proba and base and base.predict_proba and res.fitter != reference:
             pp = f"{base.predict_proba / res.predict_proba:.1f}x"
         rows.append(
-            f"| {label} | {res.fitter} | {t * 1e3:.1f} | {speedup} | {gflops:.1f} | "
+            f"| {label} | {res.fitter} | {_ms_cell(t)} | {speedup} | {gflops:.1f} | "
             f"{100 * gflops / peak:.0f}% | {mem} | {lb} | {pp} |"
         )
     return rows

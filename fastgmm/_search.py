@@ -620,8 +620,9 @@ def _uses_numba(backend, grid, X):
     """Whether any fit of the grid would run on the Numba kernels."""
     n_samples, n_features = X.shape
     return any(
-        kernels.get_backend(backend, n_samples, n_features, k, t).__name__.endswith(
-            "_numba")
+        kernels.backend_name(
+            kernels.get_backend(backend, n_samples, n_features, k, t)
+        ) == "numba"
         for t, k in grid
     )
 

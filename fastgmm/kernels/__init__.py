@@ -47,6 +47,11 @@ def _load_cython():
     return _cython
 
 
+def backend_name(module):
+    """'numba' or 'cython': the name of a backend module from `get_backend`."""
+    return module.__name__.rsplit("_", 1)[-1]
+
+
 def cython_available():
     """Whether the compiled Cython extension can be imported."""
     try:
@@ -100,7 +105,8 @@ def _choose_auto(cython, n_samples, n_features, n_components, covariance_type):
 
     Cython has no compile or cache-load cost (Numba's first call in a process
     loads its kernels from disk) and its BLAS path (trmm/syrk) does half the
-    flops of Numba's (gemm); Numba's loops vectorize better on large jobs.
+    flops of Numba's (gemm). On the direct loops the faster one depends on the
+    workload; the rule follows the measurements in README.md.
     """
     if n_samples is None:
         return cython
