@@ -437,43 +437,39 @@ class Progress:
             self.stream.flush()
         self.shown = False
 
-    def fit_monitor(self, n_init, max_iter):
-        """An EM monitor (see `fastgmm._em.Monitor`) that draws this line."""
-        from ._em import Monitor
+    def fit_callback(self, n_init, max_iter):
+        """A ``GaussianMixture.fit`` callback that draws this line."""
+        state = {"init": 0, "start": time.perf_counter()}
 
-        progress = self
+        def prefix():
+            return f"init {state['init'] + 1}/{n_init}  " if n_init > 1 else ""
 
-        class FitProgress(Monitor):
-            def init_begin(self, init):
-                self.init = init
-                self.init_start = time.perf_counter()
-
-            def _prefix(self):
-                return f"init {self.init + 1}/{n_init}  " if n_init > 1 else ""
-
-            def iter_end(self, n_iter, change, lower_bound=None):
-                per_iter = (time.perf_counter() - self.init_start) / n_iter
-                bound = (f"  lower bound {lower_bound:.6g}"
-                         if lower_bound is not None else "")
+        def callback(event):
+            kind = event["event"]
+            if kind == "init_begin":
+                state.update(init=event["init"], start=time.perf_counter())
+            elif kind == "iteration":
+                n_iter, change = event["n_iter"], event["change"]
+                per_iter = (time.perf_counter() - state["start"]) / n_iter
                 gain = (f" (change {change:+.2e})" if math.isfinite(change)
                         else "")
-                progress.draw(
-                    f"fit: {self._prefix()}iteration {n_iter}/{max_iter}"
-                    f"{bound}{gain}  "
-                    f"{_duration(per_iter)}/iteration  {_clock(progress.elapsed())}"
+                self.draw(
+                    f"fit: {prefix()}iteration {n_iter}/{max_iter}"
+                    f"  lower bound {event['lower_bound']:.6g}{gain}  "
+                    f"{_duration(per_iter)}/iteration  {_clock(self.elapsed())}"
                 )
-
-            def init_end(self, lower_bound, converged):
-                status = "converged" if converged else "did not converge"
-                progress.draw(
-                    f"fit: {self._prefix()}lower bound {lower_bound:.6g} ({status})  "
-                    f"{_clock(progress.elapsed())}",
+            elif kind == "init_end":
+                status = "converged" if event["converged"] else "did not converge"
+                self.draw(
+                    f"fit: {prefix()}lower bound {event['lower_bound']:.6g} "
+                    f"({status})  {_clock(self.elapsed())}",
                     force=True,
                 )
 
-        return FitProgress()
+        return callback
 
-    def search_update(self, done, total, outcome):
+    def search_update(self, event):
+        done, total, outcome = event["done"], event["total"], event
         per_fit = self.elapsed() / done
         self.draw(
             f"search: {done}/{total} fits  last: {outcome['n_components']} "
@@ -553,11 +549,11 @@ def _fit(args):
                 ks, covariance_type=types, criterion=args.criterion, cv=args.cv,
                 n_jobs=args.jobs or -1, **params,
             )
-            search._fit(X, progress=progress.search_update)
+            search.fit(X, callback=progress.search_update)
             model = search.best_estimator_
         else:
             model = GaussianMixture(ks[0], covariance_type=types[0], **params)
-            model._fit(X, None, monitor=progress.fit_monitor(args.n_init, args.max_iter))
+            model.fit(X, callback=progress.fit_callback(args.n_init, args.max_iter))
     finally:
         progress.close()
     fit_time = time.perf_counter() - start

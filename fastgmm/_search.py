@@ -285,7 +285,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, callback=None):
         """Fit every candidate on X and keep the best by ``criterion``.
 
         Parameters
@@ -295,16 +295,18 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             converted once; all fits read that one array.
         y : Ignored
             Not used, present for API consistency.
+        callback : callable, default=None
+            Progress hook, called from this thread as ``callback(event)``
+            after each fit ends, with the dict ``{'event': 'candidate',
+            'done': fits done, 'total': fits in all, 'n_components': k,
+            'covariance_type': t, 'fit_time': seconds, 'error': None or
+            why it failed}``.
 
         Returns
         -------
         self : GaussianMixtureSearch
             The fitted search.
         """
-        return self._fit(X)
-
-    def _fit(self, X, progress=None):
-        # progress(done, total, outcome): the command line's progress bar
         self._validate_params()
         grid = self._grid()
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
@@ -347,8 +349,13 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 for c, r, model, outcome in parallel(tasks):
                     done += 1
                     _keep_best(outcomes, (c, fold), r, model, outcome)
-                    if progress is not None:
-                        progress(done, total, outcome)
+                    if callback is not None:
+                        callback({
+                            "event": "candidate", "done": done, "total": total,
+                            **{key: outcome[key] for key in (
+                                "n_components", "covariance_type", "fit_time",
+                                "error")},
+                        })
                 del X_fit, X_val
             self.results_ = [
                 _record(grid[c], [outcomes[c, f] for f in range(len(splits))],

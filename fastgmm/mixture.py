@@ -177,7 +177,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, callback=None):
         """Estimate the model parameters with the EM algorithm.
 
         Runs ``n_init`` initializations (one with ``warm_start`` after the
@@ -193,16 +193,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples; an integer weight counts as
             that many copies of the row. None weighs every sample 1.
+        callback : callable, default=None
+            Progress hook, called as ``callback(event)`` with a dict:
+            ``{'event': 'init_begin', 'init': i}`` when initialization ``i``
+            starts, ``{'event': 'iteration', 'init': i, 'n_iter': n,
+            'lower_bound': b, 'change': c}`` after each EM iteration, and
+            ``{'event': 'init_end', 'init': i, 'n_iter': n, 'lower_bound': b,
+            'converged': bool}`` when it ends. It must not change the model.
 
         Returns
         -------
         self : GaussianMixture
             The fitted mixture.
         """
-        self._fit(X, sample_weight)
+        self._fit(X, sample_weight, callback)
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X, y=None, sample_weight=None, callback=None):
         """Fit the model on X and return the component of each sample.
 
         Equal to ``fit(X).predict(X)`` for any ``max_iter``, ``tol`` and
@@ -216,17 +223,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples.
+        callback : callable, default=None
+            Progress hook; see :meth:`fit`.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
-        X = self._fit(X, sample_weight)
+        X = self._fit(X, sample_weight, callback)
         return self._labels(X)
 
-    def _fit(self, X, sample_weight, monitor=None):
-        # monitor: an extra _em.Monitor (the command line's progress bar)
+    def _fit(self, X, sample_weight, callback=None):
         self._validate_params()
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
         n_samples, n_features = X.shape
@@ -265,8 +273,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             covariance_type=self.covariance_type, tol=self.tol,
             reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
             n_threads=self.n_threads,
-            monitor=_VerboseMonitor(self) if monitor is None
-            else _Monitors(_VerboseMonitor(self), monitor),
+            monitor=_VerboseMonitor(self) if callback is None
+            else _Monitors(_VerboseMonitor(self), _CallbackMonitor(callback)),
         )
         if not best.converged and self.max_iter > 0:
             warnings.warn(
@@ -601,6 +609,28 @@ class _VerboseMonitor(_em.Monitor):
                 f"Initialization {status}. time lapse {lapse:.5f}s\t lower bound"
                 f" {lower_bound:.5f}."
             )
+
+
+class _CallbackMonitor(_em.Monitor):
+    """Turns the EM hooks into the events of ``fit(callback=...)``."""
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.init = 0
+        self.n_iter = 0
+
+    def init_begin(self, init):
+        self.init, self.n_iter = init, 0
+        self.callback({"event": "init_begin", "init": init})
+
+    def iter_end(self, n_iter, change, lower_bound=None):
+        self.n_iter = n_iter
+        self.callback({"event": "iteration", "init": self.init, "n_iter": n_iter,
+                       "lower_bound": lower_bound, "change": change})
+
+    def init_end(self, lower_bound, converged):
+        self.callback({"event": "init_end", "init": self.init, "n_iter": self.n_iter,
+                       "lower_bound": lower_bound, "converged": converged})
 
 
 class _Monitors(_em.Monitor):

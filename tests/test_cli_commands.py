@@ -333,10 +333,12 @@ def test_progress_redraws_in_place_on_a_terminal():
 
     stream = Terminal()
     progress = _cli.Progress(stream=stream, delay=0.0)
-    monitor = progress.fit_monitor(n_init=1, max_iter=10)
-    monitor.init_begin(0)
-    monitor.iter_end(1, float("inf"), -2.25)
-    monitor.init_end(-1.5, True)
+    callback = progress.fit_callback(n_init=1, max_iter=10)
+    callback({"event": "init_begin", "init": 0})
+    callback({"event": "iteration", "init": 0, "n_iter": 1, "change": float("inf"),
+              "lower_bound": -2.25})
+    callback({"event": "init_end", "init": 0, "n_iter": 1, "lower_bound": -1.5,
+              "converged": True})
     progress.close()
     text = stream.getvalue()
     assert text.startswith("\rfit: iteration 1/10  lower bound -2.25  ")

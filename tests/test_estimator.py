@@ -324,3 +324,17 @@ def test_empty_component_keeps_its_mean(backend):
     assert np.all(np.isfinite(gm.means_))
     assert_allclose(gm.means_[2], [50.0, 50.0])
     assert gm.weights_[2] < 1e-12
+
+
+def test_fit_callback_reports_every_iteration():
+    X, _ = make_blobs(300, 2, 3)
+    events = []
+    gm = GaussianMixture(3, n_init=2, random_state=0).fit(X, callback=events.append)
+    kinds = [e["event"] for e in events]
+    assert kinds.count("init_begin") == kinds.count("init_end") == 2
+    ends = [e for e in events if e["event"] == "init_end"]
+    assert max(e["lower_bound"] for e in ends) == gm.lower_bound_
+    iterations = [e for e in events if e["event"] == "iteration"]
+    assert [e["lower_bound"] for e in iterations if e["init"] == ends[-1]["init"]][
+        -1] == ends[-1]["lower_bound"]
+    assert all(e["n_iter"] >= 1 for e in iterations)
