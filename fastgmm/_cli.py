@@ -17,12 +17,13 @@ import time
 import warnings
 from contextlib import contextmanager
 
+from ._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS
+
 #: Seconds a fit or search runs before its progress bar appears.
 PROGRESS_DELAY = 1.0
 #: Rows per block when labelling a large file (bounds the n x k scratch array).
 BLOCK_ROWS = 65536
 
-_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 _TABLE_SUFFIXES = (".csv", ".tsv", ".npy")
 
 
@@ -59,12 +60,12 @@ def _components(text):
 def _covariances(text):
     """'full' or 'full,diag' or 'all' -> list of covariance types."""
     if text.strip() == "all":
-        return list(_COVARIANCE_TYPES)
+        return list(COVARIANCE_TYPES)
     types = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in types if t not in _COVARIANCE_TYPES]
+    bad = [t for t in types if t not in COVARIANCE_TYPES]
     if not types or bad:
         raise argparse.ArgumentTypeError(
-            f"expected covariance types among {', '.join(_COVARIANCE_TYPES)} "
+            f"expected covariance types among {', '.join(COVARIANCE_TYPES)} "
             f"(comma-separated) or 'all'; got {text!r}"
         )
     return list(dict.fromkeys(types))
@@ -123,7 +124,7 @@ def add_commands(commands):
                      help="full, tied, diag, spherical, a list (full,diag) or "
                           "'all' (default: full for one K, all for a range)")
     fit.add_argument("--criterion", default="bic",
-                     choices=["bic", "aic", "icl", "heldout"],
+                     choices=list(CRITERIA),
                      help="how a search ranks candidates (default: bic)")
     fit.add_argument("--cv", type=_cv, default=None,
                      help="with --criterion heldout: K folds (>= 2) or the "
@@ -134,9 +135,9 @@ def add_commands(commands):
     fit.add_argument("--tol", type=float, default=1e-3)
     fit.add_argument("--reg-covar", type=float, default=1e-6)
     fit.add_argument("--init", dest="init_params", default="kmeans",
-                     choices=["kmeans", "k-means++", "random", "random_from_data"])
+                     choices=list(INIT_METHODS))
     fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    fit.add_argument("--backend", default="auto", choices=["auto", "numba", "cython"])
+    fit.add_argument("--backend", default="auto", choices=list(BACKENDS))
     fit.add_argument("--threads", type=_positive_int, default=None,
                      help="kernel threads of each fit (default: all cores, shared "
                           "among a search's parallel fits)")
@@ -518,7 +519,7 @@ def _fit(args):
     from .mixture import GaussianMixture
 
     ks = args.n_components
-    types = args.covariance or (["full"] if len(ks) == 1 else list(_COVARIANCE_TYPES))
+    types = args.covariance or (["full"] if len(ks) == 1 else list(COVARIANCE_TYPES))
     is_search = len(ks) > 1 or len(types) > 1
     if args.cv is not None and args.criterion != "heldout":
         raise CLIError("--cv applies to --criterion heldout only")
@@ -720,6 +721,7 @@ def _predict(args):
 def _score(args):
     import numpy as np
 
+    from . import _criteria
     from ._covariance import n_parameters
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
@@ -737,8 +739,8 @@ def _score(args):
         "n_samples": int(n),
         "mean_log_likelihood": _number(total / n),
         "log_likelihood": _number(total),
-        "bic": _number(-2 * total + p * math.log(n)),
-        "aic": _number(-2 * total + 2 * p),
+        "bic": _number(_criteria.bic(total, p, n)),
+        "aic": _number(_criteria.aic(total, p)),
         "out": args.out,
     }
     if args.out:

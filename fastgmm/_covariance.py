@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from .kernels._common import COVARIANCE_TYPES, stats_shapes
+from ._constants import COVARIANCE_TYPES
+from .kernels._common import stats_shapes
 
 _LOG_2PI = math.log(2.0 * math.pi)
 

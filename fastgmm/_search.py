@@ -26,14 +26,13 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
-from . import kernels
+from . import _criteria, kernels
+from ._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA
 from .kernels import single_threaded_blas
 from .mixture import GaussianMixture
 
 _DTYPES = [np.float64, np.float32]
 
-#: criterion -> True when a lower value is better
-LOWER_IS_BETTER = {"bic": True, "aic": True, "icl": True, "heldout": False}
 
 _CRITERION_LABELS = {
     "bic": "BIC",
@@ -169,7 +168,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_components": "no_validation",  # checked in _grid
         "covariance_type": "no_validation",  # checked in _grid
-        "criterion": [StrOptions(set(LOWER_IS_BETTER))],
+        "criterion": [StrOptions(set(CRITERIA))],
         "cv": [
             Interval(Integral, 2, None, closed="left"),
             Interval(RealNotInt, 0.0, 1.0, closed="neither"),
@@ -185,7 +184,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "backend": [StrOptions(set(kernels.BACKENDS))],
+        "backend": [StrOptions(set(BACKENDS))],
     }
 
     def __init__(
@@ -246,11 +245,11 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         except TypeError:
             types = None
         if not types or not all(
-            isinstance(t, str) and t in cov.COVARIANCE_TYPES for t in types
+            isinstance(t, str) and t in COVARIANCE_TYPES for t in types
         ):
             raise InvalidParameterError(
                 "The 'covariance_type' parameter of GaussianMixtureSearch must be "
-                f"one of {list(cov.COVARIANCE_TYPES)} or a non-empty iterable of "
+                f"one of {list(COVARIANCE_TYPES)} or a non-empty iterable of "
                 f"them. Got {self.covariance_type!r} instead."
             )
         ks = sorted({int(k) for k in ks})
@@ -528,13 +527,12 @@ def information_criteria(model, X, block_rows=65536):
     n_samples, n_features = X.shape
     n_parameters = cov.n_parameters(model.n_components, n_features,
                                     model.covariance_type)
-    bic = -2.0 * log_likelihood + n_parameters * math.log(n_samples)
     return {
         "log_likelihood": log_likelihood,
         "n_parameters": n_parameters,
-        "bic": bic,
-        "aic": -2.0 * log_likelihood + 2.0 * n_parameters,
-        "icl": bic + 2.0 * entropy,
+        "bic": _criteria.bic(log_likelihood, n_parameters, n_samples),
+        "aic": _criteria.aic(log_likelihood, n_parameters),
+        "icl": _criteria.icl(log_likelihood, n_parameters, n_samples, entropy),
     }
 
 
@@ -605,7 +603,7 @@ def _record(candidate, per_fold, criterion, n_features):
 
 def _rank(records, criterion):
     """Set 'rank' (1 = best); failed or NaN candidates rank last, in grid order."""
-    sign = 1.0 if LOWER_IS_BETTER[criterion] else -1.0
+    sign = 1.0 if CRITERIA[criterion] else -1.0
 
     def key(i):
         value = records[i]["criterion"]
@@ -619,7 +617,7 @@ def _rank(records, criterion):
 
 def criterion_label(criterion):
     """Axis/table label of a criterion, with its direction."""
-    better = "lower" if LOWER_IS_BETTER[criterion] else "higher"
+    better = "lower" if CRITERIA[criterion] else "higher"
     return f"{_CRITERION_LABELS[criterion]} ({better} is better)"
 
 

@@ -1,6 +1,5 @@
 """GaussianMixture: scikit-learn's estimator API on fastgmm's compiled EM."""
 
-import math
 import warnings
 from numbers import Integral, Real
 from time import time
@@ -13,7 +12,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
-from . import _em, _init, kernels
+from . import _criteria, _em, _init, kernels
+from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
 
 _DTYPES = [np.float64, np.float32]
 
@@ -119,14 +119,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions(set(cov.COVARIANCE_TYPES))],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [
-            StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
-        ],
+        "init_params": [StrOptions(set(INIT_METHODS))],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
@@ -134,7 +132,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-        "backend": [StrOptions(set(kernels.BACKENDS))],
+        "backend": [StrOptions(set(BACKENDS))],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
@@ -556,7 +554,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ``-2 * log-likelihood + n_parameters * log(n_samples)``.
         """
         n = np.shape(X)[0]
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+        return _criteria.bic(self.score(X) * n, self._n_parameters(), n)
 
     def aic(self, X):
         """Akaike information criterion on X (lower is better).
@@ -572,7 +570,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ``-2 * log-likelihood + 2 * n_parameters``.
         """
         n = np.shape(X)[0]
-        return -2 * self.score(X) * n + 2 * self._n_parameters()
+        return _criteria.aic(self.score(X) * n, self._n_parameters())
 
 
 class _VerboseMonitor(_em.Monitor):

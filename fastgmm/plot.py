@@ -249,14 +249,15 @@ def search(search, *, criterion=None, ax=None, title=None):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from ._search import LOWER_IS_BETTER, criterion_label
+    from ._constants import CRITERIA
+    from ._search import criterion_label
 
     _require_matplotlib()
     check_is_fitted(search, "results_")
     criterion = search.criterion if criterion is None else criterion
-    if criterion not in LOWER_IS_BETTER:
+    if criterion not in CRITERIA:
         raise ValueError(
-            f"criterion must be one of {sorted(LOWER_IS_BETTER)}, got {criterion!r}"
+            f"criterion must be one of {sorted(CRITERIA)}, got {criterion!r}"
         )
     records = [r for r in search.results_ if r["error"] is None
                and criterion in r and not math.isnan(r[criterion])]
@@ -281,7 +282,7 @@ def search(search, *, criterion=None, ax=None, title=None):
                         capsize=3)
         else:
             ax.plot(ks, values, marker="o", color=colors[t], label=t)
-    sign = 1.0 if LOWER_IS_BETTER[criterion] else -1.0
+    sign = 1.0 if CRITERIA[criterion] else -1.0
     best = min(records, key=lambda r: sign * r[criterion])
     ax.plot([best["n_components"]], [best[criterion]], marker="*", markersize=18,
             color="gold", markeredgecolor="black", linestyle="none",

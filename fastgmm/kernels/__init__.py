@@ -29,7 +29,7 @@ import warnings
 
 from ._common import single_threaded_blas  # noqa: F401
 
-BACKENDS = ("auto", "numba", "cython")
+from .._constants import BACKENDS
 
 _warned_fallback = False
 

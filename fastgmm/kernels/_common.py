@@ -11,6 +11,8 @@ from contextlib import nullcontext
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .._constants import COVARIANCE_TYPES  # noqa: F401
+
 #: A partition holds at least this many rows (below it, threads cost more than
 #: they save).
 MIN_ROWS_PER_PARTITION = 2048
@@ -18,8 +20,6 @@ MIN_ROWS_PER_PARTITION = 2048
 MAX_PARTITIONS = 64
 #: Upper bound on the bytes of all partial-statistics buffers together.
 PARTIAL_STATS_BUDGET = 32 * 2**20
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 #: The weights kernels get for "no sample weights": every row weighs 1, and
 #: no O(n) array of ones is made.
