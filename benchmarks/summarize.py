@@ -55,9 +55,7 @@ def summarize(table):
         sk = fitters.get("scikit-learn")
         daal = fitters.get("daal4py (oneDAL)")
         n, d, k, covariance_type, _ = _workload(workload)
-        best_name = kernels.backend_name(
-            kernels.get_backend("auto", n, d, k, covariance_type)
-        )
+        best_name = kernels.get_backend("auto", n, d, k, covariance_type).name
         best = numba if best_name == "numba" else cython
         best_t = _ms(best)
         if best_t is None:

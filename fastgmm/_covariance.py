@@ -16,7 +16,6 @@ import numpy as np
 from scipy import linalg
 
 from ._constants import COVARIANCE_TYPES
-from .kernels._common import stats_shapes
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -28,24 +27,44 @@ ILL_DEFINED_MESSAGE = (
 )
 
 
+def covariance_shape(n_components, n_features, covariance_type):
+    """Shape of the covariances (and precisions, their Cholesky factors, S2)."""
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
 @dataclass
 class SufficientStats:
-    """Weighted statistics of one pass, accumulated around ``centers``.
+    """Weighted statistics of a pass over rows, accumulated around ``centers``.
 
     nk[k] = sum_i w_i r_ik; s1[k] = sum_i w_i r_ik (x_i - m_k);
     s2 = sum_i w_i r_ik (x_i - m_k)(x_i - m_k)^T, shaped by covariance type:
     (k, d, d) full, (d, d) tied (summed over k), (k, d) diag (its diagonal),
-    (k,) spherical (its trace).
+    (k,) spherical (its trace); ll = sum_i w_i log p(x_i), the log-likelihood.
+
+    Statistics of disjoint row blocks taken around the same centers add:
+    ``a + b`` is the statistics of both blocks (add blocks in a fixed order
+    for reproducible bits).
     """
 
     nk: np.ndarray
     s1: np.ndarray
     s2: np.ndarray
+    ll: float = 0.0
 
     @classmethod
     def zeros(cls, n_components, n_features, covariance_type):
-        nk, s1, s2, _ = stats_shapes(n_components, n_features, covariance_type)
-        return cls(np.zeros(nk), np.zeros(s1), np.zeros(s2))
+        return cls(np.zeros(n_components), np.zeros((n_components, n_features)),
+                   np.zeros(covariance_shape(n_components, n_features,
+                                             covariance_type)))
+
+    def __add__(self, other):
+        return SufficientStats(self.nk + other.nk, self.s1 + other.s1,
+                               self.s2 + other.s2, self.ll + other.ll)
 
 
 def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):
@@ -199,15 +218,6 @@ def n_parameters(n_components, n_features, covariance_type):
     return int(cov_params + n_components * d + n_components - 1)
 
 
-def precisions_shape(n_components, n_features, covariance_type):
-    return {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
-
-
 __all__ = [
     "COVARIANCE_TYPES",
     "SufficientStats",
@@ -219,5 +229,5 @@ __all__ = [
     "log_det_cholesky",
     "log_prob_constants",
     "n_parameters",
-    "precisions_shape",
+    "covariance_shape",
 ]

@@ -52,9 +52,9 @@ def run(n_samples=1_000_000, n_features=4, n_components=12, covariance_type="ful
 
     # compile (or load the compiled kernels) outside the timed fit, with the
     # backend that 'auto' takes for the full data (it may differ on 2,000 rows)
-    backend = kernels.backend_name(kernels.get_backend(
+    backend = kernels.get_backend(
         backend, n_samples, n_features, n_components, covariance_type
-    ))
+    ).name
     _timed_fit(GaussianMixture(**params, max_iter=1, backend=backend), X[:2000])
     ours = GaussianMixture(**params, backend=backend)
     t_ours = _timed_fit(ours, X)

@@ -20,28 +20,29 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
     """(weights, means, covariances) in float64 from ``init_params``.
 
     ``w`` holds the sample weights, or is None when every sample weighs 1.
+    Rows of weight 0 take no part: the result is that of the other rows.
     """
+    if w is not None and not np.all(w > 0):
+        rows = np.flatnonzero(w > 0)
+        X, w = X[rows], w[rows]
     n_samples = X.shape[0]
-    kmeans_weight = w
     if init_params == "kmeans":
         from sklearn.cluster import KMeans
 
         labels = (
             KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-            .fit(X, sample_weight=kmeans_weight)
+            .fit(X, sample_weight=w)
             .labels_
         )
     elif init_params == "k-means++":
         from sklearn.cluster import kmeans_plusplus
 
         _, indices = kmeans_plusplus(
-            X, n_components, sample_weight=kmeans_weight, random_state=random_state
+            X, n_components, sample_weight=w, random_state=random_state
         )
         labels = _labels_from_indices(indices, n_samples)
     elif init_params == "random_from_data":
         p = None if w is None else w / w.sum()
-        if p is not None and np.count_nonzero(p) < n_components:
-            p = None
         indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
         labels = _labels_from_indices(indices, n_samples)
     else:  # "random"

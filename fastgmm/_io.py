@@ -222,7 +222,7 @@ def _check_arrays(path, arrays, metadata):
         raise _damaged(path, f"unknown covariance type {covariance_type!r}")
     if dtype not in (np.float32, np.float64) or k < 1 or d < 1:
         raise _damaged(path, "invalid dtype or sizes in the metadata")
-    cov_shape = cov.precisions_shape(k, d, covariance_type)
+    cov_shape = cov.covariance_shape(k, d, covariance_type)
     expected = {
         "weights_": (k,),
         "means_": (k, d),

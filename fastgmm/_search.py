@@ -1,12 +1,13 @@
 """GaussianMixtureSearch: choose n_components and covariance_type in one call.
 
-The grid (n_components x covariance types x restarts) runs on joblib's
-threading backend: the compiled passes release the GIL, so every fit reads
+The grid (n_components x covariance types) runs on joblib's threading
+backend: the compiled passes release the GIL, so every fit reads
 the same validated X without copying it, and each fit gets
 ``cores // n_jobs`` kernel threads so that jobs x threads never exceeds the
 cores.
 """
 
+import copy
 import math
 import time
 import warnings
@@ -26,7 +27,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
-from . import _criteria, kernels
+from . import _criteria
 from ._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA
 from .kernels import single_threaded_blas
 from .mixture import GaussianMixture
@@ -46,9 +47,10 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     """Fit a grid of Gaussian mixtures in parallel and keep the best one.
 
     Every combination of ``n_components`` and ``covariance_type`` is fitted
-    ``n_init`` times (restarts from different random initializations; the
-    restart with the largest lower bound is kept, as ``n_init`` does in
-    :class:`GaussianMixture`), and the candidates are ranked by
+    exactly as ``GaussianMixture(n_components, covariance_type=...,
+    n_init=n_init, random_state=random_state, ...)`` would fit it (so a
+    candidate's result does not depend on the rest of the grid, as in a
+    ``GridSearchCV`` over that estimator), and the candidates are ranked by
     ``criterion``. The fits run in parallel threads sharing one validated
     copy of X.
 
@@ -104,8 +106,10 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         Initialization of each fit.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the restarts (and the validation split): the same value gives
-        the same result whatever ``n_jobs`` and ``n_threads``.
+        The ``random_state`` of every candidate's fit (a RandomState
+        instance is copied for each, as ``sklearn.base.clone`` does) and of
+        the validation split: the same value gives the same result whatever
+        ``n_jobs`` and ``n_threads``.
 
     n_jobs : int or None, default=-1
         Fits run at the same time (threads). -1 uses all cores; None means
@@ -122,9 +126,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     Attributes
     ----------
     best_estimator_ : GaussianMixture
-        The best candidate, fitted on all of X. Its ``random_state`` is the
-        seed its fit used (drawn from ``random_state``), and its
-        ``n_threads`` is this search's ``n_threads``.
+        The best candidate, fitted on all of X, with this search's
+        ``random_state`` and ``n_threads``.
     best_params_ : dict
         Its ``n_components`` and ``covariance_type``.
     best_index_ : int
@@ -135,9 +138,9 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         best), 'criterion' (the value used for ranking), 'bic', 'aic', 'icl'
         (on X; NaN with 'heldout'), 'heldout' and 'heldout_std' (with
         'heldout' only), 'log_likelihood' (on X), 'n_parameters',
-        'lower_bound', 'n_iter', 'converged' (of the kept restart; means and
+        'lower_bound', 'n_iter', 'converged' (of the fit; means and
         all-folds with 'heldout'), 'fit_time' (seconds, all restarts and
-        folds), 'n_fits' and 'error' (None, or why the candidate failed: a
+        folds), 'n_fits' (restarts x folds) and 'error' (None, or why the candidate failed: a
         failed candidate ranks last). ``pandas.DataFrame(results_)`` makes
         it a table.
     n_jobs_ : int
@@ -256,14 +259,19 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         types = list(dict.fromkeys(types))
         return [(t, k) for t in types for k in ks]
 
-    def _resources(self, n_tasks, grid, X):
+    def _resources(self, n_tasks):
         """(jobs, kernel threads per job), with jobs x threads <= cores."""
         cores = cpu_count()
         n_jobs = max(1, min(effective_n_jobs(self.n_jobs), n_tasks))
-        if n_jobs > 1 and _uses_numba(self.backend, grid, X) and not _numba_thread_safe():
-            n_jobs = 1  # Numba's 'workqueue' layer aborts on concurrent calls
         n_threads = self.n_threads or max(1, cores // n_jobs)
         return n_jobs, n_threads
+
+    def _candidate_random_state(self):
+        """The random_state each candidate's fit gets (see ``random_state``)."""
+        if isinstance(self.random_state, (np.random.RandomState,
+                                          np.random.Generator)):
+            return copy.deepcopy(self.random_state)
+        return self.random_state
 
     def _splits(self, n_samples, rng):
         """(train, validation) row indices for criterion='heldout'."""
@@ -310,10 +318,10 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         grid = self._grid()
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
         n_samples = X.shape[0]
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=(len(grid), self.n_init))
         heldout = self.criterion == "heldout"
-        splits = self._splits(n_samples, rng) if heldout else [(None, None)]
+        splits = ([(None, None)] if not heldout else
+                  self._splits(n_samples, check_random_state(
+                      self._candidate_random_state())))
         n_fit_rows = min(n_samples if tr is None else tr.size for tr, _ in splits)
         max_k = max(k for _, k in grid)
         if n_fit_rows < max_k:
@@ -322,14 +330,13 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 f"{max_k}, n_samples = {n_fit_rows}"
                 + (" (rows fitted per fold)" if heldout else "")
             )
-        n_tasks = len(grid) * self.n_init
-        self.n_jobs_, self.n_threads_ = self._resources(n_tasks, grid, X)
+        self.n_jobs_, self.n_threads_ = self._resources(len(grid))
         params = dict(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                       init_params=self.init_params, backend=self.backend,
-                      n_threads=self.n_threads_)
-        # outcomes[(candidate, fold)] = (model, outcome) of the best restart
+                      n_init=self.n_init, n_threads=self.n_threads_)
+        # outcomes[(candidate, fold)] = (model, outcome)
         outcomes = {}
-        done, total = 0, n_tasks * len(splits)
+        done, total = 0, len(grid) * len(splits)
         with single_threaded_blas(), warnings.catch_warnings():
             # thread-safe here: only this thread changes the filters, and the
             # limit is taken once around all fits (see single_threaded_blas)
@@ -339,15 +346,16 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 X_val = None if val is None else X[val]
                 tasks = (
                     delayed(_fit_candidate)(
-                        X_fit, X_val, c, r, grid[c], int(seeds[c, r]), params
+                        X_fit, X_val, c, grid[c], self._candidate_random_state(),
+                        params,
                     )
-                    for c in range(len(grid)) for r in range(self.n_init)
+                    for c in range(len(grid))
                 )
                 parallel = Parallel(n_jobs=self.n_jobs_, backend="threading",
                                     return_as="generator_unordered")
-                for c, r, model, outcome in parallel(tasks):
+                for c, model, outcome in parallel(tasks):
                     done += 1
-                    _keep_best(outcomes, (c, fold), r, model, outcome)
+                    outcomes[c, fold] = (model, outcome)
                     if callback is not None:
                         callback({
                             "event": "candidate", "done": done, "total": total,
@@ -377,8 +385,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             }
             if heldout:
                 model = GaussianMixture(
-                    **self.best_params_, **params, n_init=self.n_init,
-                    random_state=int(rng.randint(np.iinfo(np.int32).max)),
+                    **self.best_params_, **params,
+                    random_state=self._candidate_random_state(),
                 )
                 model.set_params(n_threads=self.n_threads)
                 model.fit(X)
@@ -486,12 +494,12 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
 # ------------------------------------------------------------- one candidate
 
 
-def _fit_candidate(X, X_val, c, r, candidate, seed, params):
-    """Fit restart ``r`` of candidate ``c``; never raises for a failed fit."""
+def _fit_candidate(X, X_val, c, candidate, random_state, params):
+    """Fit candidate ``c``; never raises for a failed fit."""
     covariance_type, n_components = candidate
     start = time.perf_counter()
     model = GaussianMixture(n_components, covariance_type=covariance_type,
-                            random_state=seed, **params)
+                            random_state=random_state, **params)
     outcome = {"n_components": n_components, "covariance_type": covariance_type,
                "error": None}
     try:
@@ -506,7 +514,8 @@ def _fit_candidate(X, X_val, c, r, candidate, seed, params):
         model = None
         outcome["error"] = str(exc)
     outcome["fit_time"] = time.perf_counter() - start
-    return c, r, model, outcome
+    outcome["n_fits"] = params["n_init"]
+    return c, model, outcome
 
 
 def information_criteria(model, X, block_rows=65536):
@@ -534,26 +543,6 @@ def information_criteria(model, X, block_rows=65536):
         "aic": _criteria.aic(log_likelihood, n_parameters),
         "icl": _criteria.icl(log_likelihood, n_parameters, n_samples, entropy),
     }
-
-
-def _keep_best(outcomes, key, r, model, outcome):
-    """Keep the restart with the largest lower bound (ties: the first)."""
-    previous = outcomes.get(key)
-    outcome = dict(outcome, restart=r, n_fits=1)
-    if previous is None:
-        outcomes[key] = (model, outcome)
-        return
-    old_model, old = previous
-    fit_time = old["fit_time"] + outcome["fit_time"]
-    n_fits = old["n_fits"] + 1
-    better = outcome["error"] is None and (
-        old["error"] is not None
-        or outcome["lower_bound"] > old["lower_bound"]
-        or (outcome["lower_bound"] == old["lower_bound"] and r < old["restart"])
-    )
-    if better:
-        old_model, old = model, outcome
-    outcomes[key] = (old_model, dict(old, fit_time=fit_time, n_fits=n_fits))
 
 
 def _record(candidate, per_fold, criterion, n_features):
@@ -619,33 +608,3 @@ def criterion_label(criterion):
     """Axis/table label of a criterion, with its direction."""
     better = "lower" if CRITERIA[criterion] else "higher"
     return f"{_CRITERION_LABELS[criterion]} ({better} is better)"
-
-
-def _uses_numba(backend, grid, X):
-    """Whether any fit of the grid would run on the Numba kernels."""
-    n_samples, n_features = X.shape
-    return any(
-        kernels.backend_name(
-            kernels.get_backend(backend, n_samples, n_features, k, t)
-        ) == "numba"
-        for t, k in grid
-    )
-
-
-def _numba_thread_safe():
-    """Whether Numba's kernels can be called from several threads at once."""
-    import numba
-
-    try:
-        return numba.threading_layer() != "workqueue"
-    except ValueError:  # no parallel kernel has run yet: which layer would load
-        pass
-    if numba.config.THREADING_LAYER == "workqueue":
-        return False
-    for layer in ("tbbpool", "omppool"):
-        try:
-            __import__(f"numba.np.ufunc.{layer}")
-        except ImportError:
-            continue
-        return True
-    return False

@@ -246,6 +246,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         weights_init, means_init, precisions_init = self._check_initial_parameters(
             n_features
         )
+        warm = self._warm_start_run(n_features)
         backend = kernels.get_backend(
             self.backend, n_samples, n_features, self.n_components, self.covariance_type
         )
@@ -257,15 +258,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 weights_init, means_init, precisions_init,
             )
 
-        warm = None
-        if self.warm_start and hasattr(self, "converged_"):
-            warm = _em.EMRun(
-                params=_em.MixtureParams.from_arrays(
-                    self.weights_, self.means_, self.covariances_,
-                    self.precisions_cholesky_,
-                ),
-                lower_bound=self.lower_bound_,
-            )
         best = _em.fit(
             backend, X, w, initialize=initialize, n_init=self.n_init,
             covariance_type=self.covariance_type, tol=self.tol,
@@ -287,6 +279,37 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
         return X
+
+    def _warm_start_run(self, n_features):
+        """The fitted parameters a warm start continues from, or None.
+
+        They must describe a mixture of the shape being fitted: the same
+        number of components, covariance type and number of features.
+        """
+        if not (self.warm_start and hasattr(self, "converged_")):
+            return None
+        k, t = self.n_components, self.covariance_type
+        fitted_k, fitted_d = np.shape(self.means_)
+        expected = cov.covariance_shape(k, n_features, t)
+        if (fitted_k, fitted_d) != (k, n_features) or any(
+            np.shape(getattr(self, name)) != expected
+            for name in ("covariances_", "precisions_cholesky_")
+        ):
+            raise ValueError(
+                "warm_start=True continues from the previous fit, whose means "
+                f"have shape {(fitted_k, fitted_d)} and covariances shape "
+                f"{np.shape(self.covariances_)}; this fit needs "
+                f"{(k, n_features)} and {expected} (n_components={k}, "
+                f"covariance_type={t!r}, X with {n_features} features). Set "
+                "warm_start=False to start anew."
+            )
+        return _em.EMRun(
+            params=_em.MixtureParams.from_arrays(
+                self.weights_, self.means_, self.covariances_,
+                self.precisions_cholesky_,
+            ),
+            lower_bound=self.lower_bound_,
+        )
 
     def _check_initial_parameters(self, n_features):
         """Validated copies of the user's initial parameters (never mutated)."""
@@ -316,7 +339,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 allow_nd=t == "full",
             )
             _check_shape(
-                precisions, cov.precisions_shape(k, n_features, t), f"{t} precision"
+                precisions, cov.covariance_shape(k, n_features, t), f"{t} precision"
             )
             _check_precision_values(precisions, t)
         return weights, means, precisions
@@ -672,7 +695,8 @@ def _check_precision_values(precisions, covariance_type):
 
 
 def _check_sample_weight(sample_weight, n_samples, n_components):
-    """float64 weights of shape (n_samples,), or None (every sample weighs 1)."""
+    """float64 weights of shape (n_samples,) with mean 1 over the positive
+    ones (a new array), or None (every sample weighs 1)."""
     if sample_weight is None:
         return None
     if isinstance(sample_weight, Real):
@@ -694,9 +718,15 @@ def _check_sample_weight(sample_weight, n_samples, n_components):
         raise ValueError("Negative values in data passed to sample_weight")
     if not np.any(w > 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
-    if np.count_nonzero(w) < n_components:
+    n_weighted = np.count_nonzero(w)
+    if n_weighted < n_components:
         raise ValueError(
             "Expected at least n_components samples with a positive weight, "
-            f"got {np.count_nonzero(w)} for n_components = {n_components}"
+            f"got {n_weighted} for n_components = {n_components}"
         )
-    return w
+    # Only the ratios of the weights matter: scaled to mean 1 over the rows
+    # that have weight, a fit is the same for c * w whatever c > 0 (and the
+    # M-step's guard against empty components, 10 eps per count, is as
+    # relative as scikit-learn's with unit weights).
+    w = w / w.max()
+    return w * (n_weighted / w.sum())

@@ -11,9 +11,9 @@ from .helpers import BACKENDS, make_blobs
 
 
 def test_named_backends():
-    assert kernels.get_backend("numba").__name__.endswith("_numba")
+    assert kernels.get_backend("numba").name == "numba"
     if "cython" in BACKENDS:
-        assert kernels.get_backend("cython").__name__.endswith("_cython")
+        assert kernels.get_backend("cython").name == "cython"
     with pytest.raises(ValueError, match="backend must be one of"):
         kernels.get_backend("fortran")
 
@@ -21,12 +21,12 @@ def test_named_backends():
 @pytest.mark.skipif("cython" not in BACKENDS, reason="needs the built extension")
 def test_auto_rule():
     big = kernels.AUTO_NUMBA_MIN_WORK
-    assert kernels.get_backend("auto", 1000, 4, 3, "full").__name__.endswith("_cython")
-    assert kernels.get_backend("auto", big, 4, 3, "diag").__name__.endswith("_numba")
-    assert kernels.get_backend("auto", big, 2, 3, "diag").__name__.endswith("_cython")
-    assert kernels.get_backend("auto", big, 2, 3, "full").__name__.endswith("_numba")
+    assert kernels.get_backend("auto", 1000, 4, 3, "full").name == "cython"
+    assert kernels.get_backend("auto", big, 4, 3, "diag").name == "numba"
+    assert kernels.get_backend("auto", big, 2, 3, "diag").name == "cython"
+    assert kernels.get_backend("auto", big, 2, 3, "full").name == "numba"
     # the BLAS path of 'full' at many features is Cython's (trmm/syrk)
-    assert kernels.get_backend("auto", big, 64, 3, "full").__name__.endswith("_cython")
+    assert kernels.get_backend("auto", big, 64, 3, "full").name == "cython"
 
 
 def test_missing_extension(monkeypatch):

@@ -1,78 +1,125 @@
-"""What both backends share: row partitions, partial-statistics buffers, reduction.
+"""What every backend shares: covariance kinds, row partitions, partial
+statistics, their reduction, and the thread rule.
 
 A backend computes, for each partition of rows, partial statistics into its own
 slot of the buffers made here; the partitions depend only on the data shape
 (never on the thread count) and are summed in partition order, so a result is
-bitwise the same with 1 or 16 threads.
+bitwise the same with 1 or 16 threads. A pass may also run window by window
+over the rows (`window_segments`): each window adds into the same slots, tile
+after tile, so a pass over windows that cut partitions at tile boundaries gives
+the bits of one pass over all rows.
 """
 
+import os
 from contextlib import nullcontext
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .._constants import COVARIANCE_TYPES  # noqa: F401
+from .._constants import COVARIANCE_TYPES
+from .._covariance import covariance_shape
 
+#: The covariance type as the compiled drivers take it (their switch).
+FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
+KIND = dict(zip(COVARIANCE_TYPES, (FULL, TIED, DIAG, SPHERICAL)))
+
+#: Rows per tile: the unit of work inside a partition. Both backends use it;
+#: window boundaries inside a partition must fall on multiples of it.
+TILE = 256
+#: From this many features on, 'full' goes through BLAS tiles.
+BLAS_MIN_FEATURES = 24
 #: A partition holds at least this many rows (below it, threads cost more than
-#: they save).
+#: they save). Read at each call, so tests may lower it.
 MIN_ROWS_PER_PARTITION = 2048
 #: Upper bound on the number of partitions.
 MAX_PARTITIONS = 64
 #: Upper bound on the bytes of all partial-statistics buffers together.
 PARTIAL_STATS_BUDGET = 32 * 2**20
 
-#: The weights kernels get for "no sample weights": every row weighs 1, and
-#: no O(n) array of ones is made.
-NO_WEIGHTS = np.zeros(0)
+
+def uses_blas(covariance_type, n_features):
+    """Whether a pass of this shape runs through BLAS tiles."""
+    return covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
 
 
-def readonly(a):
-    """A read-only plain-ndarray view of ``a`` (no copy).
+# ------------------------------------------------------------------ threads
 
-    Kernels always receive inputs typed this way, whatever the caller passed
-    (writable, read-only, memory-mapped): Numba then compiles one version per
-    dtype, and a read-only X cannot give other rounding than a writable one.
+
+def usable_cores():
+    """CPUs this process may run on (its affinity mask, where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(n_threads, default):
+    """The thread count a pass runs with: the rule of both backends.
+
+    None takes the backend's ``default`` (its configured thread count); any
+    int >= 1 is capped at the usable cores, so that no value, however large
+    (from a model file, say), starts more threads than the machine runs.
     """
-    view = np.asarray(a).view(np.ndarray)
-    view.flags.writeable = False
-    return view
+    cores = usable_cores()
+    if n_threads is None:
+        return max(1, min(int(default), cores))
+    n_threads = int(n_threads)
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1 or None, got {n_threads}")
+    return min(n_threads, cores)
 
 
-def stats_shapes(n_components, n_features, covariance_type):
-    """Shapes of (nk, s1, s2, cc) for one partition.
+# --------------------------------------------------------------- partitions
+
+
+def stats_sizes(n_components, n_features, covariance_type):
+    """Flat sizes of (nk, s1, s2, cc) for one partition slot.
 
     ``cc`` is the co-responsibility matrix sum_i w_i r_ik r_il that only the
-    tied pass needs (see `reduce_partials`); it is empty otherwise.
+    tied pass needs (see `reduce_partials`); other types get one unused slot.
     """
     k, d = n_components, n_features
-    s2 = {
-        "full": (k, d, d),
-        "tied": (d, d),
-        "diag": (k, d),
-        "spherical": (k,),
-    }[covariance_type]
-    cc = (k, k) if covariance_type == "tied" else (0, 0)
-    return (k,), (k, d), s2, cc
+    s2 = int(np.prod(covariance_shape(k, d, covariance_type)))
+    cc = k * k if covariance_type == "tied" else 1
+    return k, k * d, s2, cc
 
 
 def partition_bounds(n_samples, n_components, n_features, covariance_type):
     """Row bounds of the partitions: int64 array of length n_partitions + 1."""
-    per_partition = sum(
-        int(np.prod(s))
-        for s in stats_shapes(n_components, n_features, covariance_type)
-    ) * 8 + 8
+    per_partition = sum(stats_sizes(n_components, n_features, covariance_type)) * 8 + 8
     n_parts = -(-n_samples // MIN_ROWS_PER_PARTITION)
     n_parts = min(n_parts, MAX_PARTITIONS, max(1, PARTIAL_STATS_BUDGET // per_partition))
     n_parts = max(n_parts, 1)
     return (np.arange(n_parts + 1, dtype=np.int64) * n_samples) // n_parts
 
 
-def empty_partials(n_parts, n_components, n_features, covariance_type):
-    """Zeroed float64 partial statistics (nk, s1, s2, cc, ll), one slot each."""
-    shapes = stats_shapes(n_components, n_features, covariance_type)
-    nk, s1, s2, cc = (np.zeros((n_parts,) + s) for s in shapes)
-    ll = np.zeros(n_parts)
-    return nk, s1, s2, cc, ll
+def window_segments(bounds, start, stop):
+    """(slot, first row, end row) of each partition's part of rows [start, stop).
+
+    Rows are counted from ``start`` (the window's own row 0). Each partition
+    meets a window in one contiguous range; partitions it misses are left out.
+    """
+    first = np.maximum(bounds[:-1], start)
+    last = np.minimum(bounds[1:], stop)
+    slots = np.flatnonzero(last > first)
+    segments = np.empty((slots.size, 3), dtype=np.intp)
+    segments[:, 0] = slots
+    segments[:, 1] = first[slots] - start
+    segments[:, 2] = last[slots] - start
+    return segments
+
+
+class Partials:
+    """Zeroed float64 partial statistics, one slot per partition.
+
+    ``nk`` (P, k), ``s1`` (P, k*d), ``s2`` (P, size of S2), ``cc`` (P, k*k for
+    'tied', else 1) and ``ll`` (P,): the flat buffers the drivers add into.
+    """
+
+    def __init__(self, n_parts, n_components, n_features, covariance_type):
+        sizes = stats_sizes(n_components, n_features, covariance_type)
+        self.nk, self.s1, self.s2, self.cc = (np.zeros((n_parts, s)) for s in sizes)
+        self.ll = np.zeros(n_parts)
 
 
 def tied_centering(means, precisions_chol):
@@ -100,30 +147,51 @@ def reduce_partials(partials, means, covariance_type, out):
     S2 = A + sum_{k<l} C_kl (m_k - m_l)(m_k - m_l)^T: a sum of positive terms,
     free of cancellation, at O(d^2 + k^2) per row instead of O(k d^2).
     """
-    nk, s1, s2, cc, ll = partials
-    out.nk[...] = 0.0
-    out.s1[...] = 0.0
-    out.s2[...] = 0.0
+    n_components, n_features = means.shape
+    nk = np.zeros(partials.nk.shape[1])
+    s1 = np.zeros(partials.s1.shape[1])
+    s2 = np.zeros(partials.s2.shape[1])
+    cc = np.zeros(partials.cc.shape[1])
     total = 0.0
-    acc_cc = np.zeros(cc.shape[1:])
-    for p in range(nk.shape[0]):
-        out.nk += nk[p]
-        out.s1 += s1[p]
-        out.s2 += s2[p]
-        acc_cc += cc[p]
-        total += ll[p]
+    for p in range(partials.nk.shape[0]):
+        nk += partials.nk[p]
+        s1 += partials.s1[p]
+        s2 += partials.s2[p]
+        cc += partials.cc[p]
+        total += partials.ll[p]
+    out.nk[...] = nk
+    out.s1[...] = s1.reshape(out.s1.shape)
+    s2 = s2.reshape(out.s2.shape)
     if covariance_type == "full":
-        upper = np.triu(out.s2)
-        out.s2[...] = upper + np.swapaxes(np.triu(out.s2, 1), 1, 2)
+        out.s2[...] = np.triu(s2) + np.swapaxes(np.triu(s2, 1), 1, 2)
     elif covariance_type == "tied":
-        upper = np.triu(out.s2)
-        out.s2[...] = upper + np.triu(out.s2, 1).T
-        n_components = means.shape[0]
+        out.s2[...] = np.triu(s2) + np.triu(s2, 1).T
+        cc = cc.reshape(n_components, n_components)
         for k in range(n_components - 1):
             dm = means[k] - means[k + 1 :]
-            out.s2 += np.einsum("l,li,lj->ij", acc_cc[k, k + 1 :], dm, dm)
+            out.s2 += np.einsum("l,li,lj->ij", cc[k, k + 1 :], dm, dm)
+    else:
+        out.s2[...] = s2
+    out.ll = total
     return total
 
+
+def recenter_full(out, shift):
+    """Move 'full' statistics taken around m + shift to be around m, in place.
+
+    The float32 BLAS tiles compute x - m with the means rounded to float32,
+    m' = m + shift; with S1' and S2' around m':
+    S1 = S1' + N shift, S2 = S2' + S1' shift^T + shift S1'^T + N shift shift^T.
+    The terms are small (shift is a float32 rounding error); no cancellation.
+    """
+    s1_prime = out.s1.copy()
+    out.s1 += out.nk[:, None] * shift
+    cross = s1_prime[:, :, None] * shift[:, None, :]
+    out.s2 += cross + np.swapaxes(cross, 1, 2)
+    out.s2 += out.nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+
+
+# ---------------------------------------------------------------------- BLAS
 
 _controller = None
 
@@ -142,18 +210,3 @@ def single_threaded_blas(active=True):
     if _controller is None:
         _controller = ThreadpoolController()
     return _controller.limit(limits=1, user_api="blas")
-
-
-def recenter_full(out, shift):
-    """Move 'full' statistics taken around m + shift to be around m, in place.
-
-    The float32 BLAS tiles compute x - m with the means rounded to float32,
-    m' = m + shift; with S1' and S2' around m':
-    S1 = S1' + N shift, S2 = S2' + S1' shift^T + shift S1'^T + N shift shift^T.
-    The terms are small (shift is a float32 rounding error); no cancellation.
-    """
-    s1_prime = out.s1.copy()
-    out.s1 += out.nk[:, None] * shift
-    cross = s1_prime[:, :, None] * shift[:, None, :]
-    out.s2 += cross + np.swapaxes(cross, 1, 2)
-    out.s2 += out.nk[:, None, None] * shift[:, :, None] * shift[:, None, :]

@@ -1,23 +1,25 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Cython backend: the fused EM pass and the log-probability matrix.
+"""Cython backend: the compiled parallel drivers of the kernel contract.
 
-The same algorithm as the Numba backend (see ``_numba.py``) on the same
-contract: partitions of ``_common.partition_bounds`` run in parallel with
-OpenMP (``prange``, each into its own slot of partial statistics, reduced in
-partition order by ``_common.reduce_partials``); a partition is worked in
-tiles of TILE rows, transposed so that inner loops run over rows and
-vectorize; exp is the vectorizable one of ``_exp.h``. 'full' with many
-features runs (x - m) U and the weighted scatter of a tile through
+`fastgmm.kernels._backend` validates arguments, makes the partition buffers
+and reduces them; this module supplies the two drivers it calls,
+`accumulate_partitions` and `posterior_partitions` (the same signatures as
+the Numba backend's), each checking the shapes it relies on. Row ranges run
+in parallel with OpenMP (``prange``), each into its own partition slot; a
+range is worked in tiles of TILE rows, transposed so that inner loops run
+over rows and vectorize; exp is the vectorizable one of ``_exp.h``. 'full'
+with many features runs (x - m) U and the weighted scatter of a tile through
 ``scipy.linalg.cython_blas`` (trmm, syrk) in X's own dtype.
 
-Kernel arguments are flat: means (k*d,), U (k*d*d, d*d, k*d or k,), partial
-statistics (P, size). X is read as ``const floating[:, ::1]`` (float32 stays
-float32); everything else is float64.
+Arrays reach the per-range workers as pointers: means (k*d,), U (k*d*d,
+d*d, k*d or k,), partial statistics (P, size). X is read as
+``const floating[:, ::1]`` (float32 stays float32); everything else is
+float64.
 """
 
 cimport cython
 from cython.parallel cimport parallel, prange
-from libc.math cimport log, sqrt
+from libc.math cimport INFINITY, NAN, sqrt
 from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dsyrk, dtrmm, ssyrk, strmm
 
@@ -39,10 +41,20 @@ ctypedef fused floating_out:
     float
     double
 
+# The covariance kinds of the drivers' switch (the values of _common.KIND).
 cdef enum:
-    TILE = 256  # rows per tile, as in the Numba backend
-#: From this many features on, 'full' goes through BLAS.
-BLAS_MIN_FEATURES = 24
+    FULL = 0
+    TIED = 1
+    DIAG = 2
+    SPHERICAL = 3
+
+cdef enum:
+    TILE = 256  # rows per tile: _common.TILE
+
+if (FULL, TIED, DIAG, SPHERICAL) != (_common.FULL, _common.TIED, _common.DIAG,
+                                     _common.SPHERICAL) or TILE != _common.TILE:
+    raise ImportError("fastgmm's Cython extension was built from other sources "
+                      "than fastgmm.kernels._common; rebuild it (pip install -e .)")
 
 OPENMP = bool(FASTGMM_OPENMP)
 
@@ -54,15 +66,25 @@ def max_threads():
 
 # --- tile steps shared by every covariance type ------------------------------------
 
-cdef void _load_tile(const floating* X, Py_ssize_t d, Py_ssize_t start,
-                     Py_ssize_t nb, double* xt) noexcept nogil:
-    """xt[j * TILE + b] = X[start + b, j] as double."""
+cdef void _load_tile(const floating* X, Py_ssize_t d, const double* w, bint weighted,
+                     Py_ssize_t start, Py_ssize_t nb, const double* fill,
+                     double* xt) noexcept nogil:
+    """xt[j * TILE + b] = X[start + b, j] as double; ``fill`` for weight 0.
+
+    A row of weight 0 must not act, even where its values would overflow (a
+    row of 1e200 squares to inf, and 0 * inf is NaN): it is read as ``fill``
+    (a mean), which gives finite log-probabilities, and then adds nothing.
+    """
     cdef Py_ssize_t b, j
     cdef const floating* row
     for b in range(nb):
         row = X + (start + b) * d
-        for j in range(d):
-            xt[j * TILE + b] = row[j]
+        if weighted and w[start + b] == 0.0:
+            for j in range(d):
+                xt[j * TILE + b] = fill[j]
+        else:
+            for j in range(d):
+                xt[j * TILE + b] = row[j]
 
 
 cdef void _load_weights(const double* w, bint weighted, Py_ssize_t start,
@@ -349,13 +371,20 @@ cdef void _stats_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
 
 # --- one partition ------------------------------------------------------------------
 
-cdef double _partition(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
-                       const double* w, bint weighted, const double* c,
-                       const double* means,
-                       const double* U, const double* center, const double* shifted,
-                       const double* shifted_u, Py_ssize_t start, Py_ssize_t stop,
-                       double* nk, double* s1, double* s2, double* cc) noexcept nogil:
-    """kind: 0 full, 1 tied, 2 diag, 3 spherical (the direct-loop path)."""
+# --- one row range of one partition ---------------------------------------------
+
+cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
+                   const double* w, bint weighted, const double* c,
+                   const double* means, const double* U, const double* center,
+                   const double* shifted, const double* shifted_u, Py_ssize_t start,
+                   Py_ssize_t stop, double* nk, double* s1, double* s2, double* cc,
+                   double ll, int* failed) noexcept nogil:
+    """Add rows [start, stop) to one slot; return its log-likelihood continued.
+
+    The direct-loop path of every kind. Tile after tile, so that a range
+    continued by a later call adds up to the same bits. Sets ``failed[0]``
+    when its buffers cannot be allocated.
+    """
     cdef double* xt = <double*> malloc(d * TILE * sizeof(double))
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
     cdef double* work = <double*> malloc(d * TILE * sizeof(double))
@@ -363,28 +392,31 @@ cdef double _partition(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
-    cdef double ll = 0.0
     cdef Py_ssize_t s, nb
+    if (xt == NULL or logp == NULL or work == NULL or y == NULL or top == NULL
+            or total == NULL or wt == NULL):
+        failed[0] = 1
+        start = stop
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
-        _load_tile(X, d, s, nb, xt)
+        _load_tile(X, d, w, weighted, s, nb, means, xt)
         _load_weights(w, weighted, s, nb, wt)
-        if kind == 0:
+        if kind == FULL:
             _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
-        elif kind == 1:
+        elif kind == TIED:
             _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
-        elif kind == 2:
+        elif kind == DIAG:
             _logp_diag(xt, nb, d, K, c, means, U, logp)
         else:
             _logp_spherical(xt, nb, d, K, c, means, U, logp)
         ll += _responsibilities(logp, K, nb, wt, top, total)
-        if kind == 0:
+        if kind == FULL:
             _stats_full(xt, nb, d, K, means, logp, nk, s1, s2, work, y)
-        elif kind == 1:
+        elif kind == TIED:
             _stats_tied(xt, nb, d, K, wt, means, center, shifted, logp, nk, s1,
                         s2, cc, work, top)
-        elif kind == 2:
+        elif kind == DIAG:
             _stats_diag(xt, nb, d, K, means, logp, nk, s1, s2)
         else:
             _stats_spherical(xt, nb, d, K, means, logp, nk, s1, s2)
@@ -401,14 +433,20 @@ cdef double _partition(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
 
 # --- 'full' with many features: tiles through BLAS in X's dtype ---------------
 
-cdef void _rows_minus(const floating* X, Py_ssize_t d, Py_ssize_t start,
-                      Py_ssize_t nb, const floating* vec, floating* out) noexcept nogil:
+cdef void _rows_minus(const floating* X, Py_ssize_t d, const double* w,
+                      bint weighted, Py_ssize_t start, Py_ssize_t nb,
+                      const floating* vec, floating* out) noexcept nogil:
+    """out[b, :] = X[start + b, :] - vec; 0 for rows of weight 0."""
     cdef Py_ssize_t b, j
     cdef const floating* row
     for b in range(nb):
         row = X + (start + b) * d
-        for j in range(d):
-            out[b * d + j] = row[j] - vec[j]
+        if weighted and w[start + b] == 0.0:
+            for j in range(d):
+                out[b * d + j] = 0.0
+        else:
+            for j in range(d):
+                out[b * d + j] = row[j] - vec[j]
 
 
 cdef void _trmm_right_upper(floating* U, floating* y, int d, int nb) noexcept nogil:
@@ -435,15 +473,15 @@ cdef void _syrk_upper(floating* z, floating* out, int d, int nb,
 
 
 cdef void _logp_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
-                          Py_ssize_t s, Py_ssize_t nb, const double* c,
-                          floating* means_x, floating* U_x, double* logp,
-                          floating* y) noexcept nogil:
+                          const double* w, bint weighted, Py_ssize_t s,
+                          Py_ssize_t nb, const double* c, floating* means_x,
+                          floating* U_x, double* logp, floating* y) noexcept nogil:
     """log p of a tile for 'full' through BLAS, in X's dtype."""
     cdef Py_ssize_t k, b, j
     cdef double acc
     cdef double* row
     for k in range(K):
-        _rows_minus(X, d, s, nb, means_x + k * d, y)
+        _rows_minus(X, d, w, weighted, s, nb, means_x + k * d, y)
         _trmm_right_upper(U_x + k * d * d, y, <int> d, <int> nb)
         row = logp + k * TILE
         for b in range(nb):
@@ -453,11 +491,13 @@ cdef void _logp_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
             row[b] = c[k] - 0.5 * acc
 
 
-cdef double _partition_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
-                                 const double* w, bint weighted, const double* c,
-                                 const double* means, const double* U,
-                                 Py_ssize_t start, Py_ssize_t stop, double* nk,
-                                 double* s1, double* s2) noexcept nogil:
+cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                             const double* w, bint weighted, const double* c,
+                             const double* means, const double* U,
+                             Py_ssize_t start, Py_ssize_t stop, double* nk,
+                             double* s1, double* s2, double ll,
+                             int* failed) noexcept nogil:
+    """`_range` for 'full' through BLAS tiles."""
     cdef floating* means_x = <floating*> malloc(K * d * sizeof(floating))
     cdef floating* U_x = <floating*> malloc(K * d * d * sizeof(floating))
     cdef floating* diff = <floating*> malloc(TILE * d * sizeof(floating))
@@ -468,22 +508,28 @@ cdef double _partition_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* acc1 = <double*> malloc(d * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
-    cdef double ll = 0.0, acc, r
+    cdef double acc, r
     cdef Py_ssize_t s, nb, k, b, j, l
     cdef double* row
-    for j in range(K * d):
-        means_x[j] = <floating> means[j]
-    for j in range(K * d * d):
-        U_x[j] = <floating> U[j]
+    if (means_x == NULL or U_x == NULL or diff == NULL or y == NULL
+            or scatter == NULL or logp == NULL or top == NULL or total == NULL
+            or acc1 == NULL or wt == NULL):
+        failed[0] = 1
+        start = stop
+    else:
+        for j in range(K * d):
+            means_x[j] = <floating> means[j]
+        for j in range(K * d * d):
+            U_x[j] = <floating> U[j]
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
         _load_weights(w, weighted, s, nb, wt)
-        _logp_full_blas(X, d, K, s, nb, c, means_x, U_x, logp, y)
+        _logp_full_blas(X, d, K, w, weighted, s, nb, c, means_x, U_x, logp, y)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         for k in range(K):
             row = logp + k * TILE
-            _rows_minus(X, d, s, nb, means_x + k * d, diff)
+            _rows_minus(X, d, w, weighted, s, nb, means_x + k * d, diff)
             acc = 0.0
             for j in range(d):
                 acc1[j] = 0.0
@@ -518,34 +564,7 @@ cdef double _partition_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     return ll
 
 
-# --- entry points ---------------------------------------------------------------
-
-_KIND = {"full": 0, "tied": 1, "diag": 2, "spherical": 3}
-
-
-def _accumulate(const floating[:, ::1] X, const double[::1] w, const double[::1] c,
-                const double[::1] means, const double[::1] U,
-                const double[::1] center, const double[::1] shifted,
-                const double[::1] shifted_u, const Py_ssize_t[::1] bounds,
-                double[:, ::1] nk, double[:, ::1] s1, double[:, ::1] s2,
-                double[:, ::1] cc, double[::1] ll, int kind, bint use_blas,
-                int n_threads):
-    cdef Py_ssize_t d = X.shape[1], K = c.shape[0]
-    cdef Py_ssize_t n_parts = bounds.shape[0] - 1, p
-    cdef bint weighted = w.shape[0] > 0
-    cdef const double* w_ptr = &w[0] if weighted else NULL
-    with nogil, parallel(num_threads=n_threads):
-        for p in prange(n_parts, schedule="static"):
-            if use_blas:
-                ll[p] = _partition_full_blas(
-                    &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
-                    bounds[p], bounds[p + 1], &nk[p, 0], &s1[p, 0], &s2[p, 0])
-            else:
-                ll[p] = _partition(
-                    &X[0, 0], d, K, kind, w_ptr, weighted, &c[0], &means[0], &U[0],
-                    &center[0], &shifted[0], &shifted_u[0], bounds[p], bounds[p + 1],
-                    &nk[p, 0], &s1[p, 0], &s2[p, 0], &cc[p, 0])
-
+# --- posteriors ------------------------------------------------------------------
 
 cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t s,
                           bint raw, floating_out* log_norm, floating_out* resp,
@@ -554,11 +573,14 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
     """From log p[k, b] of a tile: log-sum-exp, responsibilities, argmax.
 
     Outputs are written only when their pointer is not NULL. With ``raw``,
-    resp receives log p itself.
+    resp receives log p itself. A row whose log p are all -inf (zero density
+    under every component, numerically) gets log_norm -inf, responsibilities
+    NaN and label -1: the caller resolves it.
     """
     cdef Py_ssize_t b, k, best
     cdef double e
     cdef double* row
+    cdef bint degenerate = False
     if raw:
         for b in range(nb):
             for k in range(K):
@@ -570,13 +592,16 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
         row = logp + k * TILE
         for b in range(nb):
             top[b] = row[b] if row[b] > top[b] else top[b]
+    for b in range(nb):
+        if not top[b] > -INFINITY:
+            degenerate = True
     if labels != NULL:
         for b in range(nb):
             best = 0
             for k in range(1, K):
                 if logp[k * TILE + b] > logp[best * TILE + b]:
                     best = k
-            labels[s + b] = best
+            labels[s + b] = best if top[b] > -INFINITY else -1
     if log_norm == NULL and resp == NULL:
         return
     for b in range(nb):
@@ -590,21 +615,30 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
     if log_norm != NULL:
         for b in range(nb):
             log_norm[s + b] = <floating_out> (top[b] + log_at_least_one(total[b]))
+        if degenerate:
+            for b in range(nb):
+                if not top[b] > -INFINITY:
+                    log_norm[s + b] = -INFINITY
     if resp != NULL:
         for b in range(nb):
             total[b] = 1.0 / total[b]
         for b in range(nb):
             for k in range(K):
                 resp[(s + b) * K + k] = <floating_out> (logp[k * TILE + b] * total[b])
+        if degenerate:
+            for b in range(nb):
+                if not top[b] > -INFINITY:
+                    for k in range(K):
+                        resp[(s + b) * K + k] = NAN
 
 
-cdef void _posterior_partition(const floating* X, Py_ssize_t d, Py_ssize_t K,
-                               int kind, bint use_blas, const double* c,
-                               const double* means, const double* U,
-                               const double* center, const double* shifted_u,
-                               Py_ssize_t start, Py_ssize_t stop, bint raw,
-                               floating_out* log_norm, floating_out* resp,
-                               Py_ssize_t* labels) noexcept nogil:
+cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                           int kind, bint use_blas, const double* c,
+                           const double* means, const double* U,
+                           const double* center, const double* shifted_u,
+                           Py_ssize_t start, Py_ssize_t stop, bint raw,
+                           floating_out* log_norm, floating_out* resp,
+                           Py_ssize_t* labels, int* failed) noexcept nogil:
     cdef double* xt = <double*> malloc(d * TILE * sizeof(double))
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
     cdef double* work = <double*> malloc(d * TILE * sizeof(double))
@@ -614,26 +648,34 @@ cdef void _posterior_partition(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef floating* means_x = NULL
     cdef floating* U_x = NULL
     cdef floating* rows = NULL
-    cdef Py_ssize_t s = start, nb, j
-    if use_blas:
+    cdef Py_ssize_t s, nb, j
+    cdef bint ok = (xt != NULL and logp != NULL and work != NULL and y != NULL
+                    and top != NULL and total != NULL)
+    if ok and use_blas:
         means_x = <floating*> malloc(K * d * sizeof(floating))
         U_x = <floating*> malloc(K * d * d * sizeof(floating))
         rows = <floating*> malloc(TILE * d * sizeof(floating))
-        for j in range(K * d):
-            means_x[j] = <floating> means[j]
-        for j in range(K * d * d):
-            U_x[j] = <floating> U[j]
+        ok = means_x != NULL and U_x != NULL and rows != NULL
+        if ok:
+            for j in range(K * d):
+                means_x[j] = <floating> means[j]
+            for j in range(K * d * d):
+                U_x[j] = <floating> U[j]
+    if not ok:
+        failed[0] = 1
+        start = stop
+    s = start
     while s < stop:
         nb = min(TILE, stop - s)
         if use_blas:
-            _logp_full_blas(X, d, K, s, nb, c, means_x, U_x, logp, rows)
+            _logp_full_blas(X, d, K, NULL, False, s, nb, c, means_x, U_x, logp, rows)
         else:
-            _load_tile(X, d, s, nb, xt)
-            if kind == 0:
+            _load_tile(X, d, NULL, False, s, nb, means, xt)
+            if kind == FULL:
                 _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
-            elif kind == 1:
+            elif kind == TIED:
                 _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
-            elif kind == 2:
+            elif kind == DIAG:
                 _logp_diag(xt, nb, d, K, c, means, U, logp)
             else:
                 _logp_spherical(xt, nb, d, K, c, means, U, logp)
@@ -650,93 +692,153 @@ cdef void _posterior_partition(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(rows)
 
 
-def _posterior(const floating[:, ::1] X, const double[::1] c, const double[::1] means,
-               const double[::1] U, const double[::1] center,
-               const double[::1] shifted_u, const Py_ssize_t[::1] bounds,
-               floating_out[::1] log_norm, floating_out[:, ::1] resp,
-               Py_ssize_t[::1] labels, int kind, bint use_blas, bint raw,
-               int n_threads):
-    cdef Py_ssize_t d = X.shape[1], K = c.shape[0]
+# --- the parallel drivers: entry points of the kernel contract ---------------------
+
+cdef Py_ssize_t _u_size(int kind, Py_ssize_t K, Py_ssize_t d) except -1:
+    if kind == FULL:
+        return K * d * d
+    if kind == TIED:
+        return d * d
+    if kind == DIAG:
+        return K * d
+    if kind == SPHERICAL:
+        return K
+    raise ValueError(f"kernel: unknown covariance kind {kind}")
+
+
+def _check_params(Py_ssize_t d, Py_ssize_t K, int kind, means, U, center, shifted_u):
+    if means.shape[0] != K * d:
+        raise ValueError("kernel: means must have n_components * n_features values")
+    if U.shape[0] != _u_size(kind, K, d):
+        raise ValueError("kernel: precisions_cholesky has the wrong size")
+    if kind == TIED and (center.shape[0] != d or shifted_u.shape[0] != K * d):
+        raise ValueError("kernel: tied centering arrays have the wrong size")
+    if K < 1 or d < 1:
+        raise ValueError("kernel: need at least one component and one feature")
+
+
+def accumulate_partitions(
+    const floating[:, ::1] X,          # IN (n, d)
+    const double[::1] w,               # IN (n,) sample weights, or (0,): all 1
+    const double[::1] c,               # IN (k,) log w_k + log det U_k - d/2 log 2 pi
+    const double[::1] means,           # IN (k*d,) the means m_k the pass centres on
+    const double[::1] U,               # IN flat precision Cholesky factors
+    const double[::1] center,          # IN (d,) 'tied' only (else any length)
+    const double[::1] shifted,         # IN (k*d,) 'tied' only, m_k - g
+    const double[::1] shifted_u,       # IN (k*d,) 'tied' only, (m_k - g) U
+    const Py_ssize_t[:, ::1] segments, # IN (m, 3) slot, start, stop; slots increasing
+    double[:, ::1] nk,                 # IN/OUT (P, k), added to
+    double[:, ::1] s1,                 # IN/OUT (P, k*d), added to
+    double[:, ::1] s2,                 # IN/OUT (P, |S2|), added to
+    double[:, ::1] cc,                 # IN/OUT (P, k*k 'tied' / 1), added to
+    double[::1] ll,                    # IN/OUT (P,), continued tile after tile
+    int kind,                          # FULL, TIED, DIAG or SPHERICAL
+    bint use_blas,                     # 'full' through BLAS tiles
+    int n_threads,                     # already capped at the usable cores
+):
+    """Add each segment's statistics (N, S1, S2, C, L) to its partition slot."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = c.shape[0]
+    cdef Py_ssize_t n_parts = ll.shape[0], m = segments.shape[0], i, p
+    cdef Py_ssize_t previous = -1
+    cdef bint weighted = w.shape[0] > 0
+    cdef int failed = 0
+    _check_params(d, K, kind, means, U, center, shifted_u)
+    if weighted and w.shape[0] != n:
+        raise ValueError("kernel: sample weights must have one value per row")
+    if kind == TIED and (shifted.shape[0] != K * d or cc.shape[1] != K * K):
+        raise ValueError("kernel: tied centering arrays have the wrong size")
+    if (nk.shape[0] != n_parts or s1.shape[0] != n_parts or s2.shape[0] != n_parts
+            or cc.shape[0] != n_parts or nk.shape[1] != K or s1.shape[1] != K * d
+            or s2.shape[1] != (K if kind == SPHERICAL else _u_size(kind, K, d))):
+        raise ValueError("kernel: partial statistics have the wrong shape")
+    if use_blas and kind != FULL:
+        raise ValueError("kernel: only 'full' has a BLAS path")
+    if segments.shape[1] != 3:
+        raise ValueError("kernel: segments must be (slot, start, stop) rows")
+    for i in range(m):
+        if segments[i, 0] <= previous or segments[i, 0] >= n_parts:
+            raise ValueError("kernel: segment slots must increase within range")
+        if segments[i, 1] < 0 or segments[i, 2] < segments[i, 1] or segments[i, 2] > n:
+            raise ValueError("kernel: segment rows out of range")
+        previous = segments[i, 0]
+    if n_threads < 1:
+        raise ValueError("kernel: n_threads must be >= 1")
+    if m == 0 or n == 0:
+        return
+    cdef const double* w_ptr = &w[0] if weighted else NULL
+    cdef const double* center_ptr = &center[0] if center.shape[0] else NULL
+    cdef const double* shifted_ptr = &shifted[0] if shifted.shape[0] else NULL
+    cdef const double* shifted_u_ptr = &shifted_u[0] if shifted_u.shape[0] else NULL
+    with nogil, parallel(num_threads=n_threads):
+        for i in prange(m, schedule="static"):
+            p = segments[i, 0]
+            if use_blas:
+                ll[p] = _range_full_blas(
+                    &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
+                    segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0],
+                    ll[p], &failed)
+            else:
+                ll[p] = _range(
+                    &X[0, 0], d, K, kind, w_ptr, weighted, &c[0], &means[0], &U[0],
+                    center_ptr, shifted_ptr, shifted_u_ptr, segments[i, 1],
+                    segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0], &cc[p, 0],
+                    ll[p], &failed)
+    if failed:
+        raise MemoryError("fastgmm: cannot allocate the kernel's tile buffers")
+
+
+def posterior_partitions(
+    const floating[:, ::1] X,          # IN (n, d)
+    const double[::1] c,               # IN (k,)
+    const double[::1] means,           # IN (k*d,)
+    const double[::1] U,               # IN flat precision Cholesky factors
+    const double[::1] center,          # IN (d,) 'tied' only
+    const double[::1] shifted_u,       # IN (k*d,) 'tied' only
+    const Py_ssize_t[::1] bounds,      # IN (P + 1,) row bounds, 0 to n
+    floating_out[::1] log_norm,        # OUT (n,) or (0,): logsumexp_k log p_ik
+    floating_out[:, ::1] resp,         # OUT (n, k) or (0, k): r_ik (raw: log p_ik)
+    Py_ssize_t[::1] labels,            # OUT (n,) or (0,): argmax_k log p_ik
+    int kind,
+    bint use_blas,
+    bint raw,
+    int n_threads,
+):
+    """Per-row results from log p, partition by partition."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = c.shape[0]
     cdef Py_ssize_t n_parts = bounds.shape[0] - 1, p
+    cdef int failed = 0
+    _check_params(d, K, kind, means, U, center, shifted_u)
+    if log_norm.shape[0] not in (0, n) or labels.shape[0] not in (0, n):
+        raise ValueError("kernel: log_norm and labels must have one value per row")
+    if resp.shape[0] not in (0, n) or resp.shape[1] != K:
+        raise ValueError("kernel: resp must have shape (n_samples, n_components)")
+    if raw and resp.shape[0] == 0:
+        raise ValueError("kernel: raw log-probabilities need resp")
+    if use_blas and kind != FULL:
+        raise ValueError("kernel: only 'full' has a BLAS path")
+    if n_parts < 0 or bounds[0] != 0 or bounds[n_parts] != n:
+        raise ValueError("kernel: bounds must run from 0 to n_samples")
+    for p in range(n_parts):
+        if bounds[p + 1] < bounds[p]:
+            raise ValueError("kernel: bounds must not decrease")
+    if n_threads < 1:
+        raise ValueError("kernel: n_threads must be >= 1")
+    if n == 0:
+        return
     cdef floating_out* norm_ptr = &log_norm[0] if log_norm.shape[0] > 0 else NULL
     cdef floating_out* resp_ptr = &resp[0, 0] if resp.shape[0] > 0 else NULL
     cdef Py_ssize_t* labels_ptr = &labels[0] if labels.shape[0] > 0 else NULL
+    cdef const double* center_ptr = &center[0] if center.shape[0] else NULL
+    cdef const double* shifted_u_ptr = &shifted_u[0] if shifted_u.shape[0] else NULL
     with nogil, parallel(num_threads=n_threads):
         for p in prange(n_parts, schedule="static"):
-            _posterior_partition(&X[0, 0], d, K, kind, use_blas, &c[0], &means[0],
-                                 &U[0], &center[0], &shifted_u[0], bounds[p],
-                                 bounds[p + 1], raw, norm_ptr, resp_ptr, labels_ptr)
+            _posterior_range(&X[0, 0], d, K, kind, use_blas, &c[0], &means[0], &U[0],
+                             center_ptr, shifted_u_ptr, bounds[p], bounds[p + 1], raw,
+                             norm_ptr, resp_ptr, labels_ptr, &failed)
+    if failed:
+        raise MemoryError("fastgmm: cannot allocate the kernel's tile buffers")
 
 
-def _n_threads(n_threads):
-    if n_threads is None:
-        return fastgmm_max_threads()
-    return max(1, int(n_threads))
-
-
-def _flat(a):
-    return np.ascontiguousarray(a, dtype=np.float64).ravel()
-
-
-def _tied_args(means, U, covariance_type):
-    if covariance_type == "tied":
-        center, shifted, shifted_u = _common.tied_centering(means, U)
-        return _flat(center), _flat(shifted), _flat(shifted_u)
-    empty = np.zeros(1)
-    return empty, empty, empty
-
-
-def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
-    """The fused E-step/statistics pass; see `fastgmm.kernels`."""
-    w = _common.NO_WEIGHTS if w is None else w
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    bounds = _common.partition_bounds(
-        n_samples, n_components, n_features, covariance_type
-    ).astype(np.intp)
-    partials = _common.empty_partials(
-        bounds.shape[0] - 1, n_components, n_features, covariance_type
-    )
-    nk, s1, s2, cc, ll = partials
-    n_parts = nk.shape[0]
-    use_blas = covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
-    center, shifted, shifted_u = _tied_args(means, U, covariance_type)
-    flat_cc = cc.reshape(n_parts, -1) if cc.size else np.zeros((n_parts, 1))
-    with _common.single_threaded_blas(use_blas):
-        _accumulate(
-            X, w, _flat(c), _flat(means), _flat(U), center, shifted, shifted_u,
-            bounds, nk, s1.reshape(n_parts, -1), s2.reshape(n_parts, -1), flat_cc,
-            ll, _KIND[covariance_type], use_blas, _n_threads(n_threads),
-        )
-    total = _common.reduce_partials(partials, means, covariance_type, out)
-    if use_blas and X.dtype != np.float64:
-        # the float32 tiles were taken around the means rounded to float32
-        _common.recenter_full(out, means.astype(X.dtype) - means)
-    return total
-
-
-def posterior(X, c, means, U, covariance_type, log_norm=None, resp=None,
-              labels=None, raw=False, n_threads=None):
-    """Per-row results from log p; see `fastgmm.kernels`."""
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    out_dtype = (resp if resp is not None else
-                 log_norm if log_norm is not None else X).dtype
-    log_norm = np.zeros(0, out_dtype) if log_norm is None else log_norm
-    resp = np.zeros((0, n_components), out_dtype) if resp is None else resp
-    labels = np.zeros(0, np.intp) if labels is None else labels
-    bounds = _common.partition_bounds(
-        n_samples, n_components, n_features, "diag"
-    ).astype(np.intp)
-    use_blas = covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
-    center, _, shifted_u = _tied_args(means, U, covariance_type)
-    with _common.single_threaded_blas(use_blas):
-        _posterior(X, _flat(c), _flat(means), _flat(U), center, shifted_u, bounds,
-                   log_norm, resp, labels, _KIND[covariance_type], use_blas, raw,
-                   _n_threads(n_threads))
-
-
-def log_prob(X, c, means, U, covariance_type, out, n_threads=None):
-    """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k); see `fastgmm.kernels`."""
-    posterior(X, c, means, U, covariance_type, resp=out, raw=True, n_threads=n_threads)
-    return out
+def thread_safe():
+    """OpenMP's parallel regions may be entered from several threads at once."""
+    return True

@@ -1,10 +1,10 @@
-"""Numba backend: the fused EM pass and the log-probability matrix.
+"""Numba backend: the compiled parallel drivers of the kernel contract.
 
-The public functions (`accumulate`, `log_prob`) prepare arguments and call
-``@njit`` kernels; the kernels compute. Work is split into the partitions of
-`_common.partition_bounds` (run in parallel, each into its own slot of
-partial statistics, summed in partition order by `_common.reduce_partials`)
-and, inside a partition, into tiles of `TILE` rows.
+`fastgmm.kernels._backend` validates arguments, makes the partition buffers
+and reduces them; this module supplies the two drivers it calls,
+`accumulate_partitions` and `posterior_partitions` (the same signatures as
+the Cython backend's). Each runs its row ranges in parallel (``prange``), a
+range in tiles of `_common.TILE` rows.
 
 A tile is worked column by column so that every inner loop runs over rows,
 contiguous in memory, and vectorizes:
@@ -14,10 +14,11 @@ contiguous in memory, and vectorizes:
 3. per row, the max-shifted log-sum-exp and the responsibilities r[k, b];
 4. for each component, N, S1 and S2 of the tile are sums over b.
 
-For many features (``n_features >= BLAS_MIN_FEATURES``, 'full' and 'tied'),
-steps 2 and 4 are matrix products through BLAS (``np.dot``) on row-major
-tiles in X's own dtype, so float32 data run at float32 speed; tile sums are
-then added to float64 statistics.
+For 'full' with many features (`_common.uses_blas`), steps 2 and 4 are
+matrix products through BLAS (``np.dot``) on row-major tiles in X's own
+dtype, so float32 data run at float32 speed; tile sums are then added to
+float64 statistics. 'tied' has no BLAS path: its one triangular product per
+row is already cheap next to the k distances.
 """
 
 import math
@@ -29,19 +30,13 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from . import _common
+from ._common import DIAG, FULL, SPHERICAL, TIED, TILE
 
 # fastmath is set here and nowhere else. Reassociation lets sums over rows
 # vectorize; results stay deterministic for a given machine and partitioning.
 # No 'nnan'/'ninf': -inf log-probabilities must compare correctly.
 _FASTMATH = {"reassoc", "contract", "nsz"}
 _JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
-
-#: Rows per tile: the tile's buffers (k x TILE log-probabilities, d x TILE
-#: data) stay in L1/L2.
-TILE = 256
-#: From this many features on, 'full' and 'tied' go through BLAS.
-BLAS_MIN_FEATURES = 24
 
 # --- exp(x) for x <= 0 and log(x) for x >= 1, vectorizable -------------------------
 # exp(x) = 2^n * exp(r), n = round(x / ln 2) by floor, r = x - n ln 2 (Cody-Waite),
@@ -150,12 +145,26 @@ def log_at_least_one(x):
 
 
 @njit(**_JIT)
-def _load_tile(X, start, nb, xt):
-    """xt[j, b] = X[start + b, j] as float64."""
+def _load_tile(X, w, start, nb, fill, xt):
+    """xt[j, b] = X[start + b, j] as float64; ``fill`` for rows of weight 0.
+
+    A row of weight 0 must not act, even where its values would overflow (a
+    row of 1e200 squares to inf, and 0 * inf is NaN): it is read as ``fill``
+    (a mean), which gives finite log-probabilities, and then adds nothing.
+    """
     n_features = X.shape[1]
-    for b in range(nb):
-        for j in range(n_features):
-            xt[j, b] = X[start + b, j]
+    if w.shape[0] == 0:
+        for b in range(nb):
+            for j in range(n_features):
+                xt[j, b] = X[start + b, j]
+    else:
+        for b in range(nb):
+            if w[start + b] != 0.0:
+                for j in range(n_features):
+                    xt[j, b] = X[start + b, j]
+            else:
+                for j in range(n_features):
+                    xt[j, b] = fill[j]
 
 
 @njit(**_JIT)
@@ -173,8 +182,7 @@ def _load_weights(w, start, nb, wt):
 def _responsibilities(logp, nb, wt, top, total):
     """Turn log p[k, b] into w_b r_kb in place; return sum_b w_b lse_b.
 
-    Rows of zero weight get zero responsibilities (and add nothing, even where
-    their log-likelihood is -inf).
+    Rows of zero weight get zero responsibilities and add nothing.
     """
     n_components = logp.shape[0]
     for b in range(nb):
@@ -193,8 +201,7 @@ def _responsibilities(logp, nb, wt, top, total):
     for b in range(nb):
         wb = wt[b]
         lse = top[b] + log_at_least_one(total[b])
-        # branch-free so that it vectorizes; a zero weight adds nothing, even
-        # to a row whose log-likelihood is -inf
+        # branch-free so that it vectorizes
         ll += wb * lse if wb != 0.0 else 0.0
         total[b] = wb / total[b]
     for k in range(n_components):
@@ -268,8 +275,7 @@ def _logp_spherical(xt, nb, c, means, U, logp):
 @njit(**_JIT)
 def _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0):
     # (x - m_k) U = (x - g) U - (m_k - g) U: one triangular product per row
-    n_components = shifted_u.shape[0]
-    n_features = U.shape[0]
+    n_components, n_features = shifted_u.shape
     for j in range(n_features):
         for b in range(nb):
             y0[j, b] = 0.0
@@ -278,12 +284,6 @@ def _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0):
             g = center[l]
             for b in range(nb):
                 y0[j, b] += (xt[l, b] - g) * u
-    _logp_tied_from_y0(y0, nb, c, shifted_u, logp)
-
-
-@njit(**_JIT)
-def _logp_tied_from_y0(y0, nb, c, shifted_u, logp):
-    n_components, n_features = shifted_u.shape
     for k in range(n_components):
         for b in range(nb):
             logp[k, b] = 0.0
@@ -370,7 +370,7 @@ def _stats_spherical(xt, nb, means, wr, nk, s1, s2):
 
 
 @njit(**_JIT)
-def _stats_tied(xt, nb, wt, means, center, shifted, wr, nk, s1, s2, cc, xm, t):
+def _stats_tied(xt, nb, wt, means, center, shifted, wr, nk, s1, s2, cc, xm, inv_w):
     """N, S1; A = sum_b w_b (x_b - mbar_b)(x_b - mbar_b)^T; C_kl = sum w r_k r_l."""
     n_components, n_features = means.shape
     for k in range(n_components):
@@ -387,7 +387,7 @@ def _stats_tied(xt, nb, wt, means, center, shifted, wr, nk, s1, s2, cc, xm, t):
     # r_kb = wr_kb / w_b; rows of zero weight have wr = 0 and add nothing
     for b in range(nb):
         wb = wt[b]
-        t[b] = 1.0 / wb if wb != 0.0 else 0.0
+        inv_w[b] = 1.0 / wb if wb != 0.0 else 0.0
     # xm[j, b] = (x_b - g)_j - sum_k r_kb (m_k - g)_j
     for j in range(n_features):
         g = center[j]
@@ -398,7 +398,7 @@ def _stats_tied(xt, nb, wt, means, center, shifted, wr, nk, s1, s2, cc, xm, t):
             for b in range(nb):
                 xm[j, b] += wr[k, b] * s
         for b in range(nb):
-            xm[j, b] = (xt[j, b] - g) - xm[j, b] * t[b]
+            xm[j, b] = (xt[j, b] - g) - xm[j, b] * inv_w[b]
     for j in range(n_features):
         for l in range(j, n_features):
             acc = 0.0
@@ -409,108 +409,44 @@ def _stats_tied(xt, nb, wt, means, center, shifted, wr, nk, s1, s2, cc, xm, t):
         for l in range(k + 1, n_components):
             acc = 0.0
             for b in range(nb):
-                acc += wr[k, b] * wr[l, b] * t[b]
+                acc += wr[k, b] * wr[l, b] * inv_w[b]
             cc[k, l] += acc
 
 
-# --- one partition --------------------------------------------------------------------
+# --- 'full' through BLAS, in X's dtype ----------------------------------------------
 
 
 @njit(**_JIT)
-def _partition_full(X, w, c, means, U, start, stop, nk, s1, s2):
-    n_components, n_features = means.shape
-    xt = np.empty((n_features, TILE))
-    logp = np.empty((n_components, TILE))
-    diff = np.empty((n_features, TILE))
-    y = np.empty(TILE)
-    top = np.empty(TILE)
-    total = np.empty(TILE)
-    wt = np.empty(TILE)
-    ll = 0.0
-    for s in range(start, stop, TILE):
-        nb = min(TILE, stop - s)
-        _load_tile(X, s, nb, xt)
-        _load_weights(w, s, nb, wt)
-        _logp_full(xt, nb, c, means, U, logp, diff, y)
-        ll += _responsibilities(logp, nb, wt, top, total)
-        _stats_full(xt, nb, means, logp, nk, s1, s2, diff, y)
-    return ll
-
-
-@njit(**_JIT)
-def _partition_diag(X, w, c, means, U, start, stop, nk, s1, s2):
-    n_components, n_features = means.shape
-    xt = np.empty((n_features, TILE))
-    logp = np.empty((n_components, TILE))
-    top = np.empty(TILE)
-    total = np.empty(TILE)
-    wt = np.empty(TILE)
-    ll = 0.0
-    for s in range(start, stop, TILE):
-        nb = min(TILE, stop - s)
-        _load_tile(X, s, nb, xt)
-        _load_weights(w, s, nb, wt)
-        _logp_diag(xt, nb, c, means, U, logp)
-        ll += _responsibilities(logp, nb, wt, top, total)
-        _stats_diag(xt, nb, means, logp, nk, s1, s2)
-    return ll
-
-
-@njit(**_JIT)
-def _partition_spherical(X, w, c, means, U, start, stop, nk, s1, s2):
-    n_components, n_features = means.shape
-    xt = np.empty((n_features, TILE))
-    logp = np.empty((n_components, TILE))
-    top = np.empty(TILE)
-    total = np.empty(TILE)
-    wt = np.empty(TILE)
-    ll = 0.0
-    for s in range(start, stop, TILE):
-        nb = min(TILE, stop - s)
-        _load_tile(X, s, nb, xt)
-        _load_weights(w, s, nb, wt)
-        _logp_spherical(xt, nb, c, means, U, logp)
-        ll += _responsibilities(logp, nb, wt, top, total)
-        _stats_spherical(xt, nb, means, logp, nk, s1, s2)
-    return ll
-
-
-@njit(**_JIT)
-def _partition_tied(X, w, c, means, U, center, shifted, shifted_u, start, stop,
-                    nk, s1, s2, cc):
-    n_components, n_features = means.shape
-    xt = np.empty((n_features, TILE))
-    logp = np.empty((n_components, TILE))
-    y0 = np.empty((n_features, TILE))
-    top = np.empty(TILE)
-    total = np.empty(TILE)
-    wt = np.empty(TILE)
-    ll = 0.0
-    for s in range(start, stop, TILE):
-        nb = min(TILE, stop - s)
-        _load_tile(X, s, nb, xt)
-        _load_weights(w, s, nb, wt)
-        _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0)
-        ll += _responsibilities(logp, nb, wt, top, total)
-        _stats_tied(xt, nb, wt, means, center, shifted, logp, nk, s1, s2, cc, y0,
-                    top)
-    return ll
-
-
-# --- the BLAS path for many features ('full' and 'tied') --------------------------
-
-
-@njit(**_JIT)
-def _rows_minus(X, start, nb, vec, out):
-    """out[b, :] = X[start + b, :] - vec, in out's dtype (X's)."""
+def _rows_minus(X, w, start, nb, vec, out):
+    """out[b, :] = X[start + b, :] - vec in out's dtype (X's); 0 for weight 0."""
     n_features = X.shape[1]
+    weighted = w.shape[0] > 0
     for b in range(nb):
-        for j in range(n_features):
-            out[b, j] = X[start + b, j] - vec[j]
+        if weighted and w[start + b] == 0.0:
+            for j in range(n_features):
+                out[b, j] = 0.0
+        else:
+            for j in range(n_features):
+                out[b, j] = X[start + b, j] - vec[j]
 
 
 @njit(**_JIT)
-def _partition_full_blas(X, w, c, means, U, start, stop, nk, s1, s2):
+def _logp_full_blas(X, w, s, nb, c, means_x, U_x, logp, diff, y):
+    """log p of a tile for 'full' through BLAS, in X's dtype (row-major tiles)."""
+    n_components, n_features = means_x.shape
+    for k in range(n_components):
+        _rows_minus(X, w, s, nb, means_x[k], diff)
+        np.dot(diff[:nb], U_x[k], y[:nb])
+        ck = c[k]
+        for b in range(nb):
+            acc = 0.0
+            for j in range(n_features):
+                acc += y[b, j] * y[b, j]
+            logp[k, b] = ck - 0.5 * acc
+
+
+@njit(**_JIT)
+def _range_full_blas(X, w, c, means, U, start, stop, nk, s1, s2, ll):
     n_components, n_features = means.shape
     dt = X.dtype
     means_x = means.astype(dt)
@@ -522,14 +458,13 @@ def _partition_full_blas(X, w, c, means, U, start, stop, nk, s1, s2):
     top = np.empty(TILE)
     total = np.empty(TILE)
     wt = np.empty(TILE)
-    ll = 0.0
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
         _load_weights(w, s, nb, wt)
-        _logp_full_blas(X, s, nb, c, means_x, U_x, logp, diff, y)
+        _logp_full_blas(X, w, s, nb, c, means_x, U_x, logp, diff, y)
         ll += _responsibilities(logp, nb, wt, top, total)
         for k in range(n_components):
-            _rows_minus(X, s, nb, means_x[k], diff)
+            _rows_minus(X, w, s, nb, means_x[k], diff)
             acc = 0.0
             for b in range(nb):
                 acc += logp[k, b]
@@ -550,40 +485,60 @@ def _partition_full_blas(X, w, c, means, U, start, stop, nk, s1, s2):
     return ll
 
 
-# --- parallel drivers over partitions ------------------------------------------------
+# --- one row range of one partition ------------------------------------------------
 
 
-@njit(parallel=True, **_JIT)
-def _accumulate_full(X, w, c, means, U, bounds, nk, s1, s2, ll, use_blas):
-    for p in prange(bounds.shape[0] - 1):
-        if use_blas:
-            ll[p] = _partition_full_blas(X, w, c, means, U, bounds[p], bounds[p + 1],
-                                         nk[p], s1[p], s2[p])
+@njit(**_JIT)
+def _range(X, w, c, means, U, center, shifted, shifted_u, kind, use_blas,
+           start, stop, nk, s1, s2, cc, ll):
+    """Add the statistics of rows [start, stop) to one partition's slot.
+
+    ``nk``, ``s1``, ``s2``, ``cc``: the slot's flat buffers; ``ll``: its
+    log-likelihood so far. Returns the new log-likelihood: tile after tile,
+    so that a range continued by a later call adds up to the same bits.
+    """
+    n_components, n_features = means.shape
+    if use_blas:
+        return _range_full_blas(
+            X, w, c, means, U.reshape((n_components, n_features, n_features)),
+            start, stop, nk, s1.reshape((n_components, n_features)),
+            s2.reshape((n_components, n_features, n_features)), ll)
+    xt = np.empty((n_features, TILE))
+    logp = np.empty((n_components, TILE))
+    work = np.empty((n_features, TILE))
+    y = np.empty(TILE)
+    top = np.empty(TILE)
+    total = np.empty(TILE)
+    wt = np.empty(TILE)
+    s1_2d = s1.reshape((n_components, n_features))
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        _load_tile(X, w, s, nb, means[0], xt)
+        _load_weights(w, s, nb, wt)
+        if kind == FULL:
+            U3 = U.reshape((n_components, n_features, n_features))
+            _logp_full(xt, nb, c, means, U3, logp, work, y)
+        elif kind == TIED:
+            _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
+                       shifted_u, logp, work)
+        elif kind == DIAG:
+            _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)), logp)
         else:
-            ll[p] = _partition_full(X, w, c, means, U, bounds[p], bounds[p + 1],
-                                    nk[p], s1[p], s2[p])
-
-
-@njit(parallel=True, **_JIT)
-def _accumulate_diag(X, w, c, means, U, bounds, nk, s1, s2, ll):
-    for p in prange(bounds.shape[0] - 1):
-        ll[p] = _partition_diag(X, w, c, means, U, bounds[p], bounds[p + 1],
-                                nk[p], s1[p], s2[p])
-
-
-@njit(parallel=True, **_JIT)
-def _accumulate_spherical(X, w, c, means, U, bounds, nk, s1, s2, ll):
-    for p in prange(bounds.shape[0] - 1):
-        ll[p] = _partition_spherical(X, w, c, means, U, bounds[p], bounds[p + 1],
-                                     nk[p], s1[p], s2[p])
-
-
-@njit(parallel=True, **_JIT)
-def _accumulate_tied(X, w, c, means, U, center, shifted, shifted_u, bounds,
-                     nk, s1, s2, cc, ll):
-    for p in prange(bounds.shape[0] - 1):
-        ll[p] = _partition_tied(X, w, c, means, U, center, shifted, shifted_u,
-                                bounds[p], bounds[p + 1], nk[p], s1[p], s2[p], cc[p])
+            _logp_spherical(xt, nb, c, means, U, logp)
+        ll += _responsibilities(logp, nb, wt, top, total)
+        if kind == FULL:
+            _stats_full(xt, nb, means, logp, nk, s1_2d,
+                        s2.reshape((n_components, n_features, n_features)), work, y)
+        elif kind == TIED:
+            _stats_tied(xt, nb, wt, means, center, shifted, logp, nk, s1_2d,
+                        s2.reshape((n_features, n_features)),
+                        cc.reshape((n_components, n_components)), work, top)
+        elif kind == DIAG:
+            _stats_diag(xt, nb, means, logp, nk, s1_2d,
+                        s2.reshape((n_components, n_features)))
+        else:
+            _stats_spherical(xt, nb, means, logp, nk, s1_2d, s2)
+    return ll
 
 
 # --- posteriors for predict, predict_proba, score_samples -----------------------
@@ -594,7 +549,9 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
     """From log p[k, b] of a tile: log-sum-exp, responsibilities, argmax.
 
     Each output is written only when it has rows (an empty array: not wanted).
-    With ``raw``, resp receives log p itself.
+    With ``raw``, resp receives log p itself. A row whose log p are all -inf
+    (zero density under every component, numerically) gets log_norm -inf,
+    responsibilities NaN and label -1: the caller resolves it.
     """
     n_components = logp.shape[0]
     if raw:
@@ -607,13 +564,16 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
     for k in range(1, n_components):
         for b in range(nb):
             top[b] = max(top[b], logp[k, b])
+    degenerate = False
+    for b in range(nb):
+        degenerate |= not top[b] > -np.inf
     if labels.shape[0] > 0:
         for b in range(nb):
             best = 0
             for k in range(1, n_components):
                 if logp[k, b] > logp[best, b]:
                     best = k
-            labels[s + b] = best
+            labels[s + b] = best if top[b] > -np.inf else -1
     if log_norm.shape[0] == 0 and resp.shape[0] == 0:
         return
     for b in range(nb):
@@ -626,175 +586,261 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
     if log_norm.shape[0] > 0:
         for b in range(nb):
             log_norm[s + b] = top[b] + log_at_least_one(total[b])
+        if degenerate:
+            for b in range(nb):
+                if not top[b] > -np.inf:
+                    log_norm[s + b] = -np.inf
     if resp.shape[0] > 0:
         for b in range(nb):
             total[b] = 1.0 / total[b]
         for b in range(nb):
             for k in range(n_components):
                 resp[s + b, k] = logp[k, b] * total[b]
+        if degenerate:
+            for b in range(nb):
+                if not top[b] > -np.inf:
+                    for k in range(n_components):
+                        resp[s + b, k] = np.nan
 
 
 @njit(**_JIT)
-def _logp_full_blas(X, s, nb, c, means_x, U_x, logp, diff, y):
-    """log p of a tile for 'full' through BLAS, in X's dtype (row-major tiles)."""
-    n_components, n_features = means_x.shape
-    for k in range(n_components):
-        _rows_minus(X, s, nb, means_x[k], diff)
-        np.dot(diff[:nb], U_x[k], y[:nb])
-        ck = c[k]
-        for b in range(nb):
-            acc = 0.0
-            for j in range(n_features):
-                acc += y[b, j] * y[b, j]
-            logp[k, b] = ck - 0.5 * acc
-
-
-@njit(parallel=True, **_JIT)
-def _posterior_full(X, c, means, U, bounds, raw, log_norm, resp, labels, use_blas):
+def _posterior_range(X, c, means, U, center, shifted_u, kind, use_blas, start, stop,
+                     raw, log_norm, resp, labels):
     n_components, n_features = means.shape
+    no_weights = np.zeros(0)
+    xt = np.empty((n_features, TILE))
+    logp = np.empty((n_components, TILE))
+    work = np.empty((n_features, TILE))
+    y = np.empty(TILE)
+    top = np.empty(TILE)
+    total = np.empty(TILE)
     dt = X.dtype
     means_x = means.astype(dt)
     U_x = U.astype(dt)
-    for p in prange(bounds.shape[0] - 1):
-        xt = np.empty((n_features, TILE))
-        logp = np.empty((n_components, TILE))
-        diff = np.empty((n_features, TILE))
-        y = np.empty(TILE)
-        rows = np.empty((TILE, n_features), dtype=dt)
-        rows_u = np.empty((TILE, n_features), dtype=dt)
-        top = np.empty(TILE)
-        total = np.empty(TILE)
-        for s in range(bounds[p], bounds[p + 1], TILE):
-            nb = min(TILE, bounds[p + 1] - s)
-            if use_blas:
-                _logp_full_blas(X, s, nb, c, means_x, U_x, logp, rows, rows_u)
+    rows = np.empty((TILE, n_features), dtype=dt)
+    rows_u = np.empty((TILE, n_features), dtype=dt)
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        if use_blas:
+            _logp_full_blas(X, no_weights, s, nb, c, means_x,
+                            U_x.reshape((n_components, n_features, n_features)),
+                            logp, rows, rows_u)
+        else:
+            _load_tile(X, no_weights, s, nb, means[0], xt)
+            if kind == FULL:
+                _logp_full(xt, nb, c, means,
+                           U.reshape((n_components, n_features, n_features)),
+                           logp, work, y)
+            elif kind == TIED:
+                _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
+                           shifted_u, logp, work)
+            elif kind == DIAG:
+                _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)),
+                           logp)
             else:
-                _load_tile(X, s, nb, xt)
-                _logp_full(xt, nb, c, means, U, logp, diff, y)
-            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
+                _logp_spherical(xt, nb, c, means, U, logp)
+        _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
+
+
+# --- the parallel drivers -------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
+                      nk, s1, s2, cc, ll, kind):
+    """The shapes the drivers rely on; ValueError, never an out-of-bounds access."""
+    n_samples, n_features = X.shape
+    n_components = c.shape[0]
+    n_parts = ll.shape[0]
+    if means.shape[0] != n_components * n_features:
+        raise ValueError("kernel: means must have n_components * n_features values")
+    if kind == FULL:
+        u_size = n_components * n_features * n_features
+        s2_size = u_size
+    elif kind == TIED:
+        u_size = n_features * n_features
+        s2_size = u_size
+    elif kind == DIAG:
+        u_size = n_components * n_features
+        s2_size = u_size
+    elif kind == SPHERICAL:
+        u_size = n_components
+        s2_size = n_components
+    else:
+        raise ValueError("kernel: unknown covariance kind")
+    if U.shape[0] != u_size:
+        raise ValueError("kernel: precisions_cholesky has the wrong size")
+    if w.shape[0] != 0 and w.shape[0] != n_samples:
+        raise ValueError("kernel: sample weights must have one value per row")
+    if kind == TIED and (center.shape[0] != n_features
+                         or shifted.shape[0] != n_components * n_features
+                         or shifted_u.shape[0] != n_components * n_features
+                         or cc.shape[1] != n_components * n_components):
+        raise ValueError("kernel: tied centering arrays have the wrong size")
+    if (nk.shape[0] != n_parts or s1.shape[0] != n_parts or s2.shape[0] != n_parts
+            or cc.shape[0] != n_parts or nk.shape[1] != n_components
+            or s1.shape[1] != n_components * n_features or s2.shape[1] != s2_size):
+        raise ValueError("kernel: partial statistics have the wrong shape")
+    if segments.shape[1] != 3:
+        raise ValueError("kernel: segments must be (slot, start, stop) rows")
+    previous = -1
+    for i in range(segments.shape[0]):
+        slot, start, stop = segments[i, 0], segments[i, 1], segments[i, 2]
+        if slot <= previous or slot >= n_parts:
+            raise ValueError("kernel: segment slots must increase within range")
+        if start < 0 or stop < start or stop > n_samples:
+            raise ValueError("kernel: segment rows out of range")
+        previous = slot
 
 
 @njit(parallel=True, **_JIT)
-def _posterior_tied(X, c, U, center, shifted_u, bounds, raw, log_norm, resp, labels):
-    n_components, n_features = shifted_u.shape
-    for p in prange(bounds.shape[0] - 1):
-        xt = np.empty((n_features, TILE))
-        logp = np.empty((n_components, TILE))
-        y0 = np.empty((n_features, TILE))
-        top = np.empty(TILE)
-        total = np.empty(TILE)
-        for s in range(bounds[p], bounds[p + 1], TILE):
-            nb = min(TILE, bounds[p + 1] - s)
-            _load_tile(X, s, nb, xt)
-            _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0)
-            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
+def _accumulate_driver(X, w, c, means, U, center, shifted, shifted_u, segments,
+                       nk, s1, s2, cc, ll, kind, use_blas):
+    _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
+                      nk, s1, s2, cc, ll, kind)
+    n_components = c.shape[0]
+    n_features = X.shape[1]
+    means_2d = means.reshape((n_components, n_features))
+    shifted_2d = shifted.reshape((-1, n_features))
+    shifted_u_2d = shifted_u.reshape((-1, n_features))
+    for i in prange(segments.shape[0]):
+        p = segments[i, 0]
+        ll[p] = _range(X, w, c, means_2d, U, center, shifted_2d, shifted_u_2d, kind,
+                       use_blas, segments[i, 1], segments[i, 2], nk[p], s1[p], s2[p],
+                       cc[p], ll[p])
+
+
+@njit(**_JIT)
+def _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
+                     labels, kind, raw):
+    n_samples, n_features = X.shape
+    n_components = c.shape[0]
+    if means.shape[0] != n_components * n_features:
+        raise ValueError("kernel: means must have n_components * n_features values")
+    if kind == FULL:
+        u_size = n_components * n_features * n_features
+    elif kind == TIED:
+        u_size = n_features * n_features
+    elif kind == DIAG:
+        u_size = n_components * n_features
+    elif kind == SPHERICAL:
+        u_size = n_components
+    else:
+        raise ValueError("kernel: unknown covariance kind")
+    if U.shape[0] != u_size:
+        raise ValueError("kernel: precisions_cholesky has the wrong size")
+    if kind == TIED and (center.shape[0] != n_features
+                         or shifted_u.shape[0] != n_components * n_features):
+        raise ValueError("kernel: tied centering arrays have the wrong size")
+    if log_norm.shape[0] not in (0, n_samples):
+        raise ValueError("kernel: log_norm must have one value per row")
+    if labels.shape[0] not in (0, n_samples):
+        raise ValueError("kernel: labels must have one value per row")
+    if resp.shape[0] not in (0, n_samples) or resp.shape[1] != n_components:
+        raise ValueError("kernel: resp must have shape (n_samples, n_components)")
+    if raw and resp.shape[0] == 0:
+        raise ValueError("kernel: raw log-probabilities need resp")
+    if bounds.shape[0] < 1 or bounds[0] != 0 or bounds[bounds.shape[0] - 1] != n_samples:
+        raise ValueError("kernel: bounds must run from 0 to n_samples")
+    for p in range(bounds.shape[0] - 1):
+        if bounds[p + 1] < bounds[p]:
+            raise ValueError("kernel: bounds must not decrease")
 
 
 @njit(parallel=True, **_JIT)
-def _posterior_diag(X, c, means, U, bounds, raw, log_norm, resp, labels):
-    n_components, n_features = means.shape
+def _posterior_driver(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
+                      labels, kind, use_blas, raw):
+    _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
+                     labels, kind, raw)
+    n_components = c.shape[0]
+    n_features = X.shape[1]
+    means_2d = means.reshape((n_components, n_features))
+    shifted_u_2d = shifted_u.reshape((-1, n_features))
     for p in prange(bounds.shape[0] - 1):
-        xt = np.empty((n_features, TILE))
-        logp = np.empty((n_components, TILE))
-        top = np.empty(TILE)
-        total = np.empty(TILE)
-        for s in range(bounds[p], bounds[p + 1], TILE):
-            nb = min(TILE, bounds[p + 1] - s)
-            _load_tile(X, s, nb, xt)
-            _logp_diag(xt, nb, c, means, U, logp)
-            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
+        _posterior_range(X, c, means_2d, U, center, shifted_u_2d, kind, use_blas,
+                         bounds[p], bounds[p + 1], raw, log_norm, resp, labels)
 
 
-@njit(parallel=True, **_JIT)
-def _posterior_spherical(X, c, means, U, bounds, raw, log_norm, resp, labels):
-    n_components, n_features = means.shape
-    for p in prange(bounds.shape[0] - 1):
-        xt = np.empty((n_features, TILE))
-        logp = np.empty((n_components, TILE))
-        top = np.empty(TILE)
-        total = np.empty(TILE)
-        for s in range(bounds[p], bounds[p + 1], TILE):
-            nb = min(TILE, bounds[p + 1] - s)
-            _load_tile(X, s, nb, xt)
-            _logp_spherical(xt, nb, c, means, U, logp)
-            _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
+# --- entry points: the drivers of the kernel contract -------------------------------
 
 
-def _set_threads(n_threads):
-    """Set Numba's thread count for this calling thread; return the old one."""
+def max_threads():
+    """The threads Numba runs its parallel loops on at most."""
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def accumulate_partitions(X, w, c, means, U, center, shifted, shifted_u, segments,
+                          nk, s1, s2, cc, ll, kind, use_blas, n_threads):
+    """Add each segment's statistics to its partition slot.
+
+    X : const (n, d) float32/float64, C order          # IN
+    w : const (n,) float64, or (0,): every row weighs 1  # IN
+    c, means, U : const (k,), (k*d,), flat U float64   # IN  (see _backend)
+    center, shifted, shifted_u : const (d,), (k*d,), (k*d,) for 'tied'  # IN
+    segments : const (m, 3) intp, (slot, start, stop), slots increasing  # IN
+    nk, s1, s2, cc : (P, k), (P, k*d), (P, |S2|), (P, |C|) float64  # IN/OUT, added to
+    ll : (P,) float64, the slots' log-likelihoods      # IN/OUT, continued
+    kind : FULL, TIED, DIAG or SPHERICAL; use_blas : 'full' through BLAS tiles
+    n_threads : int, already capped (`_common.resolve_threads`)
+    """
     previous = numba.get_num_threads()
-    if n_threads is None:
-        n_threads = numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
-    return previous
-
-
-def accumulate(X, w, c, means, U, covariance_type, out, n_threads=None):
-    """The fused E-step/statistics pass; see `fastgmm.kernels`."""
-    w = _common.NO_WEIGHTS if w is None else w
-    X, w, c, means, U = map(_common.readonly, (X, w, c, means, U))
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    bounds = _common.partition_bounds(
-        n_samples, n_components, n_features, covariance_type
-    )
-    partials = _common.empty_partials(
-        bounds.shape[0] - 1, n_components, n_features, covariance_type
-    )
-    nk, s1, s2, cc, ll = partials
-    use_blas = n_features >= BLAS_MIN_FEATURES
-    previous = _set_threads(n_threads)
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
     try:
-        if covariance_type == "full":
-            with _common.single_threaded_blas(use_blas):
-                _accumulate_full(X, w, c, means, U, bounds, nk, s1, s2, ll, use_blas)
-        elif covariance_type == "tied":
-            center, shifted, shifted_u = _common.tied_centering(means, U)
-            _accumulate_tied(X, w, c, means, U, center, shifted, shifted_u, bounds,
-                             nk, s1, s2, cc, ll)
-        elif covariance_type == "diag":
-            _accumulate_diag(X, w, c, means, U, bounds, nk, s1, s2, ll)
-        else:
-            _accumulate_spherical(X, w, c, means, U, bounds, nk, s1, s2, ll)
-    finally:
-        numba.set_num_threads(previous)
-    total = _common.reduce_partials(partials, means, covariance_type, out)
-    if covariance_type == "full" and use_blas and X.dtype != np.float64:
-        # the float32 tiles were taken around the means rounded to float32
-        _common.recenter_full(out, means.astype(X.dtype) - means)
-    return total
-
-
-def posterior(X, c, means, U, covariance_type, log_norm=None, resp=None,
-              labels=None, raw=False, n_threads=None):
-    """Per-row results from log p; see `fastgmm.kernels`."""
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    X, c, means, U = map(_common.readonly, (X, c, means, U))
-    log_norm = np.zeros(0, X.dtype) if log_norm is None else log_norm
-    resp = np.zeros((0, n_components), X.dtype) if resp is None else resp
-    labels = np.zeros(0, np.intp) if labels is None else labels
-    bounds = _common.partition_bounds(n_samples, n_components, n_features, "diag")
-    use_blas = covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
-    previous = _set_threads(n_threads)
-    try:
-        if covariance_type == "full":
-            with _common.single_threaded_blas(use_blas):
-                _posterior_full(X, c, means, U, bounds, raw, log_norm, resp, labels,
-                                use_blas)
-        elif covariance_type == "tied":
-            center, _, shifted_u = _common.tied_centering(means, U)
-            _posterior_tied(X, c, U, center, shifted_u, bounds, raw, log_norm, resp,
-                            labels)
-        elif covariance_type == "diag":
-            _posterior_diag(X, c, means, U, bounds, raw, log_norm, resp, labels)
-        else:
-            _posterior_spherical(X, c, means, U, bounds, raw, log_norm, resp, labels)
+        _accumulate_driver(X, w, c, means, U, center, shifted, shifted_u, segments,
+                           nk, s1, s2, cc, ll, kind, use_blas)
     finally:
         numba.set_num_threads(previous)
 
 
-def log_prob(X, c, means, U, covariance_type, out, n_threads=None):
-    """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k); see `fastgmm.kernels`."""
-    posterior(X, c, means, U, covariance_type, resp=out, raw=True, n_threads=n_threads)
-    return out
+def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
+                         labels, kind, use_blas, raw, n_threads):
+    """Per-row results from log p, partition by partition.
+
+    X : const (n, d) float32/float64, C order          # IN
+    c, means, U, center, shifted_u : as in `accumulate_partitions`  # IN
+    bounds : const (P + 1,) int64 row bounds, 0 to n   # IN
+    log_norm : (n,) or (0,) float32/float64            # OUT, logsumexp_k log p_ik
+    resp : (n, k) or (0, k), log_norm's dtype          # OUT, r_ik (raw: log p_ik)
+    labels : (n,) or (0,) intp                         # OUT, argmax_k log p_ik
+    kind, use_blas, n_threads : as in `accumulate_partitions`; raw : bool
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        _posterior_driver(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
+                          labels, kind, use_blas, raw)
+    finally:
+        numba.set_num_threads(previous)
+
+
+_thread_safe = None
+
+
+def thread_safe():
+    """Whether the drivers may run from several Python threads at once.
+
+    Numba's 'workqueue' threading layer aborts the process when parallel
+    kernels are entered concurrently (numba#8563); 'tbb' and 'omp' do not.
+    Before the first parallel call, the layer is the one Numba would load;
+    after it, the one it did (which then never changes).
+    """
+    global _thread_safe
+    if _thread_safe is not None:
+        return _thread_safe
+    try:
+        _thread_safe = numba.threading_layer() != "workqueue"
+        return _thread_safe
+    except ValueError:  # no parallel kernel has run yet
+        pass
+    # the layers Numba may load for this setting, other than workqueue
+    candidates = {
+        "workqueue": (), "tbb": ("tbbpool",), "omp": ("omppool",),
+        "safe": ("tbbpool",), "forksafe": ("tbbpool",),
+    }.get(numba.config.THREADING_LAYER, ("tbbpool", "omppool"))
+    for module in candidates:
+        try:
+            __import__(f"numba.np.ufunc.{module}")
+        except ImportError:
+            continue
+        return True
+    return False

@@ -1,0 +1,313 @@
+"""The kernel contract, written once for every backend.
+
+A `Backend` wraps a module of compiled drivers (``_numba`` or ``_cython``,
+each providing `accumulate_partitions`, `posterior_partitions`,
+`max_threads` and `thread_safe`) and gives the estimator the contract of
+DESIGN (docs/design.md):
+
+``accumulate(X, w, c, means, U, covariance_type, out, n_threads=None) -> L``
+    One fused pass over the rows of X: log-probabilities
+    ``log p_ik = c_k - 0.5 * ||(x_i - m_k) U_k||^2``, a max-shifted
+    log-sum-exp per row, responsibilities r_ik, and the sufficient statistics
+    ``out.nk[k] = sum_i w_i r_ik``, ``out.s1[k] = sum_i w_i r_ik (x_i - m_k)``,
+    ``out.s2`` the weighted scatter around m_k (shape by covariance type),
+    returning ``L = sum_i w_i logsumexp_k log p_ik``. No n x k array is made.
+    `begin_pass` does the same over windows of rows (`StatsPass`).
+
+``posterior(X, c, means, U, covariance_type, log_norm=None, resp=None,
+labels=None, raw=False, n_threads=None)``
+    The same log p_ik, reduced per row without an n x k temporary:
+    ``log_norm[i] = logsumexp_k log p_ik`` (score_samples),
+    ``resp[i, k] = exp(log p_ik - log_norm[i])`` (predict_proba) and
+    ``labels[i] = argmax_k log p_ik`` (predict); each is filled only when given.
+    With ``raw=True``, ``resp`` receives log p_ik itself (`log_prob`).
+
+Everything a driver relies on is checked here once per call, with errors that
+say what is wrong (the drivers check the shapes again, tersely: no call can
+make them read or write out of bounds). Here too: the thread rule
+(`_common.resolve_threads`), a lock where the backend is not safe to enter
+from several threads at once, the BLAS thread limit, and rows of zero
+density in `posterior`.
+"""
+
+import threading
+from contextlib import nullcontext
+
+import numpy as np
+
+from .. import _covariance as cov
+from .._constants import COVARIANCE_TYPES
+from . import _common
+
+_X_DTYPES = (np.float32, np.float64)
+
+
+def _readonly(a):
+    """A read-only plain-ndarray view of ``a`` (no copy).
+
+    Drivers always receive inputs typed this way, whatever the caller passed
+    (writable, read-only, memory-mapped): Numba then compiles one version per
+    dtype, and a read-only X cannot give other rounding than a writable one.
+    """
+    view = np.asarray(a).view(np.ndarray)
+    view.flags.writeable = False
+    return view
+
+
+def _check_x(X, n_features, what="X"):
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        raise ValueError(f"kernel: {what} must be a 2-D ndarray")
+    if X.dtype not in _X_DTYPES:
+        raise ValueError(f"kernel: {what} must be float32 or float64, not {X.dtype}")
+    if not X.flags.c_contiguous:
+        raise ValueError(f"kernel: {what} must be C-contiguous")
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"kernel: {what} has {X.shape[1]} features, the parameters "
+            f"{n_features}"
+        )
+
+
+def _check_float64(a, shape, name):
+    if not isinstance(a, np.ndarray) or a.dtype != np.float64:
+        raise ValueError(f"kernel: {name} must be a float64 ndarray")
+    if a.shape != tuple(shape):
+        raise ValueError(f"kernel: {name} has shape {a.shape}, expected {tuple(shape)}")
+
+
+class _Params:
+    """Validated, flattened parameters of one pass, as the drivers take them."""
+
+    def __init__(self, c, means, U, covariance_type):
+        if covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"kernel: unknown covariance type {covariance_type!r}")
+        if not isinstance(means, np.ndarray) or means.ndim != 2:
+            raise ValueError("kernel: means must be a 2-D ndarray")
+        k, d = means.shape
+        if k < 1 or d < 1:
+            raise ValueError("kernel: need at least one component and one feature")
+        _check_float64(means, (k, d), "means")
+        _check_float64(c, (k,), "c")
+        _check_float64(U, cov.covariance_shape(k, d, covariance_type),
+                       "precisions_cholesky")
+        self.n_components, self.n_features = k, d
+        self.covariance_type = covariance_type
+        self.kind = _common.KIND[covariance_type]
+        self.use_blas = _common.uses_blas(covariance_type, d)
+        self.means = np.ascontiguousarray(means)
+
+        def flat(a):
+            return _readonly(np.ascontiguousarray(a).ravel())
+
+        self.c, self.flat_means, self.U = flat(c), flat(means), flat(U)
+        if covariance_type == "tied":
+            center, shifted, shifted_u = _common.tied_centering(means, U)
+            self.center, self.shifted, self.shifted_u = map(
+                flat, (center, shifted, shifted_u))
+        else:
+            self.center = self.shifted = self.shifted_u = _readonly(np.zeros(0))
+
+
+class StatsPass:
+    """One pass of `accumulate` over the rows of X, fed window by window.
+
+    ``add(X_window, w_window)`` takes the next rows, in order; `finish` sums
+    the partitions into a `SufficientStats` and returns L. The partitions are
+    those of all ``n_samples`` rows, so windows whose boundaries fall on
+    multiples of `_common.TILE` rows inside each partition give the bits of
+    one call over all rows.
+    """
+
+    def __init__(self, backend, n_samples, c, means, U, covariance_type,
+                 n_threads=None):
+        self.backend = backend
+        self.params = p = _Params(c, means, U, covariance_type)
+        self.n_samples = int(n_samples)
+        self.bounds = _common.partition_bounds(
+            self.n_samples, p.n_components, p.n_features, covariance_type)
+        self.partials = _common.Partials(
+            self.bounds.shape[0] - 1, p.n_components, p.n_features, covariance_type)
+        self.n_threads = backend.threads(n_threads)
+        self.rows_done = 0
+        self.dtype = None
+
+    def add(self, X, w=None):
+        """Add the statistics of the next ``len(X)`` rows (weights ``w``)."""
+        p = self.params
+        _check_x(X, p.n_features)
+        n = X.shape[0]
+        if self.rows_done + n > self.n_samples:
+            raise ValueError(
+                f"kernel: {self.rows_done + n} rows passed to a pass over "
+                f"{self.n_samples}"
+            )
+        if self.dtype is not None and X.dtype != self.dtype:
+            raise ValueError("kernel: every window of a pass must have one dtype")
+        self.dtype = X.dtype
+        if w is None:
+            w = _common_no_weights
+        else:
+            _check_float64(w, (n,), "sample weights")
+            w = np.ascontiguousarray(w)
+        segments = _common.window_segments(
+            self.bounds, self.rows_done, self.rows_done + n)
+        q = self.partials
+        with self.backend.entered(), _common.single_threaded_blas(p.use_blas):
+            self.backend.drivers.accumulate_partitions(
+                _readonly(X), _readonly(w), p.c, p.flat_means, p.U, p.center,
+                p.shifted, p.shifted_u, segments, q.nk, q.s1, q.s2, q.cc, q.ll,
+                p.kind, p.use_blas, self.n_threads,
+            )
+        self.rows_done += n
+
+    def finish(self, out=None):
+        """The statistics of the pass (into ``out`` if given) and L."""
+        p = self.params
+        if self.rows_done != self.n_samples:
+            raise ValueError(
+                f"kernel: the pass saw {self.rows_done} of {self.n_samples} rows")
+        if out is None:
+            out = cov.SufficientStats.zeros(p.n_components, p.n_features,
+                                            p.covariance_type)
+        else:
+            for name, shape in (("nk", (p.n_components,)),
+                                ("s1", (p.n_components, p.n_features)),
+                                ("s2", cov.covariance_shape(
+                                    p.n_components, p.n_features, p.covariance_type))):
+                _check_float64(getattr(out, name), shape, f"out.{name}")
+        total = _common.reduce_partials(self.partials, p.means, p.covariance_type, out)
+        if p.use_blas and self.dtype is not None and self.dtype != np.float64:
+            # the float32 tiles were taken around the means rounded to float32
+            _common.recenter_full(out, p.means.astype(self.dtype) - p.means)
+        return total
+
+
+_common_no_weights = _readonly(np.zeros(0))
+
+
+class Backend:
+    """The kernel contract on one backend's compiled drivers."""
+
+    def __init__(self, name, drivers):
+        self.name = name
+        self.drivers = drivers
+        self._lock = threading.Lock()
+        self._safe = None
+
+    def __repr__(self):
+        return f"<fastgmm kernels: {self.name}>"
+
+    def threads(self, n_threads):
+        """The thread count a pass runs with (`_common.resolve_threads`)."""
+        return _common.resolve_threads(n_threads, self.drivers.max_threads())
+
+    def entered(self):
+        """A lock where concurrent calls would crash the backend, else nothing."""
+        if self._safe is None or not self._safe:
+            self._safe = self.drivers.thread_safe()
+        return nullcontext() if self._safe else self._lock
+
+    # ------------------------------------------------------------- statistics
+
+    def begin_pass(self, n_samples, c, means, U, covariance_type, n_threads=None):
+        """A `StatsPass` over ``n_samples`` rows, to be fed window by window."""
+        return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads)
+
+    def accumulate(self, X, w, c, means, U, covariance_type, out=None,
+                   n_threads=None):
+        """The fused E-step/statistics pass over all rows of X; returns L."""
+        if not isinstance(X, np.ndarray) or X.ndim != 2:
+            raise ValueError("kernel: X must be a 2-D ndarray")
+        stats_pass = self.begin_pass(X.shape[0], c, means, U, covariance_type,
+                                     n_threads)
+        stats_pass.add(X, w)
+        return stats_pass.finish(out)
+
+    # ------------------------------------------------------------- posteriors
+
+    def posterior(self, X, c, means, U, covariance_type, log_norm=None, resp=None,
+                  labels=None, raw=False, n_threads=None):
+        """Per-row results from log p into the given outputs; see the module."""
+        p = _Params(c, means, U, covariance_type)
+        _check_x(X, p.n_features)
+        n, k = X.shape[0], p.n_components
+        given = [a for a in (log_norm, resp) if a is not None]
+        out_dtype = given[0].dtype if given else X.dtype
+        for name, a, shape in (("log_norm", log_norm, (n,)), ("resp", resp, (n, k))):
+            if a is None:
+                continue
+            if not isinstance(a, np.ndarray) or a.shape != shape:
+                raise ValueError(f"kernel: {name} must be an ndarray of shape {shape}")
+            if a.dtype != out_dtype or a.dtype not in _X_DTYPES:
+                raise ValueError("kernel: log_norm and resp must share a float dtype")
+            if not (a.flags.c_contiguous and a.flags.writeable):
+                raise ValueError(f"kernel: {name} must be writable and C-contiguous")
+        if labels is not None and not (
+            isinstance(labels, np.ndarray) and labels.shape == (n,)
+            and labels.dtype == np.intp and labels.flags.c_contiguous
+            and labels.flags.writeable
+        ):
+            raise ValueError(f"kernel: labels must be a writable intp array of shape {(n,)}")
+        if raw and resp is None:
+            raise ValueError("kernel: raw log-probabilities need resp")
+        bounds = _common.partition_bounds(n, k, p.n_features, "diag").astype(np.intp)
+        with self.entered(), _common.single_threaded_blas(p.use_blas):
+            self.drivers.posterior_partitions(
+                _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
+                _readonly(bounds),
+                np.zeros(0, out_dtype) if log_norm is None else log_norm,
+                np.zeros((0, k), out_dtype) if resp is None else resp,
+                np.zeros(0, np.intp) if labels is None else labels,
+                p.kind, p.use_blas, raw, self.threads(n_threads),
+            )
+        if not raw and (resp is not None or labels is not None):
+            _resolve_zero_density(X, c, means, U, covariance_type, resp, labels)
+
+    def log_prob(self, X, c, means, U, covariance_type, out, n_threads=None):
+        """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k)."""
+        self.posterior(X, c, means, U, covariance_type, resp=out, raw=True,
+                       n_threads=n_threads)
+        return out
+
+
+def _resolve_zero_density(X, c, means, U, covariance_type, resp, labels):
+    """Responsibilities and labels of rows whose log p all underflowed to -inf.
+
+    Such a row (say 1e300 away from every component) has zero density under
+    each component in double precision, and the drivers mark it (resp NaN,
+    label -1). Its posterior is still defined, as a limit: the log p_ik
+    differ by amounts far beyond exp's range, so the component with the
+    smallest Mahalanobis distance takes it all (ties share by c_k). The
+    distances are computed with the row and the means scaled by a power of
+    two, so that nothing overflows. This is also what the kernels give for a
+    row far away but still within range (say 1e150 away).
+    """
+    if labels is not None:
+        rows = np.flatnonzero(labels < 0)
+    else:
+        rows = np.flatnonzero(np.isnan(resp[:, 0]))
+    if rows.size == 0:
+        return
+    x = X[rows].astype(np.float64)
+    scale = np.maximum(np.abs(x).max(axis=1), np.abs(means).max())
+    scale = np.ldexp(1.0, np.frexp(np.maximum(scale, 1.0))[1])[:, None]
+    k = means.shape[0]
+    distances = np.empty((rows.size, k))
+    for j in range(k):
+        diff = x / scale - means[j] / scale
+        if covariance_type == "full":
+            y = diff @ U[j]
+        elif covariance_type == "tied":
+            y = diff @ U
+        else:
+            y = diff * U[j]
+        distances[:, j] = np.sum(y * y, axis=1)
+    distances[:, c == -np.inf] = np.inf  # a component of weight 0 never wins
+    nearest = distances == distances.min(axis=1, keepdims=True)
+    c_nearest = np.where(nearest, c, -np.inf)
+    shares = np.exp(c_nearest - c_nearest.max(axis=1, keepdims=True))
+    shares /= shares.sum(axis=1, keepdims=True)
+    if resp is not None:
+        resp[rows] = shares
+    if labels is not None:
+        labels[rows] = np.argmax(shares, axis=1)
