@@ -8,6 +8,7 @@ cores.
 """
 
 import copy
+import functools
 import math
 import time
 import warnings
@@ -41,6 +42,21 @@ _CRITERION_LABELS = {
     "icl": "ICL",
     "heldout": "held-out log-likelihood per sample",
 }
+
+
+def _delegated(name):
+    """The method ``name`` of GaussianMixture, called on ``best_estimator_``."""
+    method = getattr(GaussianMixture, name)
+
+    @functools.wraps(method)
+    def delegated(self, *args, **kwargs):
+        return method(self._best(), *args, **kwargs)
+
+    delegated.__doc__ = (
+        f"{name} of the best model, ``best_estimator_``; see "
+        f":meth:`GaussianMixture.{name}`.\n\n" + (method.__doc__ or "")
+    )
+    return delegated
 
 
 class GaussianMixtureSearch(DensityMixin, BaseEstimator):
@@ -411,84 +427,11 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_
 
-    def predict(self, X):
-        """Most probable component of each sample under the best model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Component labels.
-        """
-        return self._best().predict(X)
-
-    def predict_proba(self, X):
-        """Posterior probability of each component of the best model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-            Responsibilities; each row sums to 1.
-        """
-        return self._best().predict_proba(X)
-
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the best model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            log p(x_i) under the best mixture.
-        """
-        return self._best().score_samples(X)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of the samples under the best model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        log_likelihood : float
-            Mean of :meth:`score_samples` over X.
-        """
-        return self._best().score(X)
-
-    def sample(self, n_samples=1):
-        """Draw samples from the best model.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of samples to draw.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            The samples.
-        y : ndarray of shape (n_samples,)
-            The component of each sample.
-        """
-        return self._best().sample(n_samples)
+    predict = _delegated("predict")
+    predict_proba = _delegated("predict_proba")
+    score_samples = _delegated("score_samples")
+    score = _delegated("score")
+    sample = _delegated("sample")
 
 
 # ------------------------------------------------------------- one candidate

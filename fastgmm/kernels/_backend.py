@@ -99,6 +99,8 @@ class _Params:
         def flat(a):
             return _readonly(np.ascontiguousarray(a).ravel())
 
+        if covariance_type == "spherical":  # run as 'diag'
+            U = np.repeat(U, d)
         self.c, self.flat_means, self.U = flat(c), flat(means), flat(U)
         if covariance_type == "tied":
             center, shifted, shifted_u = _common.tied_centering(means, U)

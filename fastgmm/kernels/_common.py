@@ -16,12 +16,18 @@ from contextlib import nullcontext
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .._constants import COVARIANCE_TYPES
 from .._covariance import covariance_shape
 
-#: The covariance type as the compiled drivers take it (their switch).
-FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
-KIND = dict(zip(COVARIANCE_TYPES, (FULL, TIED, DIAG, SPHERICAL)))
+#: The kinds of pass the compiled drivers know (their switch). 'spherical'
+#: runs as 'diag' with each component's one precision repeated over the
+#: features, its S2 summed over them afterwards (`driver_type`).
+FULL, TIED, DIAG = 0, 1, 2
+KIND = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": DIAG}
+
+
+def driver_type(covariance_type):
+    """The covariance type whose statistics the drivers compute for this one."""
+    return "diag" if covariance_type == "spherical" else covariance_type
 
 #: Rows per tile: the unit of work inside a partition. Both backends use it;
 #: window boundaries inside a partition must fall on multiples of it.
@@ -79,7 +85,7 @@ def stats_sizes(n_components, n_features, covariance_type):
     tied pass needs (see `reduce_partials`); other types get one unused slot.
     """
     k, d = n_components, n_features
-    s2 = int(np.prod(covariance_shape(k, d, covariance_type)))
+    s2 = int(np.prod(covariance_shape(k, d, driver_type(covariance_type))))
     cc = k * k if covariance_type == "tied" else 1
     return k, k * d, s2, cc
 
@@ -161,7 +167,8 @@ def reduce_partials(partials, means, covariance_type, out):
         total += partials.ll[p]
     out.nk[...] = nk
     out.s1[...] = s1.reshape(out.s1.shape)
-    s2 = s2.reshape(out.s2.shape)
+    if covariance_type != "spherical":
+        s2 = s2.reshape(out.s2.shape)
     if covariance_type == "full":
         out.s2[...] = np.triu(s2) + np.swapaxes(np.triu(s2, 1), 1, 2)
     elif covariance_type == "tied":
@@ -170,6 +177,8 @@ def reduce_partials(partials, means, covariance_type, out):
         for k in range(n_components - 1):
             dm = means[k] - means[k + 1 :]
             out.s2 += np.einsum("l,li,lj->ij", cc[k, k + 1 :], dm, dm)
+    elif covariance_type == "spherical":
+        out.s2[...] = s2.reshape(n_components, n_features).sum(axis=1)
     else:
         out.s2[...] = s2
     out.ll = total

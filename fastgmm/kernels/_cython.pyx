@@ -41,18 +41,18 @@ ctypedef fused floating_out:
     float
     double
 
-# The covariance kinds of the drivers' switch (the values of _common.KIND).
+# The kinds of pass of the drivers' switch (the values of _common.KIND;
+# 'spherical' runs as DIAG).
 cdef enum:
     FULL = 0
     TIED = 1
     DIAG = 2
-    SPHERICAL = 3
 
 cdef enum:
     TILE = 256  # rows per tile: _common.TILE
 
-if (FULL, TIED, DIAG, SPHERICAL) != (_common.FULL, _common.TIED, _common.DIAG,
-                                     _common.SPHERICAL) or TILE != _common.TILE:
+if (FULL, TIED, DIAG) != (_common.FULL, _common.TIED, _common.DIAG) \
+        or TILE != _common.TILE:
     raise ImportError("fastgmm's Cython extension was built from other sources "
                       "than fastgmm.kernels._common; rebuild it (pip install -e .)")
 
@@ -99,27 +99,44 @@ cdef void _load_weights(const double* w, bint weighted, Py_ssize_t start,
             wt[b] = 1.0
 
 
-cdef double _responsibilities(double* logp, Py_ssize_t n_components, Py_ssize_t nb,
-                              const double* w, double* top,
-                              double* total) noexcept nogil:
-    """log p -> w_b r_kb in place; return sum_b w_b lse_b (w: the tile's weights)."""
+cdef void _row_max(const double* logp, Py_ssize_t K, Py_ssize_t nb,
+                   double* top) noexcept nogil:
+    """top[b] = max_k log p[k, b]."""
     cdef Py_ssize_t b, k
-    cdef double e, lse, ll = 0.0
-    cdef double* row
+    cdef const double* row
     for b in range(nb):
         top[b] = logp[b]
-    for k in range(1, n_components):
+    for k in range(1, K):
         row = logp + k * TILE
         for b in range(nb):
             top[b] = row[b] if row[b] > top[b] else top[b]
+
+
+cdef void _exp_shifted(double* logp, Py_ssize_t K, Py_ssize_t nb,
+                       const double* top, double* total) noexcept nogil:
+    """log p[k, b] -> exp(log p[k, b] - top[b]) in place; total[b] = their sum."""
+    cdef Py_ssize_t b, k
+    cdef double e
+    cdef double* row
     for b in range(nb):
         total[b] = 0.0
-    for k in range(n_components):
+    for k in range(K):
         row = logp + k * TILE
         for b in range(nb):
             e = exp_nonpositive(row[b] - top[b])
             row[b] = e
             total[b] += e
+
+
+cdef double _responsibilities(double* logp, Py_ssize_t n_components, Py_ssize_t nb,
+                              const double* w, double* top,
+                              double* total) noexcept nogil:
+    """log p -> w_b r_kb in place; return sum_b w_b lse_b (w: the tile's weights)."""
+    cdef Py_ssize_t b, k
+    cdef double lse, ll = 0.0
+    cdef double* row
+    _row_max(logp, n_components, nb, top)
+    _exp_shifted(logp, n_components, nb, top, total)
     for b in range(nb):
         lse = top[b] + log_at_least_one(total[b])
         # branch-free so that it vectorizes; a zero weight adds nothing, even
@@ -185,26 +202,6 @@ cdef void _logp_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
             row[b] = c[k] - 0.5 * row[b]
 
 
-cdef void _logp_spherical(const double* xt, Py_ssize_t nb, Py_ssize_t d,
-                          Py_ssize_t K, const double* c, const double* means,
-                          const double* U, double* logp) noexcept nogil:
-    cdef Py_ssize_t k, j, b
-    cdef double m, t, half_prec
-    cdef double* row
-    for k in range(K):
-        row = logp + k * TILE
-        for b in range(nb):
-            row[b] = 0.0
-        for j in range(d):
-            m = means[k * d + j]
-            for b in range(nb):
-                t = xt[j * TILE + b] - m
-                row[b] += t * t
-        half_prec = 0.5 * U[k] * U[k]
-        for b in range(nb):
-            row[b] = c[k] - half_prec * row[b]
-
-
 cdef void _logp_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K,
                      const double* c, const double* U, const double* center,
                      const double* shifted_u, double* logp,
@@ -236,11 +233,11 @@ cdef void _logp_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
 
 # --- statistics of a tile (wr[k * TILE + b] = w_b r_kb) --------------------------
 
-cdef void _stats_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K,
-                      const double* means, const double* wr, double* nk, double* s1,
-                      double* s2, double* diff, double* t) noexcept nogil:
-    cdef Py_ssize_t k, j, l, b
-    cdef double m, v, acc
+cdef void _add_counts(const double* wr, Py_ssize_t nb, Py_ssize_t K,
+                      double* nk) noexcept nogil:
+    """nk[k] += sum_b w_b r_kb."""
+    cdef Py_ssize_t k, b
+    cdef double acc
     cdef const double* row
     for k in range(K):
         row = wr + k * TILE
@@ -248,6 +245,17 @@ cdef void _stats_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
         for b in range(nb):
             acc = acc + row[b]
         nk[k] += acc
+
+
+cdef void _stats_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K,
+                      const double* means, const double* wr, double* nk, double* s1,
+                      double* s2, double* diff, double* t) noexcept nogil:
+    cdef Py_ssize_t k, j, l, b
+    cdef double m, v, acc
+    cdef const double* row
+    _add_counts(wr, nb, K, nk)
+    for k in range(K):
+        row = wr + k * TILE
         for l in range(d):
             m = means[k * d + l]
             for b in range(nb):
@@ -272,12 +280,9 @@ cdef void _stats_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef Py_ssize_t k, j, b
     cdef double m, dv, v, acc, acc1, acc2
     cdef const double* row
+    _add_counts(wr, nb, K, nk)
     for k in range(K):
         row = wr + k * TILE
-        acc = 0.0
-        for b in range(nb):
-            acc = acc + row[b]
-        nk[k] += acc
         for j in range(d):
             m = means[k * d + j]
             acc1 = 0.0
@@ -291,31 +296,6 @@ cdef void _stats_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
             s2[k * d + j] += acc2
 
 
-cdef void _stats_spherical(const double* xt, Py_ssize_t nb, Py_ssize_t d,
-                           Py_ssize_t K, const double* means, const double* wr,
-                           double* nk, double* s1, double* s2) noexcept nogil:
-    cdef Py_ssize_t k, j, b
-    cdef double m, dv, v, acc, acc1, acc2
-    cdef const double* row
-    for k in range(K):
-        row = wr + k * TILE
-        acc = 0.0
-        for b in range(nb):
-            acc = acc + row[b]
-        nk[k] += acc
-        acc2 = 0.0
-        for j in range(d):
-            m = means[k * d + j]
-            acc1 = 0.0
-            for b in range(nb):
-                dv = xt[j * TILE + b] - m
-                v = row[b] * dv
-                acc1 = acc1 + v
-                acc2 = acc2 + v * dv
-            s1[k * d + j] += acc1
-        s2[k] += acc2
-
-
 cdef void _stats_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K,
                       const double* w, const double* means, const double* center,
                       const double* shifted, const double* wr, double* nk,
@@ -326,12 +306,9 @@ cdef void _stats_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef double m, s, g, acc
     cdef const double* row
     cdef const double* row2
+    _add_counts(wr, nb, K, nk)
     for k in range(K):
         row = wr + k * TILE
-        acc = 0.0
-        for b in range(nb):
-            acc = acc + row[b]
-        nk[k] += acc
         for j in range(d):
             m = means[k * d + j]
             acc = 0.0
@@ -406,20 +383,16 @@ cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
             _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
         elif kind == TIED:
             _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
-        elif kind == DIAG:
-            _logp_diag(xt, nb, d, K, c, means, U, logp)
         else:
-            _logp_spherical(xt, nb, d, K, c, means, U, logp)
+            _logp_diag(xt, nb, d, K, c, means, U, logp)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         if kind == FULL:
             _stats_full(xt, nb, d, K, means, logp, nk, s1, s2, work, y)
         elif kind == TIED:
             _stats_tied(xt, nb, d, K, wt, means, center, shifted, logp, nk, s1,
                         s2, cc, work, top)
-        elif kind == DIAG:
-            _stats_diag(xt, nb, d, K, means, logp, nk, s1, s2)
         else:
-            _stats_spherical(xt, nb, d, K, means, logp, nk, s1, s2)
+            _stats_diag(xt, nb, d, K, means, logp, nk, s1, s2)
         s += TILE
     free(xt)
     free(logp)
@@ -578,20 +551,13 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
     NaN and label -1: the caller resolves it.
     """
     cdef Py_ssize_t b, k, best
-    cdef double e
-    cdef double* row
     cdef bint degenerate = False
     if raw:
         for b in range(nb):
             for k in range(K):
                 resp[(s + b) * K + k] = <floating_out> logp[k * TILE + b]
         return
-    for b in range(nb):
-        top[b] = logp[b]
-    for k in range(1, K):
-        row = logp + k * TILE
-        for b in range(nb):
-            top[b] = row[b] if row[b] > top[b] else top[b]
+    _row_max(logp, K, nb, top)
     for b in range(nb):
         if not top[b] > -INFINITY:
             degenerate = True
@@ -604,14 +570,7 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
             labels[s + b] = best if top[b] > -INFINITY else -1
     if log_norm == NULL and resp == NULL:
         return
-    for b in range(nb):
-        total[b] = 0.0
-    for k in range(K):
-        row = logp + k * TILE
-        for b in range(nb):
-            e = exp_nonpositive(row[b] - top[b])
-            row[b] = e
-            total[b] += e
+    _exp_shifted(logp, K, nb, top, total)
     if log_norm != NULL:
         for b in range(nb):
             log_norm[s + b] = <floating_out> (top[b] + log_at_least_one(total[b]))
@@ -675,10 +634,8 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
                 _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
             elif kind == TIED:
                 _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
-            elif kind == DIAG:
-                _logp_diag(xt, nb, d, K, c, means, U, logp)
             else:
-                _logp_spherical(xt, nb, d, K, c, means, U, logp)
+                _logp_diag(xt, nb, d, K, c, means, U, logp)
         _posterior_tile(logp, K, nb, s, raw, log_norm, resp, labels, top, total)
         s += TILE
     free(xt)
@@ -701,8 +658,6 @@ cdef Py_ssize_t _u_size(int kind, Py_ssize_t K, Py_ssize_t d) except -1:
         return d * d
     if kind == DIAG:
         return K * d
-    if kind == SPHERICAL:
-        return K
     raise ValueError(f"kernel: unknown covariance kind {kind}")
 
 
@@ -732,7 +687,7 @@ def accumulate_partitions(
     double[:, ::1] s2,                 # IN/OUT (P, |S2|), added to
     double[:, ::1] cc,                 # IN/OUT (P, k*k 'tied' / 1), added to
     double[::1] ll,                    # IN/OUT (P,), continued tile after tile
-    int kind,                          # FULL, TIED, DIAG or SPHERICAL
+    int kind,                          # FULL, TIED or DIAG (_common.KIND)
     bint use_blas,                     # 'full' through BLAS tiles
     int n_threads,                     # already capped at the usable cores
 ):
@@ -749,7 +704,7 @@ def accumulate_partitions(
         raise ValueError("kernel: tied centering arrays have the wrong size")
     if (nk.shape[0] != n_parts or s1.shape[0] != n_parts or s2.shape[0] != n_parts
             or cc.shape[0] != n_parts or nk.shape[1] != K or s1.shape[1] != K * d
-            or s2.shape[1] != (K if kind == SPHERICAL else _u_size(kind, K, d))):
+            or s2.shape[1] != _u_size(kind, K, d)):
         raise ValueError("kernel: partial statistics have the wrong shape")
     if use_blas and kind != FULL:
         raise ValueError("kernel: only 'full' has a BLAS path")

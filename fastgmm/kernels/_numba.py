@@ -30,7 +30,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from ._common import DIAG, FULL, SPHERICAL, TIED, TILE
+from ._common import DIAG, FULL, TIED, TILE
 
 # fastmath is set here and nowhere else. Reassociation lets sums over rows
 # vectorize; results stay deterministic for a given machine and partitioning.
@@ -179,24 +179,36 @@ def _load_weights(w, start, nb, wt):
 
 
 @njit(**_JIT)
+def _row_max(logp, nb, top):
+    """top[b] = max_k log p[k, b]."""
+    for b in range(nb):
+        top[b] = logp[0, b]
+    for k in range(1, logp.shape[0]):
+        for b in range(nb):
+            top[b] = max(top[b], logp[k, b])
+
+
+@njit(**_JIT)
+def _exp_shifted(logp, nb, top, total):
+    """log p[k, b] -> exp(log p[k, b] - top[b]) in place; total[b] = their sum."""
+    for b in range(nb):
+        total[b] = 0.0
+    for k in range(logp.shape[0]):
+        for b in range(nb):
+            e = exp_nonpositive(logp[k, b] - top[b])
+            logp[k, b] = e
+            total[b] += e
+
+
+@njit(**_JIT)
 def _responsibilities(logp, nb, wt, top, total):
     """Turn log p[k, b] into w_b r_kb in place; return sum_b w_b lse_b.
 
     Rows of zero weight get zero responsibilities and add nothing.
     """
     n_components = logp.shape[0]
-    for b in range(nb):
-        top[b] = logp[0, b]
-    for k in range(1, n_components):
-        for b in range(nb):
-            top[b] = max(top[b], logp[k, b])
-    for b in range(nb):
-        total[b] = 0.0
-    for k in range(n_components):
-        for b in range(nb):
-            e = exp_nonpositive(logp[k, b] - top[b])
-            logp[k, b] = e
-            total[b] += e
+    _row_max(logp, nb, top)
+    _exp_shifted(logp, nb, top, total)
     ll = 0.0
     for b in range(nb):
         wb = wt[b]
@@ -256,23 +268,6 @@ def _logp_diag(xt, nb, c, means, U, logp):
 
 
 @njit(**_JIT)
-def _logp_spherical(xt, nb, c, means, U, logp):
-    n_components, n_features = means.shape
-    for k in range(n_components):
-        for b in range(nb):
-            logp[k, b] = 0.0
-        for j in range(n_features):
-            m = means[k, j]
-            for b in range(nb):
-                t = xt[j, b] - m
-                logp[k, b] += t * t
-        ck = c[k]
-        half_prec = 0.5 * U[k] * U[k]
-        for b in range(nb):
-            logp[k, b] = ck - half_prec * logp[k, b]
-
-
-@njit(**_JIT)
 def _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0):
     # (x - m_k) U = (x - g) U - (m_k - g) U: one triangular product per row
     n_components, n_features = shifted_u.shape
@@ -302,13 +297,20 @@ def _logp_tied(xt, nb, c, U, center, shifted_u, logp, y0):
 
 
 @njit(**_JIT)
-def _stats_full(xt, nb, means, wr, nk, s1, s2, diff, t):
-    n_components, n_features = means.shape
-    for k in range(n_components):
+def _add_counts(wr, nb, nk):
+    """nk[k] += sum_b w_b r_kb."""
+    for k in range(wr.shape[0]):
         acc = 0.0
         for b in range(nb):
             acc += wr[k, b]
         nk[k] += acc
+
+
+@njit(**_JIT)
+def _stats_full(xt, nb, means, wr, nk, s1, s2, diff, t):
+    n_components, n_features = means.shape
+    _add_counts(wr, nb, nk)
+    for k in range(n_components):
         for l in range(n_features):
             m = means[k, l]
             for b in range(nb):
@@ -330,11 +332,8 @@ def _stats_full(xt, nb, means, wr, nk, s1, s2, diff, t):
 @njit(**_JIT)
 def _stats_diag(xt, nb, means, wr, nk, s1, s2):
     n_components, n_features = means.shape
+    _add_counts(wr, nb, nk)
     for k in range(n_components):
-        acc = 0.0
-        for b in range(nb):
-            acc += wr[k, b]
-        nk[k] += acc
         for j in range(n_features):
             m = means[k, j]
             acc1 = 0.0
@@ -349,35 +348,11 @@ def _stats_diag(xt, nb, means, wr, nk, s1, s2):
 
 
 @njit(**_JIT)
-def _stats_spherical(xt, nb, means, wr, nk, s1, s2):
-    n_components, n_features = means.shape
-    for k in range(n_components):
-        acc = 0.0
-        for b in range(nb):
-            acc += wr[k, b]
-        nk[k] += acc
-        acc2 = 0.0
-        for j in range(n_features):
-            m = means[k, j]
-            acc1 = 0.0
-            for b in range(nb):
-                dv = xt[j, b] - m
-                v = wr[k, b] * dv
-                acc1 += v
-                acc2 += v * dv
-            s1[k, j] += acc1
-        s2[k] += acc2
-
-
-@njit(**_JIT)
 def _stats_tied(xt, nb, wt, means, center, shifted, wr, nk, s1, s2, cc, xm, inv_w):
     """N, S1; A = sum_b w_b (x_b - mbar_b)(x_b - mbar_b)^T; C_kl = sum w r_k r_l."""
     n_components, n_features = means.shape
+    _add_counts(wr, nb, nk)
     for k in range(n_components):
-        acc = 0.0
-        for b in range(nb):
-            acc += wr[k, b]
-        nk[k] += acc
         for j in range(n_features):
             m = means[k, j]
             acc = 0.0
@@ -521,10 +496,8 @@ def _range(X, w, c, means, U, center, shifted, shifted_u, kind, use_blas,
         elif kind == TIED:
             _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
                        shifted_u, logp, work)
-        elif kind == DIAG:
-            _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)), logp)
         else:
-            _logp_spherical(xt, nb, c, means, U, logp)
+            _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)), logp)
         ll += _responsibilities(logp, nb, wt, top, total)
         if kind == FULL:
             _stats_full(xt, nb, means, logp, nk, s1_2d,
@@ -533,11 +506,9 @@ def _range(X, w, c, means, U, center, shifted, shifted_u, kind, use_blas,
             _stats_tied(xt, nb, wt, means, center, shifted, logp, nk, s1_2d,
                         s2.reshape((n_features, n_features)),
                         cc.reshape((n_components, n_components)), work, top)
-        elif kind == DIAG:
+        else:
             _stats_diag(xt, nb, means, logp, nk, s1_2d,
                         s2.reshape((n_components, n_features)))
-        else:
-            _stats_spherical(xt, nb, means, logp, nk, s1_2d, s2)
     return ll
 
 
@@ -559,11 +530,7 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
             for k in range(n_components):
                 resp[s + b, k] = logp[k, b]
         return
-    for b in range(nb):
-        top[b] = logp[0, b]
-    for k in range(1, n_components):
-        for b in range(nb):
-            top[b] = max(top[b], logp[k, b])
+    _row_max(logp, nb, top)
     degenerate = False
     for b in range(nb):
         degenerate |= not top[b] > -np.inf
@@ -576,13 +543,7 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
             labels[s + b] = best if top[b] > -np.inf else -1
     if log_norm.shape[0] == 0 and resp.shape[0] == 0:
         return
-    for b in range(nb):
-        total[b] = 0.0
-    for k in range(n_components):
-        for b in range(nb):
-            e = exp_nonpositive(logp[k, b] - top[b])
-            logp[k, b] = e
-            total[b] += e
+    _exp_shifted(logp, nb, top, total)
     if log_norm.shape[0] > 0:
         for b in range(nb):
             log_norm[s + b] = top[b] + log_at_least_one(total[b])
@@ -634,11 +595,9 @@ def _posterior_range(X, c, means, U, center, shifted_u, kind, use_blas, start, s
             elif kind == TIED:
                 _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
                            shifted_u, logp, work)
-            elif kind == DIAG:
+            else:
                 _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)),
                            logp)
-            else:
-                _logp_spherical(xt, nb, c, means, U, logp)
         _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
 
 
@@ -663,9 +622,6 @@ def _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
     elif kind == DIAG:
         u_size = n_components * n_features
         s2_size = u_size
-    elif kind == SPHERICAL:
-        u_size = n_components
-        s2_size = n_components
     else:
         raise ValueError("kernel: unknown covariance kind")
     if U.shape[0] != u_size:
@@ -723,8 +679,6 @@ def _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
         u_size = n_features * n_features
     elif kind == DIAG:
         u_size = n_components * n_features
-    elif kind == SPHERICAL:
-        u_size = n_components
     else:
         raise ValueError("kernel: unknown covariance kind")
     if U.shape[0] != u_size:
@@ -780,7 +734,7 @@ def accumulate_partitions(X, w, c, means, U, center, shifted, shifted_u, segment
     segments : const (m, 3) intp, (slot, start, stop), slots increasing  # IN
     nk, s1, s2, cc : (P, k), (P, k*d), (P, |S2|), (P, |C|) float64  # IN/OUT, added to
     ll : (P,) float64, the slots' log-likelihoods      # IN/OUT, continued
-    kind : FULL, TIED, DIAG or SPHERICAL; use_blas : 'full' through BLAS tiles
+    kind : FULL, TIED or DIAG (`_common.KIND`); use_blas : 'full' through BLAS tiles
     n_threads : int, already capped (`_common.resolve_threads`)
     """
     previous = numba.get_num_threads()
