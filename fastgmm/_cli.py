@@ -325,13 +325,13 @@ def _read_data(path, columns, names_wanted=None):
 
 
 def _load_model(path):
-    from . import _io
+    from . import _persist
 
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such model file")
     if os.path.isdir(path):
         raise CLIError(f"{path}: is a directory, not a model file")
-    return _io.load(path)
+    return _persist.load(path)
 
 
 def _check_features(model, data):
