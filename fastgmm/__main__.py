@@ -1,10 +1,15 @@
 """Command line: ``python -m fastgmm demo`` (and ``fastgmm demo``).
 
-``fit``, ``predict`` and ``score`` live in `fastgmm._cli`.
+``fit``, ``predict`` and ``score`` live in `fastgmm._cli`. Building the parser
+imports neither NumPy nor the estimators (each command imports what it needs
+when it runs), so ``--help`` and ``--version`` answer at once.
 """
 
 import argparse
 import sys
+
+from ._constants import BACKENDS, COVARIANCE_TYPES
+from ._version import __version__
 
 
 def _demo(args):
@@ -42,6 +47,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastgmm", description="Gaussian mixtures by EM, fast on a CPU."
     )
+    parser.add_argument("--version", action="version",
+                        version=f"fastgmm {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
@@ -50,9 +57,8 @@ def build_parser():
     demo.add_argument("--n-samples", type=int, default=1_000_000)
     demo.add_argument("--n-features", type=int, default=4)
     demo.add_argument("--n-components", type=int, default=12)
-    demo.add_argument("--covariance-type", default="full",
-                      choices=["full", "tied", "diag", "spherical"])
-    demo.add_argument("--backend", default="auto", choices=["auto", "numba", "cython"])
+    demo.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES)
+    demo.add_argument("--backend", default="auto", choices=BACKENDS)
     demo.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--no-sklearn", action="store_true",
@@ -66,8 +72,7 @@ def build_parser():
                        help="a short run: smaller n, 4 iterations, one repeat")
     bench.add_argument("--d", type=int, nargs="+", help="only these n_features")
     bench.add_argument("--k", type=int, nargs="+", help="only these n_components")
-    bench.add_argument("--covariance", nargs="+",
-                       choices=["full", "tied", "diag", "spherical"])
+    bench.add_argument("--covariance", nargs="+", choices=COVARIANCE_TYPES)
     bench.add_argument("--n-samples", type=int, help="override n_samples")
     bench.add_argument("--dtype", nargs="+", default=["float64", "float32"],
                        choices=["float64", "float32"])
