@@ -3,7 +3,6 @@ column ranges, bounded searches, --version, fast --help, readable tables."""
 
 import io
 import json
-import os
 import subprocess
 import sys
 
