@@ -148,7 +148,11 @@ def max_rows(path, fmt=None):
 
 
 def _read_stdin(columns, names_wanted, fmt, stdin):
-    stream = stdin if stdin is not None else sys.stdin.buffer
+    stream = stdin
+    if stream is None:
+        if sys.stdin is None:
+            raise DataError(f"{STDIN_NAME}: there is no standard input to read")
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
     content = stream.read()
     if isinstance(content, str):
         content = content.encode("utf-8")
@@ -382,7 +386,8 @@ def _read_text(source, columns, names_wanted, kind):
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
     if not lines:
-        raise DataError(f"{path}: the file is empty")
+        what = "standard input is empty" if path == STDIN_NAME else "the file is empty"
+        raise DataError(f"{path}: {what}")
     delimiter = sniff_delimiter(lines)
     single_column = delimiter == ""
     if single_column:

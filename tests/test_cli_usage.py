@@ -159,7 +159,10 @@ def test_standard_input_in_other_formats(capsys, monkeypatch, tmp_path, X):
     assert_one_error_line(code, out, err, "<stdin>, line 3, column 'b': 'x' is not")
     write_stdin(monkeypatch, "")
     code, out, err = run_here(capsys, "fit", "-", "-k", "1")
-    assert_one_error_line(code, out, err, "<stdin>: the file is empty")
+    assert_one_error_line(code, out, err, "<stdin>: standard input is empty")
+    monkeypatch.setattr(sys, "stdin", None)  # started without one (a daemon, CI)
+    code, out, err = run_here(capsys, "fit", "-", "-k", "1")
+    assert_one_error_line(code, out, err, "<stdin>: there is no standard input")
     # --format for a file whatever its name
     path = tmp_path / "points.data"
     path.write_text("1 2\n3 4\n5 7\n")
@@ -450,16 +453,19 @@ def test_table_columns_have_one_format():
     assert _cli.format_column([1.014e-307, 0.0], 4) == ["1.014e-307", " 0.000e+00"]
 
 
-def test_the_ranking_table_is_aligned(capsys, tmp_path, X):
-    path = tmp_path / "d.npy"
-    np.save(path, X * 100)
-    code, out, err = run_here(capsys, "fit", path, "-k", "1-4", "--covariance",
-                              "full,diag")
-    assert code == 0, err
-    lines = out.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["rank", "k"])
-    rows = lines[header + 1:header + 9]
-    values = [line.split()[3] for line in rows]
-    assert len({len(v.split(".")[1]) for v in values}) == 1  # the same decimals
-    ends = {line.index(v) + len(v) for line, v in zip(rows, values)}
-    assert len(ends) == 1  # right-aligned
+def test_the_ranking_table_is_aligned():
+    records = [
+        {"rank": i + 1, "n_components": k, "covariance_type": "full", "criterion": v,
+         "n_parameters": 5 * k, "n_iter": 3, "converged": True, "fit_time": 0.02,
+         "error": None}
+        for i, (k, v) in enumerate([(3, 574.01783), (2, 1522.1202), (1, 7178.908)])
+    ]
+    records.append(dict(records[0], rank=4, n_components=9, error="ill-defined"))
+    out = io.StringIO()
+    _cli._print_ranking(records, "bic", out)
+    lines = out.getvalue().splitlines()
+    values = [line.split()[3] for line in lines[1:4]]
+    assert values == ["574.0178", "1522.1202", "7178.9080"]
+    ends = {line.index(v) + len(v) for line, v in zip(lines[:4], ["bic"] + values)}
+    assert len(ends) == 1  # right-aligned under the header
+    assert "failed: ill-defined" in lines[4]
