@@ -3,15 +3,14 @@
 A drop-in for :class:`sklearn.mixture.GaussianMixture` with the hot loop
 compiled twice (Numba and Cython). See ``GaussianMixture`` and ``reference``
 (the naive EM the tests compare against).
+
+The public names are imported on first use (PEP 562), so that importing the
+package, and ``fastgmm --help``, do not load NumPy, scikit-learn or Numba.
 """
 
-from ._config import show_config
-from ._io import load
-from ._search import GaussianMixtureSearch
-from .mixture import GaussianMixture
-from . import plot  # noqa: E402  (matplotlib is imported only when drawing)
+import importlib
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 __all__ = [
     "GaussianMixture",
@@ -21,3 +20,27 @@ __all__ = [
     "show_config",
     "__version__",
 ]
+
+#: public name -> (module, attribute in it; None for the module itself)
+_LAZY = {
+    "GaussianMixture": ("mixture", "GaussianMixture"),
+    "GaussianMixtureSearch": ("_search", "GaussianMixtureSearch"),
+    "load": ("_persist", "load"),
+    "plot": ("plot", None),  # matplotlib itself is imported only when drawing
+    "show_config": ("_config", "show_config"),
+}
+
+
+def __getattr__(name):
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    module = importlib.import_module(f".{module_name}", __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

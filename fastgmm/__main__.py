@@ -1,10 +1,15 @@
 """Command line: ``python -m fastgmm demo`` (and ``fastgmm demo``).
 
-``fit``, ``predict`` and ``score`` live in `fastgmm._cli`.
+``fit``, ``predict`` and ``score`` live in `fastgmm._cli`. Building the parser
+imports neither NumPy nor the estimators (each command imports what it needs
+when it runs), so ``--help`` and ``--version`` answer at once.
 """
 
 import argparse
 import sys
+
+from ._constants import BACKENDS, COVARIANCE_TYPES
+from ._version import __version__
 
 
 def _demo(args):
@@ -42,39 +47,56 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="fastgmm", description="Gaussian mixtures by EM, fast on a CPU."
     )
+    parser.add_argument("--version", action="version",
+                        version=f"fastgmm {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
-        "demo", help="fit generated data, timed next to scikit-learn"
+        "demo", help="fit generated data, timed next to scikit-learn",
+        description="Fit a mixture to generated data, timed next to scikit-learn.",
     )
-    demo.add_argument("--n-samples", type=int, default=1_000_000)
-    demo.add_argument("--n-features", type=int, default=4)
-    demo.add_argument("--n-components", type=int, default=12)
-    demo.add_argument("--covariance-type", default="full",
-                      choices=["full", "tied", "diag", "spherical"])
-    demo.add_argument("--backend", default="auto", choices=["auto", "numba", "cython"])
-    demo.add_argument("--dtype", default="float64", choices=["float64", "float32"])
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--n-samples", type=int, default=1_000_000,
+                      help="rows generated (default: %(default)s)")
+    demo.add_argument("--n-features", type=int, default=4,
+                      help="columns generated (default: %(default)s)")
+    demo.add_argument("--n-components", type=int, default=12,
+                      help="components generated and fitted (default: %(default)s)")
+    demo.add_argument("--covariance-type", default="full", choices=COVARIANCE_TYPES,
+                      help="covariance type fitted (default: %(default)s)")
+    demo.add_argument("--backend", default="auto", choices=BACKENDS,
+                      help="compiled kernels to run (default: %(default)s)")
+    demo.add_argument("--dtype", default="float64", choices=["float64", "float32"],
+                      help="dtype of the data (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=0,
+                      help="random seed (default: %(default)s)")
     demo.add_argument("--no-sklearn", action="store_true",
                       help="skip the scikit-learn comparison")
     demo.set_defaults(func=_demo)
 
     bench = commands.add_parser(
-        "bench", help="compare fitters on the same data in one process"
+        "bench", help="compare fitters on the same data in one process",
+        description="Compare fitters on the same data in one process.",
     )
     bench.add_argument("--quick", action="store_true",
                        help="a short run: smaller n, 4 iterations, one repeat")
-    bench.add_argument("--d", type=int, nargs="+", help="only these n_features")
-    bench.add_argument("--k", type=int, nargs="+", help="only these n_components")
-    bench.add_argument("--covariance", nargs="+",
-                       choices=["full", "tied", "diag", "spherical"])
-    bench.add_argument("--n-samples", type=int, help="override n_samples")
+    bench.add_argument("--d", type=int, nargs="+",
+                       help="only these n_features (default: all of the grid)")
+    bench.add_argument("--k", type=int, nargs="+",
+                       help="only these n_components (default: all of the grid)")
+    bench.add_argument("--covariance", nargs="+", choices=COVARIANCE_TYPES,
+                       help="only these covariance types (default: all of the grid)")
+    bench.add_argument("--n-samples", type=int,
+                       help="override n_samples (default: the grid's)")
     bench.add_argument("--dtype", nargs="+", default=["float64", "float32"],
-                       choices=["float64", "float32"])
+                       choices=["float64", "float32"],
+                       help="dtypes to run (default: float64 float32)")
     bench.add_argument("--backend", nargs="+", default=["numba", "cython"],
-                       choices=["numba", "cython"])
-    bench.add_argument("--max-iter", type=int, default=20)
-    bench.add_argument("--repeats", type=int, default=3)
+                       choices=["numba", "cython"],
+                       help="backends to run (default: numba cython)")
+    bench.add_argument("--max-iter", type=int, default=20,
+                       help="EM iterations per fit (default: %(default)s)")
+    bench.add_argument("--repeats", type=int, default=3,
+                       help="timed repeats of each fit (default: %(default)s)")
     bench.add_argument("--scaling", action="store_true",
                        help="also run each backend on one thread")
     bench.set_defaults(func=_bench)

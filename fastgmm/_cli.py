@@ -25,6 +25,8 @@ PROGRESS_DELAY = 1.0
 BLOCK_ROWS = 65536
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".npy")
+#: --format values, the same as `_data.FORMATS` (here so that --help needs no NumPy)
+DATA_FORMATS = ("npy", "csv", "tsv", "txt", "dat", "parquet")
 
 
 class CLIError(Exception):
@@ -34,27 +36,41 @@ class CLIError(Exception):
 # ------------------------------------------------------------- argument types
 
 
+#: The most values of K one search may try (a range is checked before it is
+#: expanded: -k 1-100000000 is refused at once, not after filling memory).
+MAX_COMPONENT_VALUES = 1000
+
+
 def _components(text):
     """'5' -> [5]; '1-10' -> [1..10]; '2,4,8' and '1-3,6' too."""
-    values = []
+    spans = []
     try:
         for part in text.split(","):
             part = part.strip()
             if "-" in part:
                 lo, hi = (int(v) for v in part.split("-"))
-                if hi < lo:
-                    raise ValueError
-                values.extend(range(lo, hi + 1))
             else:
-                values.append(int(part))
+                lo = hi = int(part)
+            if hi < lo or lo < 1:
+                raise ValueError
+            spans.append((lo, hi))
     except ValueError:
-        values = []
-    if not values or min(values) < 1:
+        spans = []
+    if not spans:
         raise argparse.ArgumentTypeError(
             f"expected a number of components >= 1 like 5, a range like 1-10 or "
             f"a list like 2,4,8; got {text!r}"
         )
-    return sorted(set(values))
+    count = sum(hi - lo + 1 for lo, hi in spans)
+    if count > MAX_COMPONENT_VALUES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} asks for {count:,} numbers of components; a search tries at "
+            f"most {MAX_COMPONENT_VALUES:,} (e.g. -k 1-50 or -k 10,20,50,100)"
+        )
+    values = set()
+    for lo, hi in spans:
+        values.update(range(lo, hi + 1))
+    return sorted(values)
 
 
 def _covariances(text):
@@ -97,10 +113,14 @@ def _cv(text):
 
 
 def _columns(text):
+    """'x,y' / '0,2' / '0-3,5' -> tokens, resolved against the file in `_data`."""
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
 # -------------------------------------------------------------------- parser
+
+_DATA_HELP = ("the data: a .npy, .csv, .tsv, .txt, .dat or .parquet file, one row "
+              "per sample, or - for standard input")
 
 
 def add_commands(commands):
@@ -114,40 +134,64 @@ def add_commands(commands):
             "candidate by --criterion, prints the table and keeps the best."
         ),
     )
-    fit.add_argument("data", help="a .npy, .csv, .tsv or .parquet file, one row per sample")
+    fit.add_argument("data", help=_DATA_HELP)
     fit.add_argument("-k", "--components", dest="n_components", required=True,
                      type=_components, metavar="K",
                      help="number of components: 5, or a range 1-10 / list 2,4,8 "
-                          "to search")
+                          f"to search (at most {MAX_COMPONENT_VALUES:,} values)")
     fit.add_argument("--covariance", type=_covariances, default=None,
                      metavar="TYPES",
                      help="full, tied, diag, spherical, a list (full,diag) or "
                           "'all' (default: full for one K, all for a range)")
     fit.add_argument("--criterion", default="bic",
                      choices=list(CRITERIA),
-                     help="how a search ranks candidates (default: bic)")
+                     help="how a search ranks candidates: bic, aic, icl (lower "
+                          "is better) or heldout (log-likelihood of held-out "
+                          "rows, higher is better) (default: %(default)s)")
     fit.add_argument("--cv", type=_cv, default=None,
                      help="with --criterion heldout: K folds (>= 2) or the "
                           "held-out fraction (default: one 20%% split)")
     fit.add_argument("--n-init", type=_positive_int, default=1,
-                     help="restarts per fit; the best lower bound is kept")
-    fit.add_argument("--max-iter", type=_positive_int, default=100)
-    fit.add_argument("--tol", type=float, default=1e-3)
-    fit.add_argument("--reg-covar", type=float, default=1e-6)
+                     help="restarts per fit; the best lower bound is kept "
+                          "(default: %(default)s)")
+    fit.add_argument("--max-iter", type=_positive_int, default=100,
+                     help="EM iterations at most, per restart (default: %(default)s)")
+    fit.add_argument("--tol", type=float, default=1e-3,
+                     help="convergence threshold on the change of the lower bound "
+                          "per row (default: %(default)s)")
+    fit.add_argument("--reg-covar", type=float, default=1e-6,
+                     help="added to the diagonal of each covariance (default: "
+                          "%(default)s)")
     fit.add_argument("--init", dest="init_params", default="kmeans",
-                     choices=list(INIT_METHODS))
-    fit.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    fit.add_argument("--backend", default="auto", choices=list(BACKENDS))
+                     choices=list(INIT_METHODS),
+                     help="how the components start (default: %(default)s)")
+    fit.add_argument("--scale", action="store_true",
+                     help="standardize each column (subtract its mean, divide by "
+                          "its standard deviation) before fitting; the scaling is "
+                          "saved with the model and applied again by predict and "
+                          "score (default: off)")
+    fit.add_argument("--seed", type=int, default=0,
+                     help="random seed (default: %(default)s)")
+    fit.add_argument("--backend", default="auto", choices=list(BACKENDS),
+                     help="compiled kernels to run; auto picks per workload "
+                          "(default: %(default)s)")
     fit.add_argument("--threads", type=_positive_int, default=None,
                      help="kernel threads of each fit (default: all cores, shared "
                           "among a search's parallel fits)")
     fit.add_argument("--jobs", type=_positive_int, default=None,
                      help="fits a search runs at the same time (default: cores)")
     fit.add_argument("-o", "--out", metavar="MODEL.npz",
-                     help="save the fitted (best) model here")
+                     help="save the fitted (best) model here (default: not saved)")
     fit.add_argument("--labels", metavar="FILE",
-                     help="write each row's component here (.csv, .tsv or .npy)")
-    _common_arguments(fit)
+                     help="write each row's component here (.csv, .tsv or .npy) "
+                          "(default: not written)")
+    _common_arguments(
+        fit, columns_help="the columns to fit, by name, 0-based index or range "
+                          "(0-3,5; comma-separated) (default: all, less a "
+                          "leading row-index column)",
+        plot_help="draw the mixture (beside the criterion curves for a search) "
+                  "to this image (.png, .svg, .pdf); needs matplotlib "
+                  "(default: no plot)")
     fit.set_defaults(func=_command(_fit))
 
     predict = commands.add_parser(
@@ -159,13 +203,17 @@ def add_commands(commands):
         ),
     )
     predict.add_argument("model", help="a model saved by 'fastgmm fit --out'")
-    predict.add_argument("data", help="a .npy, .csv, .tsv or .parquet file")
+    predict.add_argument("data", help=_DATA_HELP)
     predict.add_argument("--proba", action="store_true",
                          help="write component probabilities instead of labels")
     predict.add_argument("-o", "--out", metavar="FILE",
-                         help="output file (.csv, .tsv or .npy); default: CSV "
-                              "on standard output")
-    _common_arguments(predict)
+                         help="output file (.csv, .tsv or .npy) (default: CSV "
+                              "on standard output)")
+    _common_arguments(
+        predict, columns_help=_MODEL_COLUMNS_HELP,
+        plot_help="draw the saved mixture over the rows of DATA, coloured by "
+                  "their predicted component, to this image (.png, .svg, "
+                  ".pdf); needs matplotlib (default: no plot)")
     predict.set_defaults(func=_command(_predict))
 
     score = commands.add_parser(
@@ -177,26 +225,37 @@ def add_commands(commands):
         ),
     )
     score.add_argument("model", help="a model saved by 'fastgmm fit --out'")
-    score.add_argument("data", help="a .npy, .csv, .tsv or .parquet file")
+    score.add_argument("data", help=_DATA_HELP)
     score.add_argument("-o", "--out", metavar="FILE",
-                       help="write each row's log-likelihood here (.csv, .tsv, .npy)")
-    _common_arguments(score, plot=False)
+                       help="write each row's log-likelihood here (.csv, .tsv, "
+                            ".npy) (default: not written)")
+    _common_arguments(score, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
     score.set_defaults(func=_command(_score))
 
 
-def _common_arguments(parser, plot=True):
+_MODEL_COLUMNS_HELP = (
+    "the columns holding the model's features, in the order it was fitted "
+    "with: names, 0-based indices or ranges (0-3,5; comma-separated) "
+    "(default: the model's feature names when it has them and the file too, "
+    "else all columns less a leading row-index column)"
+)
+
+
+def _common_arguments(parser, columns_help, plot_help):
     parser.add_argument("--columns", type=_columns, default=None, metavar="COLS",
-                        help="the columns to use, by name or 0-based index "
-                             "(comma-separated); default: all (predict: the "
-                             "model's columns, by name when the file has them)")
-    if plot:
-        parser.add_argument("--plot", metavar="IMAGE",
-                            help="draw the mixture (and the search) to this "
-                                 "image (.png, .svg, .pdf); needs matplotlib")
+                        help=columns_help)
+    parser.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
+                        default=None,
+                        help="read DATA as this format whatever its name (default: "
+                             "from the suffix; for standard input, recognised "
+                             "from its first bytes, else CSV text)")
+    if plot_help is not None:
+        parser.add_argument("--plot", metavar="IMAGE", help=plot_help)
     parser.add_argument("--json", action="store_true",
                         help="print a JSON report on standard output")
     parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress bar and no report (errors still shown)")
+                        help="no progress bar, notes or report (errors and "
+                             "warnings still shown)")
 
 
 # ------------------------------------------------------------------- helpers
@@ -315,23 +374,117 @@ def _save_table(path, values, header):
         _write_table(f, os.path.splitext(path)[1].lower(), values, header)
 
 
-def _read_data(path, columns, names_wanted=None):
+def _read_data(args, names_wanted=None):
+    """Read DATA as the options say; print its notes (unless --quiet)."""
     from . import _data
 
     try:
-        return _data.read(path, columns=columns, names_wanted=names_wanted)
+        data = _data.read(args.data, columns=args.columns, names_wanted=names_wanted,
+                          fmt=args.data_format)
     except UnicodeDecodeError:
-        raise CLIError(f"{path}: not a text file") from None
+        raise CLIError(f"{_data.display_name(args.data)}: not a text file") from None
+    if not args.quiet:
+        for note in data.notes:
+            print(f"fastgmm: note: {note}", file=sys.stderr)
+    return data
+
+
+def _check_rows_before_reading(args, n_components):
+    """Refuse more components than the file can have rows, before parsing it."""
+    from . import _data
+
+    bound = _data.max_rows(args.data, args.data_format)
+    if bound is not None and n_components > bound:
+        raise CLIError(
+            f"{args.data}: at most {bound:,} rows, fewer than the {n_components:,} "
+            "components asked for"
+        )
+
+
+# -------------------------------------------------------------- --scale
+
+
+def _standardization(X, chunk_rows=BLOCK_ROWS):
+    """Column means and scales (standard deviations; 1 for a constant column),
+    as float64, in two passes over blocks of rows (no temporary of X's size)."""
+    import numpy as np
+
+    n, d = X.shape
+    total = np.zeros(d)
+    for start in range(0, n, chunk_rows):
+        total += np.sum(X[start:start + chunk_rows], axis=0, dtype=np.float64)
+    mean = total / n
+    squares = np.zeros(d)
+    for start in range(0, n, chunk_rows):
+        diff = np.asarray(X[start:start + chunk_rows], dtype=np.float64) - mean
+        squares += np.einsum("ij,ij->j", diff, diff)
+    var = squares / n
+    # constant up to rounding (the bound of scikit-learn's StandardScaler)
+    eps = np.finfo(np.float64).eps
+    constant = var <= n * eps * var + (n * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant] = 1.0
+    return mean, scale
+
+
+def standardize(X, mean, scale, chunk_rows=BLOCK_ROWS):
+    """(X - mean) / scale in float64, stored in X's dtype (a new array).
+
+    ``fit --scale`` and ``predict``/``score`` of a scaled model both use this,
+    so that the same rows give the same standardized values bit for bit.
+    """
+    import numpy as np
+
+    out = np.empty(X.shape, dtype=X.dtype)
+    for start in range(0, X.shape[0], chunk_rows):
+        block = np.asarray(X[start:start + chunk_rows], dtype=np.float64)
+        out[start:start + chunk_rows] = (block - mean) / scale
+    return out
+
+
+def _model_input(model, data):
+    """The rows as the model takes them: standardized for a scaled model."""
+    from ._persist import scaling_of
+
+    scaling = scaling_of(model)
+    return data.X if scaling is None else standardize(data.X, *scaling)
+
+
+# ------------------------------------------------------------ table format
+
+
+def format_column(values, digits, zero_below=None):
+    """One table column of numbers as strings in one format, right-aligned.
+
+    Fixed notation with the same number of decimals for all, chosen so that
+    the largest magnitude shows ``digits`` significant digits; exponent
+    notation (``digits`` significant digits) for all when the largest is
+    below 1e-3 or at least 1e9. Values of magnitude at most ``zero_below``
+    are shown as 0 (NaN and infinities as nan/inf).
+    """
+    shown = [0.0 if zero_below is not None and abs(v) <= zero_below else v
+             for v in values]
+    finite = [abs(v) for v in shown if math.isfinite(v) and v != 0]
+    top = max(finite, default=0.0)
+    if top == 0 or 1e-3 <= top < 1e9:
+        decimals = 0 if top == 0 else max(0, digits - 1 - math.floor(math.log10(top)))
+        if top == 0:
+            decimals = min(digits - 1, 1)
+        texts = [f"{v:.{decimals}f}" if math.isfinite(v) else str(v) for v in shown]
+    else:
+        texts = [f"{v:.{digits - 1}e}" if math.isfinite(v) else str(v) for v in shown]
+    width = max((len(t) for t in texts), default=0)
+    return [t.rjust(width) for t in texts]
 
 
 def _load_model(path):
-    from . import _io
+    from . import _persist
 
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such model file")
     if os.path.isdir(path):
         raise CLIError(f"{path}: is a directory, not a model file")
-    return _io.load(path)
+    return _persist.load(path)
 
 
 def _check_features(model, data):
@@ -526,8 +679,9 @@ def _fit(args):
     _check_output(args.out, (".npz",), "model")
     _check_output(args.labels, _TABLE_SUFFIXES, "labels")
     _check_plot_output(args.plot)
+    _check_rows_before_reading(args, max(ks))
 
-    data = _read_data(args.data, args.columns)
+    data = _read_data(args)
     X = data.X
     n_samples = X.shape[0]
     if n_samples < max(ks):
@@ -537,6 +691,10 @@ def _fit(args):
         )
     if n_samples < 2:
         raise CLIError(f"{data.path}: {n_samples} row; a fit needs at least 2")
+    scaling = None
+    if args.scale:
+        scaling = _standardization(X)
+        X = standardize(X, *scaling)
 
     progress = Progress(enabled=not args.quiet)
     params = dict(tol=args.tol, reg_covar=args.reg_covar, max_iter=args.max_iter,
@@ -563,6 +721,8 @@ def _fit(args):
     labels = _labels(model, X)
     if data.feature_names is not None:
         model.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
+    if scaling is not None:
+        model.scaling_ = {"mean": scaling[0], "scale": scaling[1]}
     sizes = np.bincount(labels, minlength=model.n_components)
 
     if args.out:
@@ -575,6 +735,9 @@ def _fit(args):
     if args.plot:
         _save_plot(args.plot, model, X, search)
 
+    means = np.asarray(model.means_, dtype=np.float64)
+    if scaling is not None:
+        means = means * scaling[1] + scaling[0]  # in the units of DATA
     summary = {
         "data": data.path,
         "n_samples": int(n_samples),
@@ -594,8 +757,10 @@ def _fit(args):
                      else fit_time),
         "total_time": fit_time,
         "weights": [float(w) for w in model.weights_],
-        "means": np.asarray(model.means_, dtype=np.float64).tolist(),
+        "means": means.tolist(),
         "component_sizes": [int(s) for s in sizes],
+        "scaling": None if scaling is None else {
+            "mean": scaling[0].tolist(), "scale": scaling[1].tolist()},
         "model": args.out,
         "labels": args.labels,
         "plot": args.plot,
@@ -615,6 +780,10 @@ def _fit(args):
         return 0
     out = sys.stdout
     print(_describe_data(data), file=out)
+    if scaling is not None:
+        print("columns standardized (--scale): the log-likelihood, lower bound, "
+              "BIC, AIC and ICL are of the standardized data; means are shown in "
+              "the units of the data", file=out)
     if search is not None:
         print(f"search: {len(search.results_)} candidates ranked by "
               f"{criterion_label(args.criterion)}, {search.n_jobs_} at a time "
@@ -622,7 +791,7 @@ def _fit(args):
         _print_ranking(ranked, args.criterion, out)
         print(f"best: {model.n_components} components, "
               f"{model.covariance_type!r}", file=out)
-    _print_model(model, summary, out)
+    _print_model(summary, _column_magnitudes(data.X), out)
     for key, what in (("model", "model saved to"), ("labels", "labels written to"),
                       ("plot", "plot written to")):
         if summary[key]:
@@ -630,9 +799,22 @@ def _fit(args):
     return 0
 
 
+def _column_magnitudes(X, chunk_rows=BLOCK_ROWS):
+    """The largest absolute value of each column."""
+    import numpy as np
+
+    top = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk_rows):
+        np.maximum(top, np.max(np.abs(X[start:start + chunk_rows]), axis=0), out=top)
+    return top
+
+
 def _print_ranking(ranked, criterion, out):
-    name = criterion if criterion != "heldout" else "heldout"
-    header = (f"{'rank':>4}  {'k':>3}  {'covariance':<10}  {name:>14}  "
+    ok = [r for r in ranked if r["error"] is None]
+    values = dict(zip((id(r) for r in ok),
+                      format_column([float(r["criterion"]) for r in ok], 8)))
+    width = max([14] + [len(v) for v in values.values()])
+    header = (f"{'rank':>4}  {'k':>3}  {'covariance':<10}  {criterion:>{width}}  "
               f"{'params':>6}  {'iter':>5}  {'converged':>9}  {'time':>8}")
     print(header, file=out)
     for r in ranked:
@@ -644,12 +826,16 @@ def _print_ranking(ranked, criterion, out):
         n_iter = r["n_iter"]
         n_iter = f"{n_iter:.1f}" if isinstance(n_iter, float) else str(n_iter)
         print(f"{r['rank']:>4}  {r['n_components']:>3}  {r['covariance_type']:<10}  "
-              f"{r['criterion']:>14.8g}  {r['n_parameters']:>6}  {n_iter:>5}  "
+              f"{values[id(r)]:>{width}}  {r['n_parameters']:>6}  {n_iter:>5}  "
               f"{'yes' if r['converged'] else 'no':>9}  "
               f"{_duration(r['fit_time']):>8}", file=out)
 
 
-def _print_model(model, summary, out):
+#: Means shown per component in the report (the JSON report has them all).
+SHOWN_FEATURES = 6
+
+
+def _print_model(summary, magnitudes, out):
     status = "converged" if summary["converged"] else "did not converge"
     print(f"fitted {summary['n_components']} components, covariance "
           f"{summary['covariance_type']!r}, in {summary['fit_time']:.2f} s: "
@@ -657,22 +843,27 @@ def _print_model(model, summary, out):
     print(f"lower bound {summary['lower_bound']:.6g} per row; log-likelihood "
           f"{summary['log_likelihood']:.6g}; BIC {summary['bic']:.6g}; "
           f"AIC {summary['aic']:.6g}; ICL {summary['icl']:.6g}", file=out)
+    means = summary["means"]
+    shown = min(SHOWN_FEATURES, len(means[0]))
+    # one format per feature: the same decimals in every component's row
+    columns = [format_column([m[j] for m in means], 4,
+                             zero_below=1e-300 * float(magnitudes[j]))
+               for j in range(shown)]
+    more = ", ..." if len(means[0]) > shown else ""
+    weights = format_column(summary["weights"], 4)
     print(f"{'component':>9}  {'weight':>7}  {'rows':>9}  mean", file=out)
-    for c, (w, size, mean) in enumerate(zip(summary["weights"],
-                                            summary["component_sizes"],
-                                            summary["means"])):
-        shown = ", ".join(f"{v:.4g}" for v in mean[:6])
-        more = ", ..." if len(mean) > 6 else ""
-        print(f"{c:>9}  {w:>7.4f}  {size:>9,}  [{shown}{more}]", file=out)
+    for c, size in enumerate(summary["component_sizes"]):
+        mean = ", ".join(column[c] for column in columns)
+        print(f"{c:>9}  {weights[c]:>7}  {size:>9,}  [{mean}{more}]", file=out)
 
 
 def _model_and_data(args):
     model = _load_model(args.model)
     names = getattr(model, "feature_names_in_", None)
-    data = _read_data(args.data, args.columns,
-                      names_wanted=None if names is None else [str(n) for n in names])
+    data = _read_data(args, names_wanted=None if names is None
+                      else [str(n) for n in names])
     _check_features(model, data)
-    return model, data
+    return model, data, _model_input(model, data)
 
 
 def _predict(args):
@@ -680,25 +871,29 @@ def _predict(args):
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
     _check_plot_output(args.plot)
-    model, data = _model_and_data(args)
+    model, data, X = _model_and_data(args)
     if args.proba:
-        values = model.predict_proba(data.X)
+        values = np.concatenate([
+            model.predict_proba(X[s:s + BLOCK_ROWS])
+            for s in range(0, X.shape[0], BLOCK_ROWS)
+        ])
         header = [f"p{c}" for c in range(model.n_components)]
         labels = values.argmax(axis=1)
     else:
-        values = labels = _labels(model, data.X)
+        values = labels = _labels(model, X)
         header = ["label"]
     sizes = np.bincount(labels, minlength=model.n_components)
     if args.out:
         _save_table(args.out, values, header)
     if args.plot:
-        _save_plot(args.plot, model, data.X)
+        _save_plot(args.plot, model, X)
     report = {
         "model": args.model,
         "data": data.path,
-        "n_samples": int(data.X.shape[0]),
+        "n_samples": int(X.shape[0]),
         "n_components": int(model.n_components),
         "component_sizes": [int(s) for s in sizes],
+        "scaled": X is not data.X,
         "out": args.out,
         "plot": args.plot,
     }
@@ -725,10 +920,10 @@ def _score(args):
     from ._covariance import n_parameters
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
-    model, data = _model_and_data(args)
+    model, data, X = _model_and_data(args)
     log_prob = np.concatenate([
-        model.score_samples(data.X[s:s + BLOCK_ROWS])
-        for s in range(0, data.X.shape[0], BLOCK_ROWS)
+        model.score_samples(X[s:s + BLOCK_ROWS])
+        for s in range(0, X.shape[0], BLOCK_ROWS)
     ])
     n = log_prob.shape[0]
     total = float(np.sum(log_prob, dtype=np.float64))
@@ -741,6 +936,7 @@ def _score(args):
         "log_likelihood": _number(total),
         "bic": _number(_criteria.bic(total, p, n)),
         "aic": _number(_criteria.aic(total, p)),
+        "scaled": X is not data.X,
         "out": args.out,
     }
     if args.out:
@@ -748,7 +944,8 @@ def _score(args):
     if args.json:
         _print_json(report)
     elif not args.quiet:
-        print(f"{_describe_data(data)}\nmean log-likelihood "
+        of = " of the standardized data (the model's --scale)" if report["scaled"] else ""
+        print(f"{_describe_data(data)}\nmean log-likelihood{of} "
               f"{report['mean_log_likelihood']:.6g} per row (total "
               f"{report['log_likelihood']:.6g}); BIC {report['bic']:.6g}; "
               f"AIC {report['aic']:.6g}")

@@ -1,7 +1,8 @@
-"""Names shared by the estimators, the kernels and the command line.
+"""Names and shapes shared by the estimators, the kernels, the model files
+and the command line.
 
-The one home of each list; it imports nothing, so that the command line can
-build its options (and answer ``--help``) without loading NumPy or Numba.
+The one home of each; it imports nothing, so that the command line can build
+its options (and answer ``--help``) without loading NumPy or Numba.
 """
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -9,3 +10,13 @@ INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 BACKENDS = ("auto", "numba", "cython")
 #: model-search criterion -> True when a lower value is better
 CRITERIA = {"bic": True, "aic": True, "icl": True, "heldout": False}
+
+
+def covariance_shape(n_components, n_features, covariance_type):
+    """Shape of the covariances (and precisions, their Cholesky factors, S2)."""
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]

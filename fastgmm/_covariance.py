@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from ._constants import COVARIANCE_TYPES
+from ._constants import COVARIANCE_TYPES, covariance_shape
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -25,16 +25,6 @@ ILL_DEFINED_MESSAGE = (
     "or collapsed samples). Try to decrease the number of components, "
     "increase reg_covar, or scale the input data."
 )
-
-
-def covariance_shape(n_components, n_features, covariance_type):
-    """Shape of the covariances (and precisions, their Cholesky factors, S2)."""
-    return {
-        "full": (n_components, n_features, n_features),
-        "tied": (n_features, n_features),
-        "diag": (n_components, n_features),
-        "spherical": (n_components,),
-    }[covariance_type]
 
 
 @dataclass

@@ -1,34 +1,66 @@
-"""Saving and loading fitted mixtures as one ``.npz`` file, without pickle.
+"""The model file format: plain arrays and metadata in one ``.npz``, no pickle.
 
-The file is a NumPy ``.npz`` archive holding the parameter arrays and one
-entry, ``fastgmm_metadata``, a JSON document (stored as a 0-d unicode array)
-with the format name and version, the fastgmm version that wrote it, the
-covariance type, dtype, number of features, feature names, constructor
-parameters and the scalar fitted attributes. Nothing in it is pickled, so
-loading a file runs no code from it.
+This module reads and writes *data*; it builds no estimator (that mapping is
+`fastgmm._persist`, which imports this module, never the reverse).
+
+A file is a NumPy ``.npz`` archive holding the parameter arrays and one entry,
+``fastgmm_metadata``, a JSON document (stored as a 0-d unicode array) with the
+format name and version, the fastgmm version that wrote it, the covariance
+type, dtype, number of components and features, feature names, constructor
+parameters and the scalar fitted attributes. Optional entries: the initial
+parameters (``init_weights_init``, ...) and a column scaling (``scaling_mean``,
+``scaling_scale`` with a ``"scaling"`` metadata entry; files without them are
+read as before, and fastgmm versions that do not know them ignore them).
+Nothing in the file is pickled, so reading it runs no code from it.
+
+`read_model_file` validates everything it returns: a file that does not hold a
+consistent, usable mixture raises ValueError saying what is wrong.
+`write_model_file` applies the same checks before writing, so a file that this
+version writes, it also reads.
 
 Output files are written to a temporary file in the destination directory and
 renamed over the destination only once complete (`atomic_output`).
 """
 
+import errno
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 from contextlib import contextmanager
-from numbers import Integral, Real
 
 import numpy as np
+
+from ._constants import COVARIANCE_TYPES, covariance_shape
+from ._version import __version__
 
 FORMAT_NAME = "fastgmm.GaussianMixture"
 #: Bump when a change makes files unreadable by older fastgmm versions.
 FORMAT_VERSION = 1
 
-_METADATA_KEY = "fastgmm_metadata"
-_PARAMETER_ARRAYS = (
+METADATA_KEY = "fastgmm_metadata"
+_METADATA_KEY = METADATA_KEY  # older name, kept for callers
+PARAMETER_ARRAYS = (
     "weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_",
 )
-_INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+_PARAMETER_ARRAYS = PARAMETER_ARRAYS
+INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+_INIT_ARRAYS = INIT_ARRAYS
+SCALING_ARRAYS = ("scaling_mean", "scaling_scale")
+#: The one scaling method a file can describe: x -> (x - mean) / scale.
+SCALING_METHOD = "standardize"
+
+#: Relative tolerances of the consistency checks, by dtype: weights summing to
+#: one (those of scikit-learn's check of ``weights_init``), and element-wise /
+#: norm-wise agreement of products that are well conditioned.
+_SUM_ATOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-8}
+_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
+#: Rounding-error allowance, in units of eps(dtype) x condition number, for
+#: checks whose accuracy depends on the conditioning of the covariance (the
+#: fitted parameters of this version stay below 0.3 of it; see `_check_factor`).
+_ROUNDING_FACTOR = 16.0
 
 
 # ---------------------------------------------------------------- writing files
@@ -40,13 +72,86 @@ def _default_file_mode():
     return 0o666 & ~umask
 
 
+def temp_name_pattern(basename):
+    """The regular expression of the temporary files of `atomic_output`.
+
+    ``.{basename}.fastgmm-{pid}-{16 hex digits}.tmp``: hidden like an editor's
+    swap file, yet named after the target and the writing process, so that a
+    person sees what it is and fastgmm can remove the ones whose writer died.
+    """
+    return re.compile(
+        r"\." + re.escape(basename) + r"\.fastgmm-(?P<pid>[1-9][0-9]*)-[0-9a-f]{16}\.tmp"
+    )
+
+
+def _process_exists(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process (or a pid we cannot ask about)
+    except OSError as exc:
+        return exc.errno != errno.ESRCH
+    return True
+
+
+def remove_stale_temp_files(path):
+    """Remove the temporary files left for ``path`` by writers that died.
+
+    Only files in ``path``'s directory, named by `temp_name_pattern` for
+    ``path``'s own basename, whose writing process no longer exists. Returns
+    the removed paths. Never raises for a file it cannot remove.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = temp_name_pattern(os.path.basename(path))
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or _process_exists(int(match["pid"])):
+            continue
+        stale = os.path.join(directory, name)
+        try:
+            if not os.path.isfile(stale) or os.path.islink(stale):
+                continue
+            os.unlink(stale)
+        except OSError:
+            continue
+        removed.append(stale)
+    return removed
+
+
+def _create_temp_file(path):
+    """A new temporary file beside ``path``: (fd, its path), mode 0600."""
+    directory = os.path.dirname(os.path.abspath(path))
+    basename = os.path.basename(path)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        name = f".{basename}.fastgmm-{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        tmp = os.path.join(directory, name)
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
+
+
 @contextmanager
 def atomic_output(path, mode="wb", **open_kwargs):
     """Open a temporary file beside ``path``; rename it to ``path`` on success.
 
     A reader never sees a half-written ``path``, and an existing ``path`` is
     replaced only when the block finishes without an exception (the temporary
-    file is removed otherwise).
+    file is removed otherwise). The temporary file is named
+    ``.{basename}.fastgmm-{pid}-{random}.tmp``; one left by a process that
+    was killed is removed by the next write of the same ``path``.
 
     Parameters
     ----------
@@ -63,10 +168,8 @@ def atomic_output(path, mode="wb", **open_kwargs):
         The temporary file, opened in ``mode``.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
-    )
+    remove_stale_temp_files(path)
+    fd, tmp = _create_temp_file(path)
     try:
         with os.fdopen(fd, mode, **open_kwargs) as f:
             yield f
@@ -86,71 +189,58 @@ def atomic_output(path, mode="wb", **open_kwargs):
         raise
 
 
-# ----------------------------------------------------------------------- save
+def write_model_file(path, arrays, metadata):
+    """Write a model file from plain data, after the checks of reading it.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (atomically, see `atomic_output`).
+    arrays : dict of str -> ndarray
+        The parameter arrays (`PARAMETER_ARRAYS`), ``lower_bounds_``, and the
+        optional ``init_*`` and ``scaling_*`` arrays.
+    metadata : dict
+        JSON-serializable: ``covariance_type``, ``dtype``, ``n_components``,
+        ``n_features``, ``feature_names``, ``params``, ``init_arrays``,
+        ``converged_``, ``n_iter_``, ``lower_bound_`` (a float) and optionally
+        ``scaling``. The format name and version and the fastgmm version are
+        added here.
 
-def _json_param(value):
-    """A constructor parameter as JSON, or None when it cannot be stored."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, Integral):
-        return int(value)
-    if isinstance(value, Real):
-        return float(value)
-    # a RandomState/Generator instance: its state is not kept
-    return None
-
-
-def save(model, path):
-    """Write a fitted GaussianMixture to ``path`` (see `GaussianMixture.save`)."""
-    from sklearn.utils.validation import check_is_fitted
-
-    from . import __version__
-
-    check_is_fitted(model)
-    params = model.get_params(deep=False)
-    arrays = {name: np.asarray(getattr(model, name)) for name in _PARAMETER_ARRAYS}
-    arrays["lower_bounds_"] = np.asarray(model.lower_bounds_, dtype=np.float64)
-    saved_params = {}
-    for name, value in params.items():
-        if name in _INIT_ARRAYS:
-            if value is not None:
-                arrays["init_" + name] = np.asarray(value)
-            saved_params[name] = None
-        else:
-            saved_params[name] = _json_param(value)
-    feature_names = getattr(model, "feature_names_in_", None)
-    metadata = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "fastgmm_version": __version__,
-        "covariance_type": model.covariance_type,
-        "dtype": np.dtype(model.means_.dtype).name,
-        "n_components": int(model.means_.shape[0]),
-        "n_features": int(model.n_features_in_),
-        "feature_names": None if feature_names is None else [str(f) for f in feature_names],
-        "params": saved_params,
-        "init_arrays": [name for name in _INIT_ARRAYS if "init_" + name in arrays],
-        "converged_": bool(model.converged_),
-        "n_iter_": int(model.n_iter_),
+    Raises
+    ------
+    ValueError
+        If the data would make a file that `read_model_file` refuses; nothing
+        is written then.
+    """
+    arrays = {name: np.asarray(value) for name, value in arrays.items()}
+    metadata = dict(metadata)
+    lower_bound = float(metadata["lower_bound_"])
+    metadata.update(
+        format=FORMAT_NAME, format_version=FORMAT_VERSION, fastgmm_version=__version__,
         # repr of a float round-trips exactly; -inf (max_iter=0) as a string
-        "lower_bound_": repr(float(model.lower_bound_)),
-    }
-    arrays[_METADATA_KEY] = np.array(json.dumps(metadata))
+        lower_bound_=repr(lower_bound),
+    )
+    text = json.dumps(metadata, allow_nan=False)
+    problem = _validate(arrays, json.loads(text))
+    if problem is not None:
+        raise ValueError(
+            f"not saving {os.fspath(path)}: the model would make a damaged file: "
+            f"{problem}"
+        )
+    arrays[METADATA_KEY] = np.array(text)
     with atomic_output(path) as f:
         np.savez(f, **arrays)
 
 
-# ----------------------------------------------------------------------- load
+# ----------------------------------------------------------------------- read
 
 
-def _not_ours(path, why):
+def not_ours(path, why):
     return ValueError(f"{os.fspath(path)} is not a fastgmm model file: {why}")
 
 
-def _damaged(path, why):
+def damaged(path, why):
+    """The ValueError for a model file whose contents are inconsistent."""
     return ValueError(f"{os.fspath(path)} is a damaged fastgmm model file: {why}")
 
 
@@ -166,7 +256,7 @@ def _read_archive(path):
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise _not_ours(path, "a single NumPy array, not an .npz archive")
+            raise not_ours(path, "a single NumPy array, not an .npz archive")
         with archive:
             return {name: archive[name] for name in archive.files}
     except (FileNotFoundError, IsADirectoryError, PermissionError):
@@ -175,7 +265,7 @@ def _read_archive(path):
         if str(exc).startswith(os.fspath(path)):
             raise
         if "pickle" in str(exc):
-            raise _not_ours(path, "not a NumPy .npz archive") from None
+            raise not_ours(path, "not a NumPy .npz archive") from None
         raise _unreadable(path, exc) from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, RuntimeError,
             TypeError) as exc:
@@ -183,20 +273,20 @@ def _read_archive(path):
 
 
 def _read_metadata(path, arrays):
-    if _METADATA_KEY not in arrays:
-        raise _not_ours(path, f"no {_METADATA_KEY!r} entry")
-    entry = arrays[_METADATA_KEY]
+    if METADATA_KEY not in arrays:
+        raise not_ours(path, f"no {METADATA_KEY!r} entry")
+    entry = arrays[METADATA_KEY]
     if entry.dtype.kind != "U" or entry.ndim != 0:
-        raise _damaged(path, "the metadata entry is not text")
+        raise damaged(path, "the metadata entry is not text")
     try:
         metadata = json.loads(str(entry))
     except json.JSONDecodeError as exc:
-        raise _damaged(path, f"the metadata is not valid JSON ({exc})") from None
+        raise damaged(path, f"the metadata is not valid JSON ({exc})") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise _not_ours(path, "unknown format")
+        raise not_ours(path, "unknown format")
     version = metadata.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise _damaged(path, f"invalid format version {version!r}")
+    if not _is_int(version) or version < 1:
+        raise damaged(path, f"invalid format version {version!r}")
     if version > FORMAT_VERSION:
         raise ValueError(
             f"{os.fspath(path)} was written by a newer fastgmm "
@@ -207,22 +297,79 @@ def _read_metadata(path, arrays):
     return metadata
 
 
-def _check_arrays(path, arrays, metadata):
-    """Shapes, dtypes and values consistent with the metadata, or ValueError."""
-    from . import _covariance as cov
+def read_model_file(path):
+    """Read and validate a model file: ``(arrays, metadata)``.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file.
+
+    Returns
+    -------
+    arrays : dict of str -> ndarray
+        The parameter arrays (`PARAMETER_ARRAYS`, in the file's dtype),
+        ``lower_bounds_`` (float64, possibly empty), and the ``init_*`` and
+        ``scaling_*`` arrays the file has.
+    metadata : dict
+        As written by `write_model_file`, with ``lower_bound_`` a float,
+        ``params`` a dict and ``scaling`` None for a file without scaling.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a fastgmm model file, is damaged, truncated or
+        inconsistent (see the module docstring), or was written by a newer
+        fastgmm with a newer file format.
+    """
+    arrays = _read_archive(path)
+    metadata = _read_metadata(path, arrays)
+    del arrays[METADATA_KEY]
+    problem = _validate(arrays, metadata)
+    if problem is not None:
+        raise damaged(path, problem)
+    metadata["lower_bound_"] = float(metadata["lower_bound_"])
+    metadata["params"] = dict(metadata.get("params") or {})
+    metadata.setdefault("scaling", None)
+    arrays["lower_bounds_"] = np.asarray(
+        arrays.get("lower_bounds_", np.empty(0)), dtype=np.float64).ravel()
+    return arrays, metadata
+
+
+# ----------------------------------------------------------------- validation
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _validate(arrays, metadata):
+    """What is wrong with a model's data, or None. Checks, in order: the
+    metadata, the arrays' shapes, dtypes and finiteness, then their values."""
     try:
         covariance_type = metadata["covariance_type"]
-        k = int(metadata["n_components"])
-        d = int(metadata["n_features"])
-        dtype = np.dtype(metadata["dtype"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _damaged(path, f"incomplete metadata ({exc})") from None
-    if covariance_type not in cov.COVARIANCE_TYPES:
-        raise _damaged(path, f"unknown covariance type {covariance_type!r}")
-    if dtype not in (np.float32, np.float64) or k < 1 or d < 1:
-        raise _damaged(path, "invalid dtype or sizes in the metadata")
-    cov_shape = cov.covariance_shape(k, d, covariance_type)
+        k = metadata["n_components"]
+        d = metadata["n_features"]
+        dtype_name = metadata["dtype"]
+    except KeyError as exc:
+        return f"incomplete metadata (no {exc})"
+    if covariance_type not in COVARIANCE_TYPES:
+        return f"unknown covariance type {covariance_type!r}"
+    if dtype_name not in ("float32", "float64") or not _is_int(k) or not _is_int(d) \
+            or k < 1 or d < 1:
+        return "invalid dtype or sizes in the metadata"
+    dtype = np.dtype(dtype_name)
+    problem = (_check_scalars(metadata) or _check_params(metadata, k)
+               or _check_feature_names(metadata, d))
+    if problem:
+        return problem
+    cov_shape = covariance_shape(k, d, covariance_type)
     expected = {
         "weights_": (k,),
         "means_": (k, d),
@@ -232,84 +379,183 @@ def _check_arrays(path, arrays, metadata):
     }
     for name, shape in expected.items():
         if name not in arrays:
-            raise _damaged(path, f"the array {name} is missing")
+            return f"the array {name} is missing"
         a = arrays[name]
         if a.shape != shape or a.dtype != dtype:
-            raise _damaged(
-                path, f"{name} has shape {a.shape} and dtype {a.dtype}, "
-                f"expected {shape} and {dtype}"
-            )
+            return (f"{name} has shape {a.shape} and dtype {a.dtype}, "
+                    f"expected {shape} and {dtype}")
         if not np.all(np.isfinite(a)):
-            raise _damaged(path, f"{name} holds non-finite values")
+            return f"{name} holds non-finite values"
+    return (_check_weights(arrays["weights_"])
+            or _check_factor(arrays, covariance_type)
+            or _check_lower_bounds(arrays)
+            or _check_init_arrays(arrays, metadata)
+            or _check_scaling(arrays, metadata, d))
+
+
+def _check_scalars(metadata):
+    """The fitted scalars: converged_ a bool, n_iter_ >= 0, lower_bound_."""
+    for name in ("converged_", "n_iter_", "lower_bound_"):
+        if name not in metadata:
+            return f"incomplete metadata (no {name!r})"
+    if not isinstance(metadata["converged_"], bool):
+        return f"converged_ is {metadata['converged_']!r}, not true or false"
+    n_iter = metadata["n_iter_"]
+    if not _is_int(n_iter) or n_iter < 0:
+        return f"n_iter_ is {n_iter!r}, not an integer >= 0"
+    bound = metadata["lower_bound_"]
+    try:
+        value = float(bound) if isinstance(bound, str) or _is_number(bound) else None
+    except ValueError:
+        value = None
+    if value is None or math.isnan(value) or value == math.inf:
+        return f"lower_bound_ is {bound!r}, not a number (or -inf)"
+    return None
+
+
+def _check_params(metadata, n_components):
+    """The constructor parameters as JSON scalars; the estimator checks their
+    values (`fastgmm._persist`). n_threads: None or an integer >= 1 (a large
+    one is capped at the usable cores when the model runs)."""
+    params = metadata.get("params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        return "the constructor parameters are not a JSON object"
+    for name, value in params.items():
+        if not (value is None or isinstance(value, (bool, int, float, str))):
+            return f"the parameter {name} is {value!r}, not a single value"
+    n_threads = params.get("n_threads")
+    if n_threads is not None and (not _is_int(n_threads) or n_threads < 1):
+        return f"invalid parameters (n_threads is {n_threads!r}, not an integer >= 1)"
+    stated = params.get("n_components", n_components)
+    if stated != n_components:
+        return (f"the parameter n_components is {stated!r} but the file holds "
+                f"{n_components} components")
+    if params.get("covariance_type", metadata["covariance_type"]) \
+            != metadata["covariance_type"]:
+        return "the parameter covariance_type differs from the covariance type"
+    return None
+
+
+def _check_feature_names(metadata, n_features):
     names = metadata.get("feature_names")
     if names is not None and (
-        not isinstance(names, list) or len(names) != d
+        not isinstance(names, list) or len(names) != n_features
         or not all(isinstance(n, str) for n in names)
     ):
-        raise _damaged(path, "the feature names do not match n_features")
+        return "the feature names do not match n_features"
+    return None
 
 
-def load(path):
-    """Read a GaussianMixture written by :meth:`GaussianMixture.save`.
+def _check_weights(weights):
+    """As scikit-learn checks ``weights_init``: in [0, 1], summing to one."""
+    if np.any(weights < 0) or np.any(weights > 1):
+        return (f"weights_ must lie in [0, 1]; they range from {weights.min():.6g} "
+                f"to {weights.max():.6g}")
+    total = float(np.sum(weights, dtype=np.float64))
+    if not abs(1.0 - total) <= _SUM_ATOL[weights.dtype]:
+        return f"weights_ must sum to 1; they sum to {total!r}"
+    return None
 
-    The loaded model predicts exactly (bitwise) as the saved one: the
-    parameter arrays are stored as they are, in their dtype.
 
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.npz`` file.
+def _check_factor(arrays, covariance_type):
+    """precisions_cholesky_ U, covariances_ C and precisions_ P of one mixture.
 
-    Returns
-    -------
-    model : GaussianMixture
-        The fitted mixture, with its constructor parameters, fitted
-        attributes and feature names (if it was fitted with them).
+    U is upper triangular (strictly lower part exactly zero) with a positive
+    diagonal ('diag', 'spherical': all positive); P = U U^T; C is symmetric,
+    positive definite and the inverse of P.
 
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file is not a fastgmm model file, is damaged or truncated, or
-        was written by a newer fastgmm with a newer file format.
-
-    Examples
-    --------
-    >>> import fastgmm
-    >>> gm.save("model.npz")                             # doctest: +SKIP
-    >>> gm2 = fastgmm.load("model.npz")                  # doctest: +SKIP
+    Storing C in the file's dtype rounds it by eps |C|, which moves
+    U^T C U away from the identity by up to eps ||C|| ||P|| (= eps times the
+    condition number): for an ill-conditioned float32 covariance the file
+    cannot tell C's smallest eigenvalue apart from zero. So ``C = inv(P)``
+    is checked as ``||U^T C U - I|| <= rtol + 16 eps cond(C)``, and C's
+    positive definiteness as "no eigenvalue below -16 d eps ||C||"; when
+    ``U^T C U`` is within 1 of the identity, C is positive definite exactly.
     """
-    from .mixture import GaussianMixture
+    U64 = arrays["precisions_cholesky_"].astype(np.float64)
+    C64 = arrays["covariances_"].astype(np.float64)
+    P64 = arrays["precisions_"].astype(np.float64)
+    dtype = arrays["precisions_cholesky_"].dtype
+    rtol, eps = _RTOL[dtype], float(np.finfo(dtype).eps)
+    if covariance_type in ("diag", "spherical"):
+        if np.any(U64 <= 0):
+            return "precisions_cholesky_ must be positive"
+        if np.any(C64 <= 0):
+            return "covariances_ must be positive"
+        if not np.allclose(P64, U64 * U64, rtol=rtol, atol=0):
+            return "precisions_ is not the square of precisions_cholesky_"
+        if not np.allclose(C64 * U64 * U64, 1.0, rtol=0, atol=rtol):
+            return "covariances_ is not the inverse of the precisions"
+        return None
+    if covariance_type == "tied":
+        U64, C64, P64 = U64[None], C64[None], P64[None]
+    d = U64.shape[-1]
+    eye = np.eye(d)
+    for c, (u, cov, prec) in enumerate(zip(U64, C64, P64)):
+        which = "the tied covariance" if covariance_type == "tied" else f"component {c}"
+        if np.any(np.tril(u, -1) != 0):
+            return (f"precisions_cholesky_ of {which} is not upper triangular "
+                    "(its part below the diagonal is not zero)")
+        if np.any(np.diag(u) <= 0):
+            return (f"precisions_cholesky_ of {which} has a diagonal entry <= 0 "
+                    "(a Cholesky factor's diagonal is positive)")
+        product = u @ u.T
+        if np.linalg.norm(prec - product) > rtol * np.linalg.norm(product):
+            return f"precisions_ of {which} is not U U^T of precisions_cholesky_"
+        cov_norm = np.linalg.norm(cov, 2)
+        if np.linalg.norm(cov - cov.T) > rtol * cov_norm:
+            return f"covariances_ of {which} is not symmetric"
+        smallest = np.linalg.eigvalsh(0.5 * (cov + cov.T))[0]
+        if not smallest > -_ROUNDING_FACTOR * d * eps * cov_norm:
+            return (f"covariances_ of {which} is not positive definite "
+                    f"(an eigenvalue is {smallest:.6g})")
+        condition = cov_norm * np.linalg.norm(product, 2)
+        residual = np.linalg.norm(u.T @ cov @ u - eye, 2)
+        if not residual <= rtol + _ROUNDING_FACTOR * eps * condition:
+            return (f"covariances_ of {which} is not the inverse of its precision "
+                    f"(U^T C U differs from the identity by {residual:.3g})")
+    return None
 
-    arrays = _read_archive(path)
-    metadata = _read_metadata(path, arrays)
-    _check_arrays(path, arrays, metadata)
-    params = dict(metadata.get("params") or {})
-    for name in metadata.get("init_arrays") or []:
-        if name in _INIT_ARRAYS and "init_" + name in arrays:
-            params[name] = arrays["init_" + name]
-    known = GaussianMixture().get_params()
-    # parameters of other fastgmm versions that this one does not know are dropped
-    params = {name: value for name, value in params.items() if name in known}
-    params["covariance_type"] = metadata["covariance_type"]
-    params["n_components"] = int(metadata["n_components"])
-    model = GaussianMixture(**params)
-    try:
-        model._validate_params()
-    except ValueError as exc:
-        raise _damaged(path, f"invalid parameters ({exc})") from None
-    for name in _PARAMETER_ARRAYS:
-        setattr(model, name, arrays[name])
-    try:
-        model.converged_ = bool(metadata["converged_"])
-        model.n_iter_ = int(metadata["n_iter_"])
-        model.lower_bound_ = float(metadata["lower_bound_"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _damaged(path, f"incomplete metadata ({exc})") from None
-    lower_bounds = arrays.get("lower_bounds_", np.empty(0))
-    model.lower_bounds_ = [float(v) for v in lower_bounds.ravel()]
-    model.n_features_in_ = int(metadata["n_features"])
-    if metadata.get("feature_names") is not None:
-        model.feature_names_in_ = np.asarray(metadata["feature_names"], dtype=object)
-    return model
+
+def _check_lower_bounds(arrays):
+    bounds = arrays.get("lower_bounds_")
+    if bounds is None:
+        return None
+    if bounds.dtype.kind not in "fiu" or bounds.ndim > 1 \
+            or np.any(np.isnan(bounds)) or np.any(bounds == np.inf):
+        return "lower_bounds_ is not a list of numbers"
+    return None
+
+
+def _check_init_arrays(arrays, metadata):
+    names = metadata.get("init_arrays") or []
+    if not isinstance(names, list) or not all(n in INIT_ARRAYS for n in names):
+        return f"unknown initial parameters {names!r}"
+    for name in names:
+        a = arrays.get("init_" + name)
+        if a is None:
+            return f"the array init_{name} is missing"
+        if a.dtype.kind not in "biuf" or not np.all(np.isfinite(a)):
+            return f"init_{name} does not hold finite numbers"
+    return None
+
+
+def _check_scaling(arrays, metadata, n_features):
+    scaling = metadata.get("scaling")
+    present = [name for name in SCALING_ARRAYS if name in arrays]
+    if scaling is None:
+        return "scaling arrays without a 'scaling' entry" if present else None
+    if not isinstance(scaling, dict) or scaling.get("method") != SCALING_METHOD:
+        return f"unknown scaling {scaling!r}"
+    for name in SCALING_ARRAYS:
+        a = arrays.get(name)
+        if a is None:
+            return f"the array {name} is missing"
+        if a.shape != (n_features,) or a.dtype != np.float64 \
+                or not np.all(np.isfinite(a)):
+            return f"{name} is not {n_features} finite float64 values"
+    if np.any(arrays["scaling_scale"] <= 0):
+        return "scaling_scale must be positive"
+    return None

@@ -234,6 +234,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _fit(self, X, sample_weight, callback=None):
         self._validate_params()
+        # a model file's column scaling (fastgmm fit --scale) describes the
+        # data of the fit that made it, not this one
+        self.__dict__.pop("scaling_", None)
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
@@ -551,9 +554,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self : GaussianMixture
             The model, unchanged.
         """
-        from . import _io
+        from . import _persist
 
-        _io.save(self, path)
+        _persist.save(self, path)
         return self
 
     # ----------------------------------------------------- model selection

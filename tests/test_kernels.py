@@ -257,6 +257,11 @@ def test_numba_exp_and_log_helpers_within_a_few_ulp():
     assert_allclose(out[near], np.exp(x[near]), rtol=4e-15)
     assert_allclose(out[~near], np.exp(x[~near]), rtol=1e-12)
     assert out[-4] == 1.0
+    # below -708 exactly 0: an underflowed responsibility is 0, not 3e-308
+    tiny = np.array([-708.5, -709.0, -1000.0, -np.inf])
+    out = np.empty_like(tiny)
+    apply(tiny, out, 0)
+    assert_array_equal(out, 0.0)
     y = np.concatenate([1 + rng.rand(5000) * 30, [1.0, 2.0, np.sqrt(2), 1 + 1e-15]])
     out = np.empty_like(y)
     apply(y, out, 1)

@@ -10,7 +10,6 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import fastgmm
 from fastgmm import GaussianMixture, GaussianMixtureSearch
-from fastgmm import _search
 
 
 def sample_mixture(covariance_type, n_samples, seed):

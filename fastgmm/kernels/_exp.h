@@ -6,7 +6,8 @@
  * so loops over it vectorize. Rounding uses floor(), which stays exact when
  * the compiler may reassociate (-fassociative-math); n + 1.5*2^52 is exact
  * for integral n, and its bits give n.
- * Below -708 it returns about 3e-308 instead of 0.
+ * Below -708 it returns 0 (np.exp gives subnormals down to -745): a
+ * responsibility that underflows is exactly 0, as it should be, not 3e-308.
  */
 #ifndef FASTGMM_EXP_H
 #define FASTGMM_EXP_H
@@ -15,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline double fastgmm_exp_nonpositive(double x)
+static inline double fastgmm_exp_nonpositive(double x_in)
 {
     const double log2e = 1.4426950408889634;
     const double ln2_hi = 6.93147180369123816490e-01;
@@ -24,7 +25,7 @@ static inline double fastgmm_exp_nonpositive(double x)
     double n, r, r2, r4, s0, s1, s2, s3, p, t, scale;
     int64_t bits, shifter_bits;
 
-    x = x > -708.0 ? x : -708.0;
+    double x = x_in > -708.0 ? x_in : -708.0; /* keeps 2^n a normal number */
     n = floor(x * log2e + 0.5);
     r = (x - n * ln2_hi) - n * ln2_lo;
     /* Estrin's scheme: a dependency chain of 4 instead of 13 (Horner) */
@@ -41,7 +42,7 @@ static inline double fastgmm_exp_nonpositive(double x)
     memcpy(&shifter_bits, &shifter, sizeof shifter_bits);
     bits = (bits - shifter_bits + 1023) << 52;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x_in >= -708.0 ? p * scale : 0.0; /* a select: still vectorizes */
 }
 
 /* log(x) for finite x >= 1 (a sum of exps whose largest term is 1), the same

@@ -51,7 +51,7 @@ _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _SHIFTER = 6755399441055744.0  # 1.5 * 2**52
-_MIN_EXP_ARG = -708.0  # exp(-708) ~ 3e-308, the smallest normal result
+_MIN_EXP_ARG = -708.0  # exp(-708) ~ 3e-308: below it, 0
 _INV_FACT = [1.0 / math.factorial(i) for i in range(14)]
 (_C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13) = _INV_FACT[2:]
 
@@ -83,9 +83,9 @@ else:
 
 
 @njit(inline="always", **_JIT)
-def exp_nonpositive(x):
-    """exp(x) for x <= 0 within a few ulp; about 3e-308 (not 0) below -708."""
-    x = max(x, _MIN_EXP_ARG)
+def exp_nonpositive(x_in):
+    """exp(x) for x <= 0 within a few ulp; 0 below -708 (no subnormals)."""
+    x = max(x_in, _MIN_EXP_ARG)  # keeps 2^n a normal number
     n = np.floor(x * _LOG2E + 0.5)
     r = (x - n * _LN2_HI) - n * _LN2_LO
     # Estrin's scheme: a dependency chain of 4 instead of 13 (Horner)
@@ -106,7 +106,8 @@ def exp_nonpositive(x):
     p = t0 + t1 * (r4 * r4)
     # n is integral: n + 1.5*2^52 is exact, and its low bits are n
     scale = _bits_f64((_f64_bits(n + _SHIFTER) - _f64_bits(_SHIFTER) + 1023) << 52)
-    return p * scale
+    # a select, not a branch: loops over it still vectorize
+    return p * scale if x_in >= _MIN_EXP_ARG else 0.0
 
 
 _SQRT2 = 1.4142135623730951

@@ -1,0 +1,165 @@
+"""GaussianMixture <-> model file: ``fastgmm.load`` and ``GaussianMixture.save``.
+
+The mapping between a fitted estimator and the plain arrays and metadata that
+`fastgmm._io` reads and writes (and validates). `_io` knows nothing of the
+estimator; this module knows nothing of the file format beyond `_io`'s
+functions.
+
+A file written by ``fastgmm fit --scale`` also holds the column scaling its
+mixture was fitted after: `load` returns the mixture as fitted, in
+standardized units, and sets ``model.scaling_ = {"mean": ..., "scale": ...}``
+(float64 arrays of n_features) so that ``(X - mean) / scale`` gives what the
+mixture expects. Only such files set ``scaling_``; `save` writes it back.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from . import _io
+
+
+def _json_param(value):
+    """A constructor parameter as JSON, or None when it cannot be stored."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    # a RandomState/Generator instance: its state is not kept
+    return None
+
+
+def scaling_of(model):
+    """``model.scaling_`` as two float64 arrays ``(mean, scale)``, or None."""
+    scaling = getattr(model, "scaling_", None)
+    if scaling is None:
+        return None
+    try:
+        mean = np.asarray(scaling["mean"], dtype=np.float64)
+        scale = np.asarray(scaling["scale"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            "scaling_ must be a dict with 'mean' and 'scale' arrays of "
+            "n_features values"
+        ) from None
+    return mean, scale
+
+
+def save(model, path):
+    """Write a fitted GaussianMixture to ``path`` (see `GaussianMixture.save`).
+
+    The constructor parameters, fitted attributes, feature names and, when the
+    model has one, its ``scaling_``. Raises NotFittedError for a model that
+    is not fitted, and ValueError (writing nothing) when its attributes would
+    not make a file that `load` reads back.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    arrays = {name: np.asarray(getattr(model, name)) for name in _io.PARAMETER_ARRAYS}
+    arrays["lower_bounds_"] = np.asarray(model.lower_bounds_, dtype=np.float64)
+    saved_params = {}
+    for name, value in model.get_params(deep=False).items():
+        if name in _io.INIT_ARRAYS:
+            if value is not None:
+                arrays["init_" + name] = np.asarray(value)
+            saved_params[name] = None
+        else:
+            saved_params[name] = _json_param(value)
+    feature_names = getattr(model, "feature_names_in_", None)
+    metadata = {
+        "covariance_type": model.covariance_type,
+        "dtype": np.dtype(model.means_.dtype).name,
+        "n_components": int(model.means_.shape[0]),
+        "n_features": int(model.n_features_in_),
+        "feature_names": (None if feature_names is None
+                          else [str(f) for f in feature_names]),
+        "params": saved_params,
+        "init_arrays": [name for name in _io.INIT_ARRAYS if "init_" + name in arrays],
+        "converged_": bool(model.converged_),
+        "n_iter_": int(model.n_iter_),
+        "lower_bound_": float(model.lower_bound_),
+    }
+    scaling = scaling_of(model)
+    if scaling is not None:
+        arrays["scaling_mean"], arrays["scaling_scale"] = scaling
+        metadata["scaling"] = {"method": _io.SCALING_METHOD}
+    _io.write_model_file(path, arrays, metadata)
+
+
+def load(path):
+    """Read a GaussianMixture written by :meth:`GaussianMixture.save`.
+
+    The loaded model predicts exactly (bitwise) as the saved one: the
+    parameter arrays are stored as they are, in their dtype. Every value is
+    checked first (weights, Cholesky factors, covariances, fitted attributes,
+    constructor parameters), so a damaged file raises instead of loading.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file.
+
+    Returns
+    -------
+    model : GaussianMixture
+        The fitted mixture, with its constructor parameters, fitted
+        attributes and feature names (if it was fitted with them). A file
+        written by ``fastgmm fit --scale`` gives the mixture of the
+        standardized columns and ``model.scaling_ = {"mean": ..., "scale":
+        ...}``: predict on ``(X - mean) / scale``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a fastgmm model file, is damaged, truncated or
+        inconsistent, or was written by a newer fastgmm with a newer file
+        format.
+
+    Examples
+    --------
+    >>> import fastgmm
+    >>> gm.save("model.npz")                             # doctest: +SKIP
+    >>> gm2 = fastgmm.load("model.npz")                  # doctest: +SKIP
+    """
+    from .mixture import GaussianMixture
+
+    arrays, metadata = _io.read_model_file(path)
+    params = dict(metadata["params"])
+    for name in metadata.get("init_arrays") or []:
+        params[name] = arrays["init_" + name]
+    constraints = getattr(GaussianMixture, "_parameter_constraints", {})
+    known = GaussianMixture().get_params()
+    # parameters of other fastgmm versions that this one does not know are dropped
+    params = {name: value for name, value in params.items() if name in known}
+    for name, value in params.items():
+        allowed = constraints.get(name, ())
+        if isinstance(value, bool) and "boolean" not in allowed \
+                and "verbose" not in allowed:
+            raise _io.damaged(path, f"invalid parameters ({name} is {value!r})")
+    params["covariance_type"] = metadata["covariance_type"]
+    params["n_components"] = metadata["n_components"]
+    model = GaussianMixture(**params)
+    try:
+        model._validate_params()
+    except ValueError as exc:  # sklearn's InvalidParameterError
+        raise _io.damaged(path, f"invalid parameters ({exc})") from None
+    for name in _io.PARAMETER_ARRAYS:
+        setattr(model, name, arrays[name])
+    model.converged_ = metadata["converged_"]
+    model.n_iter_ = metadata["n_iter_"]
+    model.lower_bound_ = metadata["lower_bound_"]
+    model.lower_bounds_ = [float(v) for v in arrays["lower_bounds_"]]
+    model.n_features_in_ = metadata["n_features"]
+    if metadata.get("feature_names") is not None:
+        model.feature_names_in_ = np.asarray(metadata["feature_names"], dtype=object)
+    if metadata["scaling"] is not None:
+        model.scaling_ = {"mean": arrays["scaling_mean"],
+                          "scale": arrays["scaling_scale"]}
+    return model
