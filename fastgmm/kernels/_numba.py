@@ -36,7 +36,9 @@ from ._common import DIAG, FULL, TIED, TILE
 # vectorize; results stay deterministic for a given machine and partitioning.
 # No 'nnan'/'ninf': -inf log-probabilities must compare correctly.
 _FASTMATH = {"reassoc", "contract", "nsz"}
-_JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
+# error_model='numpy': IEEE division (x / 0 is inf or NaN, as in C), no
+# Python ZeroDivisionError check in the loops.
+_JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
 
 # --- exp(x) for x <= 0 and log(x) for x >= 1, vectorizable -------------------------
 # exp(x) = 2^n * exp(r), n = round(x / ln 2) by floor, r = x - n ln 2 (Cody-Waite),
