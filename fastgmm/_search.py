@@ -12,7 +12,7 @@ import functools
 import math
 import time
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs
@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
 from . import _criteria
-from ._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA
+from ._constants import COVARIANCE_TYPES, CRITERIA
 from .kernels import single_threaded_blas
 from .mixture import GaussianMixture
 
@@ -193,17 +193,11 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             Interval(RealNotInt, 0.0, 1.0, closed="neither"),
             None,
         ],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "init_params": [
-            StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
-        ],
-        "random_state": ["random_state"],
         "n_jobs": [Integral, None],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "backend": [StrOptions(set(BACKENDS))],
+        # the parameters each candidate's GaussianMixture takes
+        **{name: GaussianMixture._parameter_constraints[name] for name in (
+            "n_init", "tol", "reg_covar", "max_iter", "init_params", "random_state",
+            "n_threads", "backend")},
     }
 
     def __init__(

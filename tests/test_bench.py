@@ -1,6 +1,9 @@
 """The comparison tool runs and reports every fitter (no timing is asserted)."""
 
+import os
+
 import numpy as np
+import pytest
 
 from fastgmm import _bench
 
@@ -26,12 +29,13 @@ def test_flop_counts_and_peak():
     assert _bench.measure_peak_gflops(np.float64, size=200, repeats=1) > 0
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
 def test_peak_rss_sees_an_allocation():
     with _bench.PeakRSS() as mem:
         block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
         block.sum()
     del block
-    assert mem.extra is None or mem.extra > 32 * 2**20
+    assert mem.extra > 32 * 2**20
 
 
 def test_a_failing_fitter_is_reported_and_the_run_goes_on():

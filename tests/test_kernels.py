@@ -102,8 +102,9 @@ def test_posterior_outputs_match_reference(backend, covariance_type, d):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_thread_count_does_not_change_results(backend, covariance_type):
+def test_thread_count_does_not_change_results(backend, covariance_type, monkeypatch):
     # several partitions, so that threads really split the work
+    monkeypatch.setattr(_common, "MIN_ROWS_PER_PARTITION", 300)
     n = _common.MIN_ROWS_PER_PARTITION * 5 + 17
     X, _ = make_blobs(n, 5, 6, seed=6)
     w = np.random.RandomState(7).rand(n)
@@ -203,7 +204,8 @@ def test_accumulate_any_shape(n, d, k, covariance_type, seed):
         assert_allclose(out.s2, s2, rtol=1e-9, atol=1e-9 * max(np.abs(s2).max(), 1))
 
 
-def test_partitions_do_not_depend_on_threads():
+def test_partition_bounds_cover_the_rows_within_the_budget():
+    # (they take the data shape only: no thread count can change them)
     bounds = _common.partition_bounds(1_000_000, 16, 8, "full")
     assert bounds[0] == 0 and bounds[-1] == 1_000_000
     assert np.all(np.diff(bounds) > 0)
@@ -267,3 +269,58 @@ def test_numba_exp_and_log_helpers_within_a_few_ulp():
     apply(y, out, 1)
     assert_allclose(out, np.log(y), rtol=1e-15, atol=1e-16)
     assert out[-4] == 0.0
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("d", [3, 30])
+def test_a_pass_over_windows_gives_the_bits_of_one_pass(backend, covariance_type,
+                                                        dtype, d, monkeypatch):
+    monkeypatch.setattr(_common, "MIN_ROWS_PER_PARTITION", 700)
+    n, k = 700 * 3 + 123, 3
+    X, _ = make_blobs(n, d, k, seed=30, dtype=dtype)
+    w = np.random.RandomState(31).rand(n)
+    w[::7] = 0.0
+    weights, means, covs = random_params(k, d, covariance_type, seed=32, scale=3.0)
+    c, means64, chol = kernel_args(weights, means, covs, covariance_type)
+    b = kernels.get_backend(backend)
+    whole = cov.SufficientStats.zeros(k, d, covariance_type)
+    total = b.accumulate(X, w, c, means64, chol, covariance_type, whole)
+    # windows cut at tile boundaries inside the partitions, and at their ends
+    bounds = _common.partition_bounds(n, k, d, covariance_type)
+    assert len(bounds) > 3
+    cuts = sorted({0, n, bounds[1], bounds[1] + _common.TILE, bounds[2] + 2 * _common.TILE,
+                   bounds[3]})
+    stats_pass = b.begin_pass(n, c, means64, chol, covariance_type)
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        stats_pass.add(X[start:stop], w[start:stop])
+    windows = stats_pass.finish()
+    assert windows.ll == total
+    for name in ("nk", "s1", "s2"):
+        assert_array_equal(getattr(windows, name), getattr(whole, name))
+    # statistics of disjoint blocks add up to those of all rows
+    half = n // 2
+    parts = []
+    for rows in (slice(0, half), slice(half, n)):
+        part = cov.SufficientStats.zeros(k, d, covariance_type)
+        b.accumulate(X[rows], w[rows], c, means64, chol, covariance_type, part)
+        parts.append(part)
+    summed = parts[0] + parts[1]
+    rtol = 1e-9 if dtype == np.float64 or d < 24 else 1e-4
+    assert_allclose(summed.ll, total, rtol=1e-12)
+    for name in ("nk", "s1", "s2"):
+        expected = getattr(whole, name)
+        assert_allclose(getattr(summed, name), expected, rtol=rtol,
+                        atol=rtol * np.abs(expected).max())
+
+
+def test_a_pass_refuses_rows_beyond_its_length(backend):
+    X, _ = make_blobs(100, 2, 2, seed=33)
+    weights, means, covs = random_params(2, 2, "diag", seed=34)
+    c, means64, chol = kernel_args(weights, means, covs, "diag")
+    stats_pass = kernels.get_backend(backend).begin_pass(150, c, means64, chol, "diag")
+    stats_pass.add(X)
+    with pytest.raises(ValueError, match="pass saw 100 of 150 rows"):
+        stats_pass.finish()
+    with pytest.raises(ValueError, match="200 rows passed to a pass over 150"):
+        stats_pass.add(X)
