@@ -114,7 +114,7 @@ class StatsPass:
     """One pass of `accumulate` over the rows of X, fed window by window.
 
     ``add(X_window, w_window)`` takes the next rows, in order; `finish` sums
-    the partitions into a `SufficientStats` and returns L. The partitions are
+    the partitions into a `SufficientStats` (L in its ``ll``). The partitions are
     those of all ``n_samples`` rows, so windows whose boundaries fall on
     multiples of `_common.TILE` rows inside each partition give the bits of
     one call over all rows.
@@ -163,7 +163,7 @@ class StatsPass:
         self.rows_done += n
 
     def finish(self, out=None):
-        """The statistics of the pass (into ``out`` if given) and L."""
+        """The statistics of the pass, L included: ``out`` filled, or new."""
         p = self.params
         if self.rows_done != self.n_samples:
             raise ValueError(
@@ -177,11 +177,11 @@ class StatsPass:
                                 ("s2", cov.covariance_shape(
                                     p.n_components, p.n_features, p.covariance_type))):
                 _check_float64(getattr(out, name), shape, f"out.{name}")
-        total = _common.reduce_partials(self.partials, p.means, p.covariance_type, out)
+        _common.reduce_partials(self.partials, p.means, p.covariance_type, out)
         if p.use_blas and self.dtype is not None and self.dtype != np.float64:
             # the float32 tiles were taken around the means rounded to float32
             _common.recenter_full(out, p.means.astype(self.dtype) - p.means)
-        return total
+        return out
 
 
 _common_no_weights = _readonly(np.zeros(0))
@@ -223,7 +223,7 @@ class Backend:
         stats_pass = self.begin_pass(X.shape[0], c, means, U, covariance_type,
                                      n_threads)
         stats_pass.add(X, w)
-        return stats_pass.finish(out)
+        return stats_pass.finish(out).ll
 
     # ------------------------------------------------------------- posteriors
 
