@@ -1,8 +1,9 @@
 """The EM driver: initialize, then alternate a fused pass and an M-step.
 
-The driver knows the kernel contract (``accumulate``) and the per-type math of
-`_covariance`, and nothing of a backend's internals. Parameters travel as a
-`MixtureParams` in float64 whatever X's dtype.
+The driver knows the rows it fits only as a `_source` object (one fused pass:
+``rows.statistics``), the per-type math of `_covariance`, and nothing of a
+backend's internals. Parameters travel as a `MixtureParams` in float64
+whatever X's dtype.
 """
 
 import math
@@ -61,21 +62,17 @@ class Monitor:
         pass
 
 
-def expectation(backend, X, w, params, covariance_type, n_threads=None):
+def expectation(backend, rows, w, params, covariance_type, n_threads=None):
     """One fused pass: the statistics around the current means and L."""
-    centers = params.means
-    n_components, n_features = centers.shape
+    n_features = params.means.shape[1]
     c = cov.log_prob_constants(
         params.weights, params.precisions_cholesky, covariance_type, n_features
     )
-    stats = cov.SufficientStats.zeros(n_components, n_features, covariance_type)
-    total = backend.accumulate(
-        X, w, c, centers, params.precisions_cholesky, covariance_type, stats,
-        n_threads=n_threads,
-    )
-    if not math.isfinite(total):
+    stats = rows.statistics(backend, w, c, params.means, params.precisions_cholesky,
+                            covariance_type, n_threads)
+    if not math.isfinite(stats.ll):
         raise ValueError(NONFINITE_MESSAGE)
-    return stats, total
+    return stats, stats.ll
 
 
 def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32):
@@ -87,17 +84,18 @@ def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32):
     return MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
 
 
-def run_em(backend, X, w, params, *, covariance_type, tol, reg_covar, max_iter,
+def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_iter,
            lower_bound=-np.inf, n_threads=None, monitor=None):
     """EM from ``params`` until the mean log-likelihood gains less than tol."""
     monitor = monitor or Monitor()
-    eps = np.finfo(X.dtype).eps
-    is_float32 = X.dtype == np.float32
-    total_weight = float(X.shape[0] if w is None else np.sum(w))
+    eps = np.finfo(rows.dtype).eps
+    is_float32 = rows.dtype == np.float32
+    total_weight = float(rows.n_samples if w is None else np.sum(w))
     run = EMRun(params=params, lower_bound=lower_bound)
     for n_iter in range(1, max_iter + 1):
         previous = run.lower_bound
-        stats, total = expectation(backend, X, w, run.params, covariance_type, n_threads)
+        stats, total = expectation(backend, rows, w, run.params, covariance_type,
+                                   n_threads)
         run.params = maximization(
             stats, run.params.means, covariance_type, reg_covar, eps, is_float32
         )
@@ -112,7 +110,7 @@ def run_em(backend, X, w, params, *, covariance_type, tol, reg_covar, max_iter,
     return run
 
 
-def fit(backend, X, w, *, initialize, n_init, covariance_type, tol, reg_covar,
+def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar,
         max_iter, warm=None, n_threads=None, monitor=None):
     """Best of ``n_init`` EM runs (or one, continuing ``warm``).
 
@@ -132,7 +130,7 @@ def fit(backend, X, w, *, initialize, n_init, covariance_type, tol, reg_covar,
         else:
             with single_threaded_blas():
                 run = run_em(
-                    backend, X, w, start, covariance_type=covariance_type, tol=tol,
+                    backend, rows, w, start, covariance_type=covariance_type, tol=tol,
                     reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
                     n_threads=n_threads, monitor=monitor,
                 )

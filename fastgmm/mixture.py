@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
-from . import _criteria, _em, _init, kernels
+from . import _criteria, _em, _init, _source, kernels
 from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
 
 _DTYPES = [np.float64, np.float32]
@@ -84,7 +84,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     n_threads : int or None, default=None
         Threads of the compiled pass; None uses all cores. Results do not
-        depend on it.
+        depend on it. Any value >= 1 is capped at the cores the process may
+        use.
+
+    init_sample_size : 'auto' or int, default='auto'
+        Rows the initialization uses. An int draws that many rows (with
+        ``random_state``; all rows when X has no more) and initializes from
+        them. 'auto' uses all rows (scikit-learn's initialization, the same
+        result) when X is in memory, or when the initialization on all rows
+        takes at most about 128 MiB; above that, for X read by windows (a
+        memory map, zarr, h5py), a sample of as many rows as fit in it (about
+        a million), with a warning.
+
+    window_bytes : int, default=64 MiB
+        For X read by windows (a memory map, zarr array, h5py dataset):
+        bytes of rows read at a time. The fit's memory beyond the
+        parameters is about this much, whatever the number of rows.
 
     Attributes
     ----------
@@ -134,6 +149,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
         "backend": [StrOptions(set(BACKENDS))],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "init_sample_size": [StrOptions({"auto"}),
+                             Interval(Integral, 1, None, closed="left")],
+        "window_bytes": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -155,6 +173,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose_interval=10,
         backend="auto",
         n_threads=None,
+        init_sample_size="auto",
+        window_bytes=_source.WINDOW_BYTES,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -172,6 +192,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.backend = backend
         self.n_threads = n_threads
+        self.init_sample_size = init_sample_size
+        self.window_bytes = window_bytes
 
     # ------------------------------------------------------------------ fit
 
@@ -229,16 +251,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
-        X = self._fit(X, sample_weight, callback)
-        return self._labels(X)
+        rows = self._fit(X, sample_weight, callback)
+        return self._labels(rows)
 
     def _fit(self, X, sample_weight, callback=None):
         self._validate_params()
         # a model file's column scaling (fastgmm fit --scale) describes the
         # data of the fit that made it, not this one
         self.__dict__.pop("scaling_", None)
-        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
-        n_samples, n_features = X.shape
+        rows = self._rows(X, reset=True)
+        n_samples, n_features = rows.n_samples, rows.n_features
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components "
@@ -257,12 +279,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         def initialize():
             return self._initial_parameters(
-                X, w, random_state,
+                rows, w, random_state,
                 weights_init, means_init, precisions_init,
             )
 
         best = _em.fit(
-            backend, X, w, initialize=initialize, n_init=self.n_init,
+            backend, rows, w, initialize=initialize, n_init=self.n_init,
             covariance_type=self.covariance_type, tol=self.tol,
             reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
             n_threads=self.n_threads,
@@ -276,12 +298,48 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
-        self._set_parameters(best.params, X.dtype)
+        self._set_parameters(best.params, rows.dtype)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
-        return X
+        return rows
+
+    def _rows(self, X, reset):
+        """X as a `_source` object: validated in memory, or read by windows."""
+        if not _source.is_windowed(X):
+            X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
+                              ensure_min_samples=2 if reset else 1)
+            return _source.InMemoryRows(X)
+        rows = _source.WindowedRows(X, self.window_bytes,
+                                    ensure_min_samples=2 if reset else 1)
+        if reset:
+            self.n_features_in_ = rows.n_features
+            self.__dict__.pop("feature_names_in_", None)
+        elif rows.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {rows.n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input.")
+        return rows
+
+    def _initial_rows(self, rows, w, random_state):
+        """The rows (and weights) the initialization draws from."""
+        n_samples, n_features = rows.n_samples, rows.n_features
+        size = self.init_sample_size
+        if size == "auto":
+            size = max(INIT_BYTES // (n_features * rows.dtype.itemsize + INIT_ROW_BYTES),
+                       self.n_components)
+            if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
+                return rows.rows(), w
+            warnings.warn(
+                f"X is read by windows and its {n_samples:,} rows are more than "
+                f"an initialization within {INIT_BYTES // 2**20} MiB takes: it uses "
+                f"a sample of {size:,} rows drawn with random_state "
+                "(init_sample_size='auto'; set it to choose).", UserWarning)
+        if size >= n_samples:
+            return rows.rows(), w
+        indices = _sample_rows(random_state, n_samples, size)
+        return rows.rows(indices), None if w is None else w[indices]
 
     def _warm_start_run(self, n_features):
         """The fitted parameters a warm start continues from, or None.
@@ -347,9 +405,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             _check_precision_values(precisions, t)
         return weights, means, precisions
 
-    def _initial_parameters(self, X, w, random_state,
+    def _initial_parameters(self, rows, w, random_state,
                             weights_init, means_init, precisions_init):
         if weights_init is None or means_init is None or precisions_init is None:
+            X, w = self._initial_rows(rows, w, random_state)
+            if w is not None and np.count_nonzero(w) < self.n_components:
+                raise ValueError(
+                    f"The initialization's sample of {X.shape[0]} rows has "
+                    f"{np.count_nonzero(w)} with a positive weight, fewer than "
+                    f"n_components = {self.n_components}; raise init_sample_size.")
             weights, means, covariances = _init.initial_parameters(
                 X, w, self.n_components, self.covariance_type, self.init_params,
                 random_state, self.reg_covar,
@@ -369,7 +433,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         else:
             precisions_chol = cov.precisions_cholesky(
-                covariances, self.covariance_type, X.dtype == np.float32
+                covariances, self.covariance_type, rows.dtype == np.float32
             )
         return _em.MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
 
@@ -384,31 +448,37 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predict
 
-    def _posterior(self, X, **outputs):
-        """Run the posterior kernel on validated X with the fitted parameters.
+    def _kernel_args(self, rows):
+        """(backend, c, means, precisions_cholesky) of the fitted mixture."""
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        means = np.ascontiguousarray(self.means_, dtype=np.float64)
+        chol = np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64)
+        c = cov.log_prob_constants(weights, chol, self.covariance_type,
+                                   rows.n_features)
+        backend = kernels.get_backend(
+            self.backend, rows.n_samples, rows.n_features, means.shape[0],
+            self.covariance_type
+        )
+        return backend, c, means, chol
+
+    def _posterior(self, rows, **outputs):
+        """Run the posterior kernel on ``rows`` with the fitted parameters.
 
         ``outputs``: any of ``log_norm`` (n,), ``resp`` (n, k) and ``labels``
         (n,) to fill; see `fastgmm.kernels`.
         """
-        n_features = X.shape[1]
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        means = np.ascontiguousarray(self.means_, dtype=np.float64)
-        chol = np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64)
-        c = cov.log_prob_constants(weights, chol, self.covariance_type, n_features)
-        backend = kernels.get_backend(
-            self.backend, X.shape[0], n_features, means.shape[0], self.covariance_type
-        )
-        backend.posterior(X, c, means, chol, self.covariance_type,
-                          n_threads=self.n_threads, **outputs)
+        backend, c, means, chol = self._kernel_args(rows)
+        rows.posterior(backend, c, means, chol, self.covariance_type, self.n_threads,
+                       **outputs)
 
-    def _labels(self, X):
-        labels = np.empty(X.shape[0], dtype=np.intp)
-        self._posterior(X, labels=labels)
+    def _labels(self, rows):
+        labels = np.empty(rows.n_samples, dtype=np.intp)
+        self._posterior(rows, labels=labels)
         return labels
 
     def _validate_predict(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=_DTYPES, order="C")
+        return self._rows(X, reset=False)
 
     def score_samples(self, X):
         """Log-likelihood of each sample under the model.
@@ -423,9 +493,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         log_prob : ndarray of shape (n_samples,)
             log p(x_i) under the fitted mixture.
         """
-        X = self._validate_predict(X)
-        log_norm = np.empty(X.shape[0], dtype=X.dtype)
-        self._posterior(X, log_norm=log_norm)
+        rows = self._validate_predict(X)
+        log_norm = np.empty(rows.n_samples, dtype=rows.dtype)
+        self._posterior(rows, log_norm=log_norm)
         return log_norm
 
     def score(self, X, y=None):
@@ -443,7 +513,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         log_likelihood : float
             Mean of :meth:`score_samples` over X.
         """
-        return float(np.mean(self.score_samples(X)))
+        rows = self._validate_predict(X)
+        backend, c, means, chol = self._kernel_args(rows)
+        return rows.mean_log_likelihood(backend, c, means, chol, self.covariance_type,
+                                        self.n_threads)
 
     def predict(self, X):
         """Most probable component of each sample.
@@ -458,8 +531,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
-        X = self._validate_predict(X)
-        return self._labels(X)
+        return self._labels(self._validate_predict(X))
 
     def predict_proba(self, X):
         """Posterior probability of each component for each sample.
@@ -474,9 +546,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
             Responsibilities; each row sums to 1.
         """
-        X = self._validate_predict(X)
-        resp = np.empty((X.shape[0], self.means_.shape[0]), dtype=X.dtype)
-        self._posterior(X, resp=resp)
+        rows = self._validate_predict(X)
+        resp = np.empty((rows.n_samples, self.means_.shape[0]), dtype=rows.dtype)
+        self._posterior(rows, resp=resp)
         return resp
 
     def sample(self, n_samples=1):
@@ -733,3 +805,27 @@ def _check_sample_weight(sample_weight, n_samples, n_components):
     # relative as scikit-learn's with unit weights).
     w = w / w.max()
     return w * (n_weighted / w.sum())
+
+
+#: 'auto' initializes from all rows of an X read by windows when the
+#: initialization takes at most about this much memory, else from as many
+#: rows as it allows: each row costs its values plus INIT_ROW_BYTES (k-means'
+#: labels, norms, weights and candidate distances, a sort index).
+INIT_BYTES = 128 * 2**20
+INIT_ROW_BYTES = 96
+
+
+def _sample_rows(random_state, n_samples, size):
+    """``size`` distinct row indices drawn from ``random_state``, sorted.
+
+    O(size) memory (``RandomState.choice(..., replace=False)`` permutes all
+    n_samples indices): uniform draws with the duplicates drawn again, then
+    the surplus dropped at random.
+    """
+    chosen = np.empty(0, dtype=np.int64)
+    while chosen.size < size:
+        more = random_state.randint(0, n_samples, size=size - chosen.size)
+        chosen = np.union1d(chosen, more)
+    if chosen.size > size:
+        chosen = np.sort(chosen[random_state.permutation(chosen.size)[:size]])
+    return chosen

@@ -113,10 +113,11 @@ class _Params:
 class StatsPass:
     """One pass of `accumulate` over the rows of X, fed window by window.
 
-    ``add(X_window, w_window)`` takes the next rows, in order; `finish` sums
-    the partitions into a `SufficientStats` (L in its ``ll``). The partitions are
-    those of all ``n_samples`` rows, so windows whose boundaries fall on
-    multiples of `_common.TILE` rows inside each partition give the bits of
+    ``add(X_window, w_window, pieces)`` takes some rows; `finish` sums the
+    partitions into a `SufficientStats` (L in its ``ll``). The partitions
+    are those of all ``n_samples`` rows, and each continues tile after tile
+    wherever its rows come from, so windows that cut partitions at
+    multiples of `_common.TILE` rows (`_common.window_plan`) give the bits of
     one call over all rows.
     """
 
@@ -130,19 +131,48 @@ class StatsPass:
         self.partials = _common.Partials(
             self.bounds.shape[0] - 1, p.n_components, p.n_features, covariance_type)
         self.n_threads = backend.threads(n_threads)
-        self.rows_done = 0
+        # the next row each partition expects
+        self.next_row = self.bounds[:-1].copy()
         self.dtype = None
 
-    def add(self, X, w=None):
-        """Add the statistics of the next ``len(X)`` rows (weights ``w``)."""
+    def _segments(self, pieces, n):
+        """Driver segments for rows ``pieces`` laid one after another in X."""
+        segments = []
+        offset = 0
+        for start, stop in pieces:
+            if not 0 <= start <= stop <= self.n_samples:
+                raise ValueError(f"kernel: rows {start}:{stop} outside the pass")
+            for slot, first, last in _common.window_segments(self.bounds, start, stop):
+                if first + start != self.next_row[slot]:
+                    raise ValueError(
+                        f"kernel: partition {slot} continues at row "
+                        f"{self.next_row[slot]}, not {first + start}")
+                if segments and slot <= segments[-1][0]:
+                    raise ValueError("kernel: the pieces of a window must follow "
+                                     "one another, one partition once")
+                segments.append((slot, offset + first, offset + last))
+            offset += stop - start
+        if offset != n:
+            raise ValueError(f"kernel: pieces of {offset} rows for {n} rows of X")
+        return np.array(segments, dtype=np.intp).reshape(-1, 3)
+
+    def add(self, X, w=None, pieces=None):
+        """Add the statistics of the rows of X (weights ``w``).
+
+        ``pieces``: the row ranges ``(start, stop)`` of all ``n_samples`` that
+        X holds, one after another; each must continue its partition(s).
+        None: X holds the rows that follow those added so far.
+        """
         p = self.params
         _check_x(X, p.n_features)
         n = X.shape[0]
-        if self.rows_done + n > self.n_samples:
-            raise ValueError(
-                f"kernel: {self.rows_done + n} rows passed to a pass over "
-                f"{self.n_samples}"
-            )
+        if pieces is None:
+            unfinished = np.flatnonzero(self.next_row < self.bounds[1:])
+            start = self.next_row[unfinished[0]] if unfinished.size else self.n_samples
+            if start + n > self.n_samples:
+                raise ValueError(
+                    f"kernel: {start + n} rows passed to a pass over {self.n_samples}")
+            pieces = [(start, start + n)]
         if self.dtype is not None and X.dtype != self.dtype:
             raise ValueError("kernel: every window of a pass must have one dtype")
         self.dtype = X.dtype
@@ -151,8 +181,7 @@ class StatsPass:
         else:
             _check_float64(w, (n,), "sample weights")
             w = np.ascontiguousarray(w)
-        segments = _common.window_segments(
-            self.bounds, self.rows_done, self.rows_done + n)
+        segments = self._segments(pieces, n)
         q = self.partials
         with self.backend.entered(), _common.single_threaded_blas(p.use_blas):
             self.backend.drivers.accumulate_partitions(
@@ -160,14 +189,15 @@ class StatsPass:
                 p.shifted, p.shifted_u, segments, q.nk, q.s1, q.s2, q.cc, q.ll,
                 p.kind, p.use_blas, self.n_threads,
             )
-        self.rows_done += n
+        for slot, first, last in segments:
+            self.next_row[slot] += last - first
 
     def finish(self, out=None):
         """The statistics of the pass, L included: ``out`` filled, or new."""
         p = self.params
-        if self.rows_done != self.n_samples:
-            raise ValueError(
-                f"kernel: the pass saw {self.rows_done} of {self.n_samples} rows")
+        seen = int(np.sum(self.next_row - self.bounds[:-1]))
+        if seen != self.n_samples:
+            raise ValueError(f"kernel: the pass saw {seen} of {self.n_samples} rows")
         if out is None:
             out = cov.SufficientStats.zeros(p.n_components, p.n_features,
                                             p.covariance_type)
@@ -228,8 +258,14 @@ class Backend:
     # ------------------------------------------------------------- posteriors
 
     def posterior(self, X, c, means, U, covariance_type, log_norm=None, resp=None,
-                  labels=None, raw=False, n_threads=None):
-        """Per-row results from log p into the given outputs; see the module."""
+                  labels=None, raw=False, n_threads=None, bounds=None):
+        """Per-row results from log p into the given outputs; see the module.
+
+        ``bounds``: the row ranges worked as tile sequences (default: the
+        partitions of X's rows); a window of a larger X passes the bounds of
+        that X's partitions inside it (`_common.window_bounds`), so that its
+        tiles fall where they fall in one call over all rows.
+        """
         p = _Params(c, means, U, covariance_type)
         _check_x(X, p.n_features)
         n, k = X.shape[0], p.n_components
@@ -252,7 +288,9 @@ class Backend:
             raise ValueError(f"kernel: labels must be a writable intp array of shape {(n,)}")
         if raw and resp is None:
             raise ValueError("kernel: raw log-probabilities need resp")
-        bounds = _common.partition_bounds(n, k, p.n_features, "diag").astype(np.intp)
+        if bounds is None:
+            bounds = _common.partition_bounds(n, k, p.n_features, "diag")
+        bounds = np.ascontiguousarray(bounds, dtype=np.intp)
         with self.entered(), _common.single_threaded_blas(p.use_blas):
             self.drivers.posterior_partitions(
                 _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,

@@ -115,6 +115,65 @@ def window_segments(bounds, start, stop):
     return segments
 
 
+def window_plan(bounds, max_rows):
+    """The windows of a pass over rows split into partitions ``bounds``.
+
+    Each window is a list of row ranges ``(start, stop)``: the next ``m``
+    rows of every partition that has rows left (``m`` a multiple of `TILE`,
+    about ``max_rows`` in all), ranges that touch merged. So a window keeps
+    every thread busy (one range per partition) and cuts partitions only at
+    tile boundaries, which keeps the bits of a pass over all rows at once.
+    With ``max_rows`` >= the rows, one window of all rows.
+    """
+    n_samples = int(bounds[-1])
+    if max_rows >= n_samples:
+        return [[(0, n_samples)]]
+    starts, stops = bounds[:-1], bounds[1:]
+    step = max(TILE, (max_rows // len(starts)) // TILE * TILE)
+    windows = []
+    for offset in range(0, int(np.max(stops - starts)), step):
+        pieces = []
+        for start, stop in zip(starts, stops):
+            first, last = int(start) + offset, min(int(start) + offset + step, int(stop))
+            if first >= last:
+                continue
+            if pieces and pieces[-1][1] == first:
+                pieces[-1] = (pieces[-1][0], last)
+            else:
+                pieces.append((first, last))
+        windows.append(pieces)
+    return windows
+
+
+def aligned_windows(bounds, max_rows):
+    """Consecutive row windows ``(start, stop)`` of about ``max_rows`` rows,
+    cut only at partition bounds and at tile boundaries inside partitions.
+
+    For per-row results (`Backend.posterior`), whose tiles then fall where
+    they fall in one call over all rows.
+    """
+    n_samples = int(bounds[-1])
+    cuts = np.unique(np.concatenate(
+        [np.arange(start, stop, TILE) for start, stop in zip(bounds[:-1], bounds[1:])]
+        + [[n_samples]]))
+    windows = []
+    start = 0
+    while start < n_samples:
+        # the last cut within max_rows of start, or the next one
+        at = np.searchsorted(cuts, start + max(int(max_rows), 1), side="right") - 1
+        stop = int(cuts[at]) if cuts[at] > start else int(
+            cuts[np.searchsorted(cuts, start, side="right")])
+        windows.append((start, stop))
+        start = stop
+    return windows
+
+
+def window_bounds(bounds, start, stop):
+    """The partition bounds inside rows [start, stop), counted from ``start``."""
+    inside = bounds[(bounds > start) & (bounds < stop)]
+    return np.concatenate([[0], inside - start, [stop - start]]).astype(np.int64)
+
+
 class Partials:
     """Zeroed float64 partial statistics, one slot per partition.
 

@@ -1,0 +1,288 @@
+"""Where a fit's rows come from: an array in memory, or one read by windows.
+
+An EM iteration is one pass over the rows. `InMemoryRows` hands a validated
+array to the kernels in one piece. `WindowedRows` reads any 2-D array-like
+that is not an ndarray in memory -- a memory map (``np.load(path,
+mmap_mode='r')``), a zarr array, an h5py dataset -- window by window, never
+whole: windows of at most ``window_bytes``, laid out by
+`kernels._common.window_plan` so that the statistics have the bits of the
+in-memory pass. A read-only memory map of a file is read with ``readinto``
+into one reused buffer, so its pages are not kept mapped; other array-likes
+are sliced. Other dtypes than float32/float64 are converted window by window,
+and each window is checked for NaN and infinity the first time it is read,
+with scikit-learn's message and the row where the first one is.
+
+Both classes offer the same three things to the estimator: ``statistics``
+(one fused pass), ``posterior`` (per-row outputs, window by window) and
+``sample`` (rows for the initialization).
+"""
+
+import mmap
+import os
+
+import numpy as np
+
+from .kernels import _common
+
+#: Default window size of array-likes read window by window.
+WINDOW_BYTES = 64 * 2**20
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def is_windowed(X):
+    """Whether ``X`` is read window by window rather than converted whole.
+
+    True for memory maps and for 2-D array-likes with ``shape``, ``dtype``
+    and row slicing that are not ndarrays (zarr arrays, h5py datasets).
+    Lists, ndarrays in memory, pandas and sparse matrices are validated as
+    scikit-learn validates them.
+    """
+    if isinstance(X, np.memmap):
+        return True
+    if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__"):
+        return False
+    shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
+    if shape is None or dtype is None or len(shape) != 2:
+        return False
+    module = type(X).__module__.split(".")[0]
+    return module not in ("pandas", "scipy", "polars", "pyarrow")
+
+
+def _finite_error(window, first_row):
+    """scikit-learn's message for a non-finite X, with the row it is in."""
+    bad = ~np.isfinite(window)
+    row = int(np.argmax(bad.any(axis=1)))
+    value = window[row][bad[row]][0]
+    what = "NaN" if np.isnan(value) else f"infinity or a value too large for {window.dtype!r}"
+    return ValueError(f"Input X contains {what} (row {first_row + row}).")
+
+
+def check_finite(window, first_row=0):
+    """Raise scikit-learn's ValueError, naming the row, if ``window`` has NaN/inf."""
+    # a sum is finite when every term is (or overflows: then look closely)
+    if not np.isfinite(np.add.reduce(window, axis=None, dtype=np.float64)):
+        if not np.isfinite(window).all():
+            raise _finite_error(window, first_row)
+
+
+class InMemoryRows:
+    """A validated, C-contiguous float32/float64 array in memory."""
+
+    def __init__(self, X):
+        self.X = X
+        self.n_samples, self.n_features = X.shape
+        self.dtype = X.dtype
+
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+        """One fused pass over all rows: `SufficientStats` (L in ``ll``)."""
+        stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type,
+                                        n_threads)
+        stats_pass.add(self.X, w)
+        return stats_pass.finish()
+
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
+        backend.posterior(self.X, c, means, U, covariance_type, n_threads=n_threads,
+                          **outputs)
+
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+        """The mean of log p(x_i) in X's dtype, as ``score_samples(X).mean()``."""
+        log_norm = np.empty(self.n_samples, dtype=self.dtype)
+        self.posterior(backend, c, means, U, covariance_type, n_threads,
+                       log_norm=log_norm)
+        return float(np.mean(log_norm))
+
+    def rows(self, indices=None):
+        """The rows at sorted ``indices`` (all rows: X itself, no copy)."""
+        return self.X if indices is None else self.X[indices]
+
+
+class WindowedRows:
+    """A 2-D array-like read by windows of at most ``window_bytes``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        A memory map, zarr array, h5py dataset or any object with ``shape``,
+        ``dtype`` and row slicing ``X[start:stop]``.
+    window_bytes : int
+        Bytes of one window of rows, in the dtype the kernels read.
+    ensure_min_samples : int
+        As in scikit-learn's ``check_array``.
+    """
+
+    def __init__(self, X, window_bytes=WINDOW_BYTES, ensure_min_samples=1):
+        shape = tuple(int(s) for s in X.shape)
+        dtype = np.dtype(X.dtype)
+        if dtype.kind not in "biuf":
+            raise ValueError(
+                f"X holds {dtype} values; a mixture needs numbers (float32 or "
+                "float64, or integers, converted window by window)")
+        n_samples, n_features = shape
+        if n_samples < ensure_min_samples:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape={shape}) while a "
+                f"minimum of {ensure_min_samples} is required.")
+        if n_features < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={shape}) while a minimum "
+                "of 1 is required.")
+        self.X = X
+        self.n_samples, self.n_features = shape
+        self.source_dtype = dtype
+        # the dtype the kernels read: float32 stays float32, anything else
+        # becomes float64 (window by window), as scikit-learn's check_array
+        self.dtype = np.dtype(np.float32 if dtype.kind == "f" and dtype.itemsize == 4
+                              else np.float64)
+        self.row_bytes = self.n_features * self.dtype.itemsize
+        self.window_rows = max(1, int(window_bytes) // self.row_bytes)
+        self.checked = np.zeros(0, dtype=bool)  # windows checked for NaN/inf
+        self._file = _file_region(X)
+        self._buffer = None
+
+    # ---------------------------------------------------------------- reading
+
+    def _window_buffer(self, n_rows):
+        if self._buffer is None or self._buffer.shape[0] < n_rows:
+            self._buffer = np.empty((n_rows, self.n_features), dtype=self.dtype)
+        return self._buffer[:n_rows]
+
+    def _read_range(self, start, stop, out):
+        """Rows [start, stop) of X into ``out`` (C-contiguous, self.dtype)."""
+        if self._file is not None:
+            path, offset, row_bytes = self._file
+            view = memoryview(out.reshape(-1).view(np.uint8))
+            with open(path, "rb", buffering=0) as f:
+                f.seek(offset + start * row_bytes)
+                done = 0
+                while done < len(view):
+                    got = f.readinto(view[done:])
+                    if not got:
+                        raise ValueError(
+                            f"{path}: the file ended before row {stop} (truncated?)")
+                    done += got
+            return
+        block = np.asarray(self.X[start:stop])
+        if block.shape != out.shape:
+            raise ValueError(
+                f"X[{start}:{stop}] has shape {block.shape}, expected {out.shape}")
+        out[...] = block
+
+    def read(self, pieces, check=True):
+        """The rows of ``pieces`` [(start, stop), ...], one after another.
+
+        The result is a view of a buffer reused by the next read.
+        """
+        n_rows = sum(stop - start for start, stop in pieces)
+        out = self._window_buffer(n_rows)
+        at = 0
+        for start, stop in pieces:
+            part = out[at:at + stop - start]
+            self._read_range(start, stop, part)
+            if check:
+                check_finite(part, start)
+            at += stop - start
+        return out
+
+    def _plan(self, bounds):
+        return _common.window_plan(bounds, self.window_rows)
+
+    # --------------------------------------------------------------- the API
+
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+        """One fused pass, window by window: `SufficientStats` (L in ``ll``)."""
+        stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type,
+                                        n_threads)
+        plan = self._plan(stats_pass.bounds)
+        if self.checked.shape[0] != len(plan):
+            self.checked = np.zeros(len(plan), dtype=bool)
+        for i, pieces in enumerate(plan):
+            window = self.read(pieces, check=not self.checked[i])
+            self.checked[i] = True
+            weights = None if w is None else np.concatenate(
+                [w[start:stop] for start, stop in pieces])
+            stats_pass.add(window, weights, pieces)
+        return stats_pass.finish()
+
+    def _windows(self, bounds=None):
+        """(start, stop, rows) of consecutive windows, cut at tile boundaries
+        of the partitions ``bounds`` (when given)."""
+        if bounds is None:
+            ranges = [(start, min(start + self.window_rows, self.n_samples))
+                      for start in range(0, self.n_samples, self.window_rows)]
+        else:
+            ranges = _common.aligned_windows(bounds, self.window_rows)
+        for start, stop in ranges:
+            yield start, stop, self.read([(start, stop)])
+
+    def _posterior_windows(self, backend, c, means, U, covariance_type, n_threads,
+                           outputs):
+        """Fill ``outputs(start, stop)`` for each window, tiles as in memory."""
+        bounds = _common.partition_bounds(self.n_samples, len(c), self.n_features,
+                                          "diag")
+        for start, stop, window in self._windows(bounds):
+            backend.posterior(window, c, means, U, covariance_type,
+                              n_threads=n_threads,
+                              bounds=_common.window_bounds(bounds, start, stop),
+                              **outputs(start, stop))
+
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
+        """Per-row outputs (``log_norm``, ``resp``, ``labels``) window by window."""
+        self._posterior_windows(
+            backend, c, means, U, covariance_type, n_threads,
+            lambda start, stop: {name: out[start:stop] for name, out in outputs.items()})
+
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+        """The mean of log p(x_i), summed in float64 window by window."""
+        total = [0.0]
+        log_norm = np.empty(0, dtype=self.dtype)
+
+        def outputs(start, stop):
+            nonlocal log_norm
+            if total[0] or log_norm.size:  # the previous window's values
+                total[0] += float(np.sum(log_norm, dtype=np.float64))
+            log_norm = np.empty(stop - start, dtype=self.dtype)
+            return {"log_norm": log_norm}
+
+        self._posterior_windows(backend, c, means, U, covariance_type, n_threads,
+                                outputs)
+        return (total[0] + float(np.sum(log_norm, dtype=np.float64))) / self.n_samples
+
+    def rows(self, indices=None):
+        """The rows at sorted ``indices`` (None: all), read in one pass."""
+        if indices is None:
+            out = np.empty((self.n_samples, self.n_features), dtype=self.dtype)
+            for start, stop, window in self._windows():
+                out[start:stop] = window
+            return out
+        out = np.empty((len(indices), self.n_features), dtype=self.dtype)
+        at = 0
+        for start in range(0, self.n_samples, self.window_rows):
+            stop = min(start + self.window_rows, self.n_samples)
+            lo, hi = np.searchsorted(indices, [start, stop])
+            if hi > lo:
+                window = self.read([(start, stop)])
+                out[at:at + hi - lo] = window[indices[lo:hi] - start]
+                at += hi - lo
+        return out
+
+
+def _file_region(X):
+    """(path, byte offset of row 0, bytes per row) where X's rows are read
+    from its file: a read-only, C-ordered memory map of native floats.
+    None otherwise (X is sliced instead).
+
+    The offset comes from X's address in the mapping (correct for views of a
+    memmap too: they share the parent's mapping and offset).
+    """
+    if not isinstance(X, np.memmap) or getattr(X, "mode", None) != "r":
+        return None
+    mapping = getattr(X, "_mmap", None)
+    if mapping is None or X.filename is None or not X.flags.c_contiguous:
+        return None
+    if X.dtype not in _FLOAT_DTYPES or not X.dtype.isnative:
+        return None
+    base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+    map_start = X.offset - X.offset % mmap.ALLOCATIONGRANULARITY
+    if not os.path.isfile(X.filename):
+        return None
+    return os.fspath(X.filename), map_start + (X.ctypes.data - base), X.strides[0]

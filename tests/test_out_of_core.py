@@ -1,0 +1,244 @@
+"""Data larger than memory: memory maps and array-likes read window by window."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from fastgmm import GaussianMixture, mixture
+from fastgmm.kernels import _common
+
+from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
+
+
+class ArrayLike:
+    """A 2-D array-like that is not an ndarray (as a zarr array or h5py dataset)."""
+
+    def __init__(self, X):
+        self._X = X
+        self.shape, self.dtype, self.ndim = X.shape, X.dtype, X.ndim
+        self.reads = []
+
+    def __getitem__(self, key):
+        assert isinstance(key, slice) and key.step is None, key  # row windows only
+        self.reads.append((key.start, key.stop))
+        return self._X[key].copy()
+
+    def __len__(self):
+        return self.shape[0]
+
+
+@pytest.fixture
+def memmap_of(tmp_path):
+    def save(X):
+        path = tmp_path / f"X{len(os.listdir(tmp_path))}.npy"
+        np.save(path, X)
+        return np.load(path, mmap_mode="r")
+
+    return save
+
+
+def _assert_same_model(a, b):
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.n_iter_ == b.n_iter_ and a.lower_bound_ == b.lower_bound_
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("d", [3, 26])  # direct loops; 'full' through BLAS tiles
+def test_memmap_fit_is_bitwise_the_in_memory_fit(backend, covariance_type, dtype, d,
+                                                 memmap_of, monkeypatch):
+    # several partitions, and windows smaller than a partition
+    monkeypatch.setattr(_common, "MIN_ROWS_PER_PARTITION", 1000)
+    X, _ = make_blobs(4321, d, 3, seed=1, dtype=dtype)
+    M = memmap_of(X)
+    params = dict(covariance_type=covariance_type, random_state=0, backend=backend,
+                  max_iter=5, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        expected = GaussianMixture(3, **params).fit(X)
+        fitted = GaussianMixture(3, **params, window_bytes=300 * d * X.itemsize).fit(M)
+    _assert_same_model(fitted, expected)
+    assert_array_equal(fitted.predict(M), expected.predict(X))
+    assert_array_equal(fitted.predict_proba(M), expected.predict_proba(X))
+    assert_array_equal(fitted.score_samples(M), expected.score_samples(X))
+    # summed window by window in float64 (in memory: scikit-learn's mean in X's dtype)
+    assert fitted.score(M) == pytest.approx(expected.score(X),
+                                            rel=1e-12 if dtype == np.float64 else 1e-6)
+
+
+def test_weighted_fit_from_an_array_like(backend, monkeypatch):
+    monkeypatch.setattr(_common, "MIN_ROWS_PER_PARTITION", 700)
+    X, _ = make_blobs(3000, 4, 3, seed=2)
+    w = np.random.RandomState(3).rand(3000)
+    A = ArrayLike(X)
+    params = dict(random_state=0, backend=backend, max_iter=4, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = GaussianMixture(3, **params).fit(X, sample_weight=w)
+        fitted = GaussianMixture(3, **params, window_bytes=20000).fit(
+            A, sample_weight=w)
+    _assert_same_model(fitted, expected)
+    # read window by window, never whole
+    assert max(stop - start for start, stop in A.reads) < 3000
+
+
+@pytest.mark.parametrize("module", ["zarr", "h5py"])
+def test_zarr_and_h5py_arrays(module, tmp_path):
+    lib = pytest.importorskip(module)
+    X, _ = make_blobs(2000, 3, 2, seed=4, dtype=np.float32)
+    if module == "zarr":
+        A = lib.open_array(str(tmp_path / "x.zarr"), mode="w", shape=X.shape,
+                           chunks=(500, 3), dtype="f4")
+        A[:] = X
+        f = None
+    else:
+        f = lib.File(tmp_path / "x.h5", "w")
+        A = f.create_dataset("X", data=X)
+    try:
+        expected = GaussianMixture(2, random_state=0).fit(X)
+        fitted = GaussianMixture(2, random_state=0, window_bytes=4000).fit(A)
+        _assert_same_model(fitted, expected)
+        assert fitted.means_.dtype == np.float32
+        assert_array_equal(fitted.predict(A), expected.predict(X))
+    finally:
+        if f is not None:
+            f.close()
+
+
+def test_integer_memmap_is_converted_window_by_window(memmap_of):
+    X = np.random.RandomState(5).randint(-50, 50, size=(3000, 2)).astype(np.int32)
+    X[:1500] += 100
+    fitted = GaussianMixture(2, random_state=0, window_bytes=8000).fit(memmap_of(X))
+    expected = GaussianMixture(2, random_state=0).fit(X.astype(np.float64))
+    _assert_same_model(fitted, expected)
+
+
+def test_a_nan_in_a_memmap_names_its_row(memmap_of):
+    X, _ = make_blobs(5000, 3, 2, seed=6)
+    X[3456, 1] = np.nan
+    M = memmap_of(X)
+    with pytest.raises(ValueError, match=r"Input X contains NaN \(row 3456\)"):
+        GaussianMixture(2, random_state=0, window_bytes=10000).fit(M)
+    X[3456, 1] = np.inf
+    with pytest.raises(ValueError, match=r"Input X contains infinity.*\(row 3456\)"):
+        GaussianMixture(2, random_state=0, window_bytes=10000,
+                        init_sample_size=100).fit(memmap_of(X))
+    good = GaussianMixture(2, random_state=0).fit(make_blobs(500, 3, 2)[0])
+    with pytest.raises(ValueError, match=r"\(row 3456\)"):
+        good.predict(memmap_of(X))
+
+
+def test_wrong_shapes_of_array_likes(memmap_of):
+    X, _ = make_blobs(100, 3, 2, seed=7)
+    gm = GaussianMixture(2, random_state=0).fit(memmap_of(X))
+    assert gm.n_features_in_ == 3
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is "
+                                         "expecting 3 features as input"):
+        gm.predict(memmap_of(X[:, :2].copy()))
+    with pytest.raises(ValueError, match="minimum of 2 is required"):
+        GaussianMixture(1).fit(memmap_of(X[:1].copy()))
+    with pytest.raises(ValueError, match="needs numbers"):
+        GaussianMixture(1).fit(memmap_of(np.array([["a", "b"]] * 5)))
+
+
+def test_init_sample_size_draws_rows_with_random_state(memmap_of):
+    X, _ = make_blobs(6000, 2, 3, seed=8)
+    M = memmap_of(X)
+    one = GaussianMixture(3, random_state=0, init_sample_size=500, max_iter=0).fit(M)
+    two = GaussianMixture(3, random_state=0, init_sample_size=500, max_iter=0).fit(X)
+    assert_array_equal(one.means_, two.means_)
+    rows = mixture._sample_rows(np.random.RandomState(0), 6000, 500)
+    assert rows.size == 500 and np.all(np.diff(rows) > 0)
+    from_sample = GaussianMixture(3, random_state=np.random.RandomState(0), max_iter=0)
+    # the sample, then the same initialization on those rows
+    rng = np.random.RandomState(0)
+    rows = mixture._sample_rows(rng, 6000, 500)
+    by_hand = GaussianMixture(3, random_state=rng, max_iter=0).fit(X[rows])
+    from_sample.set_params(init_sample_size=500).fit(X)
+    assert_array_equal(from_sample.means_, by_hand.means_)
+    # at least n_samples: all rows, as without it
+    everything = GaussianMixture(3, random_state=0, init_sample_size=10**6,
+                                 max_iter=0).fit(M)
+    plain = GaussianMixture(3, random_state=0, max_iter=0).fit(X)
+    assert_array_equal(everything.means_, plain.means_)
+
+
+def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
+    X, _ = make_blobs(4000, 2, 3, seed=9)
+    M = memmap_of(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within the budget: no warning
+        within = GaussianMixture(3, random_state=0).fit(M)
+    _assert_same_model(within, GaussianMixture(3, random_state=0).fit(X))
+    monkeypatch.setattr(mixture, "INIT_BYTES", 1000 * (2 * 8 + mixture.INIT_ROW_BYTES))
+    with pytest.warns(UserWarning, match="sample of 1,000 rows"):
+        sampled = GaussianMixture(3, random_state=0).fit(M)
+    by_size = GaussianMixture(3, random_state=0, init_sample_size=1000).fit(M)
+    _assert_same_model(sampled, by_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # in memory: all rows, always
+        GaussianMixture(3, random_state=0).fit(X)
+
+
+def test_anonymous_memory_of_a_large_memmap_fit_is_bounded(tmp_path):
+    # 2e7 rows x 4 float32 (305 MiB); the fit with default arguments must not
+    # copy it: anonymous memory grows by a window (64 MiB) and the
+    # initialization (128 MiB), not by X
+    path = tmp_path / "big.npy"
+    report = json.loads(subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import json, threading
+        import numpy as np
+        from numpy.lib.format import open_memmap
+        import fastgmm
+
+        n = 20_000_000
+        out = open_memmap({str(path)!r}, mode="w+", dtype=np.float32, shape=(n, 4))
+        rng = np.random.RandomState(0)
+        for start in range(0, n, 1_000_000):
+            block = rng.standard_normal((1_000_000, 4)).astype(np.float32)
+            block[: 500_000] += 6
+            out[start:start + 1_000_000] = block
+        out.flush()
+        del out, block
+
+        def anon():
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        return int(line.split()[1]) * 1024
+
+        X = np.load({str(path)!r}, mmap_mode="r")
+        gm = fastgmm.GaussianMixture(2, covariance_type="diag", random_state=0,
+                                     max_iter=3)
+        gm.fit(X[:1000])  # load the kernels first
+        before = anon()
+        peak = [before]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.wait(0.005):
+                peak[0] = max(peak[0], anon())
+
+        t = threading.Thread(target=sample, daemon=True)
+        t.start()
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gm.fit(X)
+        stop.set()
+        t.join()
+        print(json.dumps({{"growth": peak[0] - before, "file": X.nbytes,
+                          "means": sorted(gm.means_[:, 0].tolist()),
+                          "warned": any("sample" in str(w.message) for w in caught)}}))
+    """)], capture_output=True, text=True, timeout=900, check=True).stdout.splitlines()[-1])
+    assert report["warned"]
+    assert report["growth"] < 256 * 2**20 < report["file"]
+    assert report["means"] == pytest.approx([0.0, 6.0], abs=0.01)
