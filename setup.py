@@ -30,6 +30,7 @@ Environment variables:
     scripts keep working.
 """
 
+import importlib.machinery
 import importlib.util
 import os
 import shlex
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -270,10 +272,32 @@ class BuildPy(build_py):
 
     def run(self):
         super().run()
+        planned = [] if PLAN.skipped else [v.name for v, _ in PLAN.variants]
+        if getattr(self, "editable_mode", False):
+            # an editable install reads the source tree
+            target = os.path.join(HERE, BUILD_INFO)
+            if PLAN.skipped:
+                _remove_modules(os.path.dirname(target), keep=())
+        else:
+            target = os.path.join(self.build_lib, BUILD_INFO)
+        # build_ext, when it runs, rewrites it with what it did build
+        _write(target, PLAN.build_info(planned))
         if PLAN.skipped:
             # no build_ext runs: this is the only place to tell
-            _write(os.path.join(self.build_lib, BUILD_INFO), PLAN.build_info([]))
             PLAN.announce([])
+
+
+def _remove_modules(package_dir, keep):
+    """Remove compiled variant modules not in `keep` from package_dir (stale
+    ones from an earlier build must not be imported)."""
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    for variant in _load_dispatch().VARIANTS:
+        if variant.name in keep:
+            continue
+        for suffix in suffixes:
+            path = os.path.join(package_dir, variant.module + suffix)
+            if os.path.exists(path):
+                os.remove(path)
 
 
 class BuildExt(build_ext):
@@ -288,13 +312,21 @@ class BuildExt(build_ext):
     def build_extensions(self):
         self.built, self.failed = [], []
         names = {f"fastgmm.kernels.{v.module}": v.name for v, _ in PLAN.variants}
-        for ext in self.extensions:
-            try:
-                self.build_extension(ext)
-            except BUILD_ERRORS as exc:
-                self.failed.append(f"{names[ext.name]}: {exc}")
-            else:
-                self.built.append(names[ext.name])
+        # the variants compile side by side (one compiler process each), as
+        # build_ext --parallel would; --parallel N caps the number
+        workers = os.cpu_count() or 1
+        if isinstance(self.parallel, int) and not isinstance(self.parallel, bool):
+            workers = self.parallel
+        workers = max(1, min(workers, len(self.extensions)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            jobs = [(ext, pool.submit(self.build_extension, ext)) for ext in self.extensions]
+            for ext, job in jobs:
+                try:
+                    job.result()
+                except BUILD_ERRORS as exc:
+                    self.failed.append(f"{names[ext.name]}: {exc}")
+                else:
+                    self.built.append(names[ext.name])
         if "baseline" not in self.built:
             # the variants are only ever used beside a working baseline
             self.failed += [f"{name}: not installed without the baseline"
@@ -307,17 +339,8 @@ class BuildExt(build_ext):
         package_dir = os.path.dirname(self.get_ext_fullpath("fastgmm.kernels._cython"))
         _write(os.path.join(package_dir, "_build_info.py"),
                PLAN.build_info(built, failed))
-        dispatch = _load_dispatch()
-        for variant in dispatch.VARIANTS:
-            path = self.get_ext_fullpath(f"fastgmm.kernels.{variant.module}")
-            if variant.name not in built and os.path.exists(path):
-                os.remove(path)
+        _remove_modules(package_dir, keep=built)
         PLAN.announce(built, failed)
 
-
-# The source tree's copy is what build_py packs (and what an editable install
-# reads until build_ext rewrites it).
-_write(os.path.join(HERE, BUILD_INFO),
-       PLAN.build_info([] if PLAN.skipped else [v.name for v, _ in PLAN.variants]))
 
 setup(ext_modules=PLAN.extensions(), cmdclass={"build_py": BuildPy, "build_ext": BuildExt})
