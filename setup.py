@@ -32,6 +32,7 @@ Environment variables:
 
 import importlib.machinery
 import importlib.util
+import json
 import os
 import shlex
 import shutil
@@ -59,7 +60,9 @@ PYX = "fastgmm/kernels/_cython.pyx"
 # Cython writes its C files here, one directory per variant (they are
 # generated, not in git, not in the sdist)
 CYTHON_BUILD_DIR = os.path.join("build", "cython")
-BUILD_INFO = os.path.join("fastgmm", "kernels", "_build_info.py")
+# what was built, for kernels/_dispatch.py and show_config(); package data
+# written into the build output (not a module: the sdist leaves it out)
+BUILD_INFO = os.path.join("fastgmm", "kernels", "_build_info.json")
 
 # Reassociation lets sums over rows vectorize; no -ffinite-math-only: -inf
 # log-probabilities must compare correctly.
@@ -227,24 +230,17 @@ class Plan:
         return modules
 
     def build_info(self, built, failed=()):
-        """Text of fastgmm/kernels/_build_info.py."""
+        """Text of fastgmm/kernels/_build_info.json."""
         skipped = self.skipped
         if not built and not skipped:
             skipped = "its compilation failed: " + "; ".join(failed)
-        lines = [
-            '"""What setup.py built (generated at build time; not in git)."""',
-            "",
-            f"#: Variants of the Cython extension built, best first: {built!r}",
-            f"VARIANTS = {tuple(built)!r}",
-            "#: Why no extension was built (None when one was).",
-            f"SKIPPED = {skipped!r}",
-            "#: Whether the baseline module was compiled with -march=native.",
-            f"NATIVE = {self.native!r}",
-            "#: Variants whose compilation failed, with the error.",
-            f"FAILED = {tuple(failed)!r}",
-            "",
-        ]
-        return "\n".join(lines)
+        info = {
+            "variants": list(built),   # built, best first
+            "skipped": skipped,        # why no extension was built, or null
+            "native": self.native,     # baseline compiled with -march=native
+            "failed": list(failed),    # variants whose compilation failed
+        }
+        return json.dumps(info, indent=1) + "\n"
 
     def announce(self, built, failed=()):
         """Say once, on stderr, what was not built and why."""
@@ -268,7 +264,7 @@ def _write(path, text):
 
 
 class BuildPy(build_py):
-    """Also writes _build_info.py; says why when no extension is built."""
+    """Also writes _build_info.json; says why when no extension is built."""
 
     def run(self):
         super().run()
@@ -304,7 +300,7 @@ class BuildExt(build_ext):
     """Builds the variants one by one; a failure loses that variant only.
 
     If the baseline fails, no extension is installed and the package still
-    installs (the Numba backend needs no compiler). Writes _build_info.py
+    installs (the Numba backend needs no compiler). Writes _build_info.json
     next to the modules, and in place (editable installs) removes modules of
     variants this build did not produce, so a stale one is never imported.
     """
@@ -337,7 +333,7 @@ class BuildExt(build_ext):
         super().run()
         built, failed = getattr(self, "built", []), getattr(self, "failed", [])
         package_dir = os.path.dirname(self.get_ext_fullpath("fastgmm.kernels._cython"))
-        _write(os.path.join(package_dir, "_build_info.py"),
+        _write(os.path.join(package_dir, os.path.basename(BUILD_INFO)),
                PLAN.build_info(built, failed))
         _remove_modules(package_dir, keep=built)
         PLAN.announce(built, failed)

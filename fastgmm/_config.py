@@ -32,6 +32,9 @@ def _cython_config():
     info = {"cython_variants_built": [v.name for v in _dispatch.installed()]}
     if _dispatch.built_with_native():
         info["cython_variants_built"] = ["native"]
+    failed = _dispatch.build_info().get("failed")
+    if failed:
+        info["cython_variants_failed"] = failed
     try:
         module = kernels._load_cython()
     except ImportError as exc:

@@ -20,6 +20,7 @@ This module imports nothing of fastgmm: ``setup.py`` reads `VARIANTS` from it.
 
 import importlib
 import importlib.util
+import json
 import os
 from collections import namedtuple
 
@@ -134,22 +135,25 @@ def select(features, available, forced=None):
                       + _not_built_reason())
 
 
-def _build_info():
+def build_info():
+    """What setup.py built (its _build_info.json), or {} if it wrote none."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_build_info.json")
     try:
-        return importlib.import_module(f"{_PACKAGE}._build_info")
-    except ImportError:
-        return None
+        with open(path) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def _not_built_reason():
-    info = _build_info()
-    reason = getattr(info, "SKIPPED", None)
+    reason = build_info().get("skipped")
     return f" ({reason})" if reason else ""
 
 
 def built_with_native():
     """Whether setup.py built the baseline module with -march=native."""
-    return bool(getattr(_build_info(), "NATIVE", False))
+    return bool(build_info().get("native", False))
 
 
 def load_cython(package=_PACKAGE):
