@@ -328,6 +328,8 @@ class BuildExt(build_ext):
             self.failed += [f"{name}: not installed without the baseline"
                             for name in self.built]
             self.built = []
+        # what is copied in place and packed is what was built
+        self.extensions = [ext for ext in self.extensions if names[ext.name] in self.built]
 
     def run(self):
         super().run()
