@@ -113,7 +113,14 @@ def _child_env(cache_dir):
 
 def _run(cmd, env):
     start = time.monotonic()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                              timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        out, err = (x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+                    for x in (exc.stdout, exc.stderr))
+        proc = subprocess.CompletedProcess(cmd, None, out,
+                                           err + f"\ntimed out after {TIMEOUT} s")
     seconds = time.monotonic() - start
     result = None
     for line in proc.stdout.splitlines():
