@@ -10,8 +10,6 @@ def config():
     import scipy
     import sklearn
 
-    from . import kernels
-
     info = {
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
@@ -20,22 +18,43 @@ def config():
         "numba": numba.__version__,
         "numba_threads": numba.config.NUMBA_NUM_THREADS,
         "numba_threading_layer": numba.config.THREADING_LAYER,
-        "cython_backend": kernels.cython_available(),
     }
-    if info["cython_backend"]:
-        from .kernels import _cython
+    info.update(_cython_config())
+    return info
 
-        info["cython_openmp"] = bool(_cython.OPENMP)
-        info["cython_max_threads"] = int(_cython.max_threads())
+
+def _cython_config():
+    """The Cython backend: which instruction-set variants are installed, which
+    one this CPU runs (see kernels/_dispatch.py), or why it is unavailable."""
+    from . import kernels
+    from .kernels import _dispatch
+
+    info = {"cython_variants_built": [v.name for v in _dispatch.installed()]}
+    if _dispatch.built_with_native():
+        info["cython_variants_built"] = ["native"]
+    failed = _dispatch.build_info().get("failed")
+    if failed:
+        info["cython_variants_failed"] = failed
+    try:
+        module = kernels._load_cython()
+    except ImportError as exc:
+        info["cython_backend"] = False
+        info["cython_unavailable"] = str(exc)
+        return info
+    info["cython_backend"] = True
+    info["cython_variant"] = getattr(module, "CPU_VARIANT", "baseline")
+    info["cython_openmp"] = bool(module.OPENMP)
+    info["cython_max_threads"] = int(module.max_threads())
     return info
 
 
 def show_config(file=None):
     """Print the backends, their threading, and library versions.
 
-    Tells in particular whether the Cython extension is built and whether it
-    was compiled with OpenMP (without it, the Cython backend runs on one
-    thread).
+    Tells in particular whether the Cython extension is built (and if not,
+    why), which of its instruction-set variants are installed and which one
+    this CPU runs, and whether it was compiled with OpenMP (without it, the
+    Cython backend runs on one thread).
     """
     for key, value in config().items():
         print(f"{key}: {value}", file=file or sys.stdout)

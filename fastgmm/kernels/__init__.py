@@ -26,9 +26,10 @@ def _load_numba():
 
 
 def _load_cython():
-    from . import _cython  # noqa: F401  (compiled at install time)
+    # the build for this CPU's instruction set (compiled at install time)
+    from ._dispatch import load_cython
 
-    return _cython
+    return load_cython()
 
 
 def _cached_backend(name, load):

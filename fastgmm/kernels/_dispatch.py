@@ -1,0 +1,172 @@
+"""Which build of the Cython extension this CPU runs.
+
+``setup.py`` compiles ``_cython.pyx`` once per instruction-set level and names
+each module after it (the table `VARIANTS`): the baseline ``_cython`` (the
+compiler's default target, plain x86-64 on x86), ``_x86_64_v3_cython``
+(``-march=x86-64-v3``: AVX2, FMA) and ``_x86_64_v4_cython``
+(``-march=x86-64-v4``: AVX-512). Every module exposes the same functions.
+`load_cython` imports the best one that is installed and whose instructions
+the CPU has, as NumPy detects them at run time (NumPy's check includes the
+operating system's support for the wider registers). Where NumPy's detection
+is not available, only the baseline is used. On machines other than x86-64
+only the baseline is built.
+
+The environment variable ``FASTGMM_CPU_VARIANT`` (``baseline``,
+``x86-64-v3`` or ``x86-64-v4``) asks for one variant; it is refused with
+ImportError when the CPU lacks its instructions or it is not installed.
+
+This module imports nothing of fastgmm: ``setup.py`` reads `VARIANTS` from it.
+"""
+
+import importlib
+import importlib.util
+import json
+import os
+from collections import namedtuple
+
+#: Environment variable that forces a variant (for tests and comparisons).
+ENV_VARIANT = "FASTGMM_CPU_VARIANT"
+
+#: name: as in FASTGMM_CPU_VARIANT and show_config; module: in fastgmm.kernels;
+#: march: the -march level setup.py compiles it for (None: compiler default);
+#: required: NumPy feature names that must all be reported and true;
+#: checked_if_reported: names that must be true when this NumPy reports them
+#: at all (older NumPy releases do not report BMI, LZCNT, MOVBE, X86_V3, ...).
+Variant = namedtuple("Variant", "name module march required checked_if_reported")
+
+# x86-64-v3 is AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE (and XSAVE) on
+# top of v2; NumPy calls BMI1 'BMI' and FMA 'FMA3'. v4 adds AVX512F/BW/CD/DQ/VL.
+_V3_REQUIRED = ("AVX", "AVX2", "FMA3", "F16C")
+_V3_IF_REPORTED = ("SSE3", "SSSE3", "SSE41", "SSE42", "POPCNT", "BMI", "BMI2",
+                   "LZCNT", "MOVBE", "X86_V2", "X86_V3")
+_V4_REQUIRED = _V3_REQUIRED + ("AVX512F", "AVX512BW", "AVX512CD", "AVX512DQ",
+                               "AVX512VL")
+_V4_IF_REPORTED = _V3_IF_REPORTED + ("X86_V4",)
+
+#: Best first; the last one runs on any CPU.
+VARIANTS = (
+    Variant("x86-64-v4", "_x86_64_v4_cython", "x86-64-v4", _V4_REQUIRED,
+            _V4_IF_REPORTED),
+    Variant("x86-64-v3", "_x86_64_v3_cython", "x86-64-v3", _V3_REQUIRED,
+            _V3_IF_REPORTED),
+    Variant("baseline", "_cython", None, (), ()),
+)
+BASELINE = VARIANTS[-1]
+
+_PACKAGE = __name__.rpartition(".")[0] or "fastgmm.kernels"
+
+
+def cpu_features():
+    """NumPy's run-time CPU feature dict, or None if this NumPy has none."""
+    # NumPy >= 2 keeps it in numpy._core; 1.x in numpy.core (importing that
+    # under NumPy 2 warns, hence the order)
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        features = getattr(module, "__cpu_features__", None)
+        if isinstance(features, dict):
+            return dict(features)
+    return None
+
+
+def missing_features(variant, features):
+    """The CPU features `variant` needs that `features` lacks (a list)."""
+    if not variant.required:
+        return []
+    if not features:
+        return ["(no CPU feature detection)"]
+    missing = [f for f in variant.required if not features.get(f, False)]
+    missing += [f for f in variant.checked_if_reported
+                if f in features and not features[f]]
+    return missing
+
+
+def by_name(name):
+    """The variant called `name` ('x86-64-v3', 'x86_64_v3', 'baseline', ...)."""
+    key = name.strip().lower().replace("_", "-")
+    for variant in VARIANTS:
+        if key == variant.name:
+            return variant
+    raise ImportError(
+        f"{ENV_VARIANT}={name!r} is not a variant of fastgmm's Cython extension; "
+        f"use one of {', '.join(v.name for v in VARIANTS)}")
+
+
+def installed(package=_PACKAGE):
+    """The variants whose module is installed (best first)."""
+    found = []
+    for variant in VARIANTS:
+        try:
+            spec = importlib.util.find_spec(f"{package}.{variant.module}")
+        except ImportError:
+            spec = None
+        if spec is not None:
+            found.append(variant)
+    return found
+
+
+def select(features, available, forced=None):
+    """The variant to import: `forced` (a name) or the best supported one.
+
+    `features` is NumPy's feature dict (or None), `available` the installed
+    variants. Raises ImportError when nothing fits, or when the forced
+    variant is not installed or needs instructions the CPU lacks.
+    """
+    available = list(available)
+    if forced:
+        variant = by_name(forced)
+        missing = missing_features(variant, features)
+        if missing:
+            raise ImportError(
+                f"{ENV_VARIANT}={forced} asks for fastgmm's {variant.name} build, "
+                f"but this CPU lacks {', '.join(missing)}")
+        if variant not in available:
+            raise ImportError(
+                f"{ENV_VARIANT}={forced} asks for fastgmm's {variant.name} build, "
+                f"which is not installed (installed: "
+                f"{', '.join(v.name for v in available) or 'none'})")
+        return variant
+    for variant in available:
+        if not missing_features(variant, features):
+            return variant
+    raise ImportError("fastgmm's Cython extension is not installed"
+                      + _not_built_reason())
+
+
+def build_info():
+    """What setup.py built (its _build_info.json), or {} if it wrote none."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_build_info.json")
+    try:
+        with open(path) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _not_built_reason():
+    reason = build_info().get("skipped")
+    return f" ({reason})" if reason else ""
+
+
+def built_with_native():
+    """Whether setup.py built the baseline module with -march=native."""
+    return bool(build_info().get("native", False))
+
+
+def load_cython(package=_PACKAGE):
+    """Import and return the Cython module for this CPU.
+
+    The module gets two attributes: ``BACKEND_NAME = 'cython'`` and
+    ``CPU_VARIANT``, the variant's name ('native' for a FASTGMM_NATIVE=1
+    build of the baseline module).
+    """
+    variant = select(cpu_features(), installed(package),
+                     os.environ.get(ENV_VARIANT, "").strip() or None)
+    module = importlib.import_module(f"{package}.{variant.module}")
+    module.BACKEND_NAME = "cython"
+    module.CPU_VARIANT = ("native" if variant is BASELINE and built_with_native()
+                          else variant.name)
+    return module
