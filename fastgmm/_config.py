@@ -10,14 +10,16 @@ def config():
     import scipy
     import sklearn
 
+    from .kernels._common import usable_cores
+
     info = {
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
         "scikit-learn": sklearn.__version__,
         "numba": numba.__version__,
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
-        "numba_threading_layer": numba.config.THREADING_LAYER,
+        # both backends run a pass on at most this many threads by default
+        "kernel_threads": usable_cores(),
     }
     info.update(_cython_config())
     return info

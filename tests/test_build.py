@@ -99,7 +99,7 @@ def test_load_follows_the_features(monkeypatch):
     assert module.__name__ == "fastgmm.kernels._cython"
     assert module.BACKEND_NAME == "cython"
     assert module.CPU_VARIANT in ("baseline", "native")
-    assert fastgmm.kernels.backend_name(module) == "cython"
+    assert fastgmm.kernels.Backend("cython", module).name == "cython"
 
 
 @needs_extension

@@ -74,6 +74,7 @@ def test_kernel_boundary_rejects_every_inconsistent_shape():
         import numpy as np
         from fastgmm import kernels, _covariance as cov
         from fastgmm.kernels import _common
+        from fastgmm.kernels._backend import _readonly as ro
         rng = np.random.RandomState(0)
         results = {{}}
 
@@ -122,13 +123,15 @@ def test_kernel_boundary_rejects_every_inconsistent_shape():
                                         ("slot out of range", [[0, 0, 300], [2, 300, 600]]),
                                         ("slots repeated", [[0, 0, 300], [0, 300, 600]]),
                                         ("negative", [[0, -1, 300]])):
-                    seg = np.array(segments, dtype=np.intp)
+                    # typed as the Backend hands them (read-only inputs), so
+                    # that Numba runs the drivers it compiled already
+                    seg = ro(np.array(segments, dtype=np.intp))
                     expect_error(tag + "/driver " + label, lambda: b.drivers.accumulate_partitions(
-                        X, np.zeros(0), p.c, p.flat_means, p.U, p.center, p.shifted,
+                        ro(X), ro(np.zeros(0)), p.c, p.flat_means, p.U, p.center, p.shifted,
                         p.shifted_u, seg, q.nk, q.s1, q.s2, q.cc, q.ll, kind, False, 2))
-                bounds = np.array([0, 300, 601], dtype=np.intp)
+                bounds = ro(np.array([0, 300, 601], dtype=np.intp))
                 expect_error(tag + "/driver bounds", lambda: b.drivers.posterior_partitions(
-                    X, p.c, p.flat_means, p.U, p.center, p.shifted_u, bounds,
+                    ro(X), p.c, p.flat_means, p.U, p.center, p.shifted_u, bounds,
                     np.empty(600), np.empty((0, k)), np.empty(0, np.intp), kind, False,
                     False, 2))
         print(json.dumps(results))
@@ -167,7 +170,9 @@ def test_thread_counts_beyond_the_machine_are_capped():
 
 
 def test_numba_workqueue_layer_is_safe_from_several_threads():
-    # was: "Numba workqueue threading layer is terminating: Concurrent access"
+    # was: "Numba workqueue threading layer is terminating: Concurrent access";
+    # the Numba kernels now run on a pool of GIL-free loops, whatever layer
+    # Numba is set to use
     report = run_child("""
         import json, threading
         import numpy as np
@@ -190,7 +195,7 @@ def test_numba_workqueue_layer_is_safe_from_several_threads():
             t.start()
         for t in threads:
             t.join()
-        print(json.dumps({"layer": numba.threading_layer(), "same": same,
+        print(json.dumps({"layer": numba.config.THREADING_LAYER, "same": same,
                           "fits": fits, "serial": g.means_.tolist()}))
     """, env={"NUMBA_THREADING_LAYER": "workqueue"})
     assert report["layer"] == "workqueue"

@@ -4,7 +4,7 @@
 `begin_pass`, `posterior`, `log_prob`; see `fastgmm.kernels._backend`) on the
 compiled drivers of one backend module, ``_numba`` or ``_cython``. A backend
 module supplies only drivers (`accumulate_partitions`,
-`posterior_partitions`, `max_threads`, `thread_safe`); adding a backend
+`posterior_partitions`, `max_threads`); adding a backend
 means writing those and naming it here.
 """
 
@@ -64,17 +64,20 @@ def get_backend(name="auto", n_samples=None, n_features=None, n_components=None,
             return _cached_backend("cython", _load_cython)
         except ImportError as exc:
             raise ImportError(
-                "fastgmm's Cython backend is not built. Build it with "
-                "`pip install -e .` (or `python setup.py build_ext --inplace`) "
-                "from a source checkout with a C compiler, or use backend='numba'."
+                f"fastgmm's Cython backend is not available ({exc}). Build it "
+                "with `pip install -e .` (or `python setup.py build_ext "
+                "--inplace`) from a source checkout with a C compiler, or use "
+                "backend='numba'."
             ) from exc
     if name != "auto":
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
-    if not cython_available():
+    try:
+        _load_cython()
+    except ImportError as exc:
         if not _warned_fallback:
             warnings.warn(
-                "fastgmm's Cython extension is not built; backend='auto' uses "
-                "Numba.",
+                f"fastgmm's Cython extension is not available ({exc}); "
+                "backend='auto' uses Numba.",
                 RuntimeWarning,
                 stacklevel=3,
             )

@@ -1,9 +1,8 @@
 """The kernel contract, written once for every backend.
 
 A `Backend` wraps a module of compiled drivers (``_numba`` or ``_cython``,
-each providing `accumulate_partitions`, `posterior_partitions`,
-`max_threads` and `thread_safe`) and gives the estimator the contract of
-DESIGN (docs/design.md):
+each providing `accumulate_partitions`, `posterior_partitions` and
+`max_threads`) and gives the estimator the contract of docs/design.md:
 
 ``accumulate(X, w, c, means, U, covariance_type, out, n_threads=None) -> L``
     One fused pass over the rows of X: log-probabilities
@@ -25,13 +24,11 @@ labels=None, raw=False, n_threads=None)``
 Everything a driver relies on is checked here once per call, with errors that
 say what is wrong (the drivers check the shapes again, tersely: no call can
 make them read or write out of bounds). Here too: the thread rule
-(`_common.resolve_threads`), a lock where the backend is not safe to enter
-from several threads at once, the BLAS thread limit, and rows of zero
-density in `posterior`.
+(`_common.resolve_threads`), the BLAS thread limit, and rows of zero
+density in `posterior`. Both backends may be entered from several Python
+threads at once (OpenMP's parallel regions, and the Numba backend's own
+thread pool of GIL-free loops).
 """
-
-import threading
-from contextlib import nullcontext
 
 import numpy as np
 
@@ -183,7 +180,7 @@ class StatsPass:
             w = np.ascontiguousarray(w)
         segments = self._segments(pieces, n)
         q = self.partials
-        with self.backend.entered(), _common.single_threaded_blas(p.use_blas):
+        with _common.single_threaded_blas(p.use_blas):
             self.backend.drivers.accumulate_partitions(
                 _readonly(X), _readonly(w), p.c, p.flat_means, p.U, p.center,
                 p.shifted, p.shifted_u, segments, q.nk, q.s1, q.s2, q.cc, q.ll,
@@ -223,8 +220,6 @@ class Backend:
     def __init__(self, name, drivers):
         self.name = name
         self.drivers = drivers
-        self._lock = threading.Lock()
-        self._safe = None
 
     def __repr__(self):
         return f"<fastgmm kernels: {self.name}>"
@@ -232,12 +227,6 @@ class Backend:
     def threads(self, n_threads):
         """The thread count a pass runs with (`_common.resolve_threads`)."""
         return _common.resolve_threads(n_threads, self.drivers.max_threads())
-
-    def entered(self):
-        """A lock where concurrent calls would crash the backend, else nothing."""
-        if self._safe is None or not self._safe:
-            self._safe = self.drivers.thread_safe()
-        return nullcontext() if self._safe else self._lock
 
     # ------------------------------------------------------------- statistics
 
@@ -291,7 +280,7 @@ class Backend:
         if bounds is None:
             bounds = _common.partition_bounds(n, k, p.n_features, "diag")
         bounds = np.ascontiguousarray(bounds, dtype=np.intp)
-        with self.entered(), _common.single_threaded_blas(p.use_blas):
+        with _common.single_threaded_blas(p.use_blas):
             self.drivers.posterior_partitions(
                 _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
                 _readonly(bounds),

@@ -792,8 +792,3 @@ def posterior_partitions(
                              norm_ptr, resp_ptr, labels_ptr, &failed)
     if failed:
         raise MemoryError("fastgmm: cannot allocate the kernel's tile buffers")
-
-
-def thread_safe():
-    """OpenMP's parallel regions may be entered from several threads at once."""
-    return True

@@ -3,8 +3,13 @@
 `fastgmm.kernels._backend` validates arguments, makes the partition buffers
 and reduces them; this module supplies the two drivers it calls,
 `accumulate_partitions` and `posterior_partitions` (the same signatures as
-the Cython backend's). Each runs its row ranges in parallel (``prange``), a
-range in tiles of `_common.TILE` rows.
+the Cython backend's). Each runs its row ranges on ``n_threads`` threads, a
+range in tiles of `_common.TILE` rows: the calling thread and the threads of
+a pool each run one compiled, GIL-free (``nogil``) loop over their share of
+the ranges. Numba's own ``parallel=True`` is not used: compiling a parfor
+re-optimizes every function it calls (about 17 s per driver and dtype, most
+of a cold start), and its 'workqueue' threading layer aborts the process
+when entered from several threads at once.
 
 A tile is worked column by column so that every inner loop runs over rows,
 contiguous in memory, and vectorizes:
@@ -22,15 +27,18 @@ row is already cheap next to the k distances.
 """
 
 import math
+import os
 import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 
-from ._common import DIAG, FULL, TIED, TILE
+from ._common import DIAG, FULL, TIED, TILE, usable_cores
 
 # fastmath is set here and nowhere else. Reassociation lets sums over rows
 # vectorize; results stay deterministic for a given machine and partitioning.
@@ -652,17 +660,16 @@ def _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
         previous = slot
 
 
-@njit(parallel=True, **_JIT)
-def _accumulate_driver(X, w, c, means, U, center, shifted, shifted_u, segments,
-                       nk, s1, s2, cc, ll, kind, use_blas):
-    _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
-                      nk, s1, s2, cc, ll, kind)
+@njit(**_JIT)
+def _accumulate_share(X, w, c, means, U, center, shifted, shifted_u, segments,
+                      nk, s1, s2, cc, ll, kind, use_blas, share, n_shares):
+    """Segments share, share + n_shares, ... of a pass (one thread's part)."""
     n_components = c.shape[0]
     n_features = X.shape[1]
     means_2d = means.reshape((n_components, n_features))
     shifted_2d = shifted.reshape((-1, n_features))
     shifted_u_2d = shifted_u.reshape((-1, n_features))
-    for i in prange(segments.shape[0]):
+    for i in range(share, segments.shape[0], n_shares):
         p = segments[i, 0]
         ll[p] = _range(X, w, c, means_2d, U, center, shifted_2d, shifted_u_2d, kind,
                        use_blas, segments[i, 1], segments[i, 2], nk[p], s1[p], s2[p],
@@ -704,26 +711,59 @@ def _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
             raise ValueError("kernel: bounds must not decrease")
 
 
-@njit(parallel=True, **_JIT)
-def _posterior_driver(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                      labels, kind, use_blas, raw):
-    _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                     labels, kind, raw)
+@njit(**_JIT)
+def _posterior_share(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
+                     labels, kind, use_blas, raw, share, n_shares):
+    """Partitions share, share + n_shares, ... of the posteriors."""
     n_components = c.shape[0]
     n_features = X.shape[1]
     means_2d = means.reshape((n_components, n_features))
     shifted_u_2d = shifted_u.reshape((-1, n_features))
-    for p in prange(bounds.shape[0] - 1):
+    for p in range(share, bounds.shape[0] - 1, n_shares):
         _posterior_range(X, c, means_2d, U, center, shifted_u_2d, kind, use_blas,
                          bounds[p], bounds[p + 1], raw, log_norm, resp, labels)
+
+
+# --- threads ----------------------------------------------------------------------
+
+_pool = None
+_pool_pid = None
+_pool_lock = threading.Lock()
+
+
+def _thread_pool():
+    """The process's pool of kernel threads (made anew in a forked child)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(max_workers=max(1, usable_cores() - 1),
+                                       thread_name_prefix="fastgmm-numba")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def _run_shares(n_threads, n_items, run_share):
+    """``run_share(t, T)`` for t < T = min(n_threads, n_items): share 0 in
+    this thread, the others in the pool; the first exception is raised."""
+    n_shares = max(1, min(int(n_threads), int(n_items)))
+    if n_shares == 1:
+        run_share(0, 1)
+        return
+    futures = [_thread_pool().submit(run_share, t, n_shares)
+               for t in range(1, n_shares)]
+    try:
+        run_share(0, n_shares)
+    finally:
+        for future in futures:
+            future.result()
 
 
 # --- entry points: the drivers of the kernel contract -------------------------------
 
 
 def max_threads():
-    """The threads Numba runs its parallel loops on at most."""
-    return numba.config.NUMBA_NUM_THREADS
+    """The threads a pass runs on by default: the usable cores."""
+    return usable_cores()
 
 
 def accumulate_partitions(X, w, c, means, U, center, shifted, shifted_u, segments,
@@ -740,13 +780,11 @@ def accumulate_partitions(X, w, c, means, U, center, shifted, shifted_u, segment
     kind : FULL, TIED or DIAG (`_common.KIND`); use_blas : 'full' through BLAS tiles
     n_threads : int, already capped (`_common.resolve_threads`)
     """
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        _accumulate_driver(X, w, c, means, U, center, shifted, shifted_u, segments,
-                           nk, s1, s2, cc, ll, kind, use_blas)
-    finally:
-        numba.set_num_threads(previous)
+    _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
+                      nk, s1, s2, cc, ll, kind)
+    _run_shares(n_threads, segments.shape[0], lambda share, n_shares: _accumulate_share(
+        X, w, c, means, U, center, shifted, shifted_u, segments, nk, s1, s2, cc, ll,
+        kind, use_blas, share, n_shares))
 
 
 def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
@@ -761,43 +799,8 @@ def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, re
     labels : (n,) or (0,) intp                         # OUT, argmax_k log p_ik
     kind, use_blas, n_threads : as in `accumulate_partitions`; raw : bool
     """
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        _posterior_driver(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                          labels, kind, use_blas, raw)
-    finally:
-        numba.set_num_threads(previous)
-
-
-_thread_safe = None
-
-
-def thread_safe():
-    """Whether the drivers may run from several Python threads at once.
-
-    Numba's 'workqueue' threading layer aborts the process when parallel
-    kernels are entered concurrently (numba#8563); 'tbb' and 'omp' do not.
-    Before the first parallel call, the layer is the one Numba would load;
-    after it, the one it did (which then never changes).
-    """
-    global _thread_safe
-    if _thread_safe is not None:
-        return _thread_safe
-    try:
-        _thread_safe = numba.threading_layer() != "workqueue"
-        return _thread_safe
-    except ValueError:  # no parallel kernel has run yet
-        pass
-    # the layers Numba may load for this setting, other than workqueue
-    candidates = {
-        "workqueue": (), "tbb": ("tbbpool",), "omp": ("omppool",),
-        "safe": ("tbbpool",), "forksafe": ("tbbpool",),
-    }.get(numba.config.THREADING_LAYER, ("tbbpool", "omppool"))
-    for module in candidates:
-        try:
-            __import__(f"numba.np.ufunc.{module}")
-        except ImportError:
-            continue
-        return True
-    return False
+    _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
+                     labels, kind, raw)
+    _run_shares(n_threads, bounds.shape[0] - 1, lambda share, n_shares: _posterior_share(
+        X, c, means, U, center, shifted_u, bounds, log_norm, resp, labels, kind,
+        use_blas, raw, share, n_shares))
