@@ -25,6 +25,19 @@ def run_cli(*args):
     )
 
 
+def run_in_process(*args):
+    """main() in this process, as ``run_cli`` returns it (for error paths,
+    where a subprocess adds nothing but its start-up)."""
+    import contextlib
+    import types
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(),
+                                 stderr=err.getvalue())
+
+
 def run_here(capsys, *args):
     """main() in this process: (exit code, stdout, stderr)."""
     code = main([str(a) for a in args])
@@ -351,23 +364,23 @@ def test_progress_redraws_in_place_on_a_terminal():
 
 
 def test_missing_data_file(tmp_path):
-    r = run_cli("fit", tmp_path / "nothing.csv", "-k", "2")
+    r = run_in_process("fit", tmp_path / "nothing.csv", "-k", "2")
     assert_one_error_line(r.returncode, r.stdout, r.stderr, "nothing.csv: no such file")
 
 
 def test_unreadable_data_files(tmp_path):
     directory = tmp_path / "folder.csv"
     directory.mkdir()
-    r = run_cli("fit", directory, "-k", "2")
+    r = run_in_process("fit", directory, "-k", "2")
     assert_one_error_line(r.returncode, r.stdout, r.stderr, "is a directory")
     garbage = tmp_path / "garbage.npy"
     garbage.write_bytes(os.urandom(300))
-    r = run_cli("fit", garbage, "-k", "2")
+    r = run_in_process("fit", garbage, "-k", "2")
     assert_one_error_line(r.returncode, r.stdout, r.stderr, "not a readable .npy")
 
 
 def test_unknown_column_name(csv_file):
-    r = run_cli("fit", csv_file, "-k", "2", "--columns", "x,w")
+    r = run_in_process("fit", csv_file, "-k", "2", "--columns", "x,w")
     assert_one_error_line(r.returncode, r.stdout, r.stderr,
                           "no column named 'w'", "the columns are: x, y, z")
 
@@ -375,7 +388,7 @@ def test_unknown_column_name(csv_file):
 def test_non_numeric_cell(tmp_path):
     path = tmp_path / "cells.csv"
     path.write_text("x,y\n1,2\n3,4\n5,abc\n7,8\n")
-    r = run_cli("fit", path, "-k", "2")
+    r = run_in_process("fit", path, "-k", "2")
     assert_one_error_line(r.returncode, r.stdout, r.stderr,
                           "line 4, column 'y': 'abc' is not a number")
 
@@ -385,7 +398,7 @@ def test_nan_row_and_output_left_untouched(tmp_path):
     path.write_text("x,y\n1,2\n3,4\nnan,6\n7,8\n")
     labels = tmp_path / "labels.csv"
     labels.write_text("previous labels\n")
-    r = run_cli("fit", path, "-k", "2", "--labels", labels)
+    r = run_in_process("fit", path, "-k", "2", "--labels", labels)
     assert_one_error_line(r.returncode, r.stdout, r.stderr, "data row 3",
                           "NaN or infinite")
     assert labels.read_text() == "previous labels\n"
@@ -395,7 +408,7 @@ def test_nan_row_and_output_left_untouched(tmp_path):
 def test_fewer_rows_than_components(tmp_path):
     path = tmp_path / "few.csv"
     path.write_text("x,y\n1,2\n3,4\n5,6\n")
-    r = run_cli("fit", path, "-k", "2-5")
+    r = run_in_process("fit", path, "-k", "2-5")
     assert_one_error_line(r.returncode, r.stdout, r.stderr,
                           "3 rows, fewer than the 5 components")
 
@@ -403,13 +416,13 @@ def test_fewer_rows_than_components(tmp_path):
 def test_damaged_model_file(tmp_path, model_file, csv_file):
     data = model_file.read_bytes()
     model_file.write_bytes(data[: len(data) // 2])
-    r = run_cli("predict", model_file, csv_file)
+    r = run_in_process("predict", model_file, csv_file)
     assert_one_error_line(r.returncode, r.stdout, r.stderr,
                           "cannot be read as a fastgmm model")
 
 
 def test_model_files_that_are_not_models_or_too_new(tmp_path, model_file, csv_file):
-    r = run_cli("score", csv_file, csv_file)
+    r = run_in_process("score", csv_file, csv_file)
     assert_one_error_line(r.returncode, r.stdout, r.stderr, "not a fastgmm model file")
     with np.load(model_file) as archive:
         arrays = dict(archive)
@@ -418,7 +431,7 @@ def test_model_files_that_are_not_models_or_too_new(tmp_path, model_file, csv_fi
     arrays["fastgmm_metadata"] = np.array(json.dumps(metadata))
     with open(model_file, "wb") as f:
         np.savez(f, **arrays)
-    r = run_cli("predict", model_file, csv_file)
+    r = run_in_process("predict", model_file, csv_file)
     assert_one_error_line(r.returncode, r.stdout, r.stderr, "newer fastgmm")
 
 
