@@ -87,6 +87,34 @@ def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):
     return weights, means, cov
 
 
+def shift_scatter(s2, nk, delta, covariance_type):
+    """S2 moved from around ``m`` to around ``m + delta``: S2 - N delta delta^T.
+
+    For statistics whose first moment around ``m`` is N delta (so the means
+    move by delta), in S2's shape: (k, d, d) full, (d, d) tied (summed over
+    components), (k, d) diag, (k,) spherical (the trace).
+    """
+    if covariance_type == "full":
+        return s2 - nk[:, None, None] * delta[:, :, None] * delta[:, None, :]
+    if covariance_type == "tied":
+        return s2 - np.einsum("k,ki,kj->ij", nk, delta, delta)
+    if covariance_type == "diag":
+        return s2 - nk[:, None] * delta**2
+    return s2 - nk * np.sum(delta**2, axis=1)
+
+
+def scatter_of(weights, covariances, reg_covar, covariance_type, n_features):
+    """The S2 around the means, per unit of total weight, that parameters
+    stand for (`m_step` undone, with counts ``weights`` summing to 1)."""
+    if covariance_type == "full":
+        return weights[:, None, None] * (covariances - reg_covar * np.eye(n_features))
+    if covariance_type == "tied":
+        return covariances - reg_covar * np.eye(n_features)
+    if covariance_type == "diag":
+        return weights[:, None] * (covariances - reg_covar)
+    return weights * n_features * (covariances - reg_covar)
+
+
 def _ill_defined(component, covariance_type, is_float32):
     where = (
         "the tied covariance"

@@ -141,3 +141,51 @@ def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar
         ):
             best = run
     return best
+
+
+# ----------------------------------------------------------- stepwise (online) EM
+
+
+@dataclass
+class StepwiseState:
+    """The running statistics of stepwise EM, per unit of weight, around the
+    current means (their first moment there is 0): counts ``nk`` (sum 1) and
+    the scatter ``s2``, shaped as `SufficientStats.s2`."""
+
+    nk: np.ndarray
+    s2: np.ndarray
+
+    @classmethod
+    def from_params(cls, params, covariance_type, reg_covar):
+        """The statistics that ``params`` stand for."""
+        weights = params.weights / params.weights.sum()
+        n_features = params.means.shape[1]
+        return cls(weights, cov.scatter_of(weights, params.covariances, reg_covar,
+                                           covariance_type, n_features))
+
+
+def stepwise_step(backend, rows, w, params, state, *, step, covariance_type,
+                  reg_covar, n_threads=None):
+    """One step of stepwise EM (Cappe & Moulines 2009) on a batch of rows.
+
+    The batch's statistics per unit of weight, ``s_hat``, are blended into the
+    running ones, ``s <- (1 - step) s + step s_hat``, all around the current
+    means, then the M-step; the running scatter is moved to the new means
+    (`shift_scatter`), never formed as E[xx^T] - mu mu^T.
+    Returns (new params, new state, mean log-likelihood of the batch).
+    """
+    eps = np.finfo(rows.dtype).eps
+    stats, total = expectation(backend, rows, w, params, covariance_type, n_threads)
+    batch_weight = float(rows.n_samples if w is None else np.sum(w))
+    blended = cov.SufficientStats(
+        (1.0 - step) * state.nk + step * stats.nk / batch_weight,
+        step * stats.s1 / batch_weight,
+        (1.0 - step) * state.s2 + step * stats.s2 / batch_weight,
+    )
+    new = maximization(blended, params.means, covariance_type, reg_covar, eps,
+                       rows.dtype == np.float32)
+    nk = blended.nk + 10.0 * eps
+    delta = blended.s1 / nk[:, None]
+    state = StepwiseState(blended.nk, cov.shift_scatter(blended.s2, nk, delta,
+                                                        covariance_type))
+    return new, state, total / batch_weight

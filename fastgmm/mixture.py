@@ -101,6 +101,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         bytes of rows read at a time. The fit's memory beyond the
         parameters is about this much, whatever the number of rows.
 
+    learning_offset : float, default=10.0
+        :meth:`partial_fit` only: the step of stepwise EM after ``t`` steps
+        is ``(learning_offset + t) ** -learning_decay``.
+
+    learning_decay : float, default=0.7
+        :meth:`partial_fit` only, in (0.5, 1]: how fast the step shrinks
+        (closer to 0.5: old batches are forgotten faster, for drifting
+        streams).
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -152,6 +161,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "init_sample_size": [StrOptions({"auto"}),
                              Interval(Integral, 1, None, closed="left")],
         "window_bytes": [Interval(Integral, 1, None, closed="left")],
+        "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+        "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
     }
 
     def __init__(
@@ -175,6 +186,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_threads=None,
         init_sample_size="auto",
         window_bytes=_source.WINDOW_BYTES,
+        learning_offset=10.0,
+        learning_decay=0.7,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -194,6 +207,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_threads = n_threads
         self.init_sample_size = init_sample_size
         self.window_bytes = window_bytes
+        self.learning_offset = learning_offset
+        self.learning_decay = learning_decay
 
     # ------------------------------------------------------------------ fit
 
@@ -254,11 +269,98 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         rows = self._fit(X, sample_weight, callback)
         return self._labels(rows)
 
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of stepwise (online) EM on a batch of rows.
+
+        For streams and drifting data: the exact fit of data that fit on
+        disk is :meth:`fit` (on a memory map, if need be). The first call
+        initializes from its batch (``init_params`` and the ``*_init``
+        arguments, as :meth:`fit` does; the batch needs at least
+        ``n_components`` rows); every call then blends the batch's
+        statistics per unit of weight into running ones with the step
+        ``(learning_offset + n_steps_) ** -learning_decay`` (Cappe &
+        Moulines 2009) and updates the parameters. After :meth:`fit` (or
+        :func:`fastgmm.load`), it continues from the fitted parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of rows.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the batch's rows (only their ratios
+            within the batch matter).
+
+        Returns
+        -------
+        self : GaussianMixture
+            The updated mixture, with ``n_steps_``, ``n_samples_seen_``
+            and ``lower_bound_`` (the batch's mean log-likelihood under the
+            parameters before the step).
+        """
+        self._validate_params()
+        first = not hasattr(self, "means_")
+        if first:
+            self.__dict__.pop("scaling_", None)
+        rows = self._rows(X, reset=first)
+        n_samples, n_features = rows.n_samples, rows.n_features
+        if first and n_samples < self.n_components:
+            raise ValueError(
+                f"The first batch of partial_fit initializes the mixture and needs "
+                f"n_samples >= n_components, got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}")
+        w = _check_sample_weight(sample_weight, n_samples,
+                                 self.n_components if first else 1)
+        backend = kernels.get_backend(
+            self.backend, n_samples, n_features, self.n_components, self.covariance_type
+        )
+        if first:
+            params = self._initial_parameters(
+                rows, w, check_random_state(self.random_state),
+                *self._check_initial_parameters(n_features))
+            self.n_steps_ = self.n_samples_seen_ = 0
+            self.lower_bounds_ = []
+        else:
+            if self._warm_start_shapes_differ(n_features):
+                raise ValueError(
+                    "partial_fit continues the fitted mixture, whose means have "
+                    f"shape {np.shape(self.means_)}; this batch needs "
+                    f"{(self.n_components, n_features)} (n_components="
+                    f"{self.n_components}, covariance_type={self.covariance_type!r}).")
+            params = _em.MixtureParams.from_arrays(
+                self.weights_, self.means_, self.covariances_,
+                self.precisions_cholesky_)
+            self.__dict__.setdefault("n_steps_", 0)
+            self.__dict__.setdefault("n_samples_seen_", 0)
+        state = getattr(self, "_stepwise_state", None)
+        if state is None:
+            state = _em.StepwiseState.from_params(params, self.covariance_type,
+                                                  self.reg_covar)
+        step = (self.learning_offset + self.n_steps_) ** -self.learning_decay
+        with kernels.single_threaded_blas():
+            params, state, bound = _em.stepwise_step(
+                backend, rows, w, params, state, step=min(step, 1.0),
+                covariance_type=self.covariance_type, reg_covar=self.reg_covar,
+                n_threads=self.n_threads)
+        self._set_parameters(params, rows.dtype)
+        self._stepwise_state = state
+        self.n_steps_ += 1
+        self.n_samples_seen_ += n_samples
+        self.n_iter_ = self.n_steps_
+        self.converged_ = False
+        self.lower_bound_ = bound
+        self.lower_bounds_ = list(getattr(self, "lower_bounds_", [])) + [bound]
+        return self
+
     def _fit(self, X, sample_weight, callback=None):
         self._validate_params()
         # a model file's column scaling (fastgmm fit --scale) describes the
-        # data of the fit that made it, not this one
+        # data of the fit that made it, not this one; a stepwise state, the
+        # stream of partial_fit
         self.__dict__.pop("scaling_", None)
+        for name in ("_stepwise_state", "n_steps_", "n_samples_seen_"):
+            self.__dict__.pop(name, None)
         rows = self._rows(X, reset=True)
         n_samples, n_features = rows.n_samples, rows.n_features
         if n_samples < self.n_components:
@@ -352,10 +454,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         k, t = self.n_components, self.covariance_type
         fitted_k, fitted_d = np.shape(self.means_)
         expected = cov.covariance_shape(k, n_features, t)
-        if (fitted_k, fitted_d) != (k, n_features) or any(
-            np.shape(getattr(self, name)) != expected
-            for name in ("covariances_", "precisions_cholesky_")
-        ):
+        if self._warm_start_shapes_differ(n_features):
             raise ValueError(
                 "warm_start=True continues from the previous fit, whose means "
                 f"have shape {(fitted_k, fitted_d)} and covariances shape "
@@ -371,6 +470,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ),
             lower_bound=self.lower_bound_,
         )
+
+    def _warm_start_shapes_differ(self, n_features):
+        """Whether the fitted parameters are not of the shape being fitted."""
+        expected = cov.covariance_shape(self.n_components, n_features,
+                                        self.covariance_type)
+        return np.shape(self.means_) != (self.n_components, n_features) or any(
+            np.shape(getattr(self, name)) != expected
+            for name in ("covariances_", "precisions_cholesky_"))
 
     def _check_initial_parameters(self, n_features):
         """Validated copies of the user's initial parameters (never mutated)."""

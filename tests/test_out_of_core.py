@@ -242,3 +242,56 @@ def test_anonymous_memory_of_a_large_memmap_fit_is_bounded(tmp_path):
     assert report["warned"]
     assert report["growth"] < 256 * 2**20 < report["file"]
     assert report["means"] == pytest.approx([0.0, 6.0], abs=0.01)
+
+
+# ------------------------------------------------------------- partial_fit
+
+
+def _stream(n, seed):
+    rng = np.random.RandomState(seed)
+    means = np.array([[0.0, 0.0, 0.0], [5.0, 5.0, 0.0], [0.0, 6.0, -4.0],
+                      [-5.0, 2.0, 3.0]])
+    labels = rng.randint(4, size=n)
+    return means[labels] + rng.randn(n, 3) * np.array([1.0, 0.5, 1.5])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_partial_fit_on_a_stream_reaches_the_batch_fit(covariance_type):
+    held_out = _stream(10_000, seed=1)
+    online = GaussianMixture(4, covariance_type=covariance_type, random_state=0)
+    for i in range(30):
+        online.partial_fit(_stream(5_000, seed=100 + i))
+    batch = GaussianMixture(4, covariance_type=covariance_type,
+                            random_state=0).fit(_stream(150_000, seed=2))
+    assert online.n_steps_ == 30 and online.n_samples_seen_ == 150_000
+    assert online.n_iter_ == 30 and len(online.lower_bounds_) == 30
+    # held-out mean log-likelihood within 1% of the batch fit's
+    assert online.score(held_out) == pytest.approx(batch.score(held_out), rel=0.01)
+
+
+def test_partial_fit_first_batch_and_continuations(memmap_of):
+    with pytest.raises(ValueError, match="first batch of partial_fit"):
+        GaussianMixture(5).partial_fit(_stream(3, seed=3))
+    gm = GaussianMixture(4, random_state=0).fit(_stream(4000, seed=4))
+    before = gm.means_.copy()
+    gm.partial_fit(memmap_of(_stream(3000, seed=5)))  # continues the fit
+    assert gm.n_steps_ == 1 and not np.array_equal(gm.means_, before)
+    assert np.abs(gm.means_ - before).max() < 0.5
+    with pytest.raises(ValueError, match="X has 2 features"):
+        gm.partial_fit(_stream(100, seed=6)[:, :2])
+    gm.fit(_stream(4000, seed=4))  # a fit starts anew
+    assert not hasattr(gm, "n_steps_")
+    assert_array_equal(gm.means_, before)
+    weighted = GaussianMixture(4, random_state=0).partial_fit(
+        _stream(2000, seed=7).astype(np.float32), sample_weight=np.full(2000, 1e-30))
+    plain = GaussianMixture(4, random_state=0).partial_fit(
+        _stream(2000, seed=7).astype(np.float32))
+    assert weighted.means_.dtype == np.float32
+    np.testing.assert_allclose(weighted.means_, plain.means_, rtol=1e-6)
+
+
+def test_partial_fit_parameters_are_validated():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="learning_decay"):
+        GaussianMixture(2, learning_decay=0.4).partial_fit(_stream(100, seed=8))
