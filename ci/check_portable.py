@@ -64,7 +64,8 @@ def _fit_all(variants):
     from fastgmm import kernels
     from fastgmm.kernels import _dispatch
 
-    out = {"chosen": kernels.get_backend("cython").CPU_VARIANT, "numba": _fit("numba"),
+    out = {"chosen": kernels.get_backend("cython").drivers.CPU_VARIANT,
+           "numba": _fit("numba"),
            "cython": {}}
     for variant in variants:
         if variant == "auto":
