@@ -7,9 +7,10 @@ each as its own module (table in ``fastgmm/kernels/_dispatch.py``, which picks
 one at import time from the CPU's features): the baseline
 ``fastgmm.kernels._cython`` for the compiler's default target (plain x86-64
 on x86: it runs on any CPU of the architecture) and, on x86-64,
-``_x86_64_v3_cython`` (``-march=x86-64-v3``: AVX2 and FMA) and
-``_x86_64_v4_cython`` (``-march=x86-64-v4``: AVX-512). A wheel built here runs
-anywhere its platform tag says.
+``_x86_64_v3_cython`` (``-march=x86-64-v3``: AVX2 and FMA), the same
+instructions tuned for AMD Zen (``_x86_64_v3_amd_cython``, ``-mtune=znver3``,
+chosen on AMD CPUs) and ``_x86_64_v4_cython`` (``-march=x86-64-v4``:
+AVX-512). A wheel built here runs anywhere its platform tag says.
 
 Compiler flags are chosen by trying them: OpenMP only if a test program
 compiles and links with it (without it the extension builds and runs on one
@@ -187,6 +188,13 @@ class Plan:
                 self.variants.append((variant, []))
             elif _is_x86_64():
                 flags = _march_flags(variant.march)
+                if flags is not None and variant.mtune:
+                    tune = [f"-mtune={variant.mtune}"]
+                    if not _compiles(flags + tune):
+                        self.notes.append(f"the C compiler cannot tune for "
+                                          f"{variant.mtune}; {variant.name} is not built")
+                        continue
+                    flags = flags + tune
                 if flags is None:
                     self.notes.append(f"the C compiler cannot target {variant.name}; "
                                       f"that variant is not built")

@@ -90,7 +90,7 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
     monitor = monitor or Monitor()
     eps = np.finfo(rows.dtype).eps
     is_float32 = rows.dtype == np.float32
-    total_weight = float(rows.n_samples if w is None else np.sum(w))
+    total_weight = rows.total_weight(w)
     run = EMRun(params=params, lower_bound=lower_bound)
     for n_iter in range(1, max_iter + 1):
         previous = run.lower_bound
@@ -176,7 +176,7 @@ def stepwise_step(backend, rows, w, params, state, *, step, covariance_type,
     """
     eps = np.finfo(rows.dtype).eps
     stats, total = expectation(backend, rows, w, params, covariance_type, n_threads)
-    batch_weight = float(rows.n_samples if w is None else np.sum(w))
+    batch_weight = rows.total_weight(w)
     blended = cov.SufficientStats(
         (1.0 - step) * state.nk + step * stats.nk / batch_weight,
         step * stats.s1 / batch_weight,

@@ -19,14 +19,21 @@ Both classes offer the same three things to the estimator: ``statistics``
 
 import mmap
 import os
+from numbers import Real
 
 import numpy as np
+from sklearn.utils import check_array
 
 from .kernels import _common
 
 #: Default window size of array-likes read window by window.
 WINDOW_BYTES = 64 * 2**20
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def is_dask_array(X):
+    """Whether X is a dask array (without importing dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks")
 
 
 def is_windowed(X):
@@ -45,7 +52,7 @@ def is_windowed(X):
     if shape is None or dtype is None or len(shape) != 2:
         return False
     module = type(X).__module__.split(".")[0]
-    return module not in ("pandas", "scipy", "polars", "pyarrow")
+    return module not in ("pandas", "scipy", "polars", "pyarrow", "dask")
 
 
 def _finite_error(window, first_row):
@@ -65,7 +72,61 @@ def check_finite(window, first_row=0):
             raise _finite_error(window, first_row)
 
 
-class InMemoryRows:
+def check_sample_weight(sample_weight, n_samples, n_components):
+    """float64 weights of shape (n_samples,) with mean 1 over the positive
+    ones (a new array), or None (every sample weighs 1)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real):
+        w = np.full(n_samples, sample_weight, dtype=np.float64)
+    else:
+        w = check_array(
+            sample_weight, ensure_2d=False, dtype=np.float64, order="C",
+            input_name="sample_weight",
+        )
+    if w.ndim != 1:
+        raise ValueError("Sample weights must be 1D array or scalar")
+    if w.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!"
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if np.any(w < 0):
+        raise ValueError("Negative values in data passed to sample_weight")
+    if not np.any(w > 0):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    n_weighted = np.count_nonzero(w)
+    if n_weighted < n_components:
+        raise ValueError(
+            "Expected at least n_components samples with a positive weight, "
+            f"got {n_weighted} for n_components = {n_components}"
+        )
+    # Only the ratios of the weights matter: scaled to mean 1 over the rows
+    # that have weight, a fit is the same for c * w whatever c > 0 (and the
+    # M-step's guard against empty components, 10 eps per count, is as
+    # relative as scikit-learn's with unit weights).
+    w = w / w.max()
+    return w * (n_weighted / w.sum())
+
+
+
+class _Rows:
+    """What both sources share: the weights of their rows."""
+
+    def sample_weight(self, sample_weight, n_components):
+        """The fit's weights (`check_sample_weight`), or None."""
+        return check_sample_weight(sample_weight, self.n_samples, n_components)
+
+    def total_weight(self, w):
+        return float(self.n_samples if w is None else np.sum(w))
+
+    def take(self, indices, w):
+        """The rows at sorted ``indices`` (None: all) and their weights."""
+        return self.rows(indices), None if w is None or indices is None else w[indices]
+
+
+class InMemoryRows(_Rows):
     """A validated, C-contiguous float32/float64 array in memory."""
 
     def __init__(self, X):
@@ -96,7 +157,7 @@ class InMemoryRows:
         return self.X if indices is None else self.X[indices]
 
 
-class WindowedRows:
+class WindowedRows(_Rows):
     """A 2-D array-like read by windows of at most ``window_bytes``.
 
     Parameters

@@ -310,8 +310,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"The first batch of partial_fit initializes the mixture and needs "
                 f"n_samples >= n_components, got n_components = {self.n_components}, "
                 f"n_samples = {n_samples}")
-        w = _check_sample_weight(sample_weight, n_samples,
-                                 self.n_components if first else 1)
+        w = rows.sample_weight(sample_weight, self.n_components if first else 1)
         backend = kernels.get_backend(
             self.backend, n_samples, n_features, self.n_components, self.covariance_type
         )
@@ -369,7 +368,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"but got n_components = {self.n_components}, "
                 f"n_samples = {n_samples}"
             )
-        w = _check_sample_weight(sample_weight, n_samples, self.n_components)
+        w = rows.sample_weight(sample_weight, self.n_components)
         weights_init, means_init, precisions_init = self._check_initial_parameters(
             n_features
         )
@@ -408,13 +407,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return rows
 
     def _rows(self, X, reset):
-        """X as a `_source` object: validated in memory, or read by windows."""
-        if not _source.is_windowed(X):
+        """X as a `_source` object: validated in memory, or read by windows
+        (or, for a dask array, in tasks on its cluster: `_dask`)."""
+        if _source.is_dask_array(X):
+            from . import _dask
+
+            rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1)
+        elif not _source.is_windowed(X):
             X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
                               ensure_min_samples=2 if reset else 1)
             return _source.InMemoryRows(X)
-        rows = _source.WindowedRows(X, self.window_bytes,
-                                    ensure_min_samples=2 if reset else 1)
+        else:
+            rows = _source.WindowedRows(X, self.window_bytes,
+                                        ensure_min_samples=2 if reset else 1)
         if reset:
             self.n_features_in_ = rows.n_features
             self.__dict__.pop("feature_names_in_", None)
@@ -432,16 +437,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             size = max(INIT_BYTES // (n_features * rows.dtype.itemsize + INIT_ROW_BYTES),
                        self.n_components)
             if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
-                return rows.rows(), w
+                return rows.take(None, w)
             warnings.warn(
                 f"X is read by windows and its {n_samples:,} rows are more than "
                 f"an initialization within {INIT_BYTES // 2**20} MiB takes: it uses "
                 f"a sample of {size:,} rows drawn with random_state "
                 "(init_sample_size='auto'; set it to choose).", UserWarning)
         if size >= n_samples:
-            return rows.rows(), w
-        indices = _sample_rows(random_state, n_samples, size)
-        return rows.rows(indices), None if w is None else w[indices]
+            return rows.take(None, w)
+        return rows.take(_sample_rows(random_state, n_samples, size), w)
 
     def _warm_start_run(self, n_features):
         """The fitted parameters a warm start continues from, or None.
@@ -578,10 +582,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         rows.posterior(backend, c, means, chol, self.covariance_type, self.n_threads,
                        **outputs)
 
+    def _per_row(self, rows, output):
+        """One per-row output of the posterior: 'labels' (n,), 'resp' (n, k) or
+        'log_norm' (n,); a lazy array for a dask X (`_dask`)."""
+        if hasattr(rows, "lazy_posterior"):
+            return rows.lazy_posterior(self, output)
+        if output == "labels":
+            out = np.empty(rows.n_samples, dtype=np.intp)
+        elif output == "resp":
+            out = np.empty((rows.n_samples, self.means_.shape[0]), dtype=rows.dtype)
+        else:
+            out = np.empty(rows.n_samples, dtype=rows.dtype)
+        self._posterior(rows, **{output: out})
+        return out
+
     def _labels(self, rows):
-        labels = np.empty(rows.n_samples, dtype=np.intp)
-        self._posterior(rows, labels=labels)
-        return labels
+        return self._per_row(rows, "labels")
 
     def _validate_predict(self, X):
         check_is_fitted(self)
@@ -600,10 +616,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         log_prob : ndarray of shape (n_samples,)
             log p(x_i) under the fitted mixture.
         """
-        rows = self._validate_predict(X)
-        log_norm = np.empty(rows.n_samples, dtype=rows.dtype)
-        self._posterior(rows, log_norm=log_norm)
-        return log_norm
+        return self._per_row(self._validate_predict(X), "log_norm")
 
     def score(self, X, y=None):
         """Mean log-likelihood of the samples in X.
@@ -653,10 +666,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
             Responsibilities; each row sums to 1.
         """
-        rows = self._validate_predict(X)
-        resp = np.empty((rows.n_samples, self.means_.shape[0]), dtype=rows.dtype)
-        self._posterior(rows, resp=resp)
-        return resp
+        return self._per_row(self._validate_predict(X), "resp")
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -874,44 +884,6 @@ def _check_precision_values(precisions, covariance_type):
                 "'%s precision' should be symmetric, positive-definite"
                 % covariance_type
             )
-
-
-def _check_sample_weight(sample_weight, n_samples, n_components):
-    """float64 weights of shape (n_samples,) with mean 1 over the positive
-    ones (a new array), or None (every sample weighs 1)."""
-    if sample_weight is None:
-        return None
-    if isinstance(sample_weight, Real):
-        w = np.full(n_samples, sample_weight, dtype=np.float64)
-    else:
-        w = check_array(
-            sample_weight, ensure_2d=False, dtype=np.float64, order="C",
-            input_name="sample_weight",
-        )
-    if w.ndim != 1:
-        raise ValueError("Sample weights must be 1D array or scalar")
-    if w.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!"
-        )
-    if not np.all(np.isfinite(w)):
-        raise ValueError("Input sample_weight contains NaN or infinity.")
-    if np.any(w < 0):
-        raise ValueError("Negative values in data passed to sample_weight")
-    if not np.any(w > 0):
-        raise ValueError("Sample weights must contain at least one non-zero number.")
-    n_weighted = np.count_nonzero(w)
-    if n_weighted < n_components:
-        raise ValueError(
-            "Expected at least n_components samples with a positive weight, "
-            f"got {n_weighted} for n_components = {n_components}"
-        )
-    # Only the ratios of the weights matter: scaled to mean 1 over the rows
-    # that have weight, a fit is the same for c * w whatever c > 0 (and the
-    # M-step's guard against empty components, 10 eps per count, is as
-    # relative as scikit-learn's with unit weights).
-    w = w / w.max()
-    return w * (n_weighted / w.sum())
 
 
 #: 'auto' initializes from all rows of an X read by windows when the

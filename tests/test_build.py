@@ -9,7 +9,7 @@ import pytest
 import fastgmm
 from fastgmm.kernels import _dispatch
 
-V4, V3, BASELINE = _dispatch.VARIANTS
+V4, V3_AMD, V3, BASELINE = _dispatch.VARIANTS
 ALL = list(_dispatch.VARIANTS)
 
 # what NumPy 2.x reports on an AVX-512 (Skylake-X) machine, trimmed
@@ -134,3 +134,22 @@ def test_show_config_names_the_variant(capsys):
     fastgmm.show_config()
     out = capsys.readouterr().out
     assert "cython_variant: " in out and "cython_variants_built: " in out
+
+
+def test_a_tuned_variant_only_on_its_vendor():
+    assert _dispatch.select(HASWELL, ALL, vendor="AuthenticAMD") is V3_AMD
+    for vendor in ("GenuineIntel", None, "HygonGenuine"):
+        assert _dispatch.select(HASWELL, ALL, vendor=vendor) is V3
+    # the same instructions as x86-64-v3: never where v3 cannot run
+    assert _dispatch.select(NEHALEM, ALL, vendor="AuthenticAMD") is BASELINE
+    assert V3_AMD.march == V3.march and V3_AMD.required == V3.required
+    # asked for by name, it runs wherever its instructions do
+    assert _dispatch.select(HASWELL, ALL, forced="x86-64-v3-amd",
+                            vendor="GenuineIntel") is V3_AMD
+
+
+def test_cpu_vendor_can_be_overridden(monkeypatch):
+    monkeypatch.setenv(_dispatch.ENV_VENDOR, "GenuineIntel")
+    assert _dispatch.cpu_vendor() == "GenuineIntel"
+    monkeypatch.setenv(_dispatch.ENV_VENDOR, "")
+    assert _dispatch.cpu_vendor() is None
