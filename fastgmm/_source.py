@@ -123,7 +123,7 @@ class _Rows:
 
     def take(self, indices, w):
         """The rows at sorted ``indices`` (None: all) and their weights."""
-        return self.rows(indices), None if w is None or indices is None else w[indices]
+        return self.rows(indices), w if w is None or indices is None else w[indices]
 
 
 class InMemoryRows(_Rows):
