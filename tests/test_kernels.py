@@ -298,6 +298,14 @@ def test_a_pass_over_windows_gives_the_bits_of_one_pass(backend, covariance_type
     assert windows.ll == total
     for name in ("nk", "s1", "s2"):
         assert_array_equal(getattr(windows, name), getattr(whole, name))
+    # the same windows read in place from an X of all rows
+    stats_pass = b.begin_pass(n, c, means64, chol, covariance_type)
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        stats_pass.add(X, w, [(start, stop)], in_place=True)
+    in_place = stats_pass.finish()
+    assert in_place.ll == total
+    for name in ("nk", "s1", "s2"):
+        assert_array_equal(getattr(in_place, name), getattr(whole, name))
     # statistics of disjoint blocks add up to those of all rows
     half = n // 2
     parts = []
@@ -324,3 +332,16 @@ def test_a_pass_refuses_rows_beyond_its_length(backend):
         stats_pass.finish()
     with pytest.raises(ValueError, match="200 rows passed to a pass over 150"):
         stats_pass.add(X)
+
+
+def test_a_pass_in_place_needs_all_rows_and_pieces(backend):
+    X, _ = make_blobs(100, 2, 2, seed=33)
+    weights, means, covs = random_params(2, 2, "diag", seed=34)
+    c, means64, chol = kernel_args(weights, means, covs, "diag")
+    stats_pass = kernels.get_backend(backend).begin_pass(150, c, means64, chol, "diag")
+    with pytest.raises(ValueError, match="X of 100 rows for a pass over 150"):
+        stats_pass.add(X, None, [(0, 50)], in_place=True)
+    with pytest.raises(ValueError, match="in_place needs the pieces"):
+        stats_pass.add(X, in_place=True)
+    with pytest.raises(ValueError, match="outside the pass"):
+        stats_pass.add(X, None, [(100, 160)], in_place=True)

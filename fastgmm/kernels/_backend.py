@@ -132,11 +132,14 @@ class StatsPass:
         self.next_row = self.bounds[:-1].copy()
         self.dtype = None
 
-    def _segments(self, pieces, n):
-        """Driver segments for rows ``pieces`` laid one after another in X."""
+    def _segments(self, pieces, n, in_place=False):
+        """Driver segments for rows ``pieces`` laid one after another in X
+        (``in_place``: at their own rows of an X of all rows)."""
         segments = []
         offset = 0
         for start, stop in pieces:
+            if in_place:
+                offset = start
             if not 0 <= start <= stop <= self.n_samples:
                 raise ValueError(f"kernel: rows {start}:{stop} outside the pass")
             for slot, first, last in _common.window_segments(self.bounds, start, stop):
@@ -149,20 +152,28 @@ class StatsPass:
                                      "one another, one partition once")
                 segments.append((slot, offset + first, offset + last))
             offset += stop - start
-        if offset != n:
+        if in_place:
+            if n != self.n_samples:
+                raise ValueError(f"kernel: X of {n} rows for a pass over {self.n_samples}")
+        elif offset != n:
             raise ValueError(f"kernel: pieces of {offset} rows for {n} rows of X")
         return np.array(segments, dtype=np.intp).reshape(-1, 3)
 
-    def add(self, X, w=None, pieces=None):
+    def add(self, X, w=None, pieces=None, in_place=False):
         """Add the statistics of the rows of X (weights ``w``).
 
         ``pieces``: the row ranges ``(start, stop)`` of all ``n_samples`` that
         X holds, one after another; each must continue its partition(s).
         None: X holds the rows that follow those added so far.
+        ``in_place``: X (and ``w``) hold all ``n_samples`` rows and the pass
+        reads the rows of ``pieces`` where they are (a memory map read
+        without a copy).
         """
         p = self.params
         _check_x(X, p.n_features)
         n = X.shape[0]
+        if in_place and pieces is None:
+            raise ValueError("kernel: in_place needs the pieces")
         if pieces is None:
             unfinished = np.flatnonzero(self.next_row < self.bounds[1:])
             start = self.next_row[unfinished[0]] if unfinished.size else self.n_samples
@@ -178,7 +189,7 @@ class StatsPass:
         else:
             _check_float64(w, (n,), "sample weights")
             w = np.ascontiguousarray(w)
-        segments = self._segments(pieces, n)
+        segments = self._segments(pieces, n, in_place)
         q = self.partials
         with _common.single_threaded_blas(p.use_blas):
             self.backend.drivers.accumulate_partitions(
