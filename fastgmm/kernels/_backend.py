@@ -195,7 +195,7 @@ class StatsPass:
             self.backend.drivers.accumulate_partitions(
                 _readonly(X), _readonly(w), p.c, p.flat_means, p.U, p.center,
                 p.shifted, p.shifted_u, segments, q.nk, q.s1, q.s2, q.cc, q.ll,
-                p.kind, p.use_blas, self.n_threads,
+                p.kind, p.use_blas, max(1, min(self.n_threads, len(segments))),
             )
         for slot, first, last in segments:
             self.next_row[slot] += last - first
@@ -298,7 +298,8 @@ class Backend:
                 np.zeros(0, out_dtype) if log_norm is None else log_norm,
                 np.zeros((0, k), out_dtype) if resp is None else resp,
                 np.zeros(0, np.intp) if labels is None else labels,
-                p.kind, p.use_blas, raw, self.threads(n_threads),
+                p.kind, p.use_blas, raw,
+                min(self.threads(n_threads), max(1, len(bounds) - 1)),
             )
         if not raw and (resp is not None or labels is not None):
             _resolve_zero_density(X, c, means, U, covariance_type, resp, labels)
