@@ -142,7 +142,7 @@ def _chol_precision(cov, component, covariance_type, is_float32):
     # linalg.solve_triangular call (the same bits), without their per-call
     # validation, which cost more than the factorization at small d
     lower, info = lapack.dpotrf(cov, lower=1, clean=1)
-    if info != 0 or not np.all(np.isfinite(lower)) or np.any(np.diag(lower) <= 0):
+    if info != 0 or not lower.diagonal().min() > 0 or not np.isfinite(lower).all():
         raise _ill_defined(component, covariance_type, is_float32)
     inverse, info = lapack.dtrtrs(lower, _eye(cov.shape[0]), lower=1)
     if info != 0:
@@ -160,12 +160,10 @@ def _eye(n):
 def precisions_cholesky(covariances, covariance_type, is_float32=False):
     """Cholesky factors of the precisions; ValueError naming a bad component."""
     if covariance_type == "full":
-        return np.stack(
-            [
-                _chol_precision(cov, k, covariance_type, is_float32)
-                for k, cov in enumerate(covariances)
-            ]
-        )
+        out = np.empty_like(covariances, dtype=np.float64)
+        for k, cov in enumerate(covariances):
+            out[k] = _chol_precision(cov, k, covariance_type, is_float32)
+        return out
     if covariance_type == "tied":
         return _chol_precision(covariances, None, covariance_type, is_float32)
     bad = ~(covariances > 0.0)  # catches NaN too
