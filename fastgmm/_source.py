@@ -372,14 +372,18 @@ class _Mapping:
     def release(self, pieces):
         if not _CAN_DROP_PAGES:
             return
+        # Rounded out to _DROP_GRANULE: the kernel maps the page cache's
+        # large folios (up to 2 MiB) whole, so a piece's neighbours get mapped
+        # too; a shared, read-only mapping loses nothing when pages are dropped
+        # (they are read again from the page cache if needed).
         for start, stop in pieces:
-            first = (self.offset + start * self.row_bytes) // _PAGE * _PAGE
-            last = min(self.offset + stop * self.row_bytes, self.size)
+            first = (self.offset + start * self.row_bytes) // _DROP_GRANULE * _DROP_GRANULE
+            last = -(-(self.offset + stop * self.row_bytes) // _DROP_GRANULE) * _DROP_GRANULE
+            last = min(last, self.size)
             if last > first:
-                # a shared, read-only mapping: dropping pages loses nothing
                 self.mmap.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
-_PAGE = mmap.PAGESIZE
+_DROP_GRANULE = max(mmap.PAGESIZE, 2 * 2**20)
 _CAN_DROP_PAGES = hasattr(mmap, "MADV_DONTNEED") and hasattr(mmap.mmap, "madvise")
 

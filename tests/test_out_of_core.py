@@ -257,8 +257,10 @@ def test_anonymous_memory_of_a_large_memmap_fit_is_bounded(tmp_path):
     """)], capture_output=True, text=True, timeout=900, check=True).stdout.splitlines()[-1])
     assert report["warned"]
     assert report["growth"] < 256 * 2**20 < report["file"]
-    # the file's pages are let go window after window, never all mapped
-    assert report["mapped"] < report["file"] / 2
+    # the file's pages are let go window after window, never all mapped (a
+    # window maps up to about twice its size: the page cache's large folios
+    # are mapped whole)
+    assert report["mapped"] < 0.6 * report["file"]
     assert report["means"] == pytest.approx([0.0, 6.0], abs=0.01)
 
 

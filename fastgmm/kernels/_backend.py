@@ -135,6 +135,9 @@ class StatsPass:
     def _segments(self, pieces, n, in_place=False):
         """Driver segments for rows ``pieces`` laid one after another in X
         (``in_place``: at their own rows of an X of all rows)."""
+        if (len(pieces) == 1 and pieces[0] == (0, self.n_samples) == (0, n)
+                and np.array_equal(self.next_row, self.bounds[:-1])):
+            return _common.all_rows_segments(self.bounds)  # a pass in one call
         segments = []
         offset = 0
         for start, stop in pieces:
