@@ -1,0 +1,552 @@
+"""Rows of a dask array: a fit's passes run as tasks where the array lives.
+
+`DaskRows` offers the estimator what `_source.WindowedRows` offers
+(``sample_weight``, ``total_weight``, ``take``, ``rows``, ``statistics``,
+``mean_log_likelihood``) and, for per-row results, lazy dask arrays
+(``lazy_posterior``). One EM iteration is one task per chunk of rows, each
+running the compiled pass on its chunk (the backend is named, the small
+parameter arrays travel with the graph), and a fixed pairwise tree that adds
+the chunks' statistics in chunk order: a fit is the same whatever the number
+of workers or threads and whatever order the tasks finish in.
+
+Two layouts of the pass:
+
+- every chunk boundary falls on a bound of the in-memory pass's partitions
+  (`kernels._common.partition_bounds`): each task returns its partitions'
+  partial statistics, unreduced, and the reduction is the in-memory one, so
+  the fit equals the in-memory fit bit for bit;
+- otherwise each chunk is a pass of its own (over the chunk's partitions),
+  and the fit equals the in-memory fit to rounding.
+
+The tasks run on whatever scheduler dask uses (a ``distributed.Client``, or
+dask's local threads). Each runs ``max(1, cores // task threads on its
+host)`` kernel threads, so that tasks x kernel threads never exceed the
+cores. This module is imported only when fastgmm is handed a dask array.
+"""
+
+import glob
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from numbers import Real
+
+import dask
+import dask.array as da
+import numpy as np
+
+from . import _source, kernels
+from ._covariance import SufficientStats
+from .kernels import _common
+
+_FLOAT32 = np.dtype(np.float32)
+
+
+# ------------------------------------------------------------ the scheduler
+
+
+def current_client():
+    """The ``distributed.Client`` dask computes with now, or None."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import Client
+
+    owner = getattr(dask.base.get_scheduler(), "__self__", None)
+    return owner if isinstance(owner, Client) else None
+
+
+def _worker():
+    """The distributed worker running this task, or None."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return get_worker()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Threads:
+    """The kernel threads of one task, decided where the task runs.
+
+    ``host_threads`` maps a worker's address to the task threads of all
+    workers on its host (from the scheduler, when the graph is built); a
+    worker it does not know (one started since) counts its own threads.
+    """
+
+    cap: object = None  # the estimator's n_threads (None: no cap)
+    local: int = 1  # outside a distributed worker
+    host_threads: tuple = ()
+
+    def __call__(self):
+        n = self.local
+        worker = _worker()
+        if worker is not None:
+            own = int(getattr(getattr(worker, "state", worker), "nthreads", 1) or 1)
+            threads = dict(self.host_threads).get(worker.address, own)
+            n = max(1, _common.usable_cores() // max(own, threads, 1))
+        return n if self.cap is None else max(1, min(n, int(self.cap)))
+
+
+def _threads(n_threads, X):
+    """`_Threads` for tasks of X on the current scheduler."""
+    client = current_client()
+    if client is None:
+        # dask's threads (one task per core) or its synchronous scheduler
+        sync = dask.base.get_scheduler(collections=[X]) is dask.local.get_sync
+        return _Threads(n_threads, _common.usable_cores() if sync else 1)
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # distributed before n_workers=
+        workers = client.scheduler_info()["workers"]
+    per_host = {}
+    for info in workers.values():
+        per_host[info["host"]] = per_host.get(info["host"], 0) + int(info["nthreads"])
+    return _Threads(n_threads, 1, tuple(
+        (address, per_host[info["host"]]) for address, info in workers.items()))
+
+
+# --------------------------------------------------------------- the tasks
+
+
+def _kernel_rows(block, dtype, start, check):
+    """A chunk as the kernels read it (C-contiguous float32/float64), checked
+    for NaN and infinity (the row named in all of X) when ``check``."""
+    X = np.ascontiguousarray(block, dtype=dtype)
+    if X.ndim != 2:
+        raise ValueError(f"a chunk of X has shape {X.shape}, expected 2-D rows")
+    if check:
+        _source.check_finite(X, start)
+    return X
+
+
+@dataclass(frozen=True, eq=False)
+class _PassJob:
+    """What a chunk's task needs for one pass (sent with each iteration)."""
+
+    backend: str
+    c: np.ndarray
+    means: np.ndarray
+    U: np.ndarray
+    covariance_type: str
+    dtype: np.dtype
+    threads: _Threads
+    check: bool
+    #: the in-memory pass's partition bounds when the chunks align with
+    #: them, else None (each chunk a pass of its own)
+    bounds: object = None
+
+
+@dataclass
+class _Partitions:
+    """Unreduced partial statistics of consecutive partitions of the pass."""
+
+    nk: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    cc: np.ndarray
+    ll: np.ndarray
+
+
+def _chunk_statistics(block, w, start, job):
+    """The statistics of one chunk: `SufficientStats`, or its `_Partitions`."""
+    X = _kernel_rows(block, job.dtype, start, job.check)
+    backend = kernels.get_backend(job.backend)
+    stats_pass = backend.begin_pass(X.shape[0], job.c, job.means, job.U,
+                                    job.covariance_type, job.threads())
+    if job.bounds is None:
+        stats_pass.add(X, w)
+        return stats_pass.finish()
+    # the in-memory pass's partitions inside this chunk, counted from its row 0
+    bounds = _common.window_bounds(job.bounds, start, start + X.shape[0])
+    p = stats_pass.params
+    stats_pass.bounds = bounds
+    stats_pass.partials = _common.Partials(len(bounds) - 1, p.n_components,
+                                           p.n_features, p.covariance_type)
+    stats_pass.next_row = bounds[:-1].copy()
+    stats_pass.add(X, w)
+    q = stats_pass.partials
+    return _Partitions(q.nk, q.s1, q.s2, q.cc, q.ll)
+
+
+def _combine(a, b):
+    """The statistics of two consecutive runs of chunks (a before b)."""
+    if isinstance(a, _Partitions):
+        return _Partitions(*(np.concatenate([x, y]) for x, y in (
+            (a.nk, b.nk), (a.s1, b.s1), (a.s2, b.s2), (a.cc, b.cc), (a.ll, b.ll))))
+    return a + b
+
+
+def _tree(parts):
+    """``parts`` (delayed, in chunk order) added pairwise by a fixed tree."""
+    combine = dask.delayed(_combine, pure=True)
+    while len(parts) > 1:
+        paired = [combine(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    return parts[0]
+
+
+@dataclass(frozen=True, eq=False)
+class _PosteriorJob:
+    """What a chunk's task needs for per-row outputs of a fitted mixture."""
+
+    backend: str
+    c: np.ndarray
+    means: np.ndarray
+    U: np.ndarray
+    covariance_type: str
+    dtype: np.dtype
+    threads: _Threads
+    #: partitions of all rows ('diag' layout), where the in-memory tiles fall
+    bounds: np.ndarray
+
+    def run(self, block, start, **outputs):
+        X = _kernel_rows(block, self.dtype, start, True)
+        if X.shape[0]:
+            kernels.get_backend(self.backend).posterior(
+                X, self.c, self.means, self.U, self.covariance_type,
+                n_threads=self.threads(),
+                bounds=_common.window_bounds(self.bounds, start, start + X.shape[0]),
+                **outputs)
+
+
+def _chunk_log_likelihood(block, start, job):
+    """sum_i log p(x_i) over one chunk, in float64."""
+    log_norm = np.empty(block.shape[0], dtype=job.dtype)
+    job.run(block, start, log_norm=log_norm)
+    return float(np.sum(log_norm, dtype=np.float64))
+
+
+def _posterior_block(block, job, output, block_info=None):
+    """One chunk of a lazy predict / predict_proba / score_samples."""
+    start = block_info[0]["array-location"][0][0]
+    n = block.shape[0]
+    if output == "labels":
+        out = np.empty(n, dtype=np.intp)
+    elif output == "resp":
+        out = np.empty((n, job.means.shape[0]), dtype=job.dtype)
+    else:
+        out = np.empty(n, dtype=job.dtype)
+    job.run(block, start, **{output: out})
+    return out
+
+
+def _take_block(block, w, local, start, dtype):
+    """Rows ``local`` (None: all) of a chunk, and their weights."""
+    X = _kernel_rows(block, dtype, start, True)
+    if local is None:
+        return X, w
+    return X[local], None if w is None else np.asarray(w)[local]
+
+
+# ---------------------------------------------------------------- weights
+
+
+@dataclass
+class _Weights:
+    """A fit's sample weights, scaled to mean 1 over the positive ones.
+
+    ``array``: a (persisted) dask array chunked as X's rows; ``total``: their
+    sum; ``values``: the same weights in memory when the user gave them so.
+    """
+
+    array: object
+    total: float
+    values: object = None
+
+
+def _check_scalar_weight(value, n_samples, n_components):
+    """A scalar weight is every row's: valid, it weighs as no weights at all."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if value < 0:
+        raise ValueError("Negative values in data passed to sample_weight")
+    if value == 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if n_samples < n_components:
+        raise ValueError(
+            "Expected at least n_components samples with a positive weight, "
+            f"got {n_samples} for n_components = {n_components}")
+
+
+# ------------------------------------------------------------------ rows
+
+
+def _persisted_where(X):
+    """Where X's chunks are held: 'cluster' (futures), 'process' (arrays in
+    its graph, in this process), or None (computed from a graph of tasks)."""
+    graph = X.__dask_graph__()
+    layers = getattr(graph, "layers", None)
+    if layers is not None:
+        if graph.dependencies.get(X.name):
+            return None
+        graph = layers.get(X.name)
+        from dask.highlevelgraph import MaterializedLayer
+
+        if not isinstance(graph, MaterializedLayer):
+            return None
+    where = set()
+    for key in dask.core.flatten(X.__dask_keys__()):
+        value = graph.get(key)
+        if type(value).__name__ == "Future":
+            where.add("cluster")
+        elif isinstance(value, np.ndarray):
+            where.add("process")
+        else:
+            return None
+    return "process" if "process" in where else "cluster"
+
+
+class DaskRows(_source._Rows):
+    """A 2-D dask array whose passes run as one task per chunk of rows.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Numbers; float32 is read as float32, other dtypes are converted to
+        float64 chunk by chunk. Unknown chunk sizes are computed (once, in
+        place, as ``X.compute_chunk_sizes()`` does); chunks that split the
+        columns are merged (``X.rechunk({1: -1})``).
+    ensure_min_samples : int
+        As in scikit-learn's ``check_array``.
+    """
+
+    def __init__(self, X, ensure_min_samples=1):
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected 2D array, got {X.ndim}D array instead (a dask array of "
+                f"shape {X.shape}). Reshape your data either using "
+                "X.reshape(-1, 1) if your data has a single feature or "
+                "X.reshape(1, -1) if it contains a single sample.")
+        dtype = np.dtype(X.dtype)
+        if dtype.kind not in "biuf":
+            raise ValueError(
+                f"X holds {dtype} values; a mixture needs numbers (float32 or "
+                "float64, or integers, converted chunk by chunk)")
+        if any(math.isnan(c) for chunks in X.chunks for c in chunks):
+            X.compute_chunk_sizes()
+        n_samples, n_features = (int(s) for s in X.shape)
+        shape = (n_samples, n_features)
+        if n_samples < ensure_min_samples:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape={shape}) while a "
+                f"minimum of {ensure_min_samples} is required.")
+        if n_features < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={shape}) while a minimum "
+                "of 1 is required.")
+        self.rechunked = len(X.chunks[1]) > 1
+        if self.rechunked:
+            X = X.rechunk({1: -1})
+        self.X = X
+        self.n_samples, self.n_features = shape
+        self.source_dtype = dtype
+        self.dtype = np.dtype(np.float32 if dtype == _FLOAT32 else np.float64)
+        self.chunk_rows = np.asarray(X.chunks[0], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.chunk_rows)])
+        self._blocks = None
+        self._checked = False  # every chunk checked for NaN/inf by a pass
+        self._warned = False
+
+    # ----------------------------------------------------------- chunks
+
+    def blocks(self):
+        """(index, first row, delayed chunk) of the chunks that have rows."""
+        if self._blocks is None:
+            delayed = self.X.to_delayed(optimize_graph=False).ravel()
+            self._blocks = [(i, int(self.starts[i]), delayed[i])
+                            for i in range(len(delayed)) if self.chunk_rows[i]]
+        return self._blocks
+
+    def _weight_blocks(self, w):
+        if w is None:
+            return None
+        return w.array.to_delayed(optimize_graph=False).ravel()
+
+    def _warn_unless_persisted(self):
+        if self._warned:
+            return
+        self._warned = True
+        client = current_client()
+        where = _persisted_where(self.X)
+        if where == "cluster" or (where == "process" and client is None):
+            return
+        if where == "process":
+            what = ("is held by this process, not by the cluster: each EM "
+                    "iteration sends it to the workers again")
+            fix = "X = X.persist() while the client is active"
+        else:
+            what = ("is not persisted: each EM iteration computes it again from "
+                    "its graph")
+            fix = "X = X.persist()"
+        if self.rechunked:
+            what += (" (its chunks split the columns; fastgmm reads rechunked rows, "
+                     "X.rechunk({1: -1}))")
+            fix = "X = X.rechunk({1: -1}).persist()"
+        warnings.warn(
+            f"The dask array X {what}. If it fits in the memory of the "
+            f"{'cluster' if client is not None else 'machine'}, persist it first: "
+            f"{fix}.", da.PerformanceWarning, stacklevel=2)
+
+    # ---------------------------------------------------------- weights
+
+    def sample_weight(self, sample_weight, n_components):
+        """The fit's weights, scaled as `_source.check_sample_weight` scales
+        them (mean 1 over the positive ones), as a `_Weights`, or None."""
+        if sample_weight is None:
+            return None
+        if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+            _check_scalar_weight(sample_weight, self.n_samples, n_components)
+            return None  # the same weight for all: as no weights
+        if _source.is_dask_array(sample_weight):
+            return self._dask_weights(sample_weight, n_components)
+        w = _source.check_sample_weight(sample_weight, self.n_samples, n_components)
+        array = da.from_array(w, chunks=(self.X.chunks[0],)).persist()
+        return _Weights(array, float(np.sum(w)), w)
+
+    def _dask_weights(self, w, n_components):
+        if w.ndim != 1:
+            raise ValueError("Sample weights must be 1D array or scalar")
+        if np.dtype(w.dtype).kind not in "biuf":
+            raise ValueError(f"sample_weight holds {w.dtype} values, not numbers")
+        if any(math.isnan(c) for c in w.chunks[0]):
+            w.compute_chunk_sizes()
+        if w.shape != (self.n_samples,):
+            raise ValueError(
+                f"sample_weight.shape == {w.shape}, expected {(self.n_samples,)}!")
+        w = w.astype(np.float64)
+        if w.chunks[0] != self.X.chunks[0]:
+            w = w.rechunk((self.X.chunks[0],))
+        finite, negative, top, n_weighted = dask.compute(
+            da.isfinite(w).all(), (w < 0).any(), w.max(), da.count_nonzero(w))
+        if not finite:
+            raise ValueError("Input sample_weight contains NaN or infinity.")
+        if negative:
+            raise ValueError("Negative values in data passed to sample_weight")
+        if not top > 0:
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        n_weighted = int(n_weighted)
+        if n_weighted < n_components:
+            raise ValueError(
+                "Expected at least n_components samples with a positive weight, "
+                f"got {n_weighted} for n_components = {n_components}")
+        scaled = w / top
+        factor = n_weighted / float(scaled.sum().compute())
+        array = (scaled * factor).persist()
+        return _Weights(array, float(array.sum().compute()))
+
+    def total_weight(self, w):
+        return float(self.n_samples if w is None else w.total)
+
+    # ------------------------------------------------------------ rows
+
+    def take(self, indices, w):
+        """The rows at sorted ``indices`` (None: all) and their weights, in
+        memory (for the initialization)."""
+        weight_blocks = self._weight_blocks(w) if w is not None and w.values is None \
+            else None
+        take = dask.delayed(_take_block, pure=True)
+        tasks = []
+        for i, start, block in self.blocks():
+            if indices is None:
+                local = None
+            else:
+                lo, hi = np.searchsorted(indices, [start, start + self.chunk_rows[i]])
+                if hi == lo:
+                    continue
+                local = np.asarray(indices[lo:hi]) - start
+            tasks.append(take(block, None if weight_blocks is None else
+                              weight_blocks[i], local, start, self.dtype))
+        parts = dask.compute(*tasks)
+        X = np.concatenate([p[0] for p in parts]) if parts else np.empty(
+            (0, self.n_features), dtype=self.dtype)
+        if w is None:
+            return X, None
+        if w.values is not None:
+            return X, w.values if indices is None else w.values[indices]
+        return X, np.concatenate([p[1] for p in parts])
+
+    def rows(self, indices=None):
+        """The rows at sorted ``indices`` (None: all), in memory."""
+        return self.take(indices, None)[0]
+
+    # ----------------------------------------------------------- passes
+
+    def aligned(self, n_components, covariance_type):
+        """The in-memory pass's partition bounds if every chunk boundary is one
+        of them (then the statistics have its bits), else None."""
+        bounds = _common.partition_bounds(self.n_samples, n_components,
+                                          self.n_features, covariance_type)
+        return bounds if np.isin(self.starts, bounds).all() else None
+
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+        """One EM pass: a task per chunk, their statistics added by a fixed
+        tree in chunk order; `SufficientStats` (L in ``ll``)."""
+        self._warn_unless_persisted()
+        n_components = means.shape[0]
+        bounds = self.aligned(n_components, covariance_type)
+        job = dask.delayed(_PassJob(
+            backend.name, c, means, U, covariance_type, self.dtype,
+            _threads(n_threads, self.X), not self._checked, bounds), pure=True)
+        weight_blocks = self._weight_blocks(w)
+        chunk = dask.delayed(_chunk_statistics, pure=True)
+        parts = [chunk(block, None if weight_blocks is None else weight_blocks[i],
+                       start, job)
+                 for i, start, block in self.blocks()]
+        (total,) = dask.compute(_tree(parts))
+        self._checked = True
+        if bounds is None:
+            return total
+        # the in-memory reduction of the partitions (and float32 re-centring)
+        stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type, 1)
+        q = stats_pass.partials
+        for name in ("nk", "s1", "s2", "cc", "ll"):
+            getattr(q, name)[...] = getattr(total, name)
+        stats_pass.next_row = stats_pass.bounds[1:].copy()
+        stats_pass.dtype = self.dtype
+        return stats_pass.finish()
+
+    def _posterior_job(self, backend, c, means, U, covariance_type, n_threads):
+        return _PosteriorJob(
+            backend.name, c, means, U, covariance_type, self.dtype,
+            _threads(n_threads, self.X),
+            _common.partition_bounds(self.n_samples, means.shape[0], self.n_features,
+                                     "diag"))
+
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+        """The mean of log p(x_i): chunk sums in float64, added in chunk order."""
+        job = dask.delayed(self._posterior_job(backend, c, means, U, covariance_type,
+                                               n_threads), pure=True)
+        task = dask.delayed(_chunk_log_likelihood, pure=True)
+        sums = dask.compute(*[task(block, start, job)
+                              for _, start, block in self.blocks()])
+        total = 0.0
+        for s in sums:
+            total += s
+        return total / self.n_samples
+
+    def lazy_posterior(self, model, output):
+        """``predict`` ('labels'), ``predict_proba`` ('resp') or
+        ``score_samples`` ('log_norm') of ``model`` on X, as a lazy dask array
+        chunked as X's rows (the model's parameters as they are now)."""
+        backend, c, means, U = model._kernel_args(self)
+        job = self._posterior_job(backend, c, means, U, model.covariance_type,
+                                  model.n_threads)
+        name = f"fastgmm-{output.replace('_', '-')}"
+        if output == "resp":
+            k = means.shape[0]
+            return self.X.map_blocks(
+                _posterior_block, job, output, token=name, dtype=self.dtype,
+                chunks=(self.X.chunks[0], (k,)),
+                meta=np.empty((0, 0), dtype=self.dtype))
+        dtype = np.dtype(np.intp) if output == "labels" else self.dtype
+        return self.X.map_blocks(
+            _posterior_block, job, output, token=name, dtype=dtype, drop_axis=1,
+            meta=np.empty((0,), dtype=dtype))
