@@ -24,11 +24,8 @@ host)`` kernel threads, so that tasks x kernel threads never exceed the
 cores. This module is imported only when fastgmm is handed a dask array.
 """
 
-import glob
 import math
-import os
 import sys
-import time
 import warnings
 from dataclasses import dataclass
 from numbers import Real
@@ -38,7 +35,6 @@ import dask.array as da
 import numpy as np
 
 from . import _source, kernels
-from ._covariance import SufficientStats
 from .kernels import _common
 
 _FLOAT32 = np.dtype(np.float32)
@@ -354,6 +350,7 @@ class DaskRows(_source._Rows):
         self._blocks = None
         self._checked = False  # every chunk checked for NaN/inf by a pass
         self._warned = False
+        self._threads = None  # the kernel-thread rule of the fit's tasks
 
     # ----------------------------------------------------------- chunks
 
@@ -364,6 +361,12 @@ class DaskRows(_source._Rows):
             self._blocks = [(i, int(self.starts[i]), delayed[i])
                             for i in range(len(delayed)) if self.chunk_rows[i]]
         return self._blocks
+
+    def threads(self, n_threads):
+        """`_Threads` of this object's tasks (the cluster's layout, asked once)."""
+        if self._threads is None:
+            self._threads = _threads(None, self.X)
+        return _Threads(n_threads, self._threads.local, self._threads.host_threads)
 
     def _weight_blocks(self, w):
         if w is None:
@@ -424,10 +427,15 @@ class DaskRows(_source._Rows):
         w = w.astype(np.float64)
         if w.chunks[0] != self.X.chunks[0]:
             w = w.rechunk((self.X.chunks[0],))
-        finite, negative, top, n_weighted = dask.compute(
-            da.isfinite(w).all(), (w < 0).any(), w.max(), da.count_nonzero(w))
-        if not finite:
-            raise ValueError("Input sample_weight contains NaN or infinity.")
+        nan, inf, negative, top, n_weighted = dask.compute(
+            da.isnan(w).any(), da.isinf(w).any(), (w < 0).any(), w.max(),
+            da.count_nonzero(w))
+        # scikit-learn's messages (check_array, then _check_sample_weight)
+        if nan:
+            raise ValueError("Input sample_weight contains NaN.")
+        if inf:
+            raise ValueError("Input sample_weight contains infinity or a value too "
+                             "large for dtype('float64').")
         if negative:
             raise ValueError("Negative values in data passed to sample_weight")
         if not top > 0:
@@ -494,7 +502,7 @@ class DaskRows(_source._Rows):
         bounds = self.aligned(n_components, covariance_type)
         job = dask.delayed(_PassJob(
             backend.name, c, means, U, covariance_type, self.dtype,
-            _threads(n_threads, self.X), not self._checked, bounds), pure=True)
+            self.threads(n_threads), not self._checked, bounds), pure=True)
         weight_blocks = self._weight_blocks(w)
         chunk = dask.delayed(_chunk_statistics, pure=True)
         parts = [chunk(block, None if weight_blocks is None else weight_blocks[i],
@@ -516,7 +524,7 @@ class DaskRows(_source._Rows):
     def _posterior_job(self, backend, c, means, U, covariance_type, n_threads):
         return _PosteriorJob(
             backend.name, c, means, U, covariance_type, self.dtype,
-            _threads(n_threads, self.X),
+            self.threads(n_threads),
             _common.partition_bounds(self.n_samples, means.shape[0], self.n_features,
                                      "diag"))
 
