@@ -299,3 +299,70 @@ def test_core_package_does_not_import_dask():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------------ command line
+
+
+def _cli(argv, capsys):
+    from fastgmm.__main__ import main
+
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_fits_a_directory_of_npy_files(client, data, tmp_path, capsys):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name, rows in (("a", slice(0, 7000)), ("b", slice(7000, 7001)),
+                       ("c", slice(7001, N))):
+        np.save(parts / f"{name}.npy", data[rows])
+    np.save(tmp_path / "all.npy", data)
+    address = client.scheduler.address
+    code, out, err = _cli(["fit", str(parts), "--scheduler", address, "-k", "3",
+                           "--out", str(tmp_path / "d.npz"),
+                           "--labels", str(tmp_path / "d.npy"), "-q"], capsys)
+    assert code == 0, err
+    assert _cli(["fit", str(tmp_path / "all.npy"), "-k", "3", "-q", "--out",
+                 str(tmp_path / "m.npz"), "--labels", str(tmp_path / "m.npy")],
+                capsys)[0] == 0
+    from fastgmm import load
+
+    # chunks on the partitions of the in-memory pass: the same bits
+    _assert_same(load(tmp_path / "d.npz"), load(tmp_path / "m.npz"))
+    assert_array_equal(np.load(tmp_path / "d.npy"), np.load(tmp_path / "m.npy"))
+    # a search, and a NaN named by its file and data row
+    code, _, err = _cli(["fit", str(parts), "--scheduler", address, "-k", "2-3"], capsys)
+    assert code == 1 and "one number of components" in err
+    bad = data[7001:].copy()
+    bad[5, 2] = np.nan
+    np.save(parts / "c.npy", bad)
+    code, _, err = _cli(["fit", str(parts / "*.npy"), "--scheduler", address, "-k", "3",
+                         "-q"], capsys)
+    assert code == 1 and f"{parts / 'c.npy'}: data row 6 has a missing" in err, err
+
+
+def test_cli_local_cluster_and_parquet(data, tmp_path, capsys, monkeypatch):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(data, columns=["x", "y", "z"])
+    frame[:12000].to_parquet(tmp_path / "p1.parquet", row_group_size=5000)
+    frame[12000:].to_parquet(tmp_path / "p2.parquet", row_group_size=3000)
+    # --dask's local cluster, made of threads here to start at once
+    import functools
+
+    monkeypatch.setattr(distributed, "LocalCluster", functools.partial(
+        distributed.LocalCluster, n_workers=1, threads_per_worker=2, processes=False))
+    code, out, err = _cli(["fit", str(tmp_path / "*.parquet"), "--dask", "-k", "3",
+                           "--columns", "x,z", "--covariance", "diag", "--json"],
+                          capsys)
+    assert code == 0, err
+    import json
+
+    report = json.loads(out)
+    expected = _fit(data[:, [0, 2]], covariance_type="diag", max_iter=100, tol=1e-3)
+    assert report["feature_names"] == ["x", "z"]
+    assert report["n_iter"] == expected.n_iter_
+    assert report["lower_bound"] == pytest.approx(expected.lower_bound_, rel=1e-12)
+    assert report["dask"]["persisted"] and report["dask"]["workers"] == 1
