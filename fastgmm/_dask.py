@@ -68,13 +68,23 @@ def _worker():
         return None
 
 
+def _host(address):
+    """The host of a worker's address (None if it cannot be read here)."""
+    from distributed.comm import get_address_host
+
+    try:
+        return get_address_host(address)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class _Threads:
     """The kernel threads of one task, decided where the task runs.
 
-    ``host_threads`` maps a worker's address to the task threads of all
-    workers on its host (from the scheduler, when the graph is built); a
-    worker it does not know (one started since) counts its own threads.
+    ``host_threads`` gives the task threads of all workers on each host
+    (from the scheduler, when the fit starts); on a host it does not know, a
+    worker counts its own threads.
     """
 
     cap: object = None  # the estimator's n_threads (None: no cap)
@@ -86,7 +96,7 @@ class _Threads:
         worker = _worker()
         if worker is not None:
             own = int(getattr(getattr(worker, "state", worker), "nthreads", 1) or 1)
-            threads = dict(self.host_threads).get(worker.address, own)
+            threads = dict(self.host_threads).get(_host(worker.address), own)
             n = max(1, _common.usable_cores() // max(own, threads, 1))
         return n if self.cap is None else max(1, min(n, int(self.cap)))
 
@@ -105,8 +115,7 @@ def _threads(n_threads, X):
     per_host = {}
     for info in workers.values():
         per_host[info["host"]] = per_host.get(info["host"], 0) + int(info["nthreads"])
-    return _Threads(n_threads, 1, tuple(
-        (address, per_host[info["host"]]) for address, info in workers.items()))
+    return _Threads(n_threads, 1, tuple(sorted(per_host.items())))
 
 
 # --------------------------------------------------------------- the tasks
