@@ -22,7 +22,9 @@ from fastgmm.kernels import _common  # noqa: E402
 
 from .helpers import BACKENDS, COVARIANCE_TYPES, make_blobs  # noqa: E402
 
-pytestmark = pytest.mark.dask
+# one cluster per test process: with --dist loadgroup, every test of this file
+# runs in the same xdist worker
+pytestmark = [pytest.mark.dask, pytest.mark.xdist_group("dask")]
 
 N, D, K = 20_000, 3, 3
 #: uneven chunks; their boundaries are not partition bounds (multiples of 2,000)
