@@ -182,6 +182,14 @@ def add_commands(commands):
                      help="fits a search runs at the same time (default: cores)")
     fit.add_argument("-o", "--out", metavar="MODEL.npz",
                      help="save the fitted (best) model here (default: not saved)")
+    fit.add_argument("--dask", action="store_true",
+                     help="fit DATA, a directory or glob of .npy or .parquet files "
+                          "read as one dask array, on a local dask cluster (needs "
+                          "dask[distributed]; one K and one covariance type)")
+    fit.add_argument("--scheduler", metavar="ADDRESS",
+                     help="as --dask, on the dask.distributed scheduler at ADDRESS "
+                          "(tcp://host:8786); every worker must read DATA's files "
+                          "at the same path")
     fit.add_argument("--labels", metavar="FILE",
                      help="write each row's component here (.csv, .tsv or .npy) "
                           "(default: not written)")
@@ -666,6 +674,13 @@ def _save_plot(path, model, X, search=None):
 
 
 def _fit(args):
+    if args.dask or args.scheduler:
+        try:
+            from ._dask import fit_command
+        except ImportError as exc:
+            raise CLIError(f"--dask and --scheduler need dask.distributed ({exc}); "
+                           "pip install 'fastgmm[dask]'") from None
+        return fit_command(args)
     import numpy as np
 
     from ._search import GaussianMixtureSearch, criterion_label, information_criteria
