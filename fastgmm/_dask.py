@@ -164,20 +164,15 @@ def _chunk_statistics(block, w, start, job):
     """The statistics of one chunk: `SufficientStats`, or its `_Partitions`."""
     X = _kernel_rows(block, job.dtype, start, job.check)
     backend = kernels.get_backend(job.backend)
-    stats_pass = backend.begin_pass(X.shape[0], job.c, job.means, job.U,
-                                    job.covariance_type, job.threads())
-    if job.bounds is None:
-        stats_pass.add(X, w)
-        return stats_pass.finish()
     # the in-memory pass's partitions inside this chunk, counted from its row 0
-    bounds = _common.window_bounds(job.bounds, start, start + X.shape[0])
-    p = stats_pass.params
-    stats_pass.bounds = bounds
-    stats_pass.partials = _common.Partials(len(bounds) - 1, p.n_components,
-                                           p.n_features, p.covariance_type)
-    stats_pass.next_row = bounds[:-1].copy()
+    bounds = (None if job.bounds is None else
+              _common.window_bounds(job.bounds, start, start + X.shape[0]))
+    stats_pass = backend.begin_pass(X.shape[0], job.c, job.means, job.U,
+                                    job.covariance_type, job.threads(), bounds=bounds)
     stats_pass.add(X, w)
-    q = stats_pass.partials
+    if bounds is None:
+        return stats_pass.finish()
+    q = stats_pass.partial_sums()
     return _Partitions(q.nk, q.s1, q.s2, q.cc, q.ll)
 
 
@@ -526,11 +521,7 @@ class DaskRows(_source._Rows):
             return total
         # the in-memory reduction of the partitions (and float32 re-centring)
         stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type, 1)
-        q = stats_pass.partials
-        for name in ("nk", "s1", "s2", "cc", "ll"):
-            getattr(q, name)[...] = getattr(total, name)
-        stats_pass.next_row = stats_pass.bounds[1:].copy()
-        stats_pass.dtype = self.dtype
+        stats_pass.load_partials(total, self.dtype)
         return stats_pass.finish()
 
     def _posterior_job(self, backend, c, means, U, covariance_type, n_threads):

@@ -176,6 +176,12 @@ def test_chunks_of_unknown_size_split_columns_and_empty_chunks(client, data):
     empty = _persisted(client, data, (5000, 0, 15000))
     _assert_close(_fit(empty, covariance_type="diag"), expected)
     assert_array_equal(expected.predict(empty).compute(), expected.predict(data))
+    # criteria count the rows of X even where dask does not know them yet
+    unknown = X[X[:, 0] > -np.inf]
+    assert np.isnan(unknown.shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", da.PerformanceWarning)
+        assert expected.bic(unknown) == pytest.approx(expected.bic(data), rel=1e-12)
 
 
 def test_a_nan_names_its_row(client, data):

@@ -119,12 +119,22 @@ class StatsPass:
     """
 
     def __init__(self, backend, n_samples, c, means, U, covariance_type,
-                 n_threads=None):
+                 n_threads=None, bounds=None):
         self.backend = backend
         self.params = p = _Params(c, means, U, covariance_type)
         self.n_samples = int(n_samples)
-        self.bounds = _common.partition_bounds(
-            self.n_samples, p.n_components, p.n_features, covariance_type)
+        if bounds is None:
+            bounds = _common.partition_bounds(
+                self.n_samples, p.n_components, p.n_features, covariance_type)
+        else:  # a part of a larger pass: its partitions inside these rows
+            bounds = np.asarray(bounds)
+            if (bounds.ndim != 1 or bounds.shape[0] < 2 or bounds.dtype.kind not in "iu"
+                    or bounds[0] != 0 or bounds[-1] != self.n_samples
+                    or np.any(np.diff(bounds) < 0)):
+                raise ValueError(
+                    f"kernel: bounds must rise from 0 to {self.n_samples}")
+            bounds = bounds.astype(np.int64)
+        self.bounds = bounds
         self.partials = _common.Partials(
             self.bounds.shape[0] - 1, p.n_components, p.n_features, covariance_type)
         self.n_threads = backend.threads(n_threads)
@@ -203,12 +213,34 @@ class StatsPass:
         for slot, first, last in segments:
             self.next_row[slot] += last - first
 
-    def finish(self, out=None):
-        """The statistics of the pass, L included: ``out`` filled, or new."""
-        p = self.params
+    def partial_sums(self):
+        """The partition slots (`_common.Partials`) once every row is added:
+        what a part of a larger pass hands on to `load_partials`."""
+        self._check_seen()
+        return self.partials
+
+    def load_partials(self, partials, dtype):
+        """Take slots computed elsewhere (the parts of this pass, in partition
+        order) as if all rows had been added; then `finish`."""
+        q = self.partials
+        for name in ("nk", "s1", "s2", "cc", "ll"):
+            given = np.asarray(getattr(partials, name), dtype=np.float64)
+            if given.shape != getattr(q, name).shape:
+                raise ValueError(f"kernel: partial {name} has shape {given.shape}, "
+                                 f"expected {getattr(q, name).shape}")
+            getattr(q, name)[...] = given
+        self.next_row = self.bounds[1:].copy()
+        self.dtype = np.dtype(dtype)
+
+    def _check_seen(self):
         seen = int(np.sum(self.next_row - self.bounds[:-1]))
         if seen != self.n_samples:
             raise ValueError(f"kernel: the pass saw {seen} of {self.n_samples} rows")
+
+    def finish(self, out=None):
+        """The statistics of the pass, L included: ``out`` filled, or new."""
+        p = self.params
+        self._check_seen()
         if out is None:
             out = cov.SufficientStats.zeros(p.n_components, p.n_features,
                                             p.covariance_type)
@@ -244,9 +276,15 @@ class Backend:
 
     # ------------------------------------------------------------- statistics
 
-    def begin_pass(self, n_samples, c, means, U, covariance_type, n_threads=None):
-        """A `StatsPass` over ``n_samples`` rows, to be fed window by window."""
-        return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads)
+    def begin_pass(self, n_samples, c, means, U, covariance_type, n_threads=None,
+                   bounds=None):
+        """A `StatsPass` over ``n_samples`` rows, to be fed window by window.
+
+        ``bounds``: the partitions of these rows when they are a part of a
+        larger pass (`_common.window_bounds`; default: their own partitions).
+        """
+        return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads,
+                         bounds)
 
     def accumulate(self, X, w, c, means, U, covariance_type, out=None,
                    n_threads=None):
