@@ -586,15 +586,24 @@ def _windows(data, scaling=None, rows=None, progress=None, what=None):
 def _column_statistics(data, progress=None):
     """Column means and scales (standard deviations; 1 for a constant column)
     as float64, and the largest absolute value of each column, in one pass
-    over windows: each window's mean and sum of squared deviations, merged
-    into the running ones (Chan, Golub and LeVeque's update), so nothing
-    cancels when the values sit far from zero."""
+    over windows.
+
+    The values are shifted by the first row (exactly, for values of one
+    magnitude), then each window's mean and sum of squared deviations are
+    merged into the running ones (Chan, Golub and LeVeque's update), so that
+    nothing cancels when the values sit far from zero.
+    """
     import numpy as np
 
     d = data.X.shape[1]
     count, mean, m2, top = 0, np.zeros(d), np.zeros(d), np.zeros(d)
+    shift = None
     for _, block in _windows(data, progress=progress, what="scaling"):
         block = np.asarray(block, dtype=np.float64)
+        np.maximum(top, np.max(np.abs(block), axis=0), out=top)
+        if shift is None:
+            shift = block[0].copy()
+        block = block - shift
         m = block.shape[0]
         block_mean = block.mean(axis=0)
         diff = block - block_mean
@@ -604,7 +613,7 @@ def _column_statistics(data, progress=None):
         mean = mean + delta * (m / total)
         m2 = m2 + block_m2 + delta * delta * (count * m / total)
         count = total
-        np.maximum(top, np.max(np.abs(block), axis=0), out=top)
+    mean = mean + shift
     var = m2 / count
     # constant up to rounding (the bound of scikit-learn's StandardScaler)
     eps = np.finfo(np.float64).eps
