@@ -569,7 +569,7 @@ def _windows(data, scaling=None, rows=None, progress=None, what=None):
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = data.window(start, stop)
-        _data._check_block(data.path, block, start)
+        _data.check_window(data.path, block, start)
         if scaling is not None:
             block = standardize(block, *scaling)
         yield start, block

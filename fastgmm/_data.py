@@ -787,7 +787,7 @@ def _read_text_chunks(parse, skip, names, unnamed, temporary, progress, total_by
                 if block.shape[1] != d:
                     raise DataError(parse.explain(ValueError(
                         f"{block.shape[1]} columns instead of {d}")))
-                _check_block(path, block, n_rows)
+                check_window(path, block, n_rows)
                 for j in range(unnamed):
                     for start in (0, 1):
                         if row_numbers[j, start]:
@@ -1069,7 +1069,7 @@ def non_finite_message(path, row):
             "remove or fill that row")
 
 
-def _check_block(path, block, first_row):
+def check_window(path, block, first_row):
     """Raise DataError naming the first row of ``block`` (whose first row is
     data row ``first_row + 1``) with a NaN or infinite value."""
     if not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):
@@ -1085,4 +1085,4 @@ def check_finite(data, chunk_rows=WINDOW_ROWS):
     for start in range(0, n, chunk_rows):
         stop = min(start + chunk_rows, n)
         block = data.X[start:stop] if data.in_memory else data.window(start, stop)
-        _check_block(data.path, block, start)
+        check_window(data.path, block, start)
