@@ -201,7 +201,7 @@ def add_commands(commands):
     fit.add_argument("--scheduler", metavar="ADDRESS",
                      help="as --dask, on the dask.distributed scheduler at ADDRESS "
                           "(tcp://host:8786); every worker must read DATA's files "
-                          "at the same path")
+                          "at the same path (default: no scheduler)")
     fit.add_argument("--labels", metavar="FILE",
                      help="write each row's component here (.csv, .tsv or .npy) "
                           "(default: not written)")
@@ -558,10 +558,12 @@ def _data_errors(data, offset=0):
         message = str(exc)
         if _NON_FINITE.match(message) is None:
             raise
-        row = _NON_FINITE_ROW.search(message)
+        row = getattr(exc, "row", None)  # lost if pickled: then read it
+        if row is None and (found := _NON_FINITE_ROW.search(message)) is not None:
+            row = found[1]
         if row is not None:
             raise CLIError(_data.non_finite_message(
-                data.path, offset + int(row[1]) + 1)) from None
+                data.path, offset + int(row) + 1)) from None
         _data.check_finite(data)  # finds the row (the message had none)
         raise
 
@@ -1054,8 +1056,6 @@ def _in_memory(X):
     return X if isinstance(X, np.ndarray) else _data.to_array(X)
 
 
-_INIT_SAMPLE = re.compile(r"X is read by windows and its ([\d,]+) rows .* a sample "
-                          r"of ([\d,]+) rows")
 
 
 @contextmanager
@@ -1065,15 +1065,17 @@ def _init_sample_note(quiet):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
+    from .mixture import _InitSampleWarning
+
     notes = []
     for w in caught:
-        match = _INIT_SAMPLE.search(str(w.message))
-        if match is None:
+        if not isinstance(w.message, _InitSampleWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         elif not quiet and not notes:
-            notes.append(match)
+            notes.append(w.message)
             print(f"fastgmm: note: the initialization uses a random sample of "
-                  f"{match[2]} of the {match[1]} rows (drawn with --seed), as "
+                  f"{w.message.size:,} of the {w.message.n_samples:,} rows (drawn "
+                  "with --seed), as "
                   "initializing from all of them would take more memory",
                   file=sys.stderr)
 

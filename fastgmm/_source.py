@@ -61,7 +61,9 @@ def _finite_error(window, first_row):
     row = int(np.argmax(bad.any(axis=1)))
     value = window[row][bad[row]][0]
     what = "NaN" if np.isnan(value) else f"infinity or a value too large for {window.dtype!r}"
-    return ValueError(f"Input X contains {what} (row {first_row + row}).")
+    error = ValueError(f"Input X contains {what} (row {first_row + row}).")
+    error.row = first_row + row  # for the command line's message
+    return error
 
 
 def check_finite(window, first_row=0):

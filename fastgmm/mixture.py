@@ -438,11 +438,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                        self.n_components)
             if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
                 return rows.take(None, w)
-            warnings.warn(
-                f"X is not in memory and its {n_samples:,} rows are more than "
-                f"an initialization within {INIT_BYTES // 2**20} MiB takes: it uses "
-                f"a sample of {size:,} rows drawn with random_state "
-                "(init_sample_size='auto'; set it to choose).", UserWarning)
+            warnings.warn(_InitSampleWarning(n_samples, size))
         if size >= n_samples:
             return rows.take(None, w)
         return rows.take(_sample_rows(random_state, n_samples, size), w)
@@ -896,6 +892,19 @@ def _check_precision_values(precisions, covariance_type):
 #: labels, norms, weights and candidate distances, a sort index).
 INIT_BYTES = 128 * 2**20
 INIT_ROW_BYTES = 96
+
+
+class _InitSampleWarning(UserWarning):
+    """'auto' initializes from a sample of an X that is not in memory; the
+    counts are attributes (the CLI turns them into a note)."""
+
+    def __init__(self, n_samples, size):
+        super().__init__(
+            f"X is not in memory and its {n_samples:,} rows are more than an "
+            f"initialization within {INIT_BYTES // 2**20} MiB takes: it uses a "
+            f"sample of {size:,} rows drawn with random_state "
+            "(init_sample_size='auto'; set it to choose).")
+        self.n_samples, self.size = n_samples, size
 
 
 def _sample_rows(random_state, n_samples, size):
