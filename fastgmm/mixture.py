@@ -28,8 +28,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     posterior outputs, sampling and saving.
 
     A subclass supplies the per-model hooks: ``_fit_weights``,
-    ``_check_initial_parameters``, ``_warm_start_run``, ``_em_model``,
-    ``_initial_parameters``, ``_set_parameters`` and ``_log_prob_constants``.
+    ``_check_initial_parameters``, ``_em_model``, ``_initial_parameters``,
+    ``_fitted_params``, ``_set_parameters`` and ``_log_prob_constants``.
     """
 
     # ------------------------------------------------------------------ fit
@@ -182,6 +182,42 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         if size >= n_samples:
             return rows.take(None, w)
         return rows.take(_sample_rows(random_state, n_samples, size), w)
+
+    def _initial_gaussian(self, rows, w, random_state):
+        """(weights, means, covariances) of ``init_params`` (`_init`), drawn
+        from the initialization's rows."""
+        X, w = self._initial_rows(rows, w, random_state)
+        if w is not None and np.count_nonzero(w) < self.n_components:
+            raise ValueError(
+                f"The initialization's sample of {X.shape[0]} rows has "
+                f"{np.count_nonzero(w)} with a positive weight, fewer than "
+                f"n_components = {self.n_components}; raise init_sample_size.")
+        return _init.initial_parameters(
+            X, w, self.n_components, self.covariance_type, self.init_params,
+            random_state, self.reg_covar,
+        )
+
+    def _warm_start_run(self, n_features):
+        """The fitted parameters a warm start continues from, or None.
+
+        They must describe a mixture of the shape being fitted: the same
+        number of components, covariance type and number of features.
+        """
+        if not (self.warm_start and hasattr(self, "converged_")):
+            return None
+        k, t = self.n_components, self.covariance_type
+        fitted_k, fitted_d = np.shape(self.means_)
+        expected = cov.covariance_shape(k, n_features, t)
+        if self._warm_start_shapes_differ(n_features):
+            raise ValueError(
+                "warm_start=True continues from the previous fit, whose means "
+                f"have shape {(fitted_k, fitted_d)} and covariances shape "
+                f"{np.shape(self.covariances_)}; this fit needs "
+                f"{(k, n_features)} and {expected} (n_components={k}, "
+                f"covariance_type={t!r}, X with {n_features} features). Set "
+                "warm_start=False to start anew."
+            )
+        return _em.EMRun(params=self._fitted_params(), lower_bound=self.lower_bound_)
 
     def _warm_start_shapes_differ(self, n_features):
         """Whether the fitted parameters are not of the shape being fitted."""
@@ -583,6 +619,11 @@ class GaussianMixture(_BaseMixture):
         """The model of `_em`: None, the maximum-likelihood mixture."""
         return None
 
+    def _fitted_params(self):
+        """The fitted parameters, as `_em` takes them (a warm start's)."""
+        return _em.MixtureParams.from_arrays(
+            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+
     def _log_prob_constants(self, precisions_cholesky, n_features):
         """c_k of the fitted mixture, as the kernels take them."""
         weights = np.asarray(self.weights_, dtype=np.float64)
@@ -674,34 +715,6 @@ class GaussianMixture(_BaseMixture):
         self.lower_bounds_ = list(getattr(self, "lower_bounds_", [])) + [bound]
         return self
 
-    def _warm_start_run(self, n_features):
-        """The fitted parameters a warm start continues from, or None.
-
-        They must describe a mixture of the shape being fitted: the same
-        number of components, covariance type and number of features.
-        """
-        if not (self.warm_start and hasattr(self, "converged_")):
-            return None
-        k, t = self.n_components, self.covariance_type
-        fitted_k, fitted_d = np.shape(self.means_)
-        expected = cov.covariance_shape(k, n_features, t)
-        if self._warm_start_shapes_differ(n_features):
-            raise ValueError(
-                "warm_start=True continues from the previous fit, whose means "
-                f"have shape {(fitted_k, fitted_d)} and covariances shape "
-                f"{np.shape(self.covariances_)}; this fit needs "
-                f"{(k, n_features)} and {expected} (n_components={k}, "
-                f"covariance_type={t!r}, X with {n_features} features). Set "
-                "warm_start=False to start anew."
-            )
-        return _em.EMRun(
-            params=_em.MixtureParams.from_arrays(
-                self.weights_, self.means_, self.covariances_,
-                self.precisions_cholesky_,
-            ),
-            lower_bound=self.lower_bound_,
-        )
-
     def _check_initial_parameters(self, n_features):
         """Validated copies of the user's initial parameters (never mutated)."""
         k, t = self.n_components, self.covariance_type
@@ -738,16 +751,7 @@ class GaussianMixture(_BaseMixture):
     def _initial_parameters(self, rows, w, random_state,
                             weights_init, means_init, precisions_init):
         if weights_init is None or means_init is None or precisions_init is None:
-            X, w = self._initial_rows(rows, w, random_state)
-            if w is not None and np.count_nonzero(w) < self.n_components:
-                raise ValueError(
-                    f"The initialization's sample of {X.shape[0]} rows has "
-                    f"{np.count_nonzero(w)} with a positive weight, fewer than "
-                    f"n_components = {self.n_components}; raise init_sample_size.")
-            weights, means, covariances = _init.initial_parameters(
-                X, w, self.n_components, self.covariance_type, self.init_params,
-                random_state, self.reg_covar,
-            )
+            weights, means, covariances = self._initial_gaussian(rows, w, random_state)
         else:
             weights = means = covariances = None
         if weights_init is not None:
