@@ -265,7 +265,7 @@ class VariationalEM:
 
     def lower_bound(self, stats, c, params, new_params, total_weight):
         t = self.covariance_type
-        return (weighted_entropy(stats, c, params.precisions_cholesky, t)
+        return float(weighted_entropy(stats, c, params.precisions_cholesky, t)
                 + lower_bound_terms(new_params, self.prior_type, t,
                                     params.means.shape[1]))
 
