@@ -427,3 +427,42 @@ def test_fit_predict_and_callback(blobs):
 @parametrize_with_checks([BayesianGaussianMixture()])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# -------------------------------------------------------------------- plots
+
+
+def test_plots_draw_only_the_effective_components(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Ellipse
+
+    from fastgmm import plot
+
+    X, _ = make_blobs(400, 2, 3, seed=0, spread=6.0)
+    model = BayesianGaussianMixture(n_components=8, random_state=0,
+                                    max_iter=300).fit(X)
+    effective = np.flatnonzero(model.weights_ > plot.MIN_WEIGHT)
+    assert effective.size == 3
+    try:
+        ax = plot.mixture(model, X)
+        centers = [p.center for p in ax.patches if isinstance(p, Ellipse)]
+        assert_allclose(centers, model.means_[effective])
+        assert ax.get_title().startswith("3 of 8 components (weight > 0.01)")
+        ax = plot.mixture(model, X, min_weight=0.0)  # all of them
+        assert sum(isinstance(p, Ellipse) for p in ax.patches) == 8
+        ax = plot.weights(model)
+        heights = [bar.get_height() for bar in ax.patches]
+        assert_allclose(heights, model.weights_)
+        grey = [bar.get_facecolor()[:3] == (0.6, 0.6, 0.6) for bar in ax.patches]
+        assert_array_equal(np.flatnonzero(~np.array(grey)), effective)
+        assert ax.get_title() == "3 effective components of 8 (weight > 0.01)"
+        ax.figure.savefig(tmp_path / "weights.png", dpi=40)
+        one_d = fit_quietly(BayesianGaussianMixture(n_components=4, random_state=0),
+                            X[:, :1])
+        plot.mixture(one_d, X[:, :1])
+        with pytest.raises(ValueError, match="min_weight"):
+            plot.weights(model, min_weight=1.5)
+    finally:
+        plt.close("all")
