@@ -333,6 +333,20 @@ degrees_of_freedom_prior_, covariance_prior_
         return vb.m_step(nk, means, covariances, self._priors(),
                          self.covariance_type, rows.dtype == np.float32)
 
+    def _warm_start_run(self, n_features):
+        """As the base's, and the posterior must be of this prior type."""
+        if self.warm_start and hasattr(self, "converged_"):
+            k, prior_type = self.n_components, self.weight_concentration_prior_type
+            expected = (2, k) if prior_type == vb.DIRICHLET_PROCESS else (k,)
+            found = np.shape(self.weight_concentration_)
+            if found != expected:
+                raise ValueError(
+                    "warm_start=True continues from the previous fit, whose "
+                    f"weight_concentration_ has shape {found}; this fit needs "
+                    f"{expected} (n_components={k}, weight_concentration_prior_type="
+                    f"{prior_type!r}). Set warm_start=False to start anew.")
+        return super()._warm_start_run(n_features)
+
     def _fitted_params(self):
         return vb.VariationalParams.from_arrays(
             np.asarray(self.weight_concentration_), self.mean_precision_,

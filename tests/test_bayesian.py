@@ -406,6 +406,10 @@ def test_warm_start_with_other_shapes_raises(blobs):
     model.set_params(n_components=4)
     with pytest.raises(ValueError, match="warm_start=True continues"):
         model.fit(X)
+    model.set_params(n_components=3,
+                     weight_concentration_prior_type="dirichlet_distribution")
+    with pytest.raises(ValueError, match="warm_start=True continues"):
+        model.fit(X)
 
 
 def test_fit_predict_and_callback(blobs):
