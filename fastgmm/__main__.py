@@ -30,6 +30,8 @@ def _bench(args):
     grid = None
     if args.d or args.k or args.covariance or args.n_samples:
         base = _bench.QUICK_GRID if args.quick else _bench.FULL_GRID
+        if args.memmap and not (args.d or args.k or args.covariance):
+            base = _bench.MEMMAP_GRID
         grid = [
             (args.n_samples or n, d, k, ct) for n, d, k, ct in base
             if (not args.d or d in args.d) and (not args.k or k in args.k)
@@ -39,7 +41,8 @@ def _bench(args):
             sys.exit("fastgmm bench: no workload matches these filters")
     _bench.run(grid=grid, dtypes=args.dtype, backends=args.backend,
                max_iter=args.max_iter, repeats=args.repeats, quick=args.quick,
-               scaling=args.scaling)
+               scaling=args.scaling, memmap=args.memmap,
+               directory=args.memmap_dir)
     return 0
 
 
@@ -99,6 +102,15 @@ def build_parser():
                        help="timed repeats of each fit (default: %(default)s)")
     bench.add_argument("--scaling", action="store_true",
                        help="also run each backend on one thread")
+    bench.add_argument("--memmap", type=int, metavar="N",
+                       help="instead of the grid, the out-of-core cell: a fit of N "
+                            "rows from a memory-mapped .npy against the same fit in "
+                            "memory (throughput, anonymous memory); workloads: "
+                            "d=8, k=6, diag unless --d/--k/--covariance choose "
+                            "from the grid (default: not run)")
+    bench.add_argument("--memmap-dir", metavar="DIR",
+                       help="where --memmap writes its .npy (default: the "
+                            "temporary directory, TMPDIR)")
     bench.set_defaults(func=_bench)
 
     from ._cli import add_commands  # fit, predict, score

@@ -12,6 +12,13 @@ the peak memory of a fit beyond X (resident set size sampled during the fit),
 the lower-bound difference to scikit-learn after the same iterations, and the
 speed of ``predict_proba``.
 
+The out-of-core cell (``--memmap N``, `run_memmap`) times one fastgmm fit of
+N rows from a ``.npy`` file memory-mapped (``np.load(path, mmap_mode='r')``,
+read once beforehand so that it is in the page cache) and from the same rows
+in memory, alternately, and gives the throughput ratio and each fit's peak
+anonymous memory beyond X (``RssAnon``: a memory map's pages are not
+anonymous, so this is what the fit allocates).
+
 Flop counts per EM iteration of the fused pass (multiply and add count one
 each): 'full' 2·n·k·d², 'tied' n·(2d² + 6kd + k²), 'diag' 9·n·k·d,
 'spherical' 7·n·k·d.
@@ -24,6 +31,7 @@ import math
 import os
 import platform
 import statistics
+import tempfile
 import threading
 import time
 import warnings
@@ -38,6 +46,9 @@ FULL_GRID = (
      for ct in ("full", "diag")]
     + [(1_000_000, 8, 16, "tied"), (1_000_000, 8, 16, "spherical")]
 )
+#: The out-of-core cell's workload by default: (n, d, k, covariance type), n
+#: given by --memmap (asv's MemmapFit: 8 float32 columns, 'diag', k=6).
+MEMMAP_GRID = [(None, 8, 6, "diag")]
 QUICK_GRID = [
     (200_000, 2, 4, "full"), (200_000, 8, 16, "full"), (200_000, 8, 16, "diag"),
     (200_000, 32, 4, "full"), (200_000, 8, 16, "tied"), (200_000, 8, 16, "spherical"),
@@ -75,6 +86,16 @@ def _rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _anon_bytes():
+    """Resident anonymous memory (``RssAnon``): the heap and anonymous maps,
+    not the pages of a file's memory map."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no RssAnon in /proc/self/status")
+
+
 class PeakRSS:
     """Sample the process's resident set size every millisecond in a thread.
 
@@ -83,9 +104,11 @@ class PeakRSS:
     /proc is missing.
     """
 
+    _read = staticmethod(_rss_bytes)
+
     def __enter__(self):
         try:
-            self.before = _rss_bytes()
+            self.before = self._read()
         except OSError:
             self.before = None
             return self
@@ -97,17 +120,23 @@ class PeakRSS:
 
     def _sample(self):
         while not self._stop.wait(0.001):
-            self.peak = max(self.peak, _rss_bytes())
+            self.peak = max(self.peak, self._read())
 
     def __exit__(self, *exc):
         if self.before is not None:
             self._stop.set()
             self._thread.join()
-            self.peak = max(self.peak, _rss_bytes())
+            self.peak = max(self.peak, self._read())
             self.extra = self.peak - self.before
         else:
             self.extra = None
         return False
+
+
+class PeakAnon(PeakRSS):
+    """`PeakRSS` of the anonymous memory only (``RssAnon``)."""
+
+    _read = staticmethod(_anon_bytes)
 
 
 # --- fitters -------------------------------------------------------------------------
@@ -397,11 +426,22 @@ HEADER = (
 
 
 def run(grid=None, dtypes=("float64", "float32"), backends=("numba", "cython"),
-        max_iter=20, repeats=3, quick=False, scaling=False, log=print):
-    """Run the comparison and print a Markdown table; return its lines."""
+        max_iter=20, repeats=3, quick=False, scaling=False, memmap=None,
+        directory=None, log=print):
+    """Run the comparison and print a Markdown table; return its lines.
+
+    With ``memmap`` (a number of rows), run the out-of-core cell instead
+    (`run_memmap`) for each (d, k, covariance type) of ``grid`` (default
+    `MEMMAP_GRID`), each dtype and backend, its file in ``directory``
+    (default: the temporary directory).
+    """
+    if quick:
+        max_iter, repeats = min(max_iter, 4), 1
+    if memmap is not None:
+        return _run_memmap_cells(memmap, grid or MEMMAP_GRID, dtypes, backends,
+                                 max_iter, repeats, directory, log)
     if quick:
         grid = grid or QUICK_GRID
-        max_iter, repeats = min(max_iter, 4), 1
     grid = grid or FULL_GRID
     peaks = {dt: measure_peak_gflops(np.dtype(dt)) for dt in dtypes}
     from ._config import config
@@ -428,6 +468,110 @@ def run(grid=None, dtypes=("float64", "float32"), backends=("numba", "cython"),
                 log(row)
                 lines.append(row)
     return lines
+
+
+# --- the out-of-core cell -----------------------------------------------------------
+
+MEMMAP_HEADER = (
+    "| workload | fitter | memmap ms / iteration | in memory ms / iteration | "
+    "throughput memmap / in memory | memmap MiB anon beyond X | "
+    "in memory MiB anon beyond X | lower bound diff |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def _run_memmap_cells(n, grid, dtypes, backends, max_iter, repeats, directory, log):
+    from . import kernels
+    from ._config import config
+
+    info = config()
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_name()}; "
+        f"Python {info['python']}, numpy {info['numpy']}, numba {info['numba']}. "
+        f"Out of core: a fit from a memory-mapped .npy (in the page cache) and "
+        f"the same fit in memory, alternately; {max_iter} iterations, median of "
+        f"{repeats}; {time.strftime('%Y-%m-%d')}.",
+        "",
+        MEMMAP_HEADER,
+    ]
+    for line in lines:
+        log(line)
+    for _, d, k, covariance_type in grid:
+        for dt in dtypes:
+            for backend in backends:
+                if backend == "cython" and not kernels.cython_available():
+                    continue
+                results = run_memmap(n, d, k, covariance_type, dt, backend, max_iter,
+                                     repeats, directory)
+                row = format_memmap_row((n, d, k, covariance_type, dt), backend,
+                                        results)
+                log(row)
+                lines.append(row)
+    return lines
+
+
+def _read_through(X, rows=1_000_000):
+    """Read every row of X once (a memory map: into the page cache)."""
+    total = 0.0
+    for start in range(0, X.shape[0], rows):
+        total += float(np.sum(X[start:start + rows], dtype=np.float64))
+    return total
+
+
+def run_memmap(n, d, k, covariance_type, dtype, backend, max_iter, repeats,
+               directory=None, slow_seconds=60.0):
+    """The same fit (explicit initial parameters, ``tol=0``) from a memory map
+    of a .npy and from memory, alternately: {'memmap': CellResult, 'in
+    memory': CellResult}, per-iteration times and anonymous memory beyond X."""
+    X = make_data(n, d, k, seed=0, dtype=np.dtype(dtype))
+    init = initial_parameters(X, k, covariance_type)
+    fitter = _fastgmm_fitter(backend)
+    results = {"memmap": CellResult("memmap"), "in memory": CellResult("in memory")}
+    with tempfile.TemporaryDirectory(prefix="fastgmm-bench-", dir=directory) as tmp:
+        path = os.path.join(tmp, "X.npy")
+        np.save(path, X)
+        M = np.load(path, mmap_mode="r")
+        _read_through(M)  # into the page cache, before any timing
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warm = X[:max(2000, 20 * k * d)]
+            fitter.fit(warm, init, covariance_type, 1)  # compile / load kernels
+            m = max_iter
+            for rep in range(repeats):
+                for name, source in (("memmap", M), ("in memory", X)):
+                    res = results[name]
+                    t1, (lb1, _) = _timed(fitter.fit, source, init, covariance_type, 1)
+                    if rep == 0 and name == "memmap" and t1 * m > slow_seconds:
+                        m = max(2, int(slow_seconds / t1))
+                    with PeakAnon() as mem:
+                        tm, (lower_bounds, _) = _timed(fitter.fit, source, init,
+                                                       covariance_type, m)
+                    done, done1 = max(len(lower_bounds), 1), len(lb1)
+                    res.per_iteration.append(
+                        (tm - t1) / (done - done1) if tm > t1 and done > done1
+                        else tm / done)
+                    res.lower_bounds = list(lower_bounds)
+                    if mem.extra is not None:
+                        res.extra_memory = max(res.extra_memory or 0, mem.extra)
+        del M
+    return results
+
+
+def format_memmap_row(workload, backend, results):
+    """One Markdown row of the out-of-core cell."""
+    n, d, k, covariance_type, dtype = workload
+    mapped, memory = results["memmap"], results["in memory"]
+    t_map = statistics.median(mapped.per_iteration)
+    t_mem = statistics.median(memory.per_iteration)
+
+    def mib(res):
+        return "" if res.extra_memory is None else f"{res.extra_memory / 2**20:.0f}"
+
+    lb = _lb_diff(mapped.lower_bounds, memory.lower_bounds)
+    return (f"| {n:,} x {d}, k={k}, {covariance_type}, {dtype}, .npy memmap | "
+            f"fastgmm-{backend} | {_ms_cell(t_map)} | {_ms_cell(t_mem)} | "
+            f"{t_mem / t_map:.2f}x | {mib(mapped)} | {mib(memory)} | "
+            f"{'' if lb is None else f'{lb:.1e}'} |")
 
 
 def _cpu_name():

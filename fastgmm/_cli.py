@@ -1,28 +1,40 @@
 """``fastgmm fit``, ``predict`` and ``score``: batch clustering of data files.
 
 `add_commands` adds the subcommands to the parser of ``fastgmm.__main__``.
-Each command validates its outputs first, reads the data once (see `_data`),
-fits or loads a model, writes every output through a temporary file renamed
-on success, then prints a report (``--json`` for a machine-readable one).
-Any problem with the input ends the command with one line on stderr
-(``fastgmm: error: ...``) and exit code 1.
+Each command validates its outputs first, opens the data (see `_data`: a
+memory map, an array-like read by windows, or an array in memory), fits or
+loads a model, then makes one pass over the rows, window by window, that
+writes every per-row output as it goes (through a temporary file renamed on
+success) and adds up the report (``--json`` for a machine-readable one). No
+array of the data's size is held, except for a search (which fits in memory)
+and what is printed on standard output as JSON. Any problem with the input
+ends the command with one line on stderr (``fastgmm: error: ...``) and exit
+code 1.
 """
 
 import argparse
 import json
 import math
 import os
+import re
+import signal
 import sys
+import threading
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from ._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS
 
 #: Seconds a fit or search runs before its progress bar appears.
 PROGRESS_DELAY = 1.0
-#: Rows per block when labelling a large file (bounds the n x k scratch array).
+#: Rows per window of the passes over the data after a fit, and of predict and
+#: score (fewer when rows are wide: see `_window_rows`).
 BLOCK_ROWS = 65536
+#: Bytes of one window of those passes (its rows, or its n x k probabilities).
+BLOCK_BYTES = 16 * 2**20
+#: A plot of more rows draws a random sample of this many (read by windows).
+PLOT_ROWS = 1_000_000
 
 _TABLE_SUFFIXES = (".csv", ".tsv", ".npy")
 #: --format values, the same as `_data.FORMATS` (here so that --help needs no NumPy)
@@ -182,6 +194,14 @@ def add_commands(commands):
                      help="fits a search runs at the same time (default: cores)")
     fit.add_argument("-o", "--out", metavar="MODEL.npz",
                      help="save the fitted (best) model here (default: not saved)")
+    fit.add_argument("--dask", action="store_true",
+                     help="fit DATA, a directory or glob of .npy or .parquet files "
+                          "read as one dask array, on a local dask cluster (needs "
+                          "dask[distributed]; one K and one covariance type)")
+    fit.add_argument("--scheduler", metavar="ADDRESS",
+                     help="as --dask, on the dask.distributed scheduler at ADDRESS "
+                          "(tcp://host:8786); every worker must read DATA's files "
+                          "at the same path")
     fit.add_argument("--labels", metavar="FILE",
                      help="write each row's component here (.csv, .tsv or .npy) "
                           "(default: not written)")
@@ -266,15 +286,24 @@ def _one_line(message):
 
 
 def _command(func):
-    """Run a command; report any input problem in one line, exit code 1."""
+    """Run a command; report any input problem in one line, exit code 1.
+
+    ``args.cleanup`` (an ExitStack) closes the data (removing its temporary
+    files) when the command ends, however it ends; SIGTERM ends it as an
+    interrupt does, so that this happens then too.
+    """
 
     def run(args):
         try:
-            with _warnings_as_lines():
+            with ExitStack() as cleanup, _warnings_as_lines(), _terminate_cleanly():
+                args.cleanup = cleanup
                 return func(args)
         except KeyboardInterrupt:
             print("fastgmm: interrupted", file=sys.stderr)
             return 130
+        except _Terminated:
+            print("fastgmm: terminated", file=sys.stderr)
+            return 143
         except BrokenPipeError:
             # the reader of our standard output went away (e.g. `| head`)
             sys.stdout = open(os.devnull, "w")
@@ -288,6 +317,26 @@ def _command(func):
 
     run.__name__ = func.__name__
     return run
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanups run."""
+
+
+@contextmanager
+def _terminate_cleanly():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -343,46 +392,129 @@ def _check_plot_output(path):
 
 @contextmanager
 def _writing(path):
-    """An output file written to a temporary file, renamed on success."""
+    """An output file written to a temporary file, renamed on success.
+
+    A failure to create, finish or rename the file is reported as a
+    `CLIError`; writes inside the block report theirs with `_write_errors`
+    (an OSError from anything else there, say reading the data, passes on).
+    """
     from ._io import atomic_output
 
     suffix = os.path.splitext(path)[1].lower()
     binary = suffix not in (".csv", ".tsv")
     kwargs = {} if binary else {"newline": "", "encoding": "utf-8"}
+    inside = False
     try:
         with atomic_output(path, "wb" if binary else "w", **kwargs) as f:
+            inside = True
             yield f
+            inside = False
+    except OSError as exc:
+        if inside:
+            raise
+        raise CLIError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _write_errors(path):
+    """Report an OSError of the writes in the block as 'PATH: cannot write'."""
+    try:
+        yield
     except OSError as exc:
         raise CLIError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
-def _write_table(f, suffix, values, header):
-    """Write a 1-D or 2-D array as .npy, or as CSV/TSV with a header line."""
+class _Table:
+    """A table of ``n_rows`` rows written window by window to ``f``: ``.npy``
+    (its header first, for the final shape; dtype and columns from the first
+    window), or CSV/TSV with a header line (also to a text stream).
+
+    Nothing is written before the first window, so that a problem found
+    before it leaves standard output empty.
+    """
+
+    def __init__(self, f, suffix, n_rows, header, path=None):
+        self.f, self.suffix, self.n_rows, self.header = f, suffix, n_rows, header
+        self.path = path
+        self.written = 0
+
+    def write(self, values):
+        import numpy as np
+
+        values = np.ascontiguousarray(values)
+        with _write_errors(self.path) if self.path else _nothing():
+            if self.suffix == ".npy":
+                if self.written == 0:
+                    shape = (self.n_rows,) + values.shape[1:]
+                    self.f.write(_npy_header(values.dtype, shape))
+                self.f.write(memoryview(values).cast("B"))
+            else:
+                delimiter = "\t" if self.suffix == ".tsv" else ","
+                if self.written == 0:
+                    self.f.write(delimiter.join(self.header) + "\n")
+                fmt = "%d" if values.dtype.kind in "iu" else "%.10g"
+                np.savetxt(self.f, values, fmt=fmt, delimiter=delimiter)
+        self.written += values.shape[0]
+
+    def finish(self):
+        if self.written != self.n_rows:  # pragma: no cover - a bug, not bad input
+            raise RuntimeError(f"wrote {self.written} rows of {self.n_rows}")
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
+def _npy_header(dtype, shape):
+    """The .npy header of an array of this dtype and shape (as np.save's)."""
+    import io
+
     import numpy as np
 
-    if suffix == ".npy":
-        np.save(f, values)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {
+        "descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+        "shape": tuple(shape)})
+    return buffer.getvalue()
+
+
+@contextmanager
+def _table(path, n_rows, header):
+    """A `_Table` written to ``path`` (atomically), or None without a path."""
+    if path is None:
+        yield None
         return
-    delimiter = "\t" if suffix == ".tsv" else ","
-    fmt = "%d" if values.dtype.kind in "iu" else "%.10g"
-    np.savetxt(f, values, fmt=fmt, delimiter=delimiter,
-               header=delimiter.join(header), comments="")
-
-
-def _save_table(path, values, header):
     with _writing(path) as f:
-        _write_table(f, os.path.splitext(path)[1].lower(), values, header)
+        table = _Table(f, os.path.splitext(path)[1].lower(), n_rows, header, path)
+        yield table
+        table.finish()
 
 
 def _read_data(args, names_wanted=None):
-    """Read DATA as the options say; print its notes (unless --quiet)."""
+    """Open DATA as the options say; print its notes (unless --quiet).
+
+    The data are closed (temporary files removed) when the command ends.
+    """
     from . import _data
+
+    progress = Progress(enabled=not args.quiet)
+    name = _data.display_name(args.data)
+
+    def reading(rows, done, total):
+        progress.draw(f"reading {name}: {rows:,} rows, {_size(done)} of "
+                      f"{_size(total)}  {_clock(progress.elapsed())}")
 
     try:
         data = _data.read(args.data, columns=args.columns, names_wanted=names_wanted,
-                          fmt=args.data_format)
+                          fmt=args.data_format, progress=reading)
     except UnicodeDecodeError:
-        raise CLIError(f"{_data.display_name(args.data)}: not a text file") from None
+        raise CLIError(f"{name}: not a text file") from None
+    finally:
+        progress.close()
+    cleanup = getattr(args, "cleanup", None)
+    if cleanup is not None:
+        cleanup.callback(data.close)
     if not args.quiet:
         for note in data.notes:
             print(f"fastgmm: note: {note}", file=sys.stderr)
@@ -401,53 +533,119 @@ def _check_rows_before_reading(args, n_components):
         )
 
 
+# ------------------------------------------------------- rows, window by window
+
+
+def _window_rows(n_features, n_components=1):
+    """Rows per window: at most `BLOCK_ROWS`, within `BLOCK_BYTES`."""
+    wide = max(n_features, n_components) * 8
+    return int(min(BLOCK_ROWS, max(256, BLOCK_BYTES // wide)))
+
+
+_NON_FINITE = re.compile(r"Input X contains (NaN|infinity)")
+_NON_FINITE_ROW = re.compile(r"\(row (\d+)\)\.?$")
+
+
+@contextmanager
+def _data_errors(data, offset=0):
+    """The estimator's error for a NaN or infinity in X, as the CLI's line
+    naming the data row (1-based; ``offset``: the row of X's row 0)."""
+    from . import _data
+
+    try:
+        yield
+    except ValueError as exc:
+        message = str(exc)
+        if _NON_FINITE.match(message) is None:
+            raise
+        row = _NON_FINITE_ROW.search(message)
+        if row is not None:
+            raise CLIError(_data.non_finite_message(
+                data.path, offset + int(row[1]) + 1)) from None
+        _data.check_finite(data)  # finds the row (the message had none)
+        raise
+
+
+def _windows(data, scaling=None, rows=None, progress=None, what=None):
+    """(start, rows in memory) of consecutive windows of DATA, checked for
+    NaN and infinity, standardized with ``scaling`` (mean, scale) if given."""
+    from . import _data
+
+    n, d = data.X.shape
+    step = rows or _window_rows(d)
+    start_time = time.perf_counter()
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = data.window(start, stop)
+        _data.check_window(data.path, block, start)
+        if scaling is not None:
+            block = standardize(block, *scaling)
+        yield start, block
+        if progress is not None:
+            elapsed = time.perf_counter() - start_time
+            progress.draw(f"{what}: {stop:,}/{n:,} rows  "
+                          f"{_rate(stop / elapsed if elapsed > 0 else math.inf)}  "
+                          f"{_clock(progress.elapsed())}", force=stop == n)
+
+
 # -------------------------------------------------------------- --scale
 
 
-def _standardization(X, chunk_rows=BLOCK_ROWS):
-    """Column means and scales (standard deviations; 1 for a constant column),
-    as float64, in two passes over blocks of rows (no temporary of X's size)."""
-    import numpy as np
+def _column_statistics(data, progress=None):
+    """Column means and scales (standard deviations; 1 for a constant column)
+    as float64, and the largest absolute value of each column, in one pass
+    over windows.
 
-    n, d = X.shape
-    total = np.zeros(d)
-    for start in range(0, n, chunk_rows):
-        total += np.sum(X[start:start + chunk_rows], axis=0, dtype=np.float64)
-    mean = total / n
-    squares = np.zeros(d)
-    for start in range(0, n, chunk_rows):
-        diff = np.asarray(X[start:start + chunk_rows], dtype=np.float64) - mean
-        squares += np.einsum("ij,ij->j", diff, diff)
-    var = squares / n
-    # constant up to rounding (the bound of scikit-learn's StandardScaler)
-    eps = np.finfo(np.float64).eps
-    constant = var <= n * eps * var + (n * mean * eps) ** 2
-    scale = np.sqrt(var)
-    scale[constant] = 1.0
-    return mean, scale
-
-
-def standardize(X, mean, scale, chunk_rows=BLOCK_ROWS):
-    """(X - mean) / scale in float64, stored in X's dtype (a new array).
-
-    ``fit --scale`` and ``predict``/``score`` of a scaled model both use this,
-    so that the same rows give the same standardized values bit for bit.
+    The values are shifted by the first row (exactly, for values of one
+    magnitude), then each window's mean and sum of squared deviations are
+    merged into the running ones (Chan, Golub and LeVeque's update), so that
+    nothing cancels when the values sit far from zero.
     """
     import numpy as np
 
-    out = np.empty(X.shape, dtype=X.dtype)
-    for start in range(0, X.shape[0], chunk_rows):
-        block = np.asarray(X[start:start + chunk_rows], dtype=np.float64)
-        out[start:start + chunk_rows] = (block - mean) / scale
-    return out
+    d = data.X.shape[1]
+    count, mean, m2, top = 0, np.zeros(d), np.zeros(d), np.zeros(d)
+    shift = None
+    for _, block in _windows(data, progress=progress, what="scaling"):
+        block = np.asarray(block, dtype=np.float64)
+        np.maximum(top, np.max(np.abs(block), axis=0), out=top)
+        if shift is None:
+            shift = block[0].copy()
+        block = block - shift
+        m = block.shape[0]
+        block_mean = block.mean(axis=0)
+        diff = block - block_mean
+        block_m2 = np.einsum("ij,ij->j", diff, diff)
+        delta = block_mean - mean
+        total = count + m
+        mean = mean + delta * (m / total)
+        m2 = m2 + block_m2 + delta * delta * (count * m / total)
+        count = total
+    mean = mean + shift
+    var = m2 / count
+    # constant up to rounding (the bound of scikit-learn's StandardScaler)
+    eps = np.finfo(np.float64).eps
+    constant = var <= count * eps * var + (count * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant] = 1.0
+    return mean, scale, top
 
 
-def _model_input(model, data):
-    """The rows as the model takes them: standardized for a scaled model."""
-    from ._persist import scaling_of
+def standardize(X, mean, scale):
+    """(X - mean) / scale: see `_data.standardize`."""
+    from ._data import standardize
 
-    scaling = scaling_of(model)
-    return data.X if scaling is None else standardize(data.X, *scaling)
+    return standardize(X, mean, scale)
+
+
+def _standardized(data, mean, scale):
+    """DATA standardized, as the estimator reads it: an array when DATA is in
+    memory (as before), else an array-like standardizing each window."""
+    from ._data import StandardizedRows
+
+    if data.in_memory:
+        return standardize(data.X, mean, scale)
+    return StandardizedRows(data.rows, mean, scale)
 
 
 # ------------------------------------------------------------ table format
@@ -494,16 +692,6 @@ def _check_features(model, data):
             f"{data.path}: {d} columns, but the model was fitted on "
             f"{model.n_features_in_} features (choose them with --columns)"
         )
-
-
-def _labels(model, X):
-    """model.predict(X) block by block (no n x k array of the whole file)."""
-    import numpy as np
-
-    labels = np.empty(X.shape[0], dtype=np.int64)
-    for start in range(0, X.shape[0], BLOCK_ROWS):
-        labels[start:start + BLOCK_ROWS] = model.predict(X[start:start + BLOCK_ROWS])
-    return labels
 
 
 def _number(value):
@@ -591,8 +779,9 @@ class Progress:
             self.stream.flush()
         self.shown = False
 
-    def fit_callback(self, n_init, max_iter):
-        """A ``GaussianMixture.fit`` callback that draws this line."""
+    def fit_callback(self, n_init, max_iter, n_rows=None):
+        """A ``GaussianMixture.fit`` callback that draws this line (with the
+        rows read per second, rows x iterations / time, given ``n_rows``)."""
         state = {"init": 0, "start": time.perf_counter()}
 
         def prefix():
@@ -607,10 +796,12 @@ class Progress:
                 per_iter = (time.perf_counter() - state["start"]) / n_iter
                 gain = (f" (change {change:+.2e})" if math.isfinite(change)
                         else "")
+                rate = ("" if n_rows is None else
+                        f"  {_rate(n_rows / per_iter if per_iter > 0 else math.inf)}")
                 self.draw(
                     f"fit: {prefix()}iteration {n_iter}/{max_iter}"
                     f"  lower bound {event['lower_bound']:.6g}{gain}  "
-                    f"{_duration(per_iter)}/iteration  {_clock(self.elapsed())}"
+                    f"{_duration(per_iter)}/iteration{rate}  {_clock(self.elapsed())}"
                 )
             elif kind == "init_end":
                 status = "converged" if event["converged"] else "did not converge"
@@ -643,32 +834,72 @@ def _clock(seconds):
     return f"{int(minutes)}:{seconds:04.1f}"
 
 
+def _rate(rows_per_second):
+    """'12.3M rows/s'."""
+    for factor, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if rows_per_second >= factor:
+            return f"{rows_per_second / factor:.3g}{unit} rows/s"
+    return f"{rows_per_second:.3g} rows/s"
+
+
+def _size(n_bytes):
+    """'1.2 GB'."""
+    for factor, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+        if n_bytes >= factor:
+            return f"{n_bytes / factor:.1f} {unit}"
+    return f"{n_bytes} B"
+
+
 # ----------------------------------------------------------------------- plot
 
 
-def _save_plot(path, model, X, search=None):
-    """Draw the mixture (and the search, beside it) to an image file."""
+def _save_plot(path, model, data, scaling=None, search=None):
+    """Draw the mixture (and the search, beside it) to an image file, from
+    DATA's rows (a random sample of `PLOT_ROWS` of them when it has more)."""
     from matplotlib.figure import Figure
 
     from . import plot
 
+    X = _plot_rows(data, scaling)
     panels = 2 if search is not None else 1
     fig = Figure(figsize=(6.4 * panels, 5.2), layout="constrained")
     axes = fig.subplots(1, panels, squeeze=False)[0]
     if search is not None:
         plot.search(search, ax=axes[0])
     plot.mixture(model, X, ax=axes[-1])
-    with _writing(path) as f:
+    with _writing(path) as f, _write_errors(path):
         fig.savefig(f, format=os.path.splitext(path)[1].lower()[1:], dpi=100)
+
+
+def _plot_rows(data, scaling=None):
+    """The rows a plot draws, in memory (standardized with ``scaling``)."""
+    import numpy as np
+
+    from . import _data
+
+    n = data.X.shape[0]
+    if n <= PLOT_ROWS:
+        X = data.X if data.in_memory else _data.to_array(data.rows)
+    else:
+        rng = np.random.RandomState(0)
+        X = _data.take_rows(data.rows, np.sort(rng.choice(n, PLOT_ROWS, replace=False)))
+    return X if scaling is None else standardize(X, *scaling)
 
 
 # ------------------------------------------------------------------ commands
 
 
 def _fit(args):
+    if args.dask or args.scheduler:
+        try:
+            from ._dask import fit_command
+        except ImportError as exc:
+            raise CLIError(f"--dask and --scheduler need dask.distributed ({exc}); "
+                           "pip install 'fastgmm[dask]'") from None
+        return fit_command(args)
     import numpy as np
 
-    from ._search import GaussianMixtureSearch, criterion_label, information_criteria
+    from ._search import GaussianMixtureSearch, criterion_label
     from .mixture import GaussianMixture
 
     ks = args.n_components
@@ -691,10 +922,15 @@ def _fit(args):
         )
     if n_samples < 2:
         raise CLIError(f"{data.path}: {n_samples} row; a fit needs at least 2")
-    scaling = None
+    scaling = magnitudes = None
     if args.scale:
-        scaling = _standardization(X)
-        X = standardize(X, *scaling)
+        progress = Progress(enabled=not args.quiet)
+        try:
+            mean, scale, magnitudes = _column_statistics(data, progress)
+        finally:
+            progress.close()
+        scaling = (mean, scale)
+        X = _standardized(data, mean, scale)
 
     progress = Progress(enabled=not args.quiet)
     params = dict(tol=args.tol, reg_covar=args.reg_covar, max_iter=args.max_iter,
@@ -702,38 +938,50 @@ def _fit(args):
                   n_init=args.n_init, backend=args.backend, n_threads=args.threads)
     start = time.perf_counter()
     search = None
-    try:
-        if is_search:
-            search = GaussianMixtureSearch(
-                ks, covariance_type=types, criterion=args.criterion, cv=args.cv,
-                n_jobs=args.jobs or -1, **params,
-            )
-            search.fit(X, callback=progress.search_update)
-            model = search.best_estimator_
-        else:
-            model = GaussianMixture(ks[0], covariance_type=types[0], **params)
-            model.fit(X, callback=progress.fit_callback(args.n_init, args.max_iter))
-    finally:
-        progress.close()
+    with _data_errors(data), _init_sample_note(args.quiet):
+        try:
+            if is_search:
+                search = GaussianMixtureSearch(
+                    ks, covariance_type=types, criterion=args.criterion, cv=args.cv,
+                    n_jobs=args.jobs or -1, **params,
+                )
+                # a search fits in memory: a memory map as it is, an
+                # array-like read whole
+                search.fit(_in_memory(X), callback=progress.search_update)
+                model = search.best_estimator_
+            else:
+                model = GaussianMixture(ks[0], covariance_type=types[0], **params)
+                model.fit(X, callback=progress.fit_callback(args.n_init, args.max_iter,
+                                                            n_samples))
+        finally:
+            progress.close()
     fit_time = time.perf_counter() - start
-    criteria = (dict(search.results_[search.best_index_]) if search is not None
-                and args.criterion != "heldout" else information_criteria(model, X))
-    labels = _labels(model, X)
     if data.feature_names is not None:
         model.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
     if scaling is not None:
         model.scaling_ = {"mean": scaling[0], "scale": scaling[1]}
-    sizes = np.bincount(labels, minlength=model.n_components)
-
     if args.out:
         try:
             model.save(args.out)
         except OSError as exc:
             raise CLIError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
-    if args.labels:
-        _save_table(args.labels, labels, ["label"])
+
+    # one pass over the rows: the labels file, and the report's numbers
+    report = args.json or not args.quiet
+    own_criteria = search is None or args.criterion == "heldout"
+    outcome = {}
+    if args.labels or report:
+        outcome = _fit_pass(model, data, scaling, args.labels,
+                            criteria=report and own_criteria,
+                            magnitudes=report and magnitudes is None,
+                            quiet=args.quiet)
     if args.plot:
-        _save_plot(args.plot, model, X, search)
+        _save_plot(args.plot, model, data, scaling, search)
+    if not report:
+        return 0
+    criteria = outcome if own_criteria else dict(search.results_[search.best_index_])
+    if magnitudes is None:
+        magnitudes = outcome["magnitudes"]
 
     means = np.asarray(model.means_, dtype=np.float64)
     if scaling is not None:
@@ -758,7 +1006,7 @@ def _fit(args):
         "total_time": fit_time,
         "weights": [float(w) for w in model.weights_],
         "means": means.tolist(),
-        "component_sizes": [int(s) for s in sizes],
+        "component_sizes": [int(s) for s in outcome["sizes"]],
         "scaling": None if scaling is None else {
             "mean": scaling[0].tolist(), "scale": scaling[1].tolist()},
         "model": args.out,
@@ -776,8 +1024,6 @@ def _fit(args):
     if args.json:
         _print_json(summary)
         return 0
-    if args.quiet:
-        return 0
     out = sys.stdout
     print(_describe_data(data), file=out)
     if scaling is not None:
@@ -791,7 +1037,7 @@ def _fit(args):
         _print_ranking(ranked, args.criterion, out)
         print(f"best: {model.n_components} components, "
               f"{model.covariance_type!r}", file=out)
-    _print_model(summary, _column_magnitudes(data.X), out)
+    _print_model(summary, magnitudes, out)
     for key, what in (("model", "model saved to"), ("labels", "labels written to"),
                       ("plot", "plot written to")):
         if summary[key]:
@@ -799,14 +1045,88 @@ def _fit(args):
     return 0
 
 
-def _column_magnitudes(X, chunk_rows=BLOCK_ROWS):
-    """The largest absolute value of each column."""
+def _in_memory(X):
+    """X as an ndarray (a memory map is one); an array-like read whole."""
     import numpy as np
 
-    top = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        np.maximum(top, np.max(np.abs(X[start:start + chunk_rows]), axis=0), out=top)
-    return top
+    from . import _data
+
+    return X if isinstance(X, np.ndarray) else _data.to_array(X)
+
+
+_INIT_SAMPLE = re.compile(r"X is read by windows and its ([\d,]+) rows .* a sample "
+                          r"of ([\d,]+) rows")
+
+
+@contextmanager
+def _init_sample_note(quiet):
+    """The estimator's warning that it initializes from a sample of the rows
+    (a fit read by windows, above its budget), as a note; other warnings pass."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    notes = []
+    for w in caught:
+        match = _INIT_SAMPLE.search(str(w.message))
+        if match is None:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif not quiet and not notes:
+            notes.append(match)
+            print(f"fastgmm: note: the initialization uses a random sample of "
+                  f"{match[2]} of the {match[1]} rows (drawn with --seed), as "
+                  "initializing from all of them would take more memory",
+                  file=sys.stderr)
+
+
+def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
+    """One pass over DATA after a fit, window by window: write each row's
+    label (to ``labels_path``, if given) and add up the rows per component,
+    with ``criteria`` the log-likelihood, BIC, AIC and ICL (as
+    `_search.information_criteria`), with ``magnitudes`` the largest absolute
+    value of each column (of DATA unscaled; ``scaling`` must be None)."""
+    import numpy as np
+
+    from . import _criteria
+    from ._covariance import n_parameters
+
+    n, d = data.X.shape
+    k = model.n_components
+    sizes = np.zeros(k, dtype=np.int64)
+    top = np.zeros(d) if magnitudes else None
+    log_likelihood = entropy = 0.0
+    progress = Progress(enabled=not quiet)
+    try:
+        with _table(labels_path, n, ["label"]) as table:
+            for start, block in _windows(data, scaling, rows=_window_rows(d, k),
+                                         progress=progress, what="labels"):
+                with _data_errors(data, start):
+                    labels = model.predict(block).astype(np.int64, copy=False)
+                    if criteria:
+                        log_likelihood += float(np.sum(model.score_samples(block),
+                                                       dtype=np.float64))
+                        resp = model.predict_proba(block).astype(np.float64,
+                                                                 copy=False)
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            # r log r -> 0 as r -> 0
+                            entropy -= float(np.sum(np.where(
+                                resp > 0, resp * np.log(resp), 0.0)))
+                sizes += np.bincount(labels, minlength=k)
+                if top is not None:
+                    np.maximum(top, np.max(np.abs(block.astype(np.float64, copy=False)),
+                                           axis=0), out=top)
+                if table is not None:
+                    table.write(labels)
+    finally:
+        progress.close()
+    outcome = {"sizes": sizes, "magnitudes": top}
+    if criteria:
+        p = n_parameters(k, d, model.covariance_type)
+        outcome.update(
+            log_likelihood=log_likelihood, n_parameters=p,
+            bic=_criteria.bic(log_likelihood, p, n),
+            aic=_criteria.aic(log_likelihood, p),
+            icl=_criteria.icl(log_likelihood, p, n, entropy))
+    return outcome
 
 
 def _print_ranking(ranked, criterion, out):
@@ -858,12 +1178,15 @@ def _print_model(summary, magnitudes, out):
 
 
 def _model_and_data(args):
+    """The model, DATA, and the model's scaling (mean, scale) or None."""
+    from ._persist import scaling_of
+
     model = _load_model(args.model)
     names = getattr(model, "feature_names_in_", None)
     data = _read_data(args, names_wanted=None if names is None
                       else [str(n) for n in names])
     _check_features(model, data)
-    return model, data, _model_input(model, data)
+    return model, data, scaling_of(model)
 
 
 def _predict(args):
@@ -871,37 +1194,50 @@ def _predict(args):
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
     _check_plot_output(args.plot)
-    model, data, X = _model_and_data(args)
-    if args.proba:
-        values = np.concatenate([
-            model.predict_proba(X[s:s + BLOCK_ROWS])
-            for s in range(0, X.shape[0], BLOCK_ROWS)
-        ])
-        header = [f"p{c}" for c in range(model.n_components)]
-        labels = values.argmax(axis=1)
-    else:
-        values = labels = _labels(model, X)
-        header = ["label"]
-    sizes = np.bincount(labels, minlength=model.n_components)
-    if args.out:
-        _save_table(args.out, values, header)
+    model, data, scaling = _model_and_data(args)
+    n, d = data.X.shape
+    k = model.n_components
+    header = [f"p{c}" for c in range(k)] if args.proba else ["label"]
+    sizes = np.zeros(k, dtype=np.int64)
+    # JSON without --out lists the values; CSV on standard output otherwise
+    listed = [] if args.out is None and args.json else None
+    to_stdout = args.out is None and not args.json
+    progress = Progress(enabled=not args.quiet and not (
+        to_stdout and getattr(sys.stdout, "isatty", lambda: False)()))
+    try:
+        with _table(args.out, n, header) as table:
+            if to_stdout:
+                table = _Table(sys.stdout, ".csv", n, header)
+            for start, block in _windows(data, scaling, rows=_window_rows(d, k),
+                                         progress=progress, what="predict"):
+                with _data_errors(data, start):
+                    if args.proba:
+                        values = model.predict_proba(block)
+                        labels = values.argmax(axis=1)
+                    else:
+                        values = labels = model.predict(block).astype(np.int64,
+                                                                      copy=False)
+                sizes += np.bincount(labels, minlength=k)
+                if table is not None:
+                    table.write(values)
+                if listed is not None:
+                    listed.extend(values.tolist())
+    finally:
+        progress.close()
     if args.plot:
-        _save_plot(args.plot, model, X)
+        _save_plot(args.plot, model, data, scaling)
     report = {
         "model": args.model,
         "data": data.path,
-        "n_samples": int(X.shape[0]),
-        "n_components": int(model.n_components),
+        "n_samples": int(n),
+        "n_components": int(k),
         "component_sizes": [int(s) for s in sizes],
-        "scaled": X is not data.X,
+        "scaled": scaling is not None,
         "out": args.out,
         "plot": args.plot,
     }
-    if args.out is None:
-        if args.json:
-            report["proba" if args.proba else "labels"] = values.tolist()
-        else:
-            _write_table(sys.stdout, ".csv", values, header)
+    if listed is not None:
+        report["proba" if args.proba else "labels"] = listed
     if args.json:
         _print_json(report)
     elif args.out is not None and not args.quiet:
@@ -920,13 +1256,21 @@ def _score(args):
     from ._covariance import n_parameters
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
-    model, data, X = _model_and_data(args)
-    log_prob = np.concatenate([
-        model.score_samples(X[s:s + BLOCK_ROWS])
-        for s in range(0, X.shape[0], BLOCK_ROWS)
-    ])
-    n = log_prob.shape[0]
-    total = float(np.sum(log_prob, dtype=np.float64))
+    model, data, scaling = _model_and_data(args)
+    n, d = data.X.shape
+    total = 0.0
+    progress = Progress(enabled=not args.quiet)
+    try:
+        with _table(args.out, n, ["log_likelihood"]) as table:
+            for start, block in _windows(data, scaling, progress=progress,
+                                         what="score"):
+                with _data_errors(data, start):
+                    log_prob = model.score_samples(block)
+                total += float(np.sum(log_prob, dtype=np.float64))
+                if table is not None:
+                    table.write(log_prob)
+    finally:
+        progress.close()
     p = n_parameters(model.n_components, model.n_features_in_, model.covariance_type)
     report = {
         "model": args.model,
@@ -936,11 +1280,9 @@ def _score(args):
         "log_likelihood": _number(total),
         "bic": _number(_criteria.bic(total, p, n)),
         "aic": _number(_criteria.aic(total, p)),
-        "scaled": X is not data.X,
+        "scaled": scaling is not None,
         "out": args.out,
     }
-    if args.out:
-        _save_table(args.out, log_prob, ["log_likelihood"])
     if args.json:
         _print_json(report)
     elif not args.quiet:

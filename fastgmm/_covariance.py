@@ -9,11 +9,14 @@ triangular with precision = U U^T; 'full' (k, d, d), 'tied' (d, d),
 'diag' (k, d) and 'spherical' (k,) hold U, its diagonal, or its one value.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from scipy import linalg
+from scipy.linalg import lapack
 
 from ._constants import COVARIANCE_TYPES, covariance_shape
 
@@ -135,25 +138,32 @@ def _ill_defined(component, covariance_type, is_float32):
 
 def _chol_precision(cov, component, covariance_type, is_float32):
     """Upper-triangular U with U U^T = inv(cov)."""
-    try:
-        lower = linalg.cholesky(cov, lower=True, check_finite=False)
-    except linalg.LinAlgError:
-        raise _ill_defined(component, covariance_type, is_float32) from None
-    if not np.all(np.isfinite(lower)) or np.any(np.diag(lower) <= 0):
+    # LAPACK's potrf and trtrs called directly: what linalg.cholesky and
+    # linalg.solve_triangular call (the same bits), without their per-call
+    # validation, which cost more than the factorization at small d
+    lower, info = lapack.dpotrf(cov, lower=1, clean=1)
+    if info != 0 or not lower.diagonal().min() > 0 or not np.isfinite(lower).all():
         raise _ill_defined(component, covariance_type, is_float32)
-    eye = np.eye(cov.shape[0])
-    return linalg.solve_triangular(lower, eye, lower=True, check_finite=False).T
+    inverse, info = lapack.dtrtrs(lower, _eye(cov.shape[0]), lower=1)
+    if info != 0:
+        raise _ill_defined(component, covariance_type, is_float32)
+    return inverse.T
+
+
+@functools.lru_cache(maxsize=16)
+def _eye(n):
+    eye = np.eye(n)
+    eye.setflags(write=False)
+    return eye
 
 
 def precisions_cholesky(covariances, covariance_type, is_float32=False):
     """Cholesky factors of the precisions; ValueError naming a bad component."""
     if covariance_type == "full":
-        return np.stack(
-            [
-                _chol_precision(cov, k, covariance_type, is_float32)
-                for k, cov in enumerate(covariances)
-            ]
-        )
+        out = np.empty_like(covariances, dtype=np.float64)
+        for k, cov in enumerate(covariances):
+            out[k] = _chol_precision(cov, k, covariance_type, is_float32)
+        return out
     if covariance_type == "tied":
         return _chol_precision(covariances, None, covariance_type, is_float32)
     bad = ~(covariances > 0.0)  # catches NaN too

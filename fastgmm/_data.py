@@ -1,10 +1,29 @@
 """Data files for the command line: ``.npy``, text tables, ``.parquet``, stdin.
 
-Every reader returns a 2-D float array and the column names (or None), reading
-the file once into the final array: ``.npy`` is memory-mapped (no copy when it
-already holds C-ordered float32/float64 values), text is parsed straight into
-the array, Parquet is read batch by batch into a preallocated array. ``-``
-reads standard input (whole, into memory) in any of these formats.
+Every reader returns the rows as an (n_samples, n_features) array or
+array-like and the column names (or None), without holding a file larger
+than memory in memory:
+
+- ``.npy`` is memory-mapped read-only and handed to the estimator as it is
+  (the estimator reads a memory map window by window); columns chosen with
+  ``--columns`` are selected window by window (`ColumnRows`), never copied
+  whole;
+- Parquet is read by row groups (`ParquetRows`): a slice of rows reads only
+  the row groups it touches, nulls become NaN;
+- a text table up to `TEXT_IN_MEMORY_BYTES` is parsed straight into an array;
+  a larger one is parsed `TEXT_CHUNK_LINES` lines at a time into a temporary
+  float64 ``.npy`` in the system's temporary directory (``TMPDIR``), which is
+  then memory-mapped; it is removed by `Dataset.close` (and at exit);
+- ``-`` reads standard input: up to `TEXT_IN_MEMORY_BYTES` in memory, more
+  copied to a temporary file first, then read as the files above.
+
+Every `Dataset` also offers ``window(start, stop)``: rows [start, stop) as an
+array in memory, read from the file (not through a memory mapping), for the
+passes the command line makes itself.
+
+Values are checked for NaN and infinity where they are read: arrays in memory
+here (`check_finite`), text tables chunk by chunk, memory maps and
+array-likes by the estimator, window by window, whose error names the row.
 
 Text tables (``.csv``, ``.tsv``, ``.txt``, ``.dat``): the column separator is
 sniffed from the first lines (a comma, semicolon, tab, pipe, or runs of
@@ -16,13 +35,17 @@ Problems raise `DataError` with a message that names the file and, where it
 can, the line and column.
 """
 
+import atexit
 import csv
 import io
+import itertools
 import os
 import re
+import struct
 import sys
+import tempfile
 import warnings
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +64,17 @@ SNIFF_LINES = 50
 #: Rows scanned to list the numeric columns when a cell is not a number.
 SCAN_ROWS = 100_000
 
+#: Text files (and standard input) larger than this are parsed chunk by chunk
+#: into a temporary .npy instead of into memory.
+TEXT_IN_MEMORY_BYTES = 64 * 2**20
+#: Lines of a large text table parsed at a time.
+TEXT_CHUNK_LINES = 65536
+#: Bytes of decoded Parquet row groups kept for the next reads (at least one
+#: row group is kept, whatever its size).
+PARQUET_CACHE_BYTES = 256 * 2**20
+#: Rows per window of the checks and passes made here.
+WINDOW_ROWS = 65536
+
 _NPY_MAGIC = b"\x93NUMPY"
 _PARQUET_MAGIC = b"PAR1"
 _RANGE = re.compile(r"(\d+)-(\d+)")
@@ -52,13 +86,41 @@ class DataError(ValueError):
 
 @dataclass
 class Dataset:
-    """The rows of a data file as an (n_samples, n_features) float array."""
+    """The rows of a data file.
 
-    X: np.ndarray
+    ``X`` is what the estimator reads: an array in memory, a read-only memory
+    map, or a `Rows` array-like (read window by window). ``rows`` reads the
+    same rows window by window into memory (see `window`).
+    """
+
+    X: object
     feature_names: list  # or None when the file has no column names
     path: str
     #: things worth telling the user (one line each, without a prefix)
     notes: list = field(default_factory=list)
+    rows: object = None
+    #: temporary files holding the rows, removed by `close`
+    temporary: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.rows is None:
+            self.rows = self.X if isinstance(self.X, Rows) else ArrayRows(self.X)
+
+    @property
+    def in_memory(self):
+        """Whether X is an array in memory (not a memory map or array-like)."""
+        return isinstance(self.X, np.ndarray) and not isinstance(self.X, np.memmap)
+
+    def window(self, start, stop):
+        """Rows [start, stop) as an array in memory (in X's dtype)."""
+        return self.rows.read(start, stop)
+
+    def close(self):
+        """Remove the temporary files (a memory map of them stays readable
+        where the system allows it, as on Linux)."""
+        for path in self.temporary:
+            _remove_temporary(path)
+        self.temporary = []
 
 
 def suffix(path):
@@ -69,7 +131,7 @@ def display_name(path):
     return STDIN_NAME if os.fspath(path) == STDIN else os.fspath(path)
 
 
-def read(path, columns=None, names_wanted=None, fmt=None, stdin=None):
+def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=None):
     """Read a data file, or standard input for ``-``.
 
     Parameters
@@ -90,39 +152,62 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None):
         first bytes (NumPy and Parquet magic numbers; text otherwise).
     stdin : binary file, default=None
         What ``-`` reads (default: ``sys.stdin.buffer``).
+    progress : callable, default=None
+        Called as ``progress(rows, bytes_read, bytes_total)`` while a large
+        text table is parsed chunk by chunk.
 
     Returns
     -------
     data : Dataset
+        Call its ``close()`` when done (it removes temporary files).
     """
     path = os.fspath(path)
-    if path == STDIN:
-        data = _read_stdin(columns, names_wanted, fmt, stdin)
-    else:
-        kind = fmt or suffix(path)[1:]
-        if kind not in FORMATS:
-            raise DataError(
-                f"{path}: unsupported file type {suffix(path) or '(no extension)'!r}; "
-                f"use {', '.join(SUFFIXES)} (or say which with --format)"
-            )
-        if not os.path.exists(path):
-            raise DataError(f"{path}: no such file")
-        if os.path.isdir(path):
-            raise DataError(f"{path}: is a directory, not a data file")
-        if not os.access(path, os.R_OK):
-            raise DataError(f"{path}: permission denied")
-        if kind == "npy":
-            data = _read_npy(path, path, columns)
-        elif kind == "parquet":
-            data = _read_parquet(path, path, columns, names_wanted)
+    temporary = []
+    try:
+        if path == STDIN:
+            data = _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress)
         else:
-            data = _read_text(_TextFile(path), columns, names_wanted, kind)
-    if data.X.shape[0] == 0:
-        raise DataError(f"{data.path}: no data rows")
-    if data.X.shape[1] == 0:
-        raise DataError(f"{data.path}: no columns selected")
-    check_finite(data)
+            kind = fmt or suffix(path)[1:]
+            if kind not in FORMATS:
+                raise DataError(
+                    f"{path}: unsupported file type "
+                    f"{suffix(path) or '(no extension)'!r}; "
+                    f"use {', '.join(SUFFIXES)} (or say which with --format)"
+                )
+            if not os.path.exists(path):
+                raise DataError(f"{path}: no such file")
+            if os.path.isdir(path):
+                raise DataError(f"{path}: is a directory, not a data file")
+            if not os.access(path, os.R_OK):
+                raise DataError(f"{path}: permission denied")
+            data = _read_file(path, path, kind, columns, names_wanted, temporary,
+                              progress)
+        data.temporary = temporary
+        if data.X.shape[0] == 0:
+            raise DataError(f"{data.path}: no data rows")
+        if data.X.shape[1] == 0:
+            raise DataError(f"{data.path}: no columns selected")
+        if data.in_memory:
+            # memory maps and array-likes: checked window by window where read
+            check_finite(data)
+    except BaseException:
+        for tmp in temporary:
+            _remove_temporary(tmp)
+        raise
     return data
+
+
+def _read_file(path, name, kind, columns, names_wanted, temporary, progress):
+    """Read the file ``path`` as ``kind``, naming it ``name`` in messages."""
+    if kind == "npy":
+        return _read_npy(path, name, columns)
+    if kind == "parquet":
+        return _read_parquet(path, name, columns, names_wanted)
+    source = _TextFile(path, name)
+    if os.path.getsize(path) > TEXT_IN_MEMORY_BYTES:
+        return _read_text(source, columns, names_wanted, kind,
+                          chunks=(temporary, progress, os.path.getsize(path)))
+    return _read_text(source, columns, names_wanted, kind)
 
 
 def max_rows(path, fmt=None):
@@ -147,18 +232,29 @@ def max_rows(path, fmt=None):
     return None
 
 
-def _read_stdin(columns, names_wanted, fmt, stdin):
+def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress):
     stream = stdin
     if stream is None:
         if sys.stdin is None:
             raise DataError(f"{STDIN_NAME}: there is no standard input to read")
         stream = getattr(sys.stdin, "buffer", sys.stdin)
-    content = stream.read()
-    if isinstance(content, str):
-        content = content.encode("utf-8")
+    content = _read_up_to(stream, TEXT_IN_MEMORY_BYTES + 1)
     if fmt is None:
         fmt = ("npy" if content.startswith(_NPY_MAGIC) else
                "parquet" if content.startswith(_PARQUET_MAGIC) else "csv")
+    if len(content) > TEXT_IN_MEMORY_BYTES:
+        # more than fits the in-memory path: copied to a file, read from there
+        copy = _temporary_file(temporary, ".stdin")
+        with open(copy, "wb") as f:
+            f.write(content)
+            del content
+            while True:
+                block = _read_up_to(stream, 2**20)
+                if not block:
+                    break
+                f.write(block)
+        return _read_file(copy, STDIN_NAME, fmt, columns, names_wanted, temporary,
+                          progress)
     if fmt == "npy":
         return _read_npy(io.BytesIO(content), STDIN_NAME, columns)
     if fmt == "parquet":
@@ -168,6 +264,178 @@ def _read_stdin(columns, names_wanted, fmt, stdin):
     except UnicodeDecodeError:
         raise DataError(f"{STDIN_NAME}: not a text file (it is not UTF-8)") from None
     return _read_text(_TextInMemory(text), columns, names_wanted, fmt)
+
+
+def _read_up_to(stream, size):
+    """Up to ``size`` bytes of ``stream`` (fewer only at its end)."""
+    parts, got = [], 0
+    while got < size:
+        part = stream.read(size - got)
+        if not part:
+            break
+        if isinstance(part, str):
+            part = part.encode("utf-8")
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+# ------------------------------------------------------------ temporary files
+
+#: Temporary files not removed yet (removed at exit if still there).
+_LIVE_TEMPORARY = set()
+
+
+def _temporary_file(temporary, suffix_):
+    """A new empty file in the temporary directory, listed in ``temporary``."""
+    fd, path = tempfile.mkstemp(prefix="fastgmm-", suffix=suffix_)
+    os.close(fd)
+    temporary.append(path)
+    _LIVE_TEMPORARY.add(path)
+    return path
+
+
+def _remove_temporary(path):
+    _LIVE_TEMPORARY.discard(path)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@atexit.register
+def _remove_all_temporary():
+    for path in list(_LIVE_TEMPORARY):
+        _remove_temporary(path)
+
+
+# ---------------------------------------------------------- row array-likes
+
+
+class Rows:
+    """A read-only 2-D array-like of rows, read by row slices ``X[start:stop]``.
+
+    What the estimator reads window by window (``shape``, ``dtype``, ``ndim``
+    and row slicing; not an ndarray), and what the command line reads its
+    own windows from (`read`, always a new array in memory).
+    """
+
+    ndim = 2
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError(f"{type(self).__name__} is read by row slices "
+                            f"X[start:stop], not X[{key!r}]")
+        start, stop, _ = key.indices(self.shape[0])
+        return self.read(start, max(start, stop))
+
+    def read(self, start, stop):  # pragma: no cover - every subclass has one
+        raise NotImplementedError
+
+
+class ArrayRows(Rows):
+    """An array (in memory or a memory map) read by windows: copies of its rows."""
+
+    def __init__(self, X):
+        self.X = X
+        self.shape, self.dtype = X.shape, X.dtype
+
+    def read(self, start, stop):
+        return np.array(self.X[start:stop])
+
+
+class NpyRows(Rows):
+    """The rows of a C-ordered ``.npy`` file, read with ``readinto`` (so the
+    file's pages are not kept mapped); ``X`` is the file's memory map."""
+
+    def __init__(self, X, path, name):
+        self.X, self.path, self.name = X, path, name
+        self.shape, self.dtype = X.shape, X.dtype
+        self.offset = int(X.offset)
+        self.row_bytes = X.shape[1] * X.dtype.itemsize
+
+    def read(self, start, stop):
+        out = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        with open(self.path, "rb", buffering=0) as f:
+            f.seek(self.offset + start * self.row_bytes)
+            done = 0
+            while done < len(view):
+                got = f.readinto(view[done:])
+                if not got:
+                    raise DataError(f"{self.name}: the file ended before row "
+                                    f"{stop:,} (truncated?)")
+                done += got
+        return out
+
+
+class ColumnRows(Rows):
+    """Some columns of another `Rows`, selected window by window."""
+
+    def __init__(self, rows, index):
+        self.rows, self.index = rows, list(index)
+        self.shape = (rows.shape[0], len(self.index))
+        self.dtype = rows.dtype
+
+    def read(self, start, stop):
+        return np.ascontiguousarray(self.rows.read(start, stop)[:, self.index])
+
+
+def standardize(X, mean, scale):
+    """(X - mean) / scale computed in float64, in X's dtype when it is
+    float32 or float64 (else float64): a new array.
+
+    ``fit --scale`` and ``predict``/``score`` of a scaled model both use this
+    (window by window, or on an array in memory), so that the same rows give
+    the same standardized values bit for bit.
+    """
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    return ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(dtype, copy=False)
+
+
+class StandardizedRows(Rows):
+    """Rows standardized window by window (`standardize`)."""
+
+    def __init__(self, rows, mean, scale):
+        self.rows, self.mean, self.scale = rows, mean, scale
+        self.shape = rows.shape
+        self.dtype = (rows.dtype if rows.dtype in (np.float32, np.float64)
+                      else np.dtype(np.float64))
+
+    def read(self, start, stop):
+        return standardize(self.rows.read(start, stop), self.mean, self.scale)
+
+
+def window_rows(n_features, itemsize=8, budget=16 * 2**20):
+    """Rows per window of a pass within about ``budget`` bytes."""
+    return int(min(WINDOW_ROWS, max(256, budget // max(1, n_features * itemsize))))
+
+
+def to_array(rows):
+    """All rows of a `Rows` in one array in memory (for what needs them all)."""
+    out = np.empty(rows.shape, dtype=rows.dtype)
+    step = window_rows(rows.shape[1], rows.dtype.itemsize)
+    for start in range(0, rows.shape[0], step):
+        stop = min(start + step, rows.shape[0])
+        out[start:stop] = rows.read(start, stop)
+    return out
+
+
+def take_rows(rows, indices):
+    """The rows at sorted ``indices`` of a `Rows`, read window by window."""
+    out = np.empty((len(indices), rows.shape[1]), dtype=rows.dtype)
+    step = window_rows(rows.shape[1], rows.dtype.itemsize)
+    at = 0
+    for start in range(0, rows.shape[0], step):
+        stop = min(start + step, rows.shape[0])
+        lo, hi = np.searchsorted(indices, [start, stop])
+        if hi > lo:
+            out[at:at + hi - lo] = rows.read(start, stop)[indices[lo:hi] - start]
+            at += hi - lo
+    return out
 
 
 # ----------------------------------------------------------------- columns
@@ -265,6 +533,8 @@ def _as_float(path, X):
 
 
 def _read_npy(source, name, columns):
+    """A file: its read-only memory map (columns selected window by window);
+    bytes from standard input: an array in memory."""
     try:
         if isinstance(source, str):
             X = np.load(source, mmap_mode="r", allow_pickle=False)
@@ -281,20 +551,31 @@ def _read_npy(source, name, columns):
     if X.ndim != 2:
         raise DataError(f"{name}: expected a 2-D array, got {X.ndim} dimensions")
     index = _select(name, columns, None, None, X.shape[1])
-    if index is not None:
-        X = X[:, index]
-    return Dataset(_as_float(name, X), None, name)
+    if index == list(range(X.shape[1])):
+        index = None  # all columns, in order: no selection
+    if not isinstance(X, np.memmap):
+        if index is not None:
+            X = X[:, index]
+        return Dataset(_as_float(name, X), None, name)
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{name}: the array holds {X.dtype} values, not numbers")
+    # integers and other float widths are converted window by window
+    rows = NpyRows(X, source, name) if X.flags.c_contiguous else ArrayRows(X)
+    if index is None:
+        return Dataset(X, None, name, rows=rows)
+    return Dataset(ColumnRows(rows, index), None, name)
 
 
 # ------------------------------------------------------------------ text tables
 
 
 class _TextFile:
-    def __init__(self, path):
-        self.name = path
+    def __init__(self, path, name=None):
+        self.path = path
+        self.name = path if name is None else name
 
     def open(self, newline=""):
-        return open(self.name, newline=newline, encoding="utf-8-sig")
+        return open(self.path, newline=newline, encoding="utf-8-sig")
 
 
 class _TextInMemory:
@@ -379,7 +660,9 @@ def sniff_delimiter(lines):
     return tied[0]
 
 
-def _read_text(source, columns, names_wanted, kind):
+def _read_text(source, columns, names_wanted, kind, chunks=None):
+    """A text table: parsed into memory, or with ``chunks`` = (temporary
+    files, progress, bytes) chunk by chunk into a temporary .npy."""
     path = source.name
     try:
         lines = _sample_lines(source)
@@ -401,26 +684,147 @@ def _read_text(source, columns, names_wanted, kind):
     has_header = _has_header(fields, [row for _, row in _rows(lines, delimiter)][1:])
     names = fields if has_header else None
     index = _select(path, columns, names_wanted, names, len(fields))
+    parse = _TextParse(source, delimiter, has_header, index, len(fields),
+                       single_column)
+    skip = header_line if has_header else 0
+    feature_names = None if names is None else (
+        names if index is None else [names[i] for i in index]
+    )
+    # leading columns without a name: perhaps a row index (`_drop_row_numbers`)
+    unnamed = 0
+    if index is None and names is not None:
+        while unnamed < len(names) - 1 and _is_unnamed(names[unnamed]):
+            unnamed += 1
+    if chunks is not None:
+        return _read_text_chunks(parse, skip, feature_names, unnamed, *chunks)
     try:
         with warnings.catch_warnings(), source.open(newline=None) as f:
             # "input contained no data": reported as DataError by `read`
             warnings.simplefilter("ignore", UserWarning)
             X = np.loadtxt(
-                f, delimiter=delimiter, skiprows=header_line if has_header else 0,
+                f, delimiter=delimiter, skiprows=skip,
                 usecols=index, dtype=np.float64, ndmin=2, comments=None,
                 quotechar='"', encoding=None,
             )
     except (ValueError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(_explain_text_error(
-            source, delimiter, has_header, index, len(fields), exc,
-            single_column=single_column)) from None
-    feature_names = None if names is None else (
-        names if index is None else [names[i] for i in index]
-    )
+        raise DataError(parse.explain(exc)) from None
     notes = []
-    if index is None and names is not None:
+    if unnamed:
         X, feature_names, notes = _drop_row_numbers(path, X, feature_names)
     return Dataset(X, feature_names, path, notes)
+
+
+class _TextParse:
+    """How a text table is parsed, and the error message when it fails."""
+
+    def __init__(self, source, delimiter, has_header, index, n_fields, single_column):
+        self.source, self.delimiter, self.has_header = source, delimiter, has_header
+        self.index, self.n_fields, self.single_column = index, n_fields, single_column
+        self.n_columns = n_fields if index is None else len(index)
+
+    def parse(self, lines):
+        """Lines of the table (no header) as a float64 array."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # blank lines only
+            return np.loadtxt(
+                lines, delimiter=self.delimiter, usecols=self.index,
+                dtype=np.float64, ndmin=2, comments=None, quotechar='"',
+                encoding=None,
+            )
+
+    def explain(self, exc):
+        return _explain_text_error(self.source, self.delimiter, self.has_header,
+                                   self.index, self.n_fields, exc,
+                                   single_column=self.single_column)
+
+
+def _npy_header(dtype, shape, size=None):
+    """A version 1.0 .npy header of ``size`` bytes (default: the least that
+    holds any shape of this many columns, so that it can be rewritten in
+    place once the number of rows is known)."""
+    def text(shape_):
+        return ("{'descr': %r, 'fortran_order': False, 'shape': %r, }"
+                % (np.lib.format.dtype_to_descr(np.dtype(dtype)), tuple(shape_)))
+
+    if size is None:
+        longest = len(text((10**19, shape[1]))) + 11  # magic, version, length, \n
+        size = -(-longest // 64) * 64
+    body = size - 10
+    header = text(shape)
+    if len(header) + 1 > body:  # pragma: no cover - size comes from the longest
+        raise ValueError("npy header too long")
+    return (_NPY_MAGIC + b"\x01\x00" + struct.pack("<H", body)
+            + (header.ljust(body - 1) + "\n").encode("latin1"))
+
+
+def _read_text_chunks(parse, skip, names, unnamed, temporary, progress, total_bytes):
+    """Parse a text table chunk by chunk into a temporary .npy; its memory map."""
+    source = parse.source
+    path = source.name
+    d = parse.n_columns
+    tmp = _temporary_file(temporary, ".npy")
+    header = _npy_header(np.float64, (0, d))
+    n_rows = 0
+    done_bytes = 0
+    # row numbers 0.. and 1.. still possible in each leading unnamed column
+    row_numbers = np.ones((unnamed, 2), dtype=bool)
+    try:
+        with open(tmp, "wb") as out, source.open(newline=None) as f:
+            out.write(header)
+            for _ in range(skip):
+                done_bytes += len(next(f, ""))
+            while True:
+                lines = list(itertools.islice(f, TEXT_CHUNK_LINES))
+                if not lines:
+                    break
+                done_bytes += sum(len(line) for line in lines)
+                try:
+                    block = parse.parse(lines)
+                except (ValueError, csv.Error) as exc:
+                    raise DataError(parse.explain(exc)) from None
+                if block.shape[0] == 0:
+                    continue  # blank lines
+                if block.shape[1] != d:
+                    raise DataError(parse.explain(ValueError(
+                        f"{block.shape[1]} columns instead of {d}")))
+                check_window(path, block, n_rows)
+                for j in range(unnamed):
+                    for start in (0, 1):
+                        if row_numbers[j, start]:
+                            row_numbers[j, start] = np.array_equal(
+                                block[:, j], np.arange(start + n_rows,
+                                                       start + n_rows + len(block),
+                                                       dtype=np.float64))
+                out.write(memoryview(np.ascontiguousarray(block)).cast("B"))
+                n_rows += block.shape[0]
+                if progress is not None:
+                    progress(n_rows, done_bytes, total_bytes)
+            out.seek(0)
+            out.write(_npy_header(np.float64, (n_rows, d), size=len(header)))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write the temporary copy of its rows to "
+                        f"{os.path.dirname(tmp)} ({exc.strerror or exc}); set "
+                        "TMPDIR to a directory with room") from None
+    if n_rows == 0:
+        raise DataError(f"{path}: no data rows")
+    X = np.load(tmp, mmap_mode="r")
+    rows = NpyRows(X, tmp, path)
+    notes, drop = [], 0
+    while drop < unnamed and d - drop > 1:
+        start = 0 if row_numbers[drop, 0] else 1 if row_numbers[drop, 1] else None
+        if start is None:
+            break
+        what = "no name" if names[drop] == "" else f"named {names[drop]!r}"
+        notes.append(
+            f"{path}: the first column ({what}, values {start}..{start + n_rows - 1}) "
+            "looks like a row index and is left out; use --columns to keep it"
+        )
+        drop += 1
+    if drop:
+        return Dataset(ColumnRows(rows, range(drop, d)), names[drop:], path, notes)
+    return Dataset(X, names, path, notes, rows=rows)
 
 
 def _has_header(fields, rows):
@@ -590,34 +994,95 @@ def _read_parquet(source, name, columns, names_wanted):
             raise DataError(
                 f"{name}: the column {column!r} holds {t} values, not numbers{hint}")
     dtype = np.float32 if all(t == pa.float32() for t in types) else np.float64
-    X = np.empty((pf.metadata.num_rows, len(selected)), dtype=dtype)
-    start = 0
-    try:
-        for batch in pf.iter_batches(batch_size=65536, columns=selected):
-            stop = start + batch.num_rows
-            for j in range(batch.num_columns):
-                column = batch.column(j)
-                if column.null_count:
+    return Dataset(ParquetRows(pf, selected, dtype, name), selected, name)
+
+
+class ParquetRows(Rows):
+    """The chosen columns of a Parquet file, read by row groups.
+
+    ``X[start:stop]`` reads only the row groups that rows [start, stop) touch
+    (whole: a row group is the unit a Parquet file is read by), as an array
+    of ``dtype`` with nulls as NaN. Decoded row groups are kept for the next
+    reads, most recently used first, within `PARQUET_CACHE_BYTES` (the
+    estimator's windows read the next rows of each of its partitions in turn,
+    so a few row groups are read again and again).
+    """
+
+    def __init__(self, pf, columns, dtype, name):
+        self.file, self.columns, self.name = pf, list(columns), name
+        self.dtype = np.dtype(dtype)
+        meta = pf.metadata
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self.shape = (int(self.starts[-1]), len(self.columns))
+        self._cache = OrderedDict()
+        self._cached_bytes = 0
+
+    def _read_row_group(self, i):
+        """Row group ``i`` as an array (nulls as NaN)."""
+        import pyarrow as pa
+
+        try:
+            table = self.file.read_row_group(i, columns=self.columns)
+            out = np.empty((table.num_rows, len(self.columns)), dtype=self.dtype)
+            for j, column in enumerate(table.columns):
+                if column.null_count or pa.types.is_boolean(column.type):
                     column = column.cast(pa.float64())
-                X[start:stop, j] = column.to_numpy(zero_copy_only=False)
-            start = stop
-    except (pa.ArrowException, OSError) as exc:
-        raise DataError(f"{name}: not a readable Parquet file ({exc})") from None
-    return Dataset(X, selected, name)
+                out[:, j] = column.to_numpy()
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{self.name}: not a readable Parquet file "
+                            f"(row group {i}: {exc})") from None
+        return out
+
+    def _row_group(self, i):
+        if i in self._cache:
+            self._cache.move_to_end(i)
+            return self._cache[i]
+        block = self._read_row_group(i)
+        self._cache[i] = block
+        self._cached_bytes += block.nbytes
+        while len(self._cache) > 1 and self._cached_bytes > PARQUET_CACHE_BYTES:
+            _, old = self._cache.popitem(last=False)
+            self._cached_bytes -= old.nbytes
+        return block
+
+    def read(self, start, stop):
+        out = np.empty((stop - start, self.shape[1]), dtype=self.dtype)
+        if stop <= start:
+            return out
+        first = int(np.searchsorted(self.starts, start, side="right")) - 1
+        last = int(np.searchsorted(self.starts, stop, side="left"))
+        for i in range(first, last):
+            lo, hi = int(self.starts[i]), int(self.starts[i + 1])
+            a, b = max(lo, start), min(hi, stop)
+            if a < b:
+                out[a - start:b - start] = self._row_group(i)[a - lo:b - lo]
+        return out
 
 
 # ---------------------------------------------------------------------- checks
 
 
-def check_finite(data, chunk_rows=65536):
-    """Raise DataError naming the first row with a NaN or infinite value."""
-    X = data.X
-    for start in range(0, X.shape[0], chunk_rows):
-        block = X[start:start + chunk_rows]
+def non_finite_message(path, row):
+    """The one-line error for a NaN or infinity in (1-based) data row ``row``."""
+    return (f"{path}: data row {row} has a missing, NaN or infinite value; "
+            "remove or fill that row")
+
+
+def check_window(path, block, first_row):
+    """Raise DataError naming the first row of ``block`` (whose first row is
+    data row ``first_row + 1``) with a NaN or infinite value."""
+    if not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):
         ok = np.isfinite(block).all(axis=1)
         if not ok.all():
-            row = start + int(np.argmin(ok)) + 1
-            raise DataError(
-                f"{data.path}: data row {row} has a missing, NaN or infinite "
-                "value; remove or fill that row"
-            )
+            raise DataError(non_finite_message(path, first_row + int(np.argmin(ok)) + 1))
+
+
+def check_finite(data, chunk_rows=WINDOW_ROWS):
+    """Raise DataError naming the first row with a NaN or infinite value
+    (window by window for memory maps and array-likes)."""
+    n = data.X.shape[0]
+    for start in range(0, n, chunk_rows):
+        stop = min(start + chunk_rows, n)
+        block = data.X[start:stop] if data.in_memory else data.window(start, stop)
+        check_window(data.path, block, start)

@@ -6,9 +6,10 @@ that is not an ndarray in memory -- a memory map (``np.load(path,
 mmap_mode='r')``), a zarr array, an h5py dataset -- window by window, never
 whole: windows of at most ``window_bytes``, laid out by
 `kernels._common.window_plan` so that the statistics have the bits of the
-in-memory pass. A read-only memory map of a file is read with ``readinto``
-into one reused buffer, so its pages are not kept mapped; other array-likes
-are sliced. Other dtypes than float32/float64 are converted window by window,
+in-memory pass. A read-only memory map of float32/float64 is read in place
+(the kernels read the mapped pages, no copy) and each window's pages are let
+go after use, so the file is never all mapped; other array-likes are sliced
+into one reused buffer. Other dtypes than float32/float64 are converted window by window,
 and each window is checked for NaN and infinity the first time it is read,
 with scikit-learn's message and the row where the first one is.
 
@@ -18,7 +19,6 @@ Both classes offer the same three things to the estimator: ``statistics``
 """
 
 import mmap
-import os
 from numbers import Real
 
 import numpy as np
@@ -197,7 +197,7 @@ class WindowedRows(_Rows):
         self.row_bytes = self.n_features * self.dtype.itemsize
         self.window_rows = max(1, int(window_bytes) // self.row_bytes)
         self.checked = np.zeros(0, dtype=bool)  # windows checked for NaN/inf
-        self._file = _file_region(X)
+        self._map = _Mapping.of(X, self.dtype)
         self._buffer = None
 
     # ---------------------------------------------------------------- reading
@@ -209,19 +209,6 @@ class WindowedRows(_Rows):
 
     def _read_range(self, start, stop, out):
         """Rows [start, stop) of X into ``out`` (C-contiguous, self.dtype)."""
-        if self._file is not None:
-            path, offset, row_bytes = self._file
-            view = memoryview(out.reshape(-1).view(np.uint8))
-            with open(path, "rb", buffering=0) as f:
-                f.seek(offset + start * row_bytes)
-                done = 0
-                while done < len(view):
-                    got = f.readinto(view[done:])
-                    if not got:
-                        raise ValueError(
-                            f"{path}: the file ended before row {stop} (truncated?)")
-                    done += got
-            return
         block = np.asarray(self.X[start:stop])
         if block.shape != out.shape:
             raise ValueError(
@@ -231,18 +218,34 @@ class WindowedRows(_Rows):
     def read(self, pieces, check=True):
         """The rows of ``pieces`` [(start, stop), ...], one after another.
 
-        The result is a view of a buffer reused by the next read.
+        The result is a view of a buffer reused by the next read, or, for a
+        memory map read in place and one piece, a view of X; `release` the
+        pieces after use.
         """
+        if self._map is not None and len(pieces) == 1:
+            start, stop = pieces[0]
+            out = self._map.X[start:stop]
+            if check:
+                check_finite(out, start)
+            return out
         n_rows = sum(stop - start for start, stop in pieces)
         out = self._window_buffer(n_rows)
         at = 0
         for start, stop in pieces:
             part = out[at:at + stop - start]
-            self._read_range(start, stop, part)
+            if self._map is not None:
+                part[...] = self._map.X[start:stop]
+            else:
+                self._read_range(start, stop, part)
             if check:
                 check_finite(part, start)
             at += stop - start
         return out
+
+    def release(self, pieces):
+        """Done with the rows of ``pieces``: a memory map lets their pages go."""
+        if self._map is not None:
+            self._map.release(pieces)
 
     def _plan(self, bounds):
         return _common.window_plan(bounds, self.window_rows)
@@ -257,11 +260,18 @@ class WindowedRows(_Rows):
         if self.checked.shape[0] != len(plan):
             self.checked = np.zeros(len(plan), dtype=bool)
         for i, pieces in enumerate(plan):
-            window = self.read(pieces, check=not self.checked[i])
+            if self._map is not None:  # the pass reads the mapped rows in place
+                if not self.checked[i]:
+                    for start, stop in pieces:
+                        check_finite(self._map.X[start:stop], start)
+                stats_pass.add(self._map.X, w, pieces, in_place=True)
+            else:
+                window = self.read(pieces, check=not self.checked[i])
+                weights = None if w is None else np.concatenate(
+                    [w[start:stop] for start, stop in pieces])
+                stats_pass.add(window, weights, pieces)
             self.checked[i] = True
-            weights = None if w is None else np.concatenate(
-                [w[start:stop] for start, stop in pieces])
-            stats_pass.add(window, weights, pieces)
+            self.release(pieces)
         return stats_pass.finish()
 
     def _windows(self, bounds=None):
@@ -274,6 +284,7 @@ class WindowedRows(_Rows):
             ranges = _common.aligned_windows(bounds, self.window_rows)
         for start, stop in ranges:
             yield start, stop, self.read([(start, stop)])
+            self.release([(start, stop)])
 
     def _posterior_windows(self, backend, c, means, U, covariance_type, n_threads,
                            outputs):
@@ -323,27 +334,56 @@ class WindowedRows(_Rows):
             if hi > lo:
                 window = self.read([(start, stop)])
                 out[at:at + hi - lo] = window[indices[lo:hi] - start]
+                self.release([(start, stop)])
                 at += hi - lo
         return out
 
 
-def _file_region(X):
-    """(path, byte offset of row 0, bytes per row) where X's rows are read
-    from its file: a read-only, C-ordered memory map of native floats.
-    None otherwise (X is sliced instead).
-
-    The offset comes from X's address in the mapping (correct for views of a
-    memmap too: they share the parent's mapping and offset).
+class _Mapping:
+    """A read-only memory map read in place: the pass's kernels read X's
+    mapped pages directly (no copy), and the pages of each window are let go
+    after use (``madvise(MADV_DONTNEED)``), so the process never keeps more
+    than a window of the file mapped; the pages stay in the page cache,
+    which the kernel may reclaim, for the next pass.
     """
-    if not isinstance(X, np.memmap) or getattr(X, "mode", None) != "r":
-        return None
-    mapping = getattr(X, "_mmap", None)
-    if mapping is None or X.filename is None or not X.flags.c_contiguous:
-        return None
-    if X.dtype not in _FLOAT_DTYPES or not X.dtype.isnative:
-        return None
-    base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
-    map_start = X.offset - X.offset % mmap.ALLOCATIONGRANULARITY
-    if not os.path.isfile(X.filename):
-        return None
-    return os.fspath(X.filename), map_start + (X.ctypes.data - base), X.strides[0]
+
+    def __init__(self, X, mapping):
+        self.X = np.asarray(X)  # a plain ndarray view of the mapping
+        self.mmap = mapping
+        base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+        self.offset = self.X.ctypes.data - base  # of row 0 in the mapping
+        self.row_bytes = self.X.strides[0]
+        self.size = len(mapping)
+
+    @classmethod
+    def of(cls, X, dtype):
+        """A `_Mapping` of X when X is a read-only (mode 'r'), C-ordered
+        memory map of the kernels' ``dtype``; None otherwise (X is sliced
+        and copied window by window instead)."""
+        if not isinstance(X, np.memmap) or getattr(X, "mode", None) != "r":
+            return None
+        mapping = getattr(X, "_mmap", None)
+        if mapping is None or not X.flags.c_contiguous or X.dtype != dtype:
+            return None
+        if not X.dtype.isnative or X.shape[0] == 0:
+            return None
+        return cls(X, mapping)
+
+    def release(self, pieces):
+        if not _CAN_DROP_PAGES:
+            return
+        # Rounded out to _DROP_GRANULE: the kernel maps the page cache's
+        # large folios (up to 2 MiB) whole, so a piece's neighbours get mapped
+        # too; a shared, read-only mapping loses nothing when pages are dropped
+        # (they are read again from the page cache if needed).
+        for start, stop in pieces:
+            first = (self.offset + start * self.row_bytes) // _DROP_GRANULE * _DROP_GRANULE
+            last = -(-(self.offset + stop * self.row_bytes) // _DROP_GRANULE) * _DROP_GRANULE
+            last = min(last, self.size)
+            if last > first:
+                self.mmap.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+
+_DROP_GRANULE = max(mmap.PAGESIZE, 2 * 2**20)
+_CAN_DROP_PAGES = hasattr(mmap, "MADV_DONTNEED") and hasattr(mmap.mmap, "madvise")
+

@@ -175,7 +175,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
                 return rows.take(None, w)
             warnings.warn(
-                f"X is read by windows and its {n_samples:,} rows are more than "
+                f"X is not in memory and its {n_samples:,} rows are more than "
                 f"an initialization within {INIT_BYTES // 2**20} MiB takes: it uses "
                 f"a sample of {size:,} rows drawn with random_state "
                 "(init_sample_size='auto'; set it to choose).", UserWarning)
@@ -301,7 +301,9 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         log_likelihood : float
             Mean of :meth:`score_samples` over X.
         """
-        rows = self._validate_predict(X)
+        return self._mean_log_likelihood(self._validate_predict(X))
+
+    def _mean_log_likelihood(self, rows):
         backend, c, means, chol = self._kernel_args(rows)
         return rows.mean_log_likelihood(backend, c, means, chol, self.covariance_type,
                                         self.n_threads)
@@ -800,8 +802,9 @@ class GaussianMixture(_BaseMixture):
         bic : float
             ``-2 * log-likelihood + n_parameters * log(n_samples)``.
         """
-        n = np.shape(X)[0]
-        return _criteria.bic(self.score(X) * n, self._n_parameters(), n)
+        rows = self._validate_predict(X)
+        n = rows.n_samples
+        return _criteria.bic(self._mean_log_likelihood(rows) * n, self._n_parameters(), n)
 
     def aic(self, X):
         """Akaike information criterion on X (lower is better).
@@ -816,8 +819,9 @@ class GaussianMixture(_BaseMixture):
         aic : float
             ``-2 * log-likelihood + 2 * n_parameters``.
         """
-        n = np.shape(X)[0]
-        return _criteria.aic(self.score(X) * n, self._n_parameters())
+        rows = self._validate_predict(X)
+        n = rows.n_samples
+        return _criteria.aic(self._mean_log_likelihood(rows) * n, self._n_parameters())
 
 
 class _VerboseMonitor(_em.Monitor):

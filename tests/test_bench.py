@@ -53,3 +53,35 @@ def test_a_failing_fitter_is_reported_and_the_run_goes_on():
     assert len(results["scikit-learn"].per_iteration) == 2
     rows = _bench.format_rows((3000, 2, 2, "full", "float64"), results, peak=1.0)
     assert any("| refuses | failed: RuntimeError" in row for row in rows)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_peak_anonymous_memory_sees_an_allocation_not_a_mapped_file(tmp_path):
+    with _bench.PeakAnon() as mem:
+        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+        block.sum()
+    del block
+    assert mem.extra > 32 * 2**20
+    path = tmp_path / "X.npy"
+    np.save(path, np.ones(64 * 2**20 // 8))
+    with _bench.PeakAnon() as mem:
+        _bench._read_through(np.load(path, mmap_mode="r"))  # the file's pages
+    assert mem.extra < 16 * 2**20
+
+
+def test_bench_out_of_core_cell_small(tmp_path):
+    lines = []
+    _bench.run(memmap=3000, grid=[(None, 2, 2, "diag")], dtypes=("float64",),
+               backends=("numba",), max_iter=3, repeats=1, directory=tmp_path,
+               log=lines.append)
+    assert lines[0].startswith("Machine:") and "memory-mapped" in lines[0]
+    assert lines[2] == _bench.MEMMAP_HEADER
+    (row,) = [line for line in lines if line.startswith("| 3,000")]
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[0] == "3,000 x 2, k=2, diag, float64, .npy memmap"
+    assert cells[1] == "fastgmm-numba"
+    assert float(cells[2]) > 0 and float(cells[3]) > 0  # ms per iteration
+    assert cells[4].endswith("x")                       # memmap / in memory
+    assert cells[5].isdigit() and cells[6].isdigit()    # MiB beyond X
+    assert float(cells[7]) == 0.0                       # the same fit, bit for bit
+    assert os.listdir(tmp_path) == []                   # its file is removed

@@ -298,6 +298,14 @@ def test_a_pass_over_windows_gives_the_bits_of_one_pass(backend, covariance_type
     assert windows.ll == total
     for name in ("nk", "s1", "s2"):
         assert_array_equal(getattr(windows, name), getattr(whole, name))
+    # the same windows read in place from an X of all rows
+    stats_pass = b.begin_pass(n, c, means64, chol, covariance_type)
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        stats_pass.add(X, w, [(start, stop)], in_place=True)
+    in_place = stats_pass.finish()
+    assert in_place.ll == total
+    for name in ("nk", "s1", "s2"):
+        assert_array_equal(getattr(in_place, name), getattr(whole, name))
     # statistics of disjoint blocks add up to those of all rows
     half = n // 2
     parts = []
@@ -324,3 +332,53 @@ def test_a_pass_refuses_rows_beyond_its_length(backend):
         stats_pass.finish()
     with pytest.raises(ValueError, match="200 rows passed to a pass over 150"):
         stats_pass.add(X)
+
+
+def test_a_pass_in_place_needs_all_rows_and_pieces(backend):
+    X, _ = make_blobs(100, 2, 2, seed=33)
+    weights, means, covs = random_params(2, 2, "diag", seed=34)
+    c, means64, chol = kernel_args(weights, means, covs, "diag")
+    stats_pass = kernels.get_backend(backend).begin_pass(150, c, means64, chol, "diag")
+    with pytest.raises(ValueError, match="X of 100 rows for a pass over 150"):
+        stats_pass.add(X, None, [(0, 50)], in_place=True)
+    with pytest.raises(ValueError, match="in_place needs the pieces"):
+        stats_pass.add(X, in_place=True)
+    with pytest.raises(ValueError, match="outside the pass"):
+        stats_pass.add(X, None, [(100, 160)], in_place=True)
+
+
+def test_a_part_of_a_pass_takes_its_partitions_and_hands_them_on(backend):
+    # two parts of one pass, each on the partitions inside it, give the bits
+    # of the whole pass once their slots are loaded in order
+    n, d, k = 5000, 3, 2
+    X, _ = make_blobs(n, d, k, seed=35)
+    weights, means, covs = random_params(k, d, "full", seed=36)
+    c, means64, chol = kernel_args(weights, means, covs, "full")
+    b = kernels.get_backend(backend)
+    whole = cov.SufficientStats.zeros(k, d, "full")
+    total = b.accumulate(X, None, c, means64, chol, "full", whole, n_threads=1)
+    bounds = np.array([0, 1000, 2512, 5000])
+    parts = []
+    for start, stop in ((0, 2512), (2512, 5000)):
+        part = b.begin_pass(stop - start, c, means64, chol, "full",
+                            bounds=_common.window_bounds(bounds, start, stop))
+        part.add(X[start:stop])
+        parts.append(part.partial_sums())
+    full_pass = b.begin_pass(n, c, means64, chol, "full", bounds=bounds)
+    merged = _common.Partials(3, k, d, "full")
+    for name in ("nk", "s1", "s2", "cc", "ll"):
+        getattr(merged, name)[...] = np.concatenate([getattr(p, name) for p in parts])
+    reference = b.begin_pass(n, c, means64, chol, "full", bounds=bounds)
+    reference.add(X)
+    full_pass.load_partials(merged, X.dtype)
+    got, expected = full_pass.finish(), reference.finish()
+    assert got.ll == expected.ll
+    for name in ("nk", "s1", "s2"):
+        assert_array_equal(getattr(got, name), getattr(expected, name))
+    assert_allclose(got.ll, total, rtol=1e-12)
+    with pytest.raises(ValueError, match="bounds must rise from 0 to 5000"):
+        b.begin_pass(n, c, means64, chol, "full", bounds=[0, 10])
+    with pytest.raises(ValueError, match="partial nk has shape"):
+        reference.load_partials(_common.Partials(2, k, d, "full"), X.dtype)
+    with pytest.raises(ValueError, match="pass saw 0 of 5000"):
+        b.begin_pass(n, c, means64, chol, "full").partial_sums()

@@ -119,12 +119,22 @@ class StatsPass:
     """
 
     def __init__(self, backend, n_samples, c, means, U, covariance_type,
-                 n_threads=None):
+                 n_threads=None, bounds=None):
         self.backend = backend
         self.params = p = _Params(c, means, U, covariance_type)
         self.n_samples = int(n_samples)
-        self.bounds = _common.partition_bounds(
-            self.n_samples, p.n_components, p.n_features, covariance_type)
+        if bounds is None:
+            bounds = _common.partition_bounds(
+                self.n_samples, p.n_components, p.n_features, covariance_type)
+        else:  # a part of a larger pass: its partitions inside these rows
+            bounds = np.asarray(bounds)
+            if (bounds.ndim != 1 or bounds.shape[0] < 2 or bounds.dtype.kind not in "iu"
+                    or bounds[0] != 0 or bounds[-1] != self.n_samples
+                    or np.any(np.diff(bounds) < 0)):
+                raise ValueError(
+                    f"kernel: bounds must rise from 0 to {self.n_samples}")
+            bounds = bounds.astype(np.int64)
+        self.bounds = bounds
         self.partials = _common.Partials(
             self.bounds.shape[0] - 1, p.n_components, p.n_features, covariance_type)
         self.n_threads = backend.threads(n_threads)
@@ -132,11 +142,17 @@ class StatsPass:
         self.next_row = self.bounds[:-1].copy()
         self.dtype = None
 
-    def _segments(self, pieces, n):
-        """Driver segments for rows ``pieces`` laid one after another in X."""
+    def _segments(self, pieces, n, in_place=False):
+        """Driver segments for rows ``pieces`` laid one after another in X
+        (``in_place``: at their own rows of an X of all rows)."""
+        if (len(pieces) == 1 and pieces[0] == (0, self.n_samples) == (0, n)
+                and np.array_equal(self.next_row, self.bounds[:-1])):
+            return _common.all_rows_segments(self.bounds)  # a pass in one call
         segments = []
         offset = 0
         for start, stop in pieces:
+            if in_place:
+                offset = start
             if not 0 <= start <= stop <= self.n_samples:
                 raise ValueError(f"kernel: rows {start}:{stop} outside the pass")
             for slot, first, last in _common.window_segments(self.bounds, start, stop):
@@ -149,20 +165,28 @@ class StatsPass:
                                      "one another, one partition once")
                 segments.append((slot, offset + first, offset + last))
             offset += stop - start
-        if offset != n:
+        if in_place:
+            if n != self.n_samples:
+                raise ValueError(f"kernel: X of {n} rows for a pass over {self.n_samples}")
+        elif offset != n:
             raise ValueError(f"kernel: pieces of {offset} rows for {n} rows of X")
         return np.array(segments, dtype=np.intp).reshape(-1, 3)
 
-    def add(self, X, w=None, pieces=None):
+    def add(self, X, w=None, pieces=None, in_place=False):
         """Add the statistics of the rows of X (weights ``w``).
 
         ``pieces``: the row ranges ``(start, stop)`` of all ``n_samples`` that
         X holds, one after another; each must continue its partition(s).
         None: X holds the rows that follow those added so far.
+        ``in_place``: X (and ``w``) hold all ``n_samples`` rows and the pass
+        reads the rows of ``pieces`` where they are (a memory map read
+        without a copy).
         """
         p = self.params
         _check_x(X, p.n_features)
         n = X.shape[0]
+        if in_place and pieces is None:
+            raise ValueError("kernel: in_place needs the pieces")
         if pieces is None:
             unfinished = np.flatnonzero(self.next_row < self.bounds[1:])
             start = self.next_row[unfinished[0]] if unfinished.size else self.n_samples
@@ -178,23 +202,45 @@ class StatsPass:
         else:
             _check_float64(w, (n,), "sample weights")
             w = np.ascontiguousarray(w)
-        segments = self._segments(pieces, n)
+        segments = self._segments(pieces, n, in_place)
         q = self.partials
         with _common.single_threaded_blas(p.use_blas):
             self.backend.drivers.accumulate_partitions(
                 _readonly(X), _readonly(w), p.c, p.flat_means, p.U, p.center,
                 p.shifted, p.shifted_u, segments, q.nk, q.s1, q.s2, q.cc, q.ll,
-                p.kind, p.use_blas, self.n_threads,
+                p.kind, p.use_blas, max(1, min(self.n_threads, len(segments))),
             )
         for slot, first, last in segments:
             self.next_row[slot] += last - first
 
-    def finish(self, out=None):
-        """The statistics of the pass, L included: ``out`` filled, or new."""
-        p = self.params
+    def partial_sums(self):
+        """The partition slots (`_common.Partials`) once every row is added:
+        what a part of a larger pass hands on to `load_partials`."""
+        self._check_seen()
+        return self.partials
+
+    def load_partials(self, partials, dtype):
+        """Take slots computed elsewhere (the parts of this pass, in partition
+        order) as if all rows had been added; then `finish`."""
+        q = self.partials
+        for name in ("nk", "s1", "s2", "cc", "ll"):
+            given = np.asarray(getattr(partials, name), dtype=np.float64)
+            if given.shape != getattr(q, name).shape:
+                raise ValueError(f"kernel: partial {name} has shape {given.shape}, "
+                                 f"expected {getattr(q, name).shape}")
+            getattr(q, name)[...] = given
+        self.next_row = self.bounds[1:].copy()
+        self.dtype = np.dtype(dtype)
+
+    def _check_seen(self):
         seen = int(np.sum(self.next_row - self.bounds[:-1]))
         if seen != self.n_samples:
             raise ValueError(f"kernel: the pass saw {seen} of {self.n_samples} rows")
+
+    def finish(self, out=None):
+        """The statistics of the pass, L included: ``out`` filled, or new."""
+        p = self.params
+        self._check_seen()
         if out is None:
             out = cov.SufficientStats.zeros(p.n_components, p.n_features,
                                             p.covariance_type)
@@ -230,9 +276,15 @@ class Backend:
 
     # ------------------------------------------------------------- statistics
 
-    def begin_pass(self, n_samples, c, means, U, covariance_type, n_threads=None):
-        """A `StatsPass` over ``n_samples`` rows, to be fed window by window."""
-        return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads)
+    def begin_pass(self, n_samples, c, means, U, covariance_type, n_threads=None,
+                   bounds=None):
+        """A `StatsPass` over ``n_samples`` rows, to be fed window by window.
+
+        ``bounds``: the partitions of these rows when they are a part of a
+        larger pass (`_common.window_bounds`; default: their own partitions).
+        """
+        return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads,
+                         bounds)
 
     def accumulate(self, X, w, c, means, U, covariance_type, out=None,
                    n_threads=None):
@@ -287,7 +339,8 @@ class Backend:
                 np.zeros(0, out_dtype) if log_norm is None else log_norm,
                 np.zeros((0, k), out_dtype) if resp is None else resp,
                 np.zeros(0, np.intp) if labels is None else labels,
-                p.kind, p.use_blas, raw, self.threads(n_threads),
+                p.kind, p.use_blas, raw,
+                min(self.threads(n_threads), max(1, len(bounds) - 1)),
             )
         if not raw and (resp is not None or labels is not None):
             _resolve_zero_density(X, c, means, U, covariance_type, resp, labels)

@@ -10,6 +10,7 @@ after tile, so a pass over windows that cut partitions at tile boundaries gives
 the bits of one pass over all rows.
 """
 
+import functools
 import os
 from contextlib import nullcontext
 
@@ -91,12 +92,40 @@ def stats_sizes(n_components, n_features, covariance_type):
 
 
 def partition_bounds(n_samples, n_components, n_features, covariance_type):
-    """Row bounds of the partitions: int64 array of length n_partitions + 1."""
+    """Row bounds of the partitions: int64 array of length n_partitions + 1
+    (read-only: one array per shape, made once)."""
+    return _layout(int(n_samples), int(n_components), int(n_features), covariance_type,
+                   MIN_ROWS_PER_PARTITION, MAX_PARTITIONS, PARTIAL_STATS_BUDGET)[0]
+
+
+def all_rows_segments(bounds):
+    """`window_segments` of one window of all rows (read-only, made once)."""
+    n_samples = int(bounds[-1])
+    cached = _segments_of_all_rows.get(id(bounds))
+    if cached is None or cached[0] is not bounds:
+        cached = (bounds, _frozen(window_segments(bounds, 0, n_samples)))
+        if len(_segments_of_all_rows) > 64:
+            _segments_of_all_rows.clear()
+        _segments_of_all_rows[id(bounds)] = cached
+    return cached[1]
+
+
+_segments_of_all_rows = {}
+
+
+def _frozen(a):
+    a.setflags(write=False)
+    return a
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(n_samples, n_components, n_features, covariance_type, min_rows,
+            max_parts, budget):
     per_partition = sum(stats_sizes(n_components, n_features, covariance_type)) * 8 + 8
-    n_parts = -(-n_samples // MIN_ROWS_PER_PARTITION)
-    n_parts = min(n_parts, MAX_PARTITIONS, max(1, PARTIAL_STATS_BUDGET // per_partition))
+    n_parts = -(-n_samples // min_rows)
+    n_parts = min(n_parts, max_parts, max(1, budget // per_partition))
     n_parts = max(n_parts, 1)
-    return (np.arange(n_parts + 1, dtype=np.int64) * n_samples) // n_parts
+    return (_frozen((np.arange(n_parts + 1, dtype=np.int64) * n_samples) // n_parts),)
 
 
 def window_segments(bounds, start, stop):

@@ -1,0 +1,1010 @@
+"""Rows of a dask array: a fit's passes run as tasks where the array lives.
+
+`DaskRows` offers the estimator what `_source.WindowedRows` offers
+(``sample_weight``, ``total_weight``, ``take``, ``rows``, ``statistics``,
+``mean_log_likelihood``) and, for per-row results, lazy dask arrays
+(``lazy_posterior``). One EM iteration is one task per chunk of rows, each
+running the compiled pass on its chunk (the backend is named, the small
+parameter arrays travel with the graph), and a fixed pairwise tree that adds
+the chunks' statistics in chunk order: a fit is the same whatever the number
+of workers or threads and whatever order the tasks finish in.
+
+Two layouts of the pass:
+
+- every chunk boundary falls on a bound of the in-memory pass's partitions
+  (`kernels._common.partition_bounds`): each task returns its partitions'
+  partial statistics, unreduced, and the reduction is the in-memory one, so
+  the fit equals the in-memory fit bit for bit;
+- otherwise each chunk is a pass of its own (over the chunk's partitions),
+  and the fit equals the in-memory fit to rounding.
+
+The tasks run on whatever scheduler dask uses (a ``distributed.Client``, or
+dask's local threads). Each runs ``max(1, cores // task threads on its
+host)`` kernel threads, so that tasks x kernel threads never exceed the
+cores. This module is imported only when fastgmm is handed a dask array.
+"""
+
+import glob
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from numbers import Real
+
+import dask
+import dask.array as da
+import numpy as np
+
+from . import _source, kernels
+from .kernels import _common
+
+_FLOAT32 = np.dtype(np.float32)
+
+
+# ------------------------------------------------------------ the scheduler
+
+
+def current_client():
+    """The ``distributed.Client`` dask computes with now, or None."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import Client
+
+    owner = getattr(dask.base.get_scheduler(), "__self__", None)
+    return owner if isinstance(owner, Client) else None
+
+
+def _worker():
+    """The distributed worker running this task, or None."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return get_worker()
+    except ValueError:
+        return None
+
+
+def _host(address):
+    """The host of a worker's address (None if it cannot be read here)."""
+    from distributed.comm import get_address_host
+
+    try:
+        return get_address_host(address)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Threads:
+    """The kernel threads of one task, decided where the task runs.
+
+    ``host_threads`` gives the task threads of all workers on each host
+    (from the scheduler, when the fit starts); on a host it does not know, a
+    worker counts its own threads.
+    """
+
+    cap: object = None  # the estimator's n_threads (None: no cap)
+    local: int = 1  # outside a distributed worker
+    host_threads: tuple = ()
+
+    def __call__(self):
+        n = self.local
+        worker = _worker()
+        if worker is not None:
+            own = int(getattr(getattr(worker, "state", worker), "nthreads", 1) or 1)
+            threads = dict(self.host_threads).get(_host(worker.address), own)
+            n = max(1, _common.usable_cores() // max(own, threads, 1))
+        return n if self.cap is None else max(1, min(n, int(self.cap)))
+
+
+def _threads(n_threads, X):
+    """`_Threads` for tasks of X on the current scheduler."""
+    client = current_client()
+    if client is None:
+        # dask's threads (one task per core) or its synchronous scheduler
+        sync = dask.base.get_scheduler(collections=[X]) is dask.local.get_sync
+        return _Threads(n_threads, _common.usable_cores() if sync else 1)
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # distributed before n_workers=
+        workers = client.scheduler_info()["workers"]
+    per_host = {}
+    for info in workers.values():
+        per_host[info["host"]] = per_host.get(info["host"], 0) + int(info["nthreads"])
+    return _Threads(n_threads, 1, tuple(sorted(per_host.items())))
+
+
+# --------------------------------------------------------------- the tasks
+
+
+def _kernel_rows(block, dtype, start, check):
+    """A chunk as the kernels read it (C-contiguous float32/float64), checked
+    for NaN and infinity (the row named in all of X) when ``check``."""
+    X = np.ascontiguousarray(block, dtype=dtype)
+    if X.ndim != 2:
+        raise ValueError(f"a chunk of X has shape {X.shape}, expected 2-D rows")
+    if check:
+        _source.check_finite(X, start)
+    return X
+
+
+@dataclass(frozen=True, eq=False)
+class _PassJob:
+    """What a chunk's task needs for one pass (sent with each iteration)."""
+
+    backend: str
+    c: np.ndarray
+    means: np.ndarray
+    U: np.ndarray
+    covariance_type: str
+    dtype: np.dtype
+    threads: _Threads
+    check: bool
+    #: the in-memory pass's partition bounds when the chunks align with
+    #: them, else None (each chunk a pass of its own)
+    bounds: object = None
+
+
+@dataclass
+class _Partitions:
+    """Unreduced partial statistics of consecutive partitions of the pass."""
+
+    nk: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    cc: np.ndarray
+    ll: np.ndarray
+
+
+def _chunk_statistics(block, w, start, job):
+    """The statistics of one chunk: `SufficientStats`, or its `_Partitions`."""
+    X = _kernel_rows(block, job.dtype, start, job.check)
+    backend = kernels.get_backend(job.backend)
+    # the in-memory pass's partitions inside this chunk, counted from its row 0
+    bounds = (None if job.bounds is None else
+              _common.window_bounds(job.bounds, start, start + X.shape[0]))
+    stats_pass = backend.begin_pass(X.shape[0], job.c, job.means, job.U,
+                                    job.covariance_type, job.threads(), bounds=bounds)
+    stats_pass.add(X, w)
+    if bounds is None:
+        return stats_pass.finish()
+    q = stats_pass.partial_sums()
+    return _Partitions(q.nk, q.s1, q.s2, q.cc, q.ll)
+
+
+def _combine(a, b):
+    """The statistics of two consecutive runs of chunks (a before b)."""
+    if isinstance(a, _Partitions):
+        return _Partitions(*(np.concatenate([x, y]) for x, y in (
+            (a.nk, b.nk), (a.s1, b.s1), (a.s2, b.s2), (a.cc, b.cc), (a.ll, b.ll))))
+    return a + b
+
+
+def _tree(parts):
+    """``parts`` (delayed, in chunk order) added pairwise by a fixed tree."""
+    combine = dask.delayed(_combine, pure=True)
+    while len(parts) > 1:
+        paired = [combine(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    return parts[0]
+
+
+@dataclass(frozen=True, eq=False)
+class _PosteriorJob:
+    """What a chunk's task needs for per-row outputs of a fitted mixture."""
+
+    backend: str
+    c: np.ndarray
+    means: np.ndarray
+    U: np.ndarray
+    covariance_type: str
+    dtype: np.dtype
+    threads: _Threads
+    #: partitions of all rows ('diag' layout), where the in-memory tiles fall
+    bounds: np.ndarray
+
+    def run(self, block, start, **outputs):
+        X = _kernel_rows(block, self.dtype, start, True)
+        if X.shape[0]:
+            kernels.get_backend(self.backend).posterior(
+                X, self.c, self.means, self.U, self.covariance_type,
+                n_threads=self.threads(),
+                bounds=_common.window_bounds(self.bounds, start, start + X.shape[0]),
+                **outputs)
+
+
+def _chunk_log_likelihood(block, start, job):
+    """sum_i log p(x_i) over one chunk, in float64."""
+    log_norm = np.empty(block.shape[0], dtype=job.dtype)
+    job.run(block, start, log_norm=log_norm)
+    return float(np.sum(log_norm, dtype=np.float64))
+
+
+def _posterior_block(block, job, output, block_info=None):
+    """One chunk of a lazy predict / predict_proba / score_samples."""
+    start = block_info[0]["array-location"][0][0]
+    n = block.shape[0]
+    if output == "labels":
+        out = np.empty(n, dtype=np.intp)
+    elif output == "resp":
+        out = np.empty((n, job.means.shape[0]), dtype=job.dtype)
+    else:
+        out = np.empty(n, dtype=job.dtype)
+    job.run(block, start, **{output: out})
+    return out
+
+
+def _take_block(block, w, local, start, dtype):
+    """Rows ``local`` (None: all) of a chunk, and their weights."""
+    X = _kernel_rows(block, dtype, start, True)
+    if local is None:
+        return X, w
+    return X[local], None if w is None else np.asarray(w)[local]
+
+
+# ---------------------------------------------------------------- weights
+
+
+@dataclass
+class _Weights:
+    """A fit's sample weights, scaled to mean 1 over the positive ones.
+
+    ``array``: a (persisted) dask array chunked as X's rows; ``total``: their
+    sum; ``values``: the same weights in memory when the user gave them so.
+    """
+
+    array: object
+    total: float
+    values: object = None
+
+
+def _check_scalar_weight(value, n_samples, n_components):
+    """A scalar weight is every row's: valid, it weighs as no weights at all."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError("Input sample_weight contains NaN or infinity.")
+    if value < 0:
+        raise ValueError("Negative values in data passed to sample_weight")
+    if value == 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if n_samples < n_components:
+        raise ValueError(
+            "Expected at least n_components samples with a positive weight, "
+            f"got {n_samples} for n_components = {n_components}")
+
+
+# ------------------------------------------------------------------ rows
+
+
+def _persisted_where(X):
+    """Where X's chunks are held: 'cluster' (futures), 'process' (arrays in
+    its graph, in this process), or None (computed from a graph of tasks)."""
+    graph = X.__dask_graph__()
+    layers = getattr(graph, "layers", None)
+    if layers is not None:
+        if graph.dependencies.get(X.name):
+            return None
+        graph = layers.get(X.name)
+        from dask.highlevelgraph import MaterializedLayer
+
+        if not isinstance(graph, MaterializedLayer):
+            return None
+    where = set()
+    for key in dask.core.flatten(X.__dask_keys__()):
+        value = graph.get(key)
+        if type(value).__name__ == "Future":
+            where.add("cluster")
+        elif isinstance(value, np.ndarray):
+            where.add("process")
+        else:
+            return None
+    return "process" if "process" in where else "cluster"
+
+
+class DaskRows(_source._Rows):
+    """A 2-D dask array whose passes run as one task per chunk of rows.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Numbers; float32 is read as float32, other dtypes are converted to
+        float64 chunk by chunk. Unknown chunk sizes are computed (once, in
+        place, as ``X.compute_chunk_sizes()`` does); chunks that split the
+        columns are merged (``X.rechunk({1: -1})``).
+    ensure_min_samples : int
+        As in scikit-learn's ``check_array``.
+    """
+
+    def __init__(self, X, ensure_min_samples=1):
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected 2D array, got {X.ndim}D array instead (a dask array of "
+                f"shape {X.shape}). Reshape your data either using "
+                "X.reshape(-1, 1) if your data has a single feature or "
+                "X.reshape(1, -1) if it contains a single sample.")
+        dtype = np.dtype(X.dtype)
+        if dtype.kind not in "biuf":
+            raise ValueError(
+                f"X holds {dtype} values; a mixture needs numbers (float32 or "
+                "float64, or integers, converted chunk by chunk)")
+        if any(math.isnan(c) for chunks in X.chunks for c in chunks):
+            X.compute_chunk_sizes()
+        n_samples, n_features = (int(s) for s in X.shape)
+        shape = (n_samples, n_features)
+        if n_samples < ensure_min_samples:
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape={shape}) while a "
+                f"minimum of {ensure_min_samples} is required.")
+        if n_features < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={shape}) while a minimum "
+                "of 1 is required.")
+        self.rechunked = len(X.chunks[1]) > 1
+        if self.rechunked:
+            X = X.rechunk({1: -1})
+        self.X = X
+        self.n_samples, self.n_features = shape
+        self.source_dtype = dtype
+        self.dtype = np.dtype(np.float32 if dtype == _FLOAT32 else np.float64)
+        self.chunk_rows = np.asarray(X.chunks[0], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.chunk_rows)])
+        self._blocks = None
+        self._checked = False  # every chunk checked for NaN/inf by a pass
+        self._warned = False
+        self._threads = None  # the kernel-thread rule of the fit's tasks
+
+    # ----------------------------------------------------------- chunks
+
+    def blocks(self):
+        """(index, first row, delayed chunk) of the chunks that have rows."""
+        if self._blocks is None:
+            delayed = self.X.to_delayed(optimize_graph=False).ravel()
+            self._blocks = [(i, int(self.starts[i]), delayed[i])
+                            for i in range(len(delayed)) if self.chunk_rows[i]]
+        return self._blocks
+
+    def threads(self, n_threads):
+        """`_Threads` of this object's tasks (the cluster's layout, asked once)."""
+        if self._threads is None:
+            self._threads = _threads(None, self.X)
+        return _Threads(n_threads, self._threads.local, self._threads.host_threads)
+
+    def _weight_blocks(self, w):
+        if w is None:
+            return None
+        return w.array.to_delayed(optimize_graph=False).ravel()
+
+    def _warn_unless_persisted(self):
+        if self._warned:
+            return
+        self._warned = True
+        client = current_client()
+        where = _persisted_where(self.X)
+        if where == "cluster" or (where == "process" and client is None):
+            return
+        if where == "process":
+            what = ("is held by this process, not by the cluster: each EM "
+                    "iteration sends it to the workers again")
+            fix = "X = X.persist() while the client is active"
+        else:
+            what = ("is not persisted: each EM iteration computes it again from "
+                    "its graph")
+            fix = "X = X.persist()"
+        if self.rechunked:
+            what += (" (its chunks split the columns; fastgmm reads rechunked rows, "
+                     "X.rechunk({1: -1}))")
+            fix = "X = X.rechunk({1: -1}).persist()"
+        warnings.warn(
+            f"The dask array X {what}. If it fits in the memory of the "
+            f"{'cluster' if client is not None else 'machine'}, persist it first: "
+            f"{fix}.", da.PerformanceWarning, stacklevel=2)
+
+    # ---------------------------------------------------------- weights
+
+    def sample_weight(self, sample_weight, n_components):
+        """The fit's weights, scaled as `_source.check_sample_weight` scales
+        them (mean 1 over the positive ones), as a `_Weights`, or None."""
+        if sample_weight is None:
+            return None
+        if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+            _check_scalar_weight(sample_weight, self.n_samples, n_components)
+            return None  # the same weight for all: as no weights
+        if _source.is_dask_array(sample_weight):
+            return self._dask_weights(sample_weight, n_components)
+        w = _source.check_sample_weight(sample_weight, self.n_samples, n_components)
+        array = da.from_array(w, chunks=(self.X.chunks[0],)).persist()
+        return _Weights(array, float(np.sum(w)), w)
+
+    def _dask_weights(self, w, n_components):
+        if w.ndim != 1:
+            raise ValueError("Sample weights must be 1D array or scalar")
+        if np.dtype(w.dtype).kind not in "biuf":
+            raise ValueError(f"sample_weight holds {w.dtype} values, not numbers")
+        if any(math.isnan(c) for c in w.chunks[0]):
+            w.compute_chunk_sizes()
+        if w.shape != (self.n_samples,):
+            raise ValueError(
+                f"sample_weight.shape == {w.shape}, expected {(self.n_samples,)}!")
+        w = w.astype(np.float64)
+        if w.chunks[0] != self.X.chunks[0]:
+            w = w.rechunk((self.X.chunks[0],))
+        nan, inf, negative, top, n_weighted = dask.compute(
+            da.isnan(w).any(), da.isinf(w).any(), (w < 0).any(), w.max(),
+            da.count_nonzero(w))
+        # scikit-learn's messages (check_array, then _check_sample_weight)
+        if nan:
+            raise ValueError("Input sample_weight contains NaN.")
+        if inf:
+            raise ValueError("Input sample_weight contains infinity or a value too "
+                             "large for dtype('float64').")
+        if negative:
+            raise ValueError("Negative values in data passed to sample_weight")
+        if not top > 0:
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        n_weighted = int(n_weighted)
+        if n_weighted < n_components:
+            raise ValueError(
+                "Expected at least n_components samples with a positive weight, "
+                f"got {n_weighted} for n_components = {n_components}")
+        scaled = w / top
+        factor = n_weighted / float(scaled.sum().compute())
+        array = (scaled * factor).persist()
+        return _Weights(array, float(array.sum().compute()))
+
+    def total_weight(self, w):
+        return float(self.n_samples if w is None else w.total)
+
+    # ------------------------------------------------------------ rows
+
+    def take(self, indices, w):
+        """The rows at sorted ``indices`` (None: all) and their weights, in
+        memory (for the initialization)."""
+        weight_blocks = self._weight_blocks(w) if w is not None and w.values is None \
+            else None
+        take = dask.delayed(_take_block, pure=True)
+        tasks = []
+        for i, start, block in self.blocks():
+            if indices is None:
+                local = None
+            else:
+                lo, hi = np.searchsorted(indices, [start, start + self.chunk_rows[i]])
+                if hi == lo:
+                    continue
+                local = np.asarray(indices[lo:hi]) - start
+            tasks.append(take(block, None if weight_blocks is None else
+                              weight_blocks[i], local, start, self.dtype))
+        parts = dask.compute(*tasks)
+        X = np.concatenate([p[0] for p in parts]) if parts else np.empty(
+            (0, self.n_features), dtype=self.dtype)
+        if w is None:
+            return X, None
+        if w.values is not None:
+            return X, w.values if indices is None else w.values[indices]
+        return X, np.concatenate([p[1] for p in parts])
+
+    def rows(self, indices=None):
+        """The rows at sorted ``indices`` (None: all), in memory."""
+        return self.take(indices, None)[0]
+
+    # ----------------------------------------------------------- passes
+
+    def aligned(self, n_components, covariance_type):
+        """The in-memory pass's partition bounds if every chunk boundary is one
+        of them (then the statistics have its bits), else None."""
+        bounds = _common.partition_bounds(self.n_samples, n_components,
+                                          self.n_features, covariance_type)
+        return bounds if np.isin(self.starts, bounds).all() else None
+
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+        """One EM pass: a task per chunk, their statistics added by a fixed
+        tree in chunk order; `SufficientStats` (L in ``ll``)."""
+        self._warn_unless_persisted()
+        n_components = means.shape[0]
+        bounds = self.aligned(n_components, covariance_type)
+        job = dask.delayed(_PassJob(
+            backend.name, c, means, U, covariance_type, self.dtype,
+            self.threads(n_threads), not self._checked, bounds), pure=True)
+        weight_blocks = self._weight_blocks(w)
+        chunk = dask.delayed(_chunk_statistics, pure=True)
+        parts = [chunk(block, None if weight_blocks is None else weight_blocks[i],
+                       start, job)
+                 for i, start, block in self.blocks()]
+        (total,) = dask.compute(_tree(parts))
+        self._checked = True
+        if bounds is None:
+            return total
+        # the in-memory reduction of the partitions (and float32 re-centring)
+        stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type, 1)
+        stats_pass.load_partials(total, self.dtype)
+        return stats_pass.finish()
+
+    def _posterior_job(self, backend, c, means, U, covariance_type, n_threads):
+        return _PosteriorJob(
+            backend.name, c, means, U, covariance_type, self.dtype,
+            self.threads(n_threads),
+            _common.partition_bounds(self.n_samples, means.shape[0], self.n_features,
+                                     "diag"))
+
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+        """The mean of log p(x_i): chunk sums in float64, added in chunk order."""
+        job = dask.delayed(self._posterior_job(backend, c, means, U, covariance_type,
+                                               n_threads), pure=True)
+        task = dask.delayed(_chunk_log_likelihood, pure=True)
+        sums = dask.compute(*[task(block, start, job)
+                              for _, start, block in self.blocks()])
+        total = 0.0
+        for s in sums:
+            total += s
+        return total / self.n_samples
+
+    def lazy_posterior(self, model, output):
+        """``predict`` ('labels'), ``predict_proba`` ('resp') or
+        ``score_samples`` ('log_norm') of ``model`` on X, as a lazy dask array
+        chunked as X's rows (the model's parameters as they are now)."""
+        backend, c, means, U = model._kernel_args(self)
+        job = self._posterior_job(backend, c, means, U, model.covariance_type,
+                                  model.n_threads)
+        name = f"fastgmm-{output.replace('_', '-')}"
+        if output == "resp":
+            k = means.shape[0]
+            return self.X.map_blocks(
+                _posterior_block, job, output, token=name, dtype=self.dtype,
+                chunks=(self.X.chunks[0], (k,)),
+                meta=np.empty((0, 0), dtype=self.dtype))
+        dtype = np.dtype(np.intp) if output == "labels" else self.dtype
+        return self.X.map_blocks(
+            _posterior_block, job, output, token=name, dtype=dtype, drop_axis=1,
+            meta=np.empty((0,), dtype=dtype))
+
+
+# ------------------------------------------------------- the command line
+#
+# ``fastgmm fit DATA --dask`` (a local cluster) or ``--scheduler ADDRESS``:
+# DATA is a directory or a glob of .npy or .parquet files, read as one dask
+# array (the workers read the files: on a cluster, every worker must see
+# them at the same path). `_cli` calls `fit_command`.
+
+#: Bytes a chunk of the files' rows holds, about (see `file_chunks`).
+CHUNK_BYTES = 128 * 2**20
+#: Chunks are laid on the in-memory pass's partitions (so that the fit has
+#: the bits of ``fastgmm fit`` on one file) unless a partition is larger.
+MAX_ALIGNED_CHUNK_BYTES = 512 * 2**20
+#: X is persisted on the cluster when it takes at most this share of the
+#: workers' memory; otherwise each iteration reads the files again.
+PERSIST_MEMORY_SHARE = 0.5
+_FILE_KINDS = ("npy", "parquet")
+
+
+@dataclass(frozen=True)
+class _DataFile:
+    """One file of the data set: its rows, and the columns to read."""
+
+    path: str
+    kind: str
+    n_rows: int
+    columns: tuple  # indices (.npy) or names (.parquet) of the columns read
+    row_groups: tuple = ()  # rows of each row group (.parquet)
+
+
+def _cli_error(message):
+    from ._data import DataError
+
+    return DataError(message)
+
+
+def data_files(data):
+    """The .npy or .parquet files DATA names: a directory (its files of one
+    of these kinds), a glob pattern or one file; sorted by name."""
+    if os.path.isdir(data):
+        paths = [os.path.join(data, name) for name in os.listdir(data)]
+        paths = [p for p in paths if os.path.isfile(p)
+                 and os.path.splitext(p)[1].lower()[1:] in _FILE_KINDS]
+    else:
+        paths = [p for p in glob.glob(data) if os.path.isfile(p)]
+    if not paths:
+        raise _cli_error(f"{data}: no .npy or .parquet files")
+    kinds = {os.path.splitext(p)[1].lower()[1:] for p in paths}
+    if not kinds <= set(_FILE_KINDS):
+        other = sorted(p for p in paths
+                       if os.path.splitext(p)[1].lower()[1:] not in _FILE_KINDS)
+        raise _cli_error(f"{other[0]}: --dask reads .npy or .parquet files only")
+    if len(kinds) > 1:
+        raise _cli_error(f"{data}: both .npy and .parquet files; name one kind "
+                         "(a glob such as 'dir/*.npy')")
+    return sorted(paths), kinds.pop()
+
+
+def _npy_file(path, tokens):
+    from ._data import _resolve_columns
+
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
+        raise _cli_error(f"{path}: not a readable .npy array ({exc})") from None
+    if X.dtype.names is not None or X.dtype.kind not in "biuf":
+        raise _cli_error(f"{path}: the array holds {X.dtype} values, not numbers")
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2:
+        raise _cli_error(f"{path}: expected a 2-D array, got {X.ndim} dimensions")
+    n_columns = X.shape[1]
+    columns = tuple(_resolve_columns(path, tokens, None, n_columns) if tokens
+                    else range(n_columns))
+    return _DataFile(path, "npy", X.shape[0], columns), X.dtype, None
+
+
+def _parquet_file(path, tokens):
+    from ._data import _resolve_columns
+
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise _cli_error(f"{path}: reading .parquet files needs pyarrow "
+                         "(pip install pyarrow)") from None
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _cli_error(f"{path}: not a readable Parquet file ({exc})") from None
+    schema = pf.schema_arrow
+    names = list(schema.names)
+    index = (_resolve_columns(path, tokens, names, len(names)) if tokens
+             else range(len(names)))
+    selected = tuple(names[i] for i in index)
+    types = [schema.field(n).type for n in selected]
+    for column, t in zip(selected, types):
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t)
+                or pa.types.is_boolean(t)):
+            raise _cli_error(f"{path}: the column {column!r} holds {t} values, not "
+                             "numbers; choose numeric columns with --columns")
+    dtype = np.dtype(np.float32 if all(t == pa.float32() for t in types)
+                     else np.float64)
+    groups = tuple(pf.metadata.row_group(i).num_rows
+                   for i in range(pf.metadata.num_row_groups))
+    return (_DataFile(path, "parquet", pf.metadata.num_rows, selected, groups),
+            dtype, list(selected))
+
+
+def _read_piece(file, start, stop, out):
+    """Rows [start, stop) of one file into ``out``."""
+    if file.kind == "npy":
+        X = np.load(file.path, mmap_mode="r", allow_pickle=False)
+        if X.ndim == 1:
+            X = X.reshape(-1, 1)
+        out[...] = X[start:stop][:, list(file.columns)]
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bounds = np.concatenate([[0], np.cumsum(file.row_groups)])
+    first = int(np.searchsorted(bounds, start, side="right")) - 1
+    last = int(np.searchsorted(bounds, stop, side="left"))
+    table = pq.ParquetFile(file.path).read_row_groups(
+        list(range(first, last)), columns=list(file.columns))
+    table = table.slice(start - int(bounds[first]), stop - start)
+    for j in range(table.num_columns):
+        column = table.column(j)
+        if column.null_count:
+            column = column.cast(pa.float64())  # nulls become NaN
+        out[:, j] = column.to_numpy()
+
+
+def _read_chunk(pieces, n_features, dtype):
+    """The rows of ``pieces`` [(file, start, stop), ...], one after another."""
+    out = np.empty((sum(stop - start for _, start, stop in pieces), n_features),
+                   dtype=dtype)
+    at = 0
+    for file, start, stop in pieces:
+        _read_piece(file, start, stop, out[at:at + stop - start])
+        at += stop - start
+    return out
+
+
+def file_chunks(n_samples, n_features, itemsize, n_components, covariance_type,
+                chunk_bytes=CHUNK_BYTES):
+    """Row bounds of the chunks of a data set read from files.
+
+    Consecutive partitions of the in-memory pass
+    (`kernels._common.partition_bounds`), about ``chunk_bytes`` together, so
+    that the fit has the bits of the in-memory fit; when one partition
+    exceeds `MAX_ALIGNED_CHUNK_BYTES`, even chunks of ``chunk_bytes``.
+    """
+    row_bytes = n_features * itemsize
+    bounds = _common.partition_bounds(n_samples, n_components, n_features,
+                                      covariance_type)
+    if int(np.max(np.diff(bounds))) * row_bytes > MAX_ALIGNED_CHUNK_BYTES:
+        rows = max(1, chunk_bytes // row_bytes)
+        return np.append(np.arange(0, n_samples, rows), n_samples).astype(np.int64)
+    cuts = [0]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        if lo > cuts[-1] and (hi - cuts[-1]) * row_bytes > chunk_bytes:
+            cuts.append(int(lo))
+    cuts.append(n_samples)
+    return np.asarray(cuts, dtype=np.int64)
+
+
+def read_files(data, columns=None, n_components=1, covariance_type="full",
+               chunk_bytes=CHUNK_BYTES):
+    """The files DATA names as one dask array (rows of all files, in order).
+
+    Returns (X, column names or None, files). Chunks follow `file_chunks`
+    and may span files; nothing is read until X is computed.
+    """
+    paths, kind = data_files(data)
+    opened = [(_npy_file if kind == "npy" else _parquet_file)(p, columns)
+              for p in paths]
+    first, _, names = opened[0]
+    n_features = len(first.columns)
+    for file, _, other_names in opened[1:]:
+        if len(file.columns) != n_features:
+            raise _cli_error(f"{file.path}: {len(file.columns)} columns, but "
+                             f"{first.path} has {n_features}")
+        if other_names != names:
+            raise _cli_error(f"{file.path}: the columns ({', '.join(other_names)}) "
+                             f"differ from those of {first.path} ({', '.join(names)})")
+    if n_features == 0:
+        raise _cli_error(f"{data}: no columns selected")
+    dtype = np.dtype(np.float32 if all(dt == _FLOAT32 for _, dt, _ in opened)
+                     else np.float64)
+    files = [f for f, _, _ in opened]
+    ends = np.cumsum([f.n_rows for f in files])
+    starts = ends - [f.n_rows for f in files]
+    n_samples = int(ends[-1])
+    if n_samples == 0:
+        raise _cli_error(f"{data}: no data rows")
+    cuts = file_chunks(n_samples, n_features, dtype.itemsize, n_components,
+                       covariance_type, chunk_bytes)
+    read = dask.delayed(_read_chunk, pure=True)
+    blocks = []
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        pieces = tuple((f, int(max(lo, s) - s), int(min(hi, e) - s))
+                       for f, s, e in zip(files, starts, ends) if s < hi and e > lo)
+        blocks.append(da.from_delayed(read(pieces, n_features, dtype),
+                                      shape=(int(hi - lo), n_features), dtype=dtype))
+    return da.concatenate(blocks, axis=0), names, files
+
+
+def _connect(args):
+    """(client, local cluster or None, a description of the cluster)."""
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")  # workers: errors reach us
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    if args.scheduler:
+        try:
+            client = Client(args.scheduler, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise _cli_error(f"cannot connect to the dask scheduler at "
+                             f"{args.scheduler}: {exc}") from None
+        return client, None, f"the cluster at {args.scheduler}"
+    cluster = LocalCluster(dashboard_address=None)
+    return Client(cluster, set_as_default=False), cluster, "a local cluster"
+
+
+def _standardize_block(block, mean, scale):
+    return ((np.asarray(block, dtype=np.float64) - mean) / scale).astype(block.dtype)
+
+
+def _scaling(X):
+    """Column means and scales as `_cli._standardization` computes them."""
+    n = X.shape[0]
+    X64 = X.astype(np.float64)
+    mean = X64.sum(axis=0).compute() / n
+    var = ((X64 - mean) ** 2).sum(axis=0).compute() / n
+    eps = np.finfo(np.float64).eps
+    constant = var <= n * eps * var + (n * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant] = 1.0
+    return mean, scale
+
+
+def _entropy(resp):
+    """-sum r log r over a block of responsibilities (0 log 0 = 0)."""
+    resp = np.asarray(resp, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -float(np.sum(np.where(resp > 0, resp * np.log(resp), 0.0)))
+
+
+def _sum64(values):
+    return float(np.sum(values, dtype=np.float64))
+
+
+def _in_order(values):
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+def _write_labels(path, labels, batch):
+    """Labels (a dask array) to .npy, .csv or .tsv, ``batch`` chunks at a time."""
+    from . import _cli
+
+    suffix = os.path.splitext(path)[1].lower()
+    blocks = labels.to_delayed().ravel()
+    with _cli._writing(path) as f:
+        if suffix == ".npy":
+            np.lib.format.write_array_header_2_0(
+                f, {"descr": np.lib.format.dtype_to_descr(np.dtype("<i8")),
+                    "fortran_order": False, "shape": (int(labels.shape[0]),)})
+        else:
+            f.write("label\n")
+        for i in range(0, len(blocks), batch):
+            for values in dask.compute(*blocks[i:i + batch]):
+                values = np.asarray(values, dtype="<i8")
+                if suffix == ".npy":
+                    f.write(values.tobytes())
+                else:
+                    np.savetxt(f, values, fmt="%d")
+
+
+def _row_error(exc, files):
+    """A NaN/inf error of the fit, with the file and data row it is in."""
+    import re
+
+    match = re.search(r"\(row (\d+)\)", str(exc))
+    if match is None:
+        return exc
+    row = int(match[1])
+    for f in files:
+        if row < f.n_rows:
+            return _cli_error(f"{f.path}: data row {row + 1} has a missing, NaN or "
+                              "infinite value; remove or fill that row")
+        row -= f.n_rows
+    return exc
+
+
+def fit_command(args):
+    """``fastgmm fit DATA --dask`` / ``--scheduler ADDRESS``: one fit of the
+    files DATA names, as one dask array, on a dask.distributed cluster."""
+    from . import _cli, _criteria
+    from ._covariance import n_parameters
+    from .mixture import GaussianMixture
+
+    ks = args.n_components
+    types = args.covariance or ["full"]
+    how = "--scheduler" if args.scheduler else "--dask"
+    if len(ks) > 1 or len(types) > 1:
+        raise _cli.CLIError(f"{how} fits one number of components and one covariance "
+                            "type; a search (-k 1-8, --covariance full,diag) runs "
+                            "without it")
+    for option, value in (("--plot", args.plot), ("--cv", args.cv)):
+        if value is not None:
+            raise _cli.CLIError(f"{option} is not available with {how}")
+    if args.data_format not in (None,) + _FILE_KINDS:
+        raise _cli.CLIError(f"{how} reads .npy or .parquet files, not "
+                            f"--format {args.data_format}")
+    _cli._check_output(args.out, (".npz",), "model")
+    _cli._check_output(args.labels, _cli._TABLE_SUFFIXES, "labels")
+    k, covariance_type = ks[0], types[0]
+    X, names, files = read_files(args.data, args.columns, k, covariance_type)
+    n_samples, n_features = (int(s) for s in X.shape)
+    if n_samples < max(k, 2):
+        raise _cli.CLIError(f"{args.data}: {n_samples} rows; a fit of {k} components "
+                            f"needs at least {max(k, 2)}")
+    start = time.perf_counter()
+    client, cluster, where = _connect(args)
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        memory = sum(int(w.get("memory_limit") or 0) for w in workers.values())
+        persist = not memory or X.nbytes <= PERSIST_MEMORY_SHARE * memory
+        with client.as_current():
+            if persist:
+                X = X.persist()
+            scaling = _scaling(X) if args.scale else None
+            if scaling is not None:
+                X = X.map_blocks(_standardize_block, *scaling, dtype=X.dtype)
+                if persist:
+                    X = X.persist()
+            model = GaussianMixture(
+                k, covariance_type=covariance_type, tol=args.tol,
+                reg_covar=args.reg_covar, max_iter=args.max_iter,
+                init_params=args.init_params, random_state=args.seed,
+                n_init=args.n_init, backend=args.backend, n_threads=args.threads)
+            progress = _cli.Progress(enabled=not args.quiet)
+            fit_start = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    if not persist:  # said below, in the report
+                        warnings.filterwarnings("ignore", category=da.PerformanceWarning)
+                    model.fit(X, callback=progress.fit_callback(args.n_init,
+                                                                args.max_iter))
+            except ValueError as exc:
+                raise _row_error(exc, files) from None
+            finally:
+                progress.close()
+            fit_time = time.perf_counter() - fit_start
+            log_norm, resp = model.score_samples(X), model.predict_proba(X)
+            lls, entropies, sizes, magnitudes = dask.compute(
+                [dask.delayed(_sum64)(b) for b in log_norm.to_delayed().ravel()],
+                [dask.delayed(_entropy)(b) for b in resp.to_delayed().ravel()],
+                da.bincount(model.predict(X), minlength=k),
+                abs(X).max(axis=0))
+            if args.labels:
+                _write_labels(args.labels, model.predict(X),
+                              batch=max(1, 2 * sum(int(w["nthreads"])
+                                                   for w in workers.values())))
+        n_threads = sum(int(w["nthreads"]) for w in workers.values())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if names is not None:
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    if scaling is not None:
+        model.scaling_ = {"mean": scaling[0], "scale": scaling[1]}
+    if args.out:
+        try:
+            model.save(args.out)
+        except OSError as exc:
+            raise _cli.CLIError(f"{args.out}: cannot write: {exc.strerror or exc}") \
+                from None
+    log_likelihood, entropy = _in_order(lls), _in_order(entropies)
+    n_params = n_parameters(k, n_features, covariance_type)
+    means = np.asarray(model.means_, dtype=np.float64)
+    if scaling is not None:
+        means = means * scaling[1] + scaling[0]
+    total_time = time.perf_counter() - start
+    summary = {
+        "data": args.data,
+        "files": [f.path for f in files],
+        "n_samples": n_samples,
+        "n_features": n_features,
+        "feature_names": names,
+        "n_components": k,
+        "covariance_type": covariance_type,
+        "converged": bool(model.converged_),
+        "n_iter": int(model.n_iter_),
+        "lower_bound": _cli._number(model.lower_bound_),
+        "log_likelihood": _cli._number(log_likelihood),
+        "bic": _cli._number(_criteria.bic(log_likelihood, n_params, n_samples)),
+        "aic": _cli._number(_criteria.aic(log_likelihood, n_params)),
+        "icl": _cli._number(_criteria.icl(log_likelihood, n_params, n_samples,
+                                          entropy)),
+        "fit_time": fit_time,
+        "total_time": total_time,
+        "weights": [float(w) for w in model.weights_],
+        "means": means.tolist(),
+        "component_sizes": [int(s) for s in sizes],
+        "scaling": None if scaling is None else {
+            "mean": scaling[0].tolist(), "scale": scaling[1].tolist()},
+        "model": args.out,
+        "labels": args.labels,
+        "plot": None,
+        "dask": {"cluster": args.scheduler or "local", "workers": len(workers),
+                 "threads": n_threads, "chunks": len(X.chunks[0]),
+                 "persisted": bool(persist)},
+    }
+    if args.json:
+        _cli._print_json(summary)
+        return 0
+    if args.quiet:
+        return 0
+    out = sys.stdout
+    shown = f" ({', '.join(names)})" if names else ""
+    if len(shown) > 80:
+        shown = shown[:76] + "...)"
+    print(f"{args.data}: {n_samples:,} rows x {n_features} columns{shown} in "
+          f"{len(files)} file(s)", file=out)
+    print(f"dask: {where}, {len(workers)} workers, {n_threads} threads; "
+          f"{len(X.chunks[0])} chunks, "
+          + ("persisted on the workers" if persist else
+             "more than half the workers' memory: read from the files at each "
+             "iteration"), file=out)
+    if scaling is not None:
+        print("columns standardized (--scale): the log-likelihood, lower bound, "
+              "BIC, AIC and ICL are of the standardized data; means are shown in "
+              "the units of the data", file=out)
+    _cli._print_model(summary, magnitudes, out)
+    for key, what in (("model", "model saved to"), ("labels", "labels written to")):
+        if summary[key]:
+            print(f"{what} {summary[key]}", file=out)
+    return 0
