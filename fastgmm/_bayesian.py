@@ -40,9 +40,9 @@ class BayesianGaussianMixture(_BaseMixture):
     parameters, attributes, methods and results (from the same
     ``random_state``), plus ``sample_weight`` in :meth:`fit`, a choice of
     compiled ``backend``, a thread count, and X read by windows (a memory
-    map, zarr or h5py array). Its E-step is the pass of
-    :class:`fastgmm.GaussianMixture` with the variational constants, so an
-    iteration costs about one iteration of that.
+    map, zarr or h5py array). Its E-step is the compiled pass of
+    :class:`fastgmm.GaussianMixture` with the variational constants; the
+    M-step and the lower bound come from that pass's statistics.
 
     With more components than the data need, the posterior gives the
     superfluous ones weights near zero: the weights of a fit tell how many
