@@ -1,8 +1,9 @@
 """fastgmm: Gaussian mixture models fitted by EM on a fused, compiled pass.
 
-A drop-in for :class:`sklearn.mixture.GaussianMixture` with the hot loop
-compiled twice (Numba and Cython). See ``GaussianMixture`` and ``reference``
-(the naive EM the tests compare against).
+A drop-in for :class:`sklearn.mixture.GaussianMixture` (and
+``BayesianGaussianMixture``) with the hot loop compiled twice (Numba and
+Cython). See ``GaussianMixture``, ``BayesianGaussianMixture`` and
+``reference`` (the naive EM the tests compare against).
 
 The public names are imported on first use (PEP 562), so that importing the
 package, and ``fastgmm --help``, do not load NumPy, scikit-learn or Numba.
@@ -13,6 +14,7 @@ import importlib
 from ._version import __version__
 
 __all__ = [
+    "BayesianGaussianMixture",
     "GaussianMixture",
     "GaussianMixtureSearch",
     "load",
@@ -23,6 +25,7 @@ __all__ = [
 
 #: public name -> (module, attribute in it; None for the module itself)
 _LAZY = {
+    "BayesianGaussianMixture": ("_bayesian", "BayesianGaussianMixture"),
     "GaussianMixture": ("mixture", "GaussianMixture"),
     "GaussianMixtureSearch": ("_search", "GaussianMixtureSearch"),
     "load": ("_persist", "load"),

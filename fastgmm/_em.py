@@ -4,6 +4,11 @@ The driver knows the rows it fits only as a `_source` object (one fused pass:
 ``rows.statistics``), the per-type math of `_covariance`, and nothing of a
 backend's internals. Parameters travel as a `MixtureParams` in float64
 whatever X's dtype.
+
+What a pass's constants, the M-step and the lower bound are is a *model*
+(`MaximumLikelihood`, the default: GaussianMixture; the variational mixture
+of `_variational` is the other): ``run_em`` and ``fit`` take one and leave
+the loop, the pass and the convergence test to themselves.
 """
 
 import math
@@ -62,12 +67,17 @@ class Monitor:
         pass
 
 
-def expectation(backend, rows, w, params, covariance_type, n_threads=None):
-    """One fused pass: the statistics around the current means and L."""
-    n_features = params.means.shape[1]
-    c = cov.log_prob_constants(
-        params.weights, params.precisions_cholesky, covariance_type, n_features
-    )
+def expectation(backend, rows, w, params, covariance_type, n_threads=None, c=None):
+    """One fused pass: the statistics around the current means and L.
+
+    ``c``: the per-component constants of log p_ik; None computes those of
+    the maximum-likelihood mixture from ``params.weights``.
+    """
+    if c is None:
+        n_features = params.means.shape[1]
+        c = cov.log_prob_constants(
+            params.weights, params.precisions_cholesky, covariance_type, n_features
+        )
     stats = rows.statistics(backend, w, c, params.means, params.precisions_cholesky,
                             covariance_type, n_threads)
     if not math.isfinite(stats.ll):
@@ -84,22 +94,52 @@ def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32):
     return MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
 
 
+class MaximumLikelihood:
+    """EM for the maximum-likelihood mixture (`GaussianMixture`).
+
+    A model tells the driver three things: the constants ``c`` of a pass
+    (`log_prob_constants`), the M-step (`maximization`) and the lower bound
+    after an iteration (`lower_bound`); parameters are whatever it returns,
+    with ``means`` and ``precisions_cholesky`` for the pass.
+    """
+
+    def log_prob_constants(self, params, covariance_type):
+        """c_k = log w_k + log det U_k - d/2 log(2 pi)."""
+        return cov.log_prob_constants(params.weights, params.precisions_cholesky,
+                                      covariance_type, params.means.shape[1])
+
+    def maximization(self, stats, params, covariance_type, reg_covar, eps, is_float32):
+        """New `MixtureParams` from the pass's statistics around params.means."""
+        return maximization(stats, params.means, covariance_type, reg_covar, eps,
+                            is_float32)
+
+    def lower_bound(self, stats, c, params, new_params, total_weight):
+        """The mean log-likelihood of the pass (under ``params``)."""
+        return stats.ll / total_weight
+
+
 def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_iter,
-           lower_bound=-np.inf, n_threads=None, monitor=None):
-    """EM from ``params`` until the mean log-likelihood gains less than tol."""
+           lower_bound=-np.inf, n_threads=None, monitor=None, model=None):
+    """EM from ``params`` until the lower bound gains less than tol.
+
+    ``model``: `MaximumLikelihood` (None) or another model with its methods.
+    """
     monitor = monitor or Monitor()
+    model = model or MaximumLikelihood()
     eps = np.finfo(rows.dtype).eps
     is_float32 = rows.dtype == np.float32
     total_weight = rows.total_weight(w)
     run = EMRun(params=params, lower_bound=lower_bound)
     for n_iter in range(1, max_iter + 1):
         previous = run.lower_bound
-        stats, total = expectation(backend, rows, w, run.params, covariance_type,
-                                   n_threads)
-        run.params = maximization(
-            stats, run.params.means, covariance_type, reg_covar, eps, is_float32
-        )
-        run.lower_bound = total / total_weight
+        c = model.log_prob_constants(run.params, covariance_type)
+        stats, _ = expectation(backend, rows, w, run.params, covariance_type,
+                               n_threads, c=c)
+        params = model.maximization(stats, run.params, covariance_type, reg_covar,
+                                    eps, is_float32)
+        run.lower_bound = model.lower_bound(stats, c, run.params, params,
+                                            total_weight)
+        run.params = params
         run.lower_bounds.append(run.lower_bound)
         run.n_iter = n_iter
         change = run.lower_bound - previous
@@ -111,11 +151,12 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
 
 
 def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar,
-        max_iter, warm=None, n_threads=None, monitor=None):
+        max_iter, warm=None, n_threads=None, monitor=None, model=None):
     """Best of ``n_init`` EM runs (or one, continuing ``warm``).
 
-    ``initialize()`` returns the initial `MixtureParams` of the next run;
-    ``warm`` is an `EMRun` to continue from instead (warm start).
+    ``initialize()`` returns the initial parameters of the next run (a
+    `MixtureParams` for the default ``model``); ``warm`` is an `EMRun` to
+    continue from instead (warm start).
     """
     monitor = monitor or Monitor()
     best = None
@@ -132,7 +173,7 @@ def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar
                 run = run_em(
                     backend, rows, w, start, covariance_type=covariance_type, tol=tol,
                     reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
-                    n_threads=n_threads, monitor=monitor,
+                    n_threads=n_threads, monitor=monitor, model=model,
                 )
             monitor.init_end(run.lower_bound, run.converged)
         # as scikit-learn: a later run also replaces a best that has no bound yet

@@ -13,6 +13,14 @@ parameters (``init_weights_init``, ...) and a column scaling (``scaling_mean``,
 read as before, and fastgmm versions that do not know them ignore them).
 Nothing in the file is pickled, so reading it runs no code from it.
 
+A BayesianGaussianMixture's file has the format name
+``fastgmm.BayesianGaussianMixture`` (so that a fastgmm that does not know it
+refuses it rather than read a GaussianMixture with other log-densities), a
+``"bayesian"`` metadata entry (the weights' prior type and the scalar
+priors), the arrays of its posterior and priors (`BAYESIAN_ARRAYS`), and its
+array-valued constructor parameters as ``param_mean_prior`` and
+``param_covariance_prior`` (listed in ``"param_arrays"``).
+
 `read_model_file` validates everything it returns: a file that does not hold a
 consistent, usable mixture raises ValueError saying what is wrong.
 `write_model_file` applies the same checks before writing, so a file that this
@@ -37,6 +45,7 @@ from ._constants import COVARIANCE_TYPES, covariance_shape
 from ._version import __version__
 
 FORMAT_NAME = "fastgmm.GaussianMixture"
+BAYESIAN_FORMAT_NAME = "fastgmm.BayesianGaussianMixture"
 #: Bump when a change makes files unreadable by older fastgmm versions.
 FORMAT_VERSION = 1
 
@@ -49,6 +58,13 @@ _PARAMETER_ARRAYS = PARAMETER_ARRAYS
 INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
 _INIT_ARRAYS = INIT_ARRAYS
 SCALING_ARRAYS = ("scaling_mean", "scaling_scale")
+#: A BayesianGaussianMixture's posterior and priors (float64 arrays).
+BAYESIAN_ARRAYS = ("weight_concentration_", "mean_precision_", "degrees_of_freedom_",
+                   "mean_prior_", "covariance_prior_")
+#: Its constructor parameters that may be arrays (``param_`` + name in a file).
+PARAM_ARRAYS = ("mean_prior", "covariance_prior")
+#: The prior types of its weights.
+WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 #: The one scaling method a file can describe: x -> (x - mean) / scale.
 SCALING_METHOD = "standardize"
 
@@ -198,13 +214,17 @@ def write_model_file(path, arrays, metadata):
         The file to write (atomically, see `atomic_output`).
     arrays : dict of str -> ndarray
         The parameter arrays (`PARAMETER_ARRAYS`), ``lower_bounds_``, and the
-        optional ``init_*`` and ``scaling_*`` arrays.
+        optional ``init_*`` and ``scaling_*`` arrays; for a Bayesian mixture
+        also `BAYESIAN_ARRAYS` and the ``param_*`` arrays.
     metadata : dict
         JSON-serializable: ``covariance_type``, ``dtype``, ``n_components``,
         ``n_features``, ``feature_names``, ``params``, ``init_arrays``,
         ``converged_``, ``n_iter_``, ``lower_bound_`` (a float) and optionally
-        ``scaling``. The format name and version and the fastgmm version are
-        added here.
+        ``scaling``; for a Bayesian mixture ``bayesian`` (a dict:
+        ``weight_concentration_prior_type``, ``weight_concentration_prior_``,
+        ``mean_precision_prior_``, ``degrees_of_freedom_prior_``) and
+        ``param_arrays``. The format name and version and the fastgmm version
+        are added here.
 
     Raises
     ------
@@ -216,7 +236,8 @@ def write_model_file(path, arrays, metadata):
     metadata = dict(metadata)
     lower_bound = float(metadata["lower_bound_"])
     metadata.update(
-        format=FORMAT_NAME, format_version=FORMAT_VERSION, fastgmm_version=__version__,
+        format=BAYESIAN_FORMAT_NAME if "bayesian" in metadata else FORMAT_NAME,
+        format_version=FORMAT_VERSION, fastgmm_version=__version__,
         # repr of a float round-trips exactly; -inf (max_iter=0) as a string
         lower_bound_=repr(lower_bound),
     )
@@ -282,7 +303,9 @@ def _read_metadata(path, arrays):
         metadata = json.loads(str(entry))
     except json.JSONDecodeError as exc:
         raise damaged(path, f"the metadata is not valid JSON ({exc})") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+    if not isinstance(metadata, dict) or metadata.get("format") not in (
+        FORMAT_NAME, BAYESIAN_FORMAT_NAME
+    ):
         raise not_ours(path, "unknown format")
     version = metadata.get("format_version")
     if not _is_int(version) or version < 1:
@@ -313,7 +336,8 @@ def read_model_file(path):
         ``scaling_*`` arrays the file has.
     metadata : dict
         As written by `write_model_file`, with ``lower_bound_`` a float,
-        ``params`` a dict and ``scaling`` None for a file without scaling.
+        ``params`` a dict, ``scaling`` None for a file without scaling and
+        ``bayesian`` None for a GaussianMixture's file.
 
     Raises
     ------
@@ -333,6 +357,7 @@ def read_model_file(path):
     metadata["lower_bound_"] = float(metadata["lower_bound_"])
     metadata["params"] = dict(metadata.get("params") or {})
     metadata.setdefault("scaling", None)
+    metadata.setdefault("bayesian", None)
     arrays["lower_bounds_"] = np.asarray(
         arrays.get("lower_bounds_", np.empty(0)), dtype=np.float64).ravel()
     return arrays, metadata
@@ -390,7 +415,8 @@ def _validate(arrays, metadata):
             or _check_factor(arrays, covariance_type)
             or _check_lower_bounds(arrays)
             or _check_init_arrays(arrays, metadata)
-            or _check_scaling(arrays, metadata, d))
+            or _check_scaling(arrays, metadata, d)
+            or _check_bayesian(arrays, metadata, k, d))
 
 
 def _check_scalars(metadata):
@@ -558,4 +584,79 @@ def _check_scaling(arrays, metadata, n_features):
             return f"{name} is not {n_features} finite float64 values"
     if np.any(arrays["scaling_scale"] <= 0):
         return "scaling_scale must be positive"
+    return None
+
+
+def _check_bayesian(arrays, metadata, n_components, n_features):
+    """A Bayesian mixture's posterior and priors: present exactly in a file of
+    its format, float64, finite, in their domains, and ``weights_`` their
+    expected weights."""
+    bayesian = metadata.get("bayesian")
+    if metadata.get("format") != BAYESIAN_FORMAT_NAME:
+        present = [n for n in BAYESIAN_ARRAYS if n in arrays]
+        if bayesian is not None or present:
+            return "a GaussianMixture's file with a Bayesian mixture's entries"
+        return None
+    if not isinstance(bayesian, dict):
+        return "no 'bayesian' entry in a Bayesian mixture's metadata"
+    prior_type = bayesian.get("weight_concentration_prior_type")
+    if prior_type not in WEIGHT_PRIOR_TYPES:
+        return f"unknown weight_concentration_prior_type {prior_type!r}"
+    k, d, t = n_components, n_features, metadata["covariance_type"]
+    for name in ("weight_concentration_prior_", "mean_precision_prior_",
+                 "degrees_of_freedom_prior_"):
+        value = bayesian.get(name)
+        if not _is_number(value) or not math.isfinite(value) or value <= 0:
+            return f"{name} is {value!r}, not a positive number"
+    if not bayesian["degrees_of_freedom_prior_"] > d - 1:
+        return f"degrees_of_freedom_prior_ must exceed n_features - 1 = {d - 1}"
+    expected = {
+        "weight_concentration_": (2, k) if prior_type == "dirichlet_process" else (k,),
+        "mean_precision_": (k,),
+        "degrees_of_freedom_": () if t == "tied" else (k,),
+        "mean_prior_": (d,),
+        "covariance_prior_": {"full": (d, d), "tied": (d, d), "diag": (d,),
+                              "spherical": ()}[t],
+    }
+    for name, shape in expected.items():
+        a = arrays.get(name)
+        if a is None:
+            return f"the array {name} is missing"
+        if a.shape != shape or a.dtype != np.float64:
+            return (f"{name} has shape {a.shape} and dtype {a.dtype}, "
+                    f"expected {shape} and float64")
+        if not np.all(np.isfinite(a)):
+            return f"{name} holds non-finite values"
+    for name in ("weight_concentration_", "mean_precision_"):
+        if np.any(arrays[name] <= 0):
+            return f"{name} must be positive"
+    if np.any(arrays["degrees_of_freedom_"] <= d - 1):
+        return f"degrees_of_freedom_ must exceed n_features - 1 = {d - 1}"
+    prior = arrays["covariance_prior_"]
+    if prior.ndim == 2:
+        if np.linalg.norm(prior - prior.T) > _RTOL[prior.dtype] * np.linalg.norm(prior) \
+                or not np.linalg.eigvalsh(0.5 * (prior + prior.T))[0] > 0:
+            return "covariance_prior_ is not symmetric positive definite"
+    elif np.any(prior <= 0):
+        return "covariance_prior_ must be positive"
+    concentration = arrays["weight_concentration_"]
+    if prior_type == "dirichlet_process":
+        a, b = concentration
+        weights = a / (a + b) * np.concatenate(([1.0], np.cumprod(b / (a + b))[:-1]))
+    else:
+        weights = concentration
+    weights = weights / weights.sum()
+    stored = arrays["weights_"].astype(np.float64)
+    if not np.allclose(stored, weights, rtol=_RTOL[arrays["weights_"].dtype],
+                       atol=_SUM_ATOL[arrays["weights_"].dtype]):
+        return "weights_ are not the expected weights of weight_concentration_"
+    names = metadata.get("param_arrays") or []
+    if not isinstance(names, list) or not all(n in PARAM_ARRAYS for n in names):
+        return f"unknown array parameters {names!r}"
+    for name in names:
+        a = arrays.get("param_" + name)
+        if a is None:
+            return f"the array param_{name} is missing"
+        if a.dtype.kind not in "biuf" or not np.all(np.isfinite(a)):
+            return f"param_{name} does not hold finite numbers"
     return None

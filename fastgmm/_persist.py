@@ -1,4 +1,8 @@
-"""GaussianMixture <-> model file: ``fastgmm.load`` and ``GaussianMixture.save``.
+"""Mixtures <-> model file: ``fastgmm.load`` and the estimators' ``save``.
+
+A GaussianMixture and a BayesianGaussianMixture (its posterior and priors
+besides; `_io` gives its file another format name) are saved alike, and
+`load` returns the estimator the file holds.
 
 The mapping between a fitted estimator and the plain arrays and metadata that
 `fastgmm._io` reads and writes (and validates). `_io` knows nothing of the
@@ -49,8 +53,13 @@ def scaling_of(model):
     return mean, scale
 
 
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, bool) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
+
+
 def save(model, path):
-    """Write a fitted GaussianMixture to ``path`` (see `GaussianMixture.save`).
+    """Write a fitted mixture to ``path`` (see `GaussianMixture.save`).
 
     The constructor parameters, fitted attributes, feature names and, when the
     model has one, its ``scaling_``. Raises NotFittedError for a model that
@@ -67,6 +76,9 @@ def save(model, path):
         if name in _io.INIT_ARRAYS:
             if value is not None:
                 arrays["init_" + name] = np.asarray(value)
+            saved_params[name] = None
+        elif name in _io.PARAM_ARRAYS and value is not None and not _is_number(value):
+            arrays["param_" + name] = np.asarray(value)
             saved_params[name] = None
         else:
             saved_params[name] = _json_param(value)
@@ -88,11 +100,57 @@ def save(model, path):
     if scaling is not None:
         arrays["scaling_mean"], arrays["scaling_scale"] = scaling
         metadata["scaling"] = {"method": _io.SCALING_METHOD}
+    if _is_bayesian(model):
+        _save_bayesian(model, arrays, metadata)
     _io.write_model_file(path, arrays, metadata)
 
 
+def _is_bayesian(model):
+    from ._bayesian import BayesianGaussianMixture
+
+    return isinstance(model, BayesianGaussianMixture)
+
+
+def _save_bayesian(model, arrays, metadata):
+    """A Bayesian mixture's posterior, priors and array parameters."""
+    def f64(value):
+        return np.asarray(value, dtype=np.float64)
+
+    arrays["weight_concentration_"] = f64(model.weight_concentration_)
+    for name in ("mean_precision_", "degrees_of_freedom_", "mean_prior_",
+                 "covariance_prior_"):
+        arrays[name] = f64(getattr(model, name))
+    metadata["bayesian"] = {
+        "weight_concentration_prior_type": model.weight_concentration_prior_type,
+        **{name: _json_param(getattr(model, name)) for name in (
+            "weight_concentration_prior_", "mean_precision_prior_",
+            "degrees_of_freedom_prior_")},
+    }
+    metadata["param_arrays"] = [name for name in _io.PARAM_ARRAYS
+                                if "param_" + name in arrays]
+
+
+def _load_bayesian(model, arrays, metadata):
+    """The attributes `_save_bayesian` stored, shaped as after a fit."""
+    bayesian = metadata["bayesian"]
+    concentration = arrays["weight_concentration_"]
+    model.weight_concentration_ = (
+        (concentration[0], concentration[1]) if concentration.ndim == 2
+        else concentration)
+    model.mean_precision_ = arrays["mean_precision_"]
+    dof = arrays["degrees_of_freedom_"]
+    model.degrees_of_freedom_ = float(dof) if dof.ndim == 0 else dof
+    model.mean_prior_ = arrays["mean_prior_"]
+    prior = arrays["covariance_prior_"]
+    model.covariance_prior_ = float(prior) if prior.ndim == 0 else prior
+    for name in ("weight_concentration_prior_", "mean_precision_prior_",
+                 "degrees_of_freedom_prior_"):
+        setattr(model, name, bayesian[name])
+
+
 def load(path):
-    """Read a GaussianMixture written by :meth:`GaussianMixture.save`.
+    """Read a mixture written by :meth:`GaussianMixture.save` or
+    :meth:`BayesianGaussianMixture.save`.
 
     The loaded model predicts exactly (bitwise) as the saved one: the
     parameter arrays are stored as they are, in their dtype. Every value is
@@ -106,8 +164,8 @@ def load(path):
 
     Returns
     -------
-    model : GaussianMixture
-        The fitted mixture, with its constructor parameters, fitted
+    model : GaussianMixture or BayesianGaussianMixture
+        The fitted mixture (of the class that saved it), with its constructor parameters, fitted
         attributes and feature names (if it was fitted with them). A file
         written by ``fastgmm fit --scale`` gives the mixture of the
         standardized columns and ``model.scaling_ = {"mean": ..., "scale":
@@ -128,14 +186,18 @@ def load(path):
     >>> gm.save("model.npz")                             # doctest: +SKIP
     >>> gm2 = fastgmm.load("model.npz")                  # doctest: +SKIP
     """
-    from .mixture import GaussianMixture
-
     arrays, metadata = _io.read_model_file(path)
+    if metadata["bayesian"] is not None:
+        from ._bayesian import BayesianGaussianMixture as estimator
+    else:
+        from .mixture import GaussianMixture as estimator
     params = dict(metadata["params"])
     for name in metadata.get("init_arrays") or []:
         params[name] = arrays["init_" + name]
-    constraints = getattr(GaussianMixture, "_parameter_constraints", {})
-    known = GaussianMixture().get_params()
+    for name in metadata.get("param_arrays") or []:
+        params[name] = arrays["param_" + name]
+    constraints = getattr(estimator, "_parameter_constraints", {})
+    known = estimator().get_params()
     # parameters of other fastgmm versions that this one does not know are dropped
     params = {name: value for name, value in params.items() if name in known}
     for name, value in params.items():
@@ -145,7 +207,7 @@ def load(path):
             raise _io.damaged(path, f"invalid parameters ({name} is {value!r})")
     params["covariance_type"] = metadata["covariance_type"]
     params["n_components"] = metadata["n_components"]
-    model = GaussianMixture(**params)
+    model = estimator(**params)
     try:
         model._validate_params()
     except ValueError as exc:  # sklearn's InvalidParameterError
@@ -156,6 +218,8 @@ def load(path):
     model.n_iter_ = metadata["n_iter_"]
     model.lower_bound_ = metadata["lower_bound_"]
     model.lower_bounds_ = [float(v) for v in arrays["lower_bounds_"]]
+    if metadata["bayesian"] is not None:
+        _load_bayesian(model, arrays, metadata)
     model.n_features_in_ = metadata["n_features"]
     if metadata.get("feature_names") is not None:
         model.feature_names_in_ = np.asarray(metadata["feature_names"], dtype=object)

@@ -1,4 +1,8 @@
-"""GaussianMixture: scikit-learn's estimator API on fastgmm's compiled EM."""
+"""GaussianMixture: scikit-learn's estimator API on fastgmm's compiled EM.
+
+`_BaseMixture` holds what it shares with `fastgmm._bayesian`'s
+BayesianGaussianMixture.
+"""
 
 import warnings
 from numbers import Integral, Real
@@ -18,7 +22,400 @@ from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
 _DTYPES = [np.float64, np.float32]
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+class _BaseMixture(DensityMixin, BaseEstimator):
+    """What GaussianMixture and BayesianGaussianMixture share: fit on the
+    fused pass (`_em`), the sources of rows, the initialization's rows, the
+    posterior outputs, sampling and saving.
+
+    A subclass supplies the per-model hooks: ``_fit_weights``,
+    ``_check_initial_parameters``, ``_em_model``, ``_initial_parameters``,
+    ``_fitted_params``, ``_set_parameters`` and ``_log_prob_constants``.
+    """
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None, sample_weight=None, callback=None):
+        """Estimate the model parameters with the EM algorithm.
+
+        Runs ``n_init`` initializations (one with ``warm_start`` after the
+        first fit) and keeps the parameters with the largest lower bound.
+        Warns with ``ConvergenceWarning`` when that run did not converge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The training data, one row per sample.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; an integer weight counts as
+            that many copies of the row. None weighs every sample 1.
+        callback : callable, default=None
+            Progress hook, called as ``callback(event)`` with a dict:
+            ``{'event': 'init_begin', 'init': i}`` when initialization ``i``
+            starts, ``{'event': 'iteration', 'init': i, 'n_iter': n,
+            'lower_bound': b, 'change': c}`` after each EM iteration, and
+            ``{'event': 'init_end', 'init': i, 'n_iter': n, 'lower_bound': b,
+            'converged': bool}`` when it ends. It must not change the model.
+
+        Returns
+        -------
+        self : object
+            The fitted mixture.
+        """
+        self._fit(X, sample_weight, callback)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None, callback=None):
+        """Fit the model on X and return the component of each sample.
+
+        Equal to ``fit(X).predict(X)`` for any ``max_iter``, ``tol`` and
+        ``random_state``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The training data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+        callback : callable, default=None
+            Progress hook; see :meth:`fit`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        rows = self._fit(X, sample_weight, callback)
+        return self._labels(rows)
+
+    def _fit(self, X, sample_weight, callback=None):
+        self._validate_params()
+        # a model file's column scaling (fastgmm fit --scale) describes the
+        # data of the fit that made it, not this one; a stepwise state, the
+        # stream of partial_fit
+        self.__dict__.pop("scaling_", None)
+        for name in ("_stepwise_state", "n_steps_", "n_samples_seen_"):
+            self.__dict__.pop(name, None)
+        rows = self._rows(X, reset=True)
+        n_samples, n_features = rows.n_samples, rows.n_features
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components "
+                f"but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}"
+            )
+        w = self._fit_weights(rows, sample_weight)
+        initial = self._check_initial_parameters(n_features)
+        warm = self._warm_start_run(n_features)
+        backend = kernels.get_backend(
+            self.backend, n_samples, n_features, self.n_components, self.covariance_type
+        )
+        model = self._em_model(rows, w, backend)
+        random_state = check_random_state(self.random_state)
+
+        def initialize():
+            return self._initial_parameters(rows, w, random_state, *initial)
+
+        best = _em.fit(
+            backend, rows, w, initialize=initialize, n_init=self.n_init,
+            covariance_type=self.covariance_type, tol=self.tol,
+            reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
+            n_threads=self.n_threads,
+            monitor=_VerboseMonitor(self) if callback is None
+            else _Monitors(_VerboseMonitor(self), _CallbackMonitor(callback)),
+            model=model,
+        )
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. "
+                "Try different init parameters, or increase max_iter, "
+                "tol, or check for degenerate data.",
+                ConvergenceWarning,
+            )
+        self._set_parameters(best.params, rows.dtype)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = best.lower_bounds
+        return rows
+
+    def _rows(self, X, reset):
+        """X as a `_source` object: validated in memory, or read by windows
+        (or, for a dask array, in tasks on its cluster: `_dask`)."""
+        if _source.is_dask_array(X):
+            from . import _dask
+
+            rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1)
+        elif not _source.is_windowed(X):
+            X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
+                              ensure_min_samples=2 if reset else 1)
+            return _source.InMemoryRows(X)
+        else:
+            rows = _source.WindowedRows(X, self.window_bytes,
+                                        ensure_min_samples=2 if reset else 1)
+        if reset:
+            self.n_features_in_ = rows.n_features
+            self.__dict__.pop("feature_names_in_", None)
+        elif rows.n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {rows.n_features} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input.")
+        return rows
+
+    def _initial_rows(self, rows, w, random_state):
+        """The rows (and weights) the initialization draws from."""
+        n_samples, n_features = rows.n_samples, rows.n_features
+        size = self.init_sample_size
+        if size == "auto":
+            size = max(INIT_BYTES // (n_features * rows.dtype.itemsize + INIT_ROW_BYTES),
+                       self.n_components)
+            if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
+                return rows.take(None, w)
+            warnings.warn(_InitSampleWarning(n_samples, size))
+        if size >= n_samples:
+            return rows.take(None, w)
+        return rows.take(_sample_rows(random_state, n_samples, size), w)
+
+    def _initial_gaussian(self, rows, w, random_state):
+        """(weights, means, covariances) of ``init_params`` (`_init`), drawn
+        from the initialization's rows."""
+        X, w = self._initial_rows(rows, w, random_state)
+        if w is not None and np.count_nonzero(w) < self.n_components:
+            raise ValueError(
+                f"The initialization's sample of {X.shape[0]} rows has "
+                f"{np.count_nonzero(w)} with a positive weight, fewer than "
+                f"n_components = {self.n_components}; raise init_sample_size.")
+        return _init.initial_parameters(
+            X, w, self.n_components, self.covariance_type, self.init_params,
+            random_state, self.reg_covar,
+        )
+
+    def _warm_start_run(self, n_features):
+        """The fitted parameters a warm start continues from, or None.
+
+        They must describe a mixture of the shape being fitted: the same
+        number of components, covariance type and number of features.
+        """
+        if not (self.warm_start and hasattr(self, "converged_")):
+            return None
+        k, t = self.n_components, self.covariance_type
+        fitted_k, fitted_d = np.shape(self.means_)
+        expected = cov.covariance_shape(k, n_features, t)
+        if self._warm_start_shapes_differ(n_features):
+            raise ValueError(
+                "warm_start=True continues from the previous fit, whose means "
+                f"have shape {(fitted_k, fitted_d)} and covariances shape "
+                f"{np.shape(self.covariances_)}; this fit needs "
+                f"{(k, n_features)} and {expected} (n_components={k}, "
+                f"covariance_type={t!r}, X with {n_features} features). Set "
+                "warm_start=False to start anew."
+            )
+        return _em.EMRun(params=self._fitted_params(), lower_bound=self.lower_bound_)
+
+    def _warm_start_shapes_differ(self, n_features):
+        """Whether the fitted parameters are not of the shape being fitted."""
+        expected = cov.covariance_shape(self.n_components, n_features,
+                                        self.covariance_type)
+        return np.shape(self.means_) != (self.n_components, n_features) or any(
+            np.shape(getattr(self, name)) != expected
+            for name in ("covariances_", "precisions_cholesky_"))
+
+    # -------------------------------------------------------------- predict
+
+    def _kernel_args(self, rows):
+        """(backend, c, means, precisions_cholesky) of the fitted mixture."""
+        means = np.ascontiguousarray(self.means_, dtype=np.float64)
+        chol = np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64)
+        c = self._log_prob_constants(chol, rows.n_features)
+        backend = kernels.get_backend(
+            self.backend, rows.n_samples, rows.n_features, means.shape[0],
+            self.covariance_type
+        )
+        return backend, c, means, chol
+
+    def _posterior(self, rows, **outputs):
+        """Run the posterior kernel on ``rows`` with the fitted parameters.
+
+        ``outputs``: any of ``log_norm`` (n,), ``resp`` (n, k) and ``labels``
+        (n,) to fill; see `fastgmm.kernels`.
+        """
+        backend, c, means, chol = self._kernel_args(rows)
+        rows.posterior(backend, c, means, chol, self.covariance_type, self.n_threads,
+                       **outputs)
+
+    def _per_row(self, rows, output):
+        """One per-row output of the posterior: 'labels' (n,), 'resp' (n, k) or
+        'log_norm' (n,); a lazy array for a dask X (`_dask`)."""
+        if hasattr(rows, "lazy_posterior"):
+            return rows.lazy_posterior(self, output)
+        if output == "labels":
+            out = np.empty(rows.n_samples, dtype=np.intp)
+        elif output == "resp":
+            out = np.empty((rows.n_samples, self.means_.shape[0]), dtype=rows.dtype)
+        else:
+            out = np.empty(rows.n_samples, dtype=rows.dtype)
+        self._posterior(rows, **{output: out})
+        return out
+
+    def _labels(self, rows):
+        return self._per_row(rows, "labels")
+
+    def _validate_predict(self, X):
+        check_is_fitted(self)
+        return self._rows(X, reset=False)
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            log p(x_i) under the fitted mixture.
+        """
+        return self._per_row(self._validate_predict(X), "log_norm")
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the samples in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean of :meth:`score_samples` over X.
+        """
+        return self._mean_log_likelihood(self._validate_predict(X))
+
+    def _mean_log_likelihood(self, rows):
+        backend, c, means, chol = self._kernel_args(rows)
+        return rows.mean_log_likelihood(backend, c, means, chol, self.covariance_type,
+                                        self.n_threads)
+
+    def predict(self, X):
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        return self._labels(self._validate_predict(X))
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            Responsibilities; each row sums to 1.
+        """
+        return self._per_row(self._validate_predict(X), "resp")
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        The draws are those of scikit-learn for the same parameters and
+        ``random_state``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The samples.
+        y : ndarray of shape (n_samples,)
+            The component of each sample.
+        """
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                "Invalid value for 'n_samples': %d . The sampling requires at "
+                "least one sample." % (n_samples)
+            )
+        _, n_features = self.means_.shape
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        if weights[:-1].sum() > 1.0:  # float32 weights rounded above 1
+            weights = weights / weights.sum()
+        counts = rng.multinomial(n_samples, weights)
+        means = np.asarray(self.means_, dtype=np.float64)
+        covariances = np.asarray(self.covariances_, dtype=np.float64)
+        if self.covariance_type == "full":
+            parts = [
+                rng.multivariate_normal(m, c, int(n))
+                for m, c, n in zip(means, covariances, counts)
+            ]
+        elif self.covariance_type == "tied":
+            parts = [
+                rng.multivariate_normal(m, covariances, int(n))
+                for m, n in zip(means, counts)
+            ]
+        else:
+            parts = [
+                m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
+                for m, c, n in zip(means, covariances, counts)
+            ]
+        labels = np.concatenate(
+            [np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)]
+        )
+        return np.vstack(parts), labels
+
+    # ------------------------------------------------------------ save
+
+    def save(self, path):
+        """Write the fitted model to one ``.npz`` file, without pickle.
+
+        The file holds the parameter arrays (in their dtype), the covariance
+        type, the feature names, the constructor parameters and the fastgmm
+        version; :func:`fastgmm.load` reads it back into a model that
+        predicts exactly as this one. It is written to a temporary file
+        beside ``path`` and renamed, so an existing ``path`` is replaced only
+        once the new file is complete. ``path`` is used as given (no
+        extension is added).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, conventionally ending in ``.npz``.
+
+        Returns
+        -------
+        self : object
+            The model, unchanged.
+        """
+        from . import _persist
+
+        _persist.save(self, path)
+        return self
+
+
+class GaussianMixture(_BaseMixture):
     """Gaussian mixture model fitted by EM on a fused, compiled pass.
 
     A drop-in for :class:`sklearn.mixture.GaussianMixture`: the same
@@ -210,64 +607,28 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
 
-    # ------------------------------------------------------------------ fit
+    # --------------------------------------------------- the hooks of _fit
 
-    def fit(self, X, y=None, sample_weight=None, callback=None):
-        """Estimate the model parameters with the EM algorithm.
+    def _fit_weights(self, rows, sample_weight):
+        """The fit's weights, scaled to mean 1 (only their ratios matter)."""
+        return rows.sample_weight(sample_weight, self.n_components)
 
-        Runs ``n_init`` initializations (one with ``warm_start`` after the
-        first fit) and keeps the parameters with the largest lower bound.
-        Warns with ``ConvergenceWarning`` when that run did not converge.
+    def _em_model(self, rows, w, backend):
+        """The model of `_em`: None, the maximum-likelihood mixture."""
+        return None
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The training data, one row per sample.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples; an integer weight counts as
-            that many copies of the row. None weighs every sample 1.
-        callback : callable, default=None
-            Progress hook, called as ``callback(event)`` with a dict:
-            ``{'event': 'init_begin', 'init': i}`` when initialization ``i``
-            starts, ``{'event': 'iteration', 'init': i, 'n_iter': n,
-            'lower_bound': b, 'change': c}`` after each EM iteration, and
-            ``{'event': 'init_end', 'init': i, 'n_iter': n, 'lower_bound': b,
-            'converged': bool}`` when it ends. It must not change the model.
+    def _fitted_params(self):
+        """The fitted parameters, as `_em` takes them (a warm start's)."""
+        return _em.MixtureParams.from_arrays(
+            self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
 
-        Returns
-        -------
-        self : GaussianMixture
-            The fitted mixture.
-        """
-        self._fit(X, sample_weight, callback)
-        return self
+    def _log_prob_constants(self, precisions_cholesky, n_features):
+        """c_k of the fitted mixture, as the kernels take them."""
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        return cov.log_prob_constants(weights, precisions_cholesky,
+                                      self.covariance_type, n_features)
 
-    def fit_predict(self, X, y=None, sample_weight=None, callback=None):
-        """Fit the model on X and return the component of each sample.
-
-        Equal to ``fit(X).predict(X)`` for any ``max_iter``, ``tol`` and
-        ``random_state``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The training data.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-        callback : callable, default=None
-            Progress hook; see :meth:`fit`.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Component labels.
-        """
-        rows = self._fit(X, sample_weight, callback)
-        return self._labels(rows)
+    # ---------------------------------------------------------- partial_fit
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of stepwise (online) EM on a batch of rows.
@@ -352,133 +713,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = list(getattr(self, "lower_bounds_", [])) + [bound]
         return self
 
-    def _fit(self, X, sample_weight, callback=None):
-        self._validate_params()
-        # a model file's column scaling (fastgmm fit --scale) describes the
-        # data of the fit that made it, not this one; a stepwise state, the
-        # stream of partial_fit
-        self.__dict__.pop("scaling_", None)
-        for name in ("_stepwise_state", "n_steps_", "n_samples_seen_"):
-            self.__dict__.pop(name, None)
-        rows = self._rows(X, reset=True)
-        n_samples, n_features = rows.n_samples, rows.n_features
-        if n_samples < self.n_components:
-            raise ValueError(
-                "Expected n_samples >= n_components "
-                f"but got n_components = {self.n_components}, "
-                f"n_samples = {n_samples}"
-            )
-        w = rows.sample_weight(sample_weight, self.n_components)
-        weights_init, means_init, precisions_init = self._check_initial_parameters(
-            n_features
-        )
-        warm = self._warm_start_run(n_features)
-        backend = kernels.get_backend(
-            self.backend, n_samples, n_features, self.n_components, self.covariance_type
-        )
-        random_state = check_random_state(self.random_state)
-
-        def initialize():
-            return self._initial_parameters(
-                rows, w, random_state,
-                weights_init, means_init, precisions_init,
-            )
-
-        best = _em.fit(
-            backend, rows, w, initialize=initialize, n_init=self.n_init,
-            covariance_type=self.covariance_type, tol=self.tol,
-            reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
-            n_threads=self.n_threads,
-            monitor=_VerboseMonitor(self) if callback is None
-            else _Monitors(_VerboseMonitor(self), _CallbackMonitor(callback)),
-        )
-        if not best.converged and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. "
-                "Try different init parameters, or increase max_iter, "
-                "tol, or check for degenerate data.",
-                ConvergenceWarning,
-            )
-        self._set_parameters(best.params, rows.dtype)
-        self.converged_ = best.converged
-        self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = best.lower_bounds
-        return rows
-
-    def _rows(self, X, reset):
-        """X as a `_source` object: validated in memory, or read by windows
-        (or, for a dask array, in tasks on its cluster: `_dask`)."""
-        if _source.is_dask_array(X):
-            from . import _dask
-
-            rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1)
-        elif not _source.is_windowed(X):
-            X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
-                              ensure_min_samples=2 if reset else 1)
-            return _source.InMemoryRows(X)
-        else:
-            rows = _source.WindowedRows(X, self.window_bytes,
-                                        ensure_min_samples=2 if reset else 1)
-        if reset:
-            self.n_features_in_ = rows.n_features
-            self.__dict__.pop("feature_names_in_", None)
-        elif rows.n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {rows.n_features} features, but {type(self).__name__} is "
-                f"expecting {self.n_features_in_} features as input.")
-        return rows
-
-    def _initial_rows(self, rows, w, random_state):
-        """The rows (and weights) the initialization draws from."""
-        n_samples, n_features = rows.n_samples, rows.n_features
-        size = self.init_sample_size
-        if size == "auto":
-            size = max(INIT_BYTES // (n_features * rows.dtype.itemsize + INIT_ROW_BYTES),
-                       self.n_components)
-            if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
-                return rows.take(None, w)
-            warnings.warn(_InitSampleWarning(n_samples, size))
-        if size >= n_samples:
-            return rows.take(None, w)
-        return rows.take(_sample_rows(random_state, n_samples, size), w)
-
-    def _warm_start_run(self, n_features):
-        """The fitted parameters a warm start continues from, or None.
-
-        They must describe a mixture of the shape being fitted: the same
-        number of components, covariance type and number of features.
-        """
-        if not (self.warm_start and hasattr(self, "converged_")):
-            return None
-        k, t = self.n_components, self.covariance_type
-        fitted_k, fitted_d = np.shape(self.means_)
-        expected = cov.covariance_shape(k, n_features, t)
-        if self._warm_start_shapes_differ(n_features):
-            raise ValueError(
-                "warm_start=True continues from the previous fit, whose means "
-                f"have shape {(fitted_k, fitted_d)} and covariances shape "
-                f"{np.shape(self.covariances_)}; this fit needs "
-                f"{(k, n_features)} and {expected} (n_components={k}, "
-                f"covariance_type={t!r}, X with {n_features} features). Set "
-                "warm_start=False to start anew."
-            )
-        return _em.EMRun(
-            params=_em.MixtureParams.from_arrays(
-                self.weights_, self.means_, self.covariances_,
-                self.precisions_cholesky_,
-            ),
-            lower_bound=self.lower_bound_,
-        )
-
-    def _warm_start_shapes_differ(self, n_features):
-        """Whether the fitted parameters are not of the shape being fitted."""
-        expected = cov.covariance_shape(self.n_components, n_features,
-                                        self.covariance_type)
-        return np.shape(self.means_) != (self.n_components, n_features) or any(
-            np.shape(getattr(self, name)) != expected
-            for name in ("covariances_", "precisions_cholesky_"))
-
     def _check_initial_parameters(self, n_features):
         """Validated copies of the user's initial parameters (never mutated)."""
         k, t = self.n_components, self.covariance_type
@@ -515,16 +749,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _initial_parameters(self, rows, w, random_state,
                             weights_init, means_init, precisions_init):
         if weights_init is None or means_init is None or precisions_init is None:
-            X, w = self._initial_rows(rows, w, random_state)
-            if w is not None and np.count_nonzero(w) < self.n_components:
-                raise ValueError(
-                    f"The initialization's sample of {X.shape[0]} rows has "
-                    f"{np.count_nonzero(w)} with a positive weight, fewer than "
-                    f"n_components = {self.n_components}; raise init_sample_size.")
-            weights, means, covariances = _init.initial_parameters(
-                X, w, self.n_components, self.covariance_type, self.init_params,
-                random_state, self.reg_covar,
-            )
+            weights, means, covariances = self._initial_gaussian(rows, w, random_state)
         else:
             weights = means = covariances = None
         if weights_init is not None:
@@ -552,199 +777,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.precisions_ = cov.precisions_from_cholesky(
             params.precisions_cholesky, self.covariance_type
         ).astype(dtype)
-
-    # -------------------------------------------------------------- predict
-
-    def _kernel_args(self, rows):
-        """(backend, c, means, precisions_cholesky) of the fitted mixture."""
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        means = np.ascontiguousarray(self.means_, dtype=np.float64)
-        chol = np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64)
-        c = cov.log_prob_constants(weights, chol, self.covariance_type,
-                                   rows.n_features)
-        backend = kernels.get_backend(
-            self.backend, rows.n_samples, rows.n_features, means.shape[0],
-            self.covariance_type
-        )
-        return backend, c, means, chol
-
-    def _posterior(self, rows, **outputs):
-        """Run the posterior kernel on ``rows`` with the fitted parameters.
-
-        ``outputs``: any of ``log_norm`` (n,), ``resp`` (n, k) and ``labels``
-        (n,) to fill; see `fastgmm.kernels`.
-        """
-        backend, c, means, chol = self._kernel_args(rows)
-        rows.posterior(backend, c, means, chol, self.covariance_type, self.n_threads,
-                       **outputs)
-
-    def _per_row(self, rows, output):
-        """One per-row output of the posterior: 'labels' (n,), 'resp' (n, k) or
-        'log_norm' (n,); a lazy array for a dask X (`_dask`)."""
-        if hasattr(rows, "lazy_posterior"):
-            return rows.lazy_posterior(self, output)
-        if output == "labels":
-            out = np.empty(rows.n_samples, dtype=np.intp)
-        elif output == "resp":
-            out = np.empty((rows.n_samples, self.means_.shape[0]), dtype=rows.dtype)
-        else:
-            out = np.empty(rows.n_samples, dtype=rows.dtype)
-        self._posterior(rows, **{output: out})
-        return out
-
-    def _labels(self, rows):
-        return self._per_row(rows, "labels")
-
-    def _validate_predict(self, X):
-        check_is_fitted(self)
-        return self._rows(X, reset=False)
-
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            log p(x_i) under the fitted mixture.
-        """
-        return self._per_row(self._validate_predict(X), "log_norm")
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of the samples in X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        log_likelihood : float
-            Mean of :meth:`score_samples` over X.
-        """
-        return self._mean_log_likelihood(self._validate_predict(X))
-
-    def _mean_log_likelihood(self, rows):
-        backend, c, means, chol = self._kernel_args(rows)
-        return rows.mean_log_likelihood(backend, c, means, chol, self.covariance_type,
-                                        self.n_threads)
-
-    def predict(self, X):
-        """Most probable component of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Component labels.
-        """
-        return self._labels(self._validate_predict(X))
-
-    def predict_proba(self, X):
-        """Posterior probability of each component for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The samples.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-            Responsibilities; each row sums to 1.
-        """
-        return self._per_row(self._validate_predict(X), "resp")
-
-    def sample(self, n_samples=1):
-        """Draw samples from the fitted mixture.
-
-        The draws are those of scikit-learn for the same parameters and
-        ``random_state``.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of samples to draw.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            The samples.
-        y : ndarray of shape (n_samples,)
-            The component of each sample.
-        """
-        check_is_fitted(self)
-        if n_samples < 1:
-            raise ValueError(
-                "Invalid value for 'n_samples': %d . The sampling requires at "
-                "least one sample." % (n_samples)
-            )
-        _, n_features = self.means_.shape
-        rng = check_random_state(self.random_state)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        if weights[:-1].sum() > 1.0:  # float32 weights rounded above 1
-            weights = weights / weights.sum()
-        counts = rng.multinomial(n_samples, weights)
-        means = np.asarray(self.means_, dtype=np.float64)
-        covariances = np.asarray(self.covariances_, dtype=np.float64)
-        if self.covariance_type == "full":
-            parts = [
-                rng.multivariate_normal(m, c, int(n))
-                for m, c, n in zip(means, covariances, counts)
-            ]
-        elif self.covariance_type == "tied":
-            parts = [
-                rng.multivariate_normal(m, covariances, int(n))
-                for m, n in zip(means, counts)
-            ]
-        else:
-            parts = [
-                m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
-                for m, c, n in zip(means, covariances, counts)
-            ]
-        labels = np.concatenate(
-            [np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)]
-        )
-        return np.vstack(parts), labels
-
-    # ------------------------------------------------------------ save
-
-    def save(self, path):
-        """Write the fitted model to one ``.npz`` file, without pickle.
-
-        The file holds the parameter arrays (in their dtype), the covariance
-        type, the feature names, the constructor parameters and the fastgmm
-        version; :func:`fastgmm.load` reads it back into a model that
-        predicts exactly as this one. It is written to a temporary file
-        beside ``path`` and renamed, so an existing ``path`` is replaced only
-        once the new file is complete. ``path`` is used as given (no
-        extension is added).
-
-        Parameters
-        ----------
-        path : str or path-like
-            The file to write, conventionally ending in ``.npz``.
-
-        Returns
-        -------
-        self : GaussianMixture
-            The model, unchanged.
-        """
-        from . import _persist
-
-        _persist.save(self, path)
-        return self
 
     # ----------------------------------------------------- model selection
 

@@ -13,7 +13,12 @@ import math
 
 import numpy as np
 
-__all__ = ["mixture", "search"]
+__all__ = ["mixture", "search", "weights"]
+
+#: A Bayesian mixture's components of weight at most this are not drawn by
+#: default: the fit has all but pruned them.
+MIN_WEIGHT = 0.01
+_GREY = (0.6, 0.6, 0.6, 1.0)
 
 
 def _require_matplotlib():
@@ -57,6 +62,27 @@ def _full_covariances(model):
     if model.covariance_type == "diag":
         return np.einsum("ki,ij->kij", covs, np.eye(d))
     return covs[:, None, None] * np.eye(d)
+
+
+def _min_weight(model, min_weight):
+    """The threshold of drawn components: MIN_WEIGHT for a Bayesian mixture
+    (it has ``weight_concentration_``), 0 (all) for others, unless given."""
+    if min_weight is not None:
+        if not (isinstance(min_weight, (int, float)) and 0 <= min_weight < 1):
+            raise ValueError(f"min_weight must be a number in [0, 1), got {min_weight!r}")
+        return float(min_weight)
+    return MIN_WEIGHT if hasattr(model, "weight_concentration_") else 0.0
+
+
+def _shown(model, min_weight):
+    """Indices of the components to draw and their colours (by component)."""
+    weights = np.asarray(model.weights_, dtype=np.float64)
+    shown = np.flatnonzero(weights > min_weight) if min_weight > 0 \
+        else np.arange(weights.size)
+    colors = [_GREY] * weights.size
+    for color, k in zip(_colors(len(shown)), shown):
+        colors[k] = color
+    return shown, colors
 
 
 def _feature_name(model, i):
@@ -107,7 +133,7 @@ def _projection(model, X, dims):
 
 
 def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
-            random_state=0, title=None):
+            random_state=0, title=None, min_weight=None):
     """Draw the data coloured by component with each component's ellipse.
 
     Points take the colour of their most probable component; each component
@@ -116,11 +142,12 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     features the plane is the features; with more, the plane of the first
     two principal components of X (PCA), unless ``dims`` picks a pair. With
     one feature, a histogram of X with each weighted component density and
-    their sum.
+    their sum. For a Bayesian mixture only its effective components (weight
+    above ``min_weight``) are drawn; points of the others are grey.
 
     Parameters
     ----------
-    model : GaussianMixture or GaussianMixtureSearch
+    model : GaussianMixture, BayesianGaussianMixture or GaussianMixtureSearch
         A fitted mixture (a search draws its ``best_estimator_``).
     X : array-like of shape (n_samples, n_features)
         The data to draw.
@@ -139,6 +166,9 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
         Seeds the choice of the subset.
     title : str, default=None
         The title; None describes the model.
+    min_weight : float in [0, 1), default=None
+        Draw only the components of larger weight. None: ``MIN_WEIGHT``
+        (0.01) for a BayesianGaussianMixture, 0 (all) for other mixtures.
 
     Returns
     -------
@@ -158,13 +188,17 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     check_is_fitted(model)
     labels = model.predict(X)
     X = check_array(X, dtype=np.float64)
+    threshold = _min_weight(model, min_weight)
     ax = _new_axes(ax)
     k = model.means_.shape[0]
-    colors = _colors(k)
+    shown, colors = _shown(model, threshold)
     if title is None:
         title = f"{k} components, covariance_type={model.covariance_type!r}"
+        if threshold > 0:
+            title = (f"{len(shown)} of {k} components (weight > {threshold:g}), "
+                     f"covariance_type={model.covariance_type!r}")
     if X.shape[1] == 1:
-        _mixture_1d(model, X[:, 0], ax, colors)
+        _mixture_1d(model, X[:, 0], ax, colors, shown)
         ax.set_title(title)
         return ax
 
@@ -180,7 +214,7 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     point_colors = np.asarray(colors)[labels]
     ax.scatter(points[:, 0], points[:, 1], c=point_colors, s=size, alpha=0.5,
                linewidths=0)
-    for c in range(k):
+    for c in shown:
         eigval, eigvec = np.linalg.eigh(covs[c])
         eigval = np.clip(eigval, 0.0, None)
         major = eigvec[:, 1]
@@ -190,7 +224,8 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
             height=2 * n_std * math.sqrt(eigval[0]), angle=angle, fill=False,
             edgecolor=colors[c], linewidth=2,
         ))
-    ax.scatter(means[:, 0], means[:, 1], marker="x", c="black", s=50, zorder=3)
+    ax.scatter(means[shown, 0], means[shown, 1], marker="x", c="black", s=50,
+               zorder=3)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_title(title)
@@ -198,8 +233,9 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     return ax
 
 
-def _mixture_1d(model, x, ax, colors):
-    """Histogram of x, each weighted component density and their sum."""
+def _mixture_1d(model, x, ax, colors, shown):
+    """Histogram of x, the weighted densities of the ``shown`` components and
+    the mixture's density (the sum over all)."""
     weights = np.asarray(model.weights_, dtype=np.float64)
     means = np.asarray(model.means_, dtype=np.float64)[:, 0]
     variances = _full_covariances(model)[:, 0, 0]
@@ -210,7 +246,7 @@ def _mixture_1d(model, x, ax, colors):
             color="0.8", edgecolor="0.6")
     density = (weights[:, None] / np.sqrt(2 * math.pi * variances[:, None])
                * np.exp(-0.5 * (grid - means[:, None]) ** 2 / variances[:, None]))
-    for c in range(len(weights)):
+    for c in shown:
         ax.plot(grid, density[c], color=colors[c], linewidth=1.5)
     ax.plot(grid, density.sum(axis=0), color="black", linewidth=2, label="mixture")
     ax.set_xlabel(_feature_name(model, 0))
@@ -295,5 +331,61 @@ def search(search, *, criterion=None, ax=None, title=None):
         title = (f"{criterion.upper() if criterion != 'heldout' else 'held-out'}: "
                  f"best {best['n_components']} components, "
                  f"{best['covariance_type']!r}")
+    ax.set_title(title)
+    return ax
+
+
+def weights(model, *, ax=None, min_weight=None, title=None):
+    """Draw the weights of a mixture's components as bars.
+
+    For a Bayesian mixture, which gives the components the data do not need
+    weights near zero, this shows how many it uses: the effective components
+    (weight above ``min_weight``, marked by a dashed line) have the colours
+    of :func:`mixture`, the others are grey.
+
+    Parameters
+    ----------
+    model : GaussianMixture, BayesianGaussianMixture or GaussianMixtureSearch
+        A fitted mixture (a search draws its ``best_estimator_``).
+    ax : matplotlib Axes, default=None
+        Where to draw; None makes a new figure.
+    min_weight : float in [0, 1), default=None
+        The threshold of effective components. None: ``MIN_WEIGHT`` (0.01)
+        for a BayesianGaussianMixture, 0 for other mixtures.
+    title : str, default=None
+        The title; None counts the effective components.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import fastgmm.plot
+    >>> ax = fastgmm.plot.weights(bgm)                    # doctest: +SKIP
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    _require_matplotlib()
+    model = getattr(model, "best_estimator_", model)
+    check_is_fitted(model)
+    from matplotlib.ticker import MaxNLocator
+
+    threshold = _min_weight(model, min_weight)
+    values = np.asarray(model.weights_, dtype=np.float64)
+    shown, colors = _shown(model, threshold)
+    ax = _new_axes(ax)
+    ax.bar(np.arange(values.size), values, color=colors, edgecolor="black",
+           linewidth=0.5)
+    if threshold > 0:
+        ax.axhline(threshold, color="black", linestyle="--", linewidth=1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("component")
+    ax.set_ylabel("weight")
+    if title is None:
+        title = (f"{len(shown)} effective components of {values.size} "
+                 f"(weight > {threshold:g})" if threshold > 0
+                 else f"weights of {values.size} components")
     ax.set_title(title)
     return ax
