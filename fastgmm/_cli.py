@@ -24,7 +24,13 @@ import time
 import warnings
 from contextlib import ExitStack, contextmanager
 
-from ._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS
+from ._constants import (
+    BACKENDS,
+    COVARIANCE_TYPES,
+    CRITERIA,
+    INIT_METHODS,
+    WEIGHT_PRIOR_TYPES,
+)
 
 #: Seconds a fit or search runs before its progress bar appears.
 PROGRESS_DELAY = 1.0
@@ -194,6 +200,15 @@ def add_commands(commands):
                      help="fits a search runs at the same time (default: cores)")
     fit.add_argument("-o", "--out", metavar="MODEL.npz",
                      help="save the fitted (best) model here (default: not saved)")
+    fit.add_argument("--bayesian", action="store_true",
+                     help="fit a variational Bayesian mixture (BayesianGaussianMixture): "
+                          "K is an upper bound, and the weight prior switches off "
+                          "the components the data do not need; one K and one "
+                          "covariance type (default: off)")
+    fit.add_argument("--prior", choices=list(WEIGHT_PRIOR_TYPES),
+                     default=WEIGHT_PRIOR_TYPES[0],
+                     help="with --bayesian, the prior of the weights "
+                          "(default: %(default)s)")
     fit.add_argument("--dask", action="store_true",
                      help="fit DATA, a directory or glob of .npy or .parquet files "
                           "read as one dask array, on a local dask cluster (needs "
@@ -892,6 +907,8 @@ def _plot_rows(data, scaling=None):
 
 
 def _fit(args):
+    if args.bayesian and (args.dask or args.scheduler):
+        raise CLIError("--bayesian does not run on dask yet: fit without --dask")
     if args.dask or args.scheduler:
         try:
             from ._dask import fit_command
@@ -907,6 +924,11 @@ def _fit(args):
     ks = args.n_components
     types = args.covariance or (["full"] if len(ks) == 1 else list(COVARIANCE_TYPES))
     is_search = len(ks) > 1 or len(types) > 1
+    if args.bayesian and is_search:
+        raise CLIError("--bayesian fits one model: give one K (an upper bound on the "
+                       "components) and one covariance type")
+    if args.prior != WEIGHT_PRIOR_TYPES[0] and not args.bayesian:
+        raise CLIError("--prior applies to --bayesian only")
     if args.cv is not None and args.criterion != "heldout":
         raise CLIError("--cv applies to --criterion heldout only")
     _check_output(args.out, (".npz",), "model")
@@ -952,7 +974,14 @@ def _fit(args):
                 search.fit(_in_memory(X), callback=progress.search_update)
                 model = search.best_estimator_
             else:
-                model = GaussianMixture(ks[0], covariance_type=types[0], **params)
+                if args.bayesian:
+                    from ._bayesian import BayesianGaussianMixture
+
+                    model = BayesianGaussianMixture(
+                        n_components=ks[0], covariance_type=types[0],
+                        weight_concentration_prior_type=args.prior, **params)
+                else:
+                    model = GaussianMixture(ks[0], covariance_type=types[0], **params)
                 model.fit(X, callback=progress.fit_callback(args.n_init, args.max_iter,
                                                             n_samples))
         finally:
@@ -988,6 +1017,18 @@ def _fit(args):
     means = np.asarray(model.means_, dtype=np.float64)
     if scaling is not None:
         means = means * scaling[1] + scaling[0]  # in the units of DATA
+    bayesian = None
+    if args.bayesian:
+        from .plot import MIN_WEIGHT
+
+        # the information criteria count the parameters of a maximum-likelihood
+        # fit; a variational fit is judged by its lower bound (the ELBO)
+        criteria = dict(criteria, bic=None, aic=None, icl=None)
+        bayesian = {
+            "weight_concentration_prior_type": args.prior,
+            "effective_threshold": MIN_WEIGHT,
+            "effective_components": int(np.sum(model.weights_ > MIN_WEIGHT)),
+        }
     summary = {
         "data": data.path,
         "n_samples": int(n_samples),
@@ -1014,6 +1055,7 @@ def _fit(args):
         "model": args.out,
         "labels": args.labels,
         "plot": args.plot,
+        "bayesian": bayesian,
     }
     if search is not None:
         ranked = sorted(search.results_, key=lambda r: r["rank"])
@@ -1162,9 +1204,18 @@ def _print_model(summary, magnitudes, out):
     print(f"fitted {summary['n_components']} components, covariance "
           f"{summary['covariance_type']!r}, in {summary['fit_time']:.2f} s: "
           f"{summary['n_iter']} iterations, {status}", file=out)
-    print(f"lower bound {summary['lower_bound']:.6g} per row; log-likelihood "
-          f"{summary['log_likelihood']:.6g}; BIC {summary['bic']:.6g}; "
-          f"AIC {summary['aic']:.6g}; ICL {summary['icl']:.6g}", file=out)
+    bayesian = summary.get("bayesian")
+    if bayesian is not None:
+        print(f"lower bound (ELBO) {summary['lower_bound']:.6g}; log-likelihood "
+              f"{summary['log_likelihood']:.6g}; weight prior "
+              f"{bayesian['weight_concentration_prior_type']}", file=out)
+        print(f"effective components: {bayesian['effective_components']} of "
+              f"{summary['n_components']} (weight above "
+              f"{bayesian['effective_threshold']:g})", file=out)
+    else:
+        print(f"lower bound {summary['lower_bound']:.6g} per row; log-likelihood "
+              f"{summary['log_likelihood']:.6g}; BIC {summary['bic']:.6g}; "
+              f"AIC {summary['aic']:.6g}; ICL {summary['icl']:.6g}", file=out)
     means = summary["means"]
     shown = min(SHOWN_FEATURES, len(means[0]))
     # one format per feature: the same decimals in every component's row

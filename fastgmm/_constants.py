@@ -8,6 +8,8 @@ its options (and answer ``--help``) without loading NumPy or Numba.
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 BACKENDS = ("auto", "numba", "cython")
+#: BayesianGaussianMixture's weight priors (the first is the default)
+WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 #: model-search criterion -> True when a lower value is better
 CRITERIA = {"bic": True, "aic": True, "icl": True, "heldout": False}
 

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._constants import COVARIANCE_TYPES, covariance_shape
+from ._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES, covariance_shape
 from ._version import __version__
 
 FORMAT_NAME = "fastgmm.GaussianMixture"
@@ -63,8 +63,6 @@ BAYESIAN_ARRAYS = ("weight_concentration_", "mean_precision_", "degrees_of_freed
                    "mean_prior_", "covariance_prior_")
 #: Its constructor parameters that may be arrays (``param_`` + name in a file).
 PARAM_ARRAYS = ("mean_prior", "covariance_prior")
-#: The prior types of its weights.
-WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 #: The one scaling method a file can describe: x -> (x - mean) / scale.
 SCALING_METHOD = "standardize"
 

@@ -34,6 +34,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
 from . import _covariance as cov
+from ._constants import WEIGHT_PRIOR_TYPES
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
@@ -41,9 +42,8 @@ _LOG_2 = math.log(2.0)
 #: dtype: float64 in its EM loop (X's dtype only in its initialization).
 _EPS = float(np.finfo(np.float64).eps)
 
-DIRICHLET_PROCESS = "dirichlet_process"
-DIRICHLET_DISTRIBUTION = "dirichlet_distribution"
-PRIOR_TYPES = (DIRICHLET_PROCESS, DIRICHLET_DISTRIBUTION)
+PRIOR_TYPES = WEIGHT_PRIOR_TYPES
+DIRICHLET_PROCESS, DIRICHLET_DISTRIBUTION = WEIGHT_PRIOR_TYPES
 
 
 @dataclass

@@ -507,3 +507,45 @@ def test_component_lists():
     assert _cli._covariances("all") == ["full", "tied", "diag", "spherical"]
     assert _cli._covariances("diag,full,diag") == ["diag", "full"]
     assert _cli._cv("5") == 5 and _cli._cv("0.3") == 0.3
+
+
+# ------------------------------------------------------------------ --bayesian
+
+
+@pytest.mark.parametrize("prior", ["dirichlet_process", "dirichlet_distribution"])
+def test_fit_bayesian_reports_the_effective_components(tmp_path, capsys, prior):
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(300, 2) + c for c in ([0, 0], [6, 6], [0, 8])])
+    path = tmp_path / "three.npy"
+    np.save(path, X)
+    model_path = tmp_path / "model.npz"
+    code, out, _ = run_here(capsys, "fit", path, "-k", 8, "--bayesian", "--prior", prior,
+                            "-o", model_path, "--json")
+    assert code == 0
+    summary = json.loads(out)
+    expected = fastgmm.BayesianGaussianMixture(
+        n_components=8, weight_concentration_prior_type=prior, random_state=0).fit(X)
+    np.testing.assert_allclose(summary["weights"], expected.weights_, rtol=1e-10)
+    assert summary["lower_bound"] == pytest.approx(expected.lower_bound_, rel=1e-10)
+    assert summary["bic"] is None and summary["aic"] is None
+    bayesian = summary["bayesian"]
+    assert bayesian["weight_concentration_prior_type"] == prior
+    assert bayesian["effective_components"] == int(np.sum(expected.weights_ > 0.01)) == 3
+    loaded = fastgmm.load(model_path)
+    assert isinstance(loaded, fastgmm.BayesianGaussianMixture)
+    np.testing.assert_array_equal(loaded.predict(X), expected.predict(X))
+    code, out, _ = run_here(capsys, "fit", path, "-k", 8, "--bayesian")
+    assert code == 0 and "effective components: 3 of 8" in out and "ELBO" in out
+
+
+def test_fit_bayesian_refuses_a_search_and_prior_alone(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.RandomState(1).randn(50, 2))
+    for args, fragment in (
+        (["-k", "2-4", "--bayesian"], "--bayesian fits one model"),
+        (["-k", "3", "--covariance", "full,diag", "--bayesian"], "--bayesian fits one model"),
+        (["-k", "3", "--prior", "dirichlet_distribution"], "--prior applies to --bayesian"),
+        (["-k", "3", "--bayesian", "--dask"], "--bayesian does not run on dask"),
+    ):
+        result = run_in_process("fit", path, *args)
+        assert_one_error_line(result.returncode, result.stdout, result.stderr, fragment)
