@@ -42,7 +42,7 @@ def _bench(args):
     _bench.run(grid=grid, dtypes=args.dtype, backends=args.backend,
                max_iter=args.max_iter, repeats=args.repeats, quick=args.quick,
                scaling=args.scaling, memmap=args.memmap,
-               directory=args.memmap_dir)
+               directory=args.memmap_dir, bayesian=args.bayesian)
     return 0
 
 
@@ -108,6 +108,10 @@ def build_parser():
                             "memory (throughput, anonymous memory); workloads: "
                             "d=8, k=6, diag unless --d/--k/--covariance choose "
                             "from the grid (default: not run)")
+    bench.add_argument("--bayesian", action="store_true",
+                       help="time BayesianGaussianMixture (fastgmm's against "
+                            "scikit-learn's, from one shared posterior) instead "
+                            "of GaussianMixture (default: off)")
     bench.add_argument("--memmap-dir", metavar="DIR",
                        help="where --memmap writes its .npy (default: the "
                             "temporary directory, TMPDIR)")

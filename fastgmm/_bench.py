@@ -183,6 +183,69 @@ def _sklearn_fitter():
     return Fitter("scikit-learn", fit, lambda m, X: m.predict_proba(X))
 
 
+#: What a Bayesian fit continues from: its variational posterior.
+BAYES_POSTERIOR = ("weight_concentration_", "mean_precision_", "means_",
+                   "degrees_of_freedom_", "covariances_", "precisions_cholesky_")
+
+
+def _bayes_fitter(name, make):
+    """A BayesianGaussianMixture (``make(n_components, covariance_type,
+    max_iter)``) continuing, by warm start, from the shared posterior."""
+
+    def fit(X, init, covariance_type, max_iter):
+        model = make(init["n_components"], covariance_type, max_iter)
+        for attribute, value in init["posterior"].items():
+            setattr(model, attribute, value)
+        model.converged_, model.lower_bound_ = False, -np.inf
+        model.fit(X)
+        return [float(np.ravel(b)[0]) for b in model.lower_bounds_], model
+
+    return Fitter(name, fit, lambda m, X: m.predict_proba(X))
+
+
+def _fastgmm_bayes_fitter(backend):
+    def make(k, covariance_type, max_iter):
+        from ._bayesian import BayesianGaussianMixture
+
+        return BayesianGaussianMixture(
+            n_components=k, covariance_type=covariance_type, tol=0, max_iter=max_iter,
+            warm_start=True, backend=backend)
+
+    return _bayes_fitter(f"fastgmm-bayesian-{backend}", make)
+
+
+def _sklearn_bayes_fitter():
+    def make(k, covariance_type, max_iter):
+        from sklearn.mixture import BayesianGaussianMixture
+
+        return BayesianGaussianMixture(
+            n_components=k, covariance_type=covariance_type, tol=0, max_iter=max_iter,
+            warm_start=True)
+
+    return _bayes_fitter("scikit-learn-bayesian", make)
+
+
+def bayes_fitters(backends):
+    from . import kernels
+
+    return [_fastgmm_bayes_fitter(b) for b in backends
+            if b != "cython" or kernels.cython_available()] + [_sklearn_bayes_fitter()]
+
+
+def initial_posterior(X, n_components, covariance_type, seed=0):
+    """The shared start of the Bayesian fitters: the posterior after
+    fastgmm's initialization (k-means on a sample of X)."""
+    from ._bayesian import BayesianGaussianMixture
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BayesianGaussianMixture(
+            n_components=n_components, covariance_type=covariance_type, max_iter=0,
+            random_state=seed, init_sample_size=min(len(X), 50_000)).fit(X)
+    return {"n_components": n_components,
+            "posterior": {name: getattr(model, name) for name in BAYES_POSTERIOR}}
+
+
 def _reference_fitter():
     from . import reference
 
@@ -304,9 +367,9 @@ def _timed(fn, *args):
 
 
 def run_workload(n, d, k, covariance_type, dtype, fitters, max_iter, repeats,
-                 slow_seconds=60.0, log=print):
+                 slow_seconds=60.0, log=print, initialize=None):
     X = make_data(n, d, k, seed=0, dtype=np.dtype(dtype))
-    init = initial_parameters(X, k, covariance_type)
+    init = (initialize or initial_parameters)(X, k, covariance_type)
     results = {f.name: CellResult(f.name) for f in fitters}
     active = [f for f in fitters if f.max_n is None or n <= f.max_n]
     for f in fitters:
@@ -427,8 +490,13 @@ HEADER = (
 
 def run(grid=None, dtypes=("float64", "float32"), backends=("numba", "cython"),
         max_iter=20, repeats=3, quick=False, scaling=False, memmap=None,
-        directory=None, log=print):
+        directory=None, bayesian=False, log=print):
     """Run the comparison and print a Markdown table; return its lines.
+
+    With ``bayesian``, the fitters are fastgmm's and scikit-learn's
+    BayesianGaussianMixture (Dirichlet process prior), continuing from one
+    shared posterior (`initial_posterior`); "vs scikit-learn" is then against
+    scikit-learn's BayesianGaussianMixture and the lower bound is the ELBO.
 
     With ``memmap`` (a number of rows), run the out-of-core cell instead
     (`run_memmap`) for each (d, k, covariance type) of ``grid`` (default
@@ -459,12 +527,18 @@ def run(grid=None, dtypes=("float64", "float32"), backends=("numba", "cython"),
     ]
     for line in lines:
         log(line)
-    fitters = default_fitters(backends, scaling=scaling)
+    if bayesian:
+        fitters, initialize, reference = (bayes_fitters(backends), initial_posterior,
+                                          "scikit-learn-bayesian")
+    else:
+        fitters, initialize, reference = (default_fitters(backends, scaling=scaling),
+                                          None, "scikit-learn")
     for n, d, k, covariance_type in grid:
         for dt in dtypes:
             _, results = run_workload(n, d, k, covariance_type, dt, fitters, max_iter,
-                                      repeats)
-            for row in format_rows((n, d, k, covariance_type, dt), results, peaks[dt]):
+                                      repeats, initialize=initialize)
+            for row in format_rows((n, d, k, covariance_type, dt), results, peaks[dt],
+                                   reference=reference):
                 log(row)
                 lines.append(row)
     return lines

@@ -85,3 +85,17 @@ def test_bench_out_of_core_cell_small(tmp_path):
     assert cells[5].isdigit() and cells[6].isdigit()    # MiB beyond X
     assert float(cells[7]) == 0.0                       # the same fit, bit for bit
     assert os.listdir(tmp_path) == []                   # its file is removed
+
+
+def test_bench_bayesian_rows_small():
+    lines = []
+    _bench.run(grid=[(3000, 2, 3, "full")], dtypes=("float64",), max_iter=3,
+               repeats=1, bayesian=True, backends=("numba",), log=lines.append)
+    rows = [line for line in lines if line.startswith("| 3,000")]
+    cells = {row.split("|")[2].strip(): [c.strip() for c in row.split("|")[1:-1]]
+             for row in rows}
+    assert set(cells) == {"fastgmm-bayesian-numba", "scikit-learn-bayesian"}
+    ours = cells["fastgmm-bayesian-numba"]
+    assert float(ours[2]) > 0 and ours[3].endswith("x")
+    assert float(ours[7]) < 1e-6 * 3000   # the same ELBO as scikit-learn's
+    assert ours[8].endswith("x")          # predict_proba against scikit-learn's
