@@ -337,14 +337,7 @@ class DaskRows(_source._Rows):
             X.compute_chunk_sizes()
         n_samples, n_features = (int(s) for s in X.shape)
         shape = (n_samples, n_features)
-        if n_samples < ensure_min_samples:
-            raise ValueError(
-                f"Found array with {n_samples} sample(s) (shape={shape}) while a "
-                f"minimum of {ensure_min_samples} is required.")
-        if n_features < 1:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={shape}) while a minimum "
-                "of 1 is required.")
+        _source.check_shape(shape, ensure_min_samples)
         self.rechunked = len(X.chunks[1]) > 1
         if self.rechunked:
             X = X.rechunk({1: -1})

@@ -74,6 +74,19 @@ def check_finite(window, first_row=0):
             raise _finite_error(window, first_row)
 
 
+def check_shape(shape, ensure_min_samples):
+    """scikit-learn's errors for too few rows or no columns of a 2-D X."""
+    n_samples, n_features = shape
+    if n_samples < ensure_min_samples:
+        raise ValueError(
+            f"Found array with {n_samples} sample(s) (shape={shape}) while a "
+            f"minimum of {ensure_min_samples} is required.")
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={shape}) while a minimum "
+            "of 1 is required.")
+
+
 def check_sample_weight(sample_weight, n_samples, n_components):
     """float64 weights of shape (n_samples,) with mean 1 over the positive
     ones (a new array), or None (every sample weighs 1)."""
@@ -180,15 +193,8 @@ class WindowedRows(_Rows):
             raise ValueError(
                 f"X holds {dtype} values; a mixture needs numbers (float32 or "
                 "float64, or integers, converted window by window)")
+        check_shape(shape, ensure_min_samples)
         n_samples, n_features = shape
-        if n_samples < ensure_min_samples:
-            raise ValueError(
-                f"Found array with {n_samples} sample(s) (shape={shape}) while a "
-                f"minimum of {ensure_min_samples} is required.")
-        if n_features < 1:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={shape}) while a minimum "
-                "of 1 is required.")
         self.X = X
         self.n_samples, self.n_features = shape
         self.source_dtype = dtype
