@@ -161,8 +161,21 @@ def precisions_cholesky(covariances, covariance_type, is_float32=False):
     """Cholesky factors of the precisions; ValueError naming a bad component."""
     if covariance_type == "full":
         out = np.empty_like(covariances, dtype=np.float64)
+        eye = _eye(covariances.shape[-1])
+        potrf, trtrs = lapack.dpotrf, lapack.dtrtrs
         for k, cov in enumerate(covariances):
-            out[k] = _chol_precision(cov, k, covariance_type, is_float32)
+            lower, info = potrf(cov, lower=1, clean=1)
+            if info == 0:
+                inverse, info = trtrs(lower, eye, lower=1)
+            if info != 0:
+                raise _ill_defined(k, covariance_type, is_float32)
+            out[k] = inverse.T
+        # checked once for all: U is finite with a positive diagonal exactly
+        # when the factors L (its inverses) are
+        bad = ~(np.diagonal(out, axis1=1, axis2=2) > 0).all(axis=1)
+        bad |= ~np.isfinite(out).all(axis=(1, 2))
+        if bad.any():
+            raise _ill_defined(int(np.flatnonzero(bad)[0]), covariance_type, is_float32)
         return out
     if covariance_type == "tied":
         return _chol_precision(covariances, None, covariance_type, is_float32)

@@ -257,10 +257,12 @@ def reduce_partials(partials, means, covariance_type, out):
     out.s1[...] = s1.reshape(out.s1.shape)
     if covariance_type != "spherical":
         s2 = s2.reshape(out.s2.shape)
-    if covariance_type == "full":
-        out.s2[...] = np.triu(s2) + np.swapaxes(np.triu(s2, 1), 1, 2)
-    elif covariance_type == "tied":
-        out.s2[...] = np.triu(s2) + np.triu(s2, 1).T
+    if covariance_type in ("full", "tied"):
+        # the upper triangle, mirrored (the kernels leave the lower one unset)
+        upper, lower = _triangles(n_features)
+        s2[..., lower[0], lower[1]] = s2[..., upper[0], upper[1]]
+    if covariance_type == "tied":
+        out.s2[...] = s2
         cc = cc.reshape(n_components, n_components)
         for k in range(n_components - 1):
             dm = means[k] - means[k + 1 :]
@@ -271,6 +273,14 @@ def reduce_partials(partials, means, covariance_type, out):
         out.s2[...] = s2
     out.ll = total
     return total
+
+
+@functools.lru_cache(maxsize=16)
+def _triangles(n):
+    """Indices of the strict upper triangle of an n x n matrix and of their
+    mirror images below the diagonal."""
+    upper = np.triu_indices(n, 1)
+    return upper, (upper[1], upper[0])
 
 
 def recenter_full(out, shift):
