@@ -374,3 +374,32 @@ def test_cli_local_cluster_and_parquet(data, tmp_path, capsys, monkeypatch):
     assert report["n_iter"] == expected.n_iter_
     assert report["lower_bound"] == pytest.approx(expected.lower_bound_, rel=1e-12)
     assert report["dask"]["persisted"] and report["dask"]["workers"] == 1
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_bayesian_mixture_on_a_dask_array(client, data, covariance_type):
+    # the same driver and rows objects: the variational fit on a dask X is
+    # the in-memory one (its bits on partition-aligned chunks)
+    from fastgmm import BayesianGaussianMixture
+
+    def fit(X):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return BayesianGaussianMixture(
+                n_components=K, covariance_type=covariance_type, random_state=0,
+                max_iter=3, tol=0).fit(X)
+
+    expected = fit(data)
+    names = ("weights_", "means_", "covariances_", "weight_concentration_",
+             "degrees_of_freedom_", "mean_precision_")
+    aligned = fit(_persisted(client, data, ALIGNED))
+    for name in names:
+        assert_array_equal(getattr(aligned, name), getattr(expected, name), err_msg=name)
+    uneven = fit(_persisted(client, data, UNEVEN))
+    for name in names:
+        assert_allclose(getattr(uneven, name), getattr(expected, name), rtol=1e-10,
+                        atol=1e-10 * np.abs(getattr(expected, name)).max(), err_msg=name)
+    assert uneven.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-10)
+    proba = expected.predict_proba(_persisted(client, data, UNEVEN))
+    assert isinstance(proba, da.Array)
+    assert_allclose(proba.compute(), expected.predict_proba(data), rtol=1e-12, atol=1e-12)
