@@ -100,7 +100,8 @@ def test_a_large_npy_is_fitted_and_labelled_in_bounded_memory(tmp_path):
     peaks = {}
     for name, data in (("tiny", tiny), ("big", path)):
         peaks[name, "fit"] = _peak_anonymous_memory(
-            ["fit", data, "-k", "2", "--covariance", "diag", "--labels",
+            ["fit", data, "-k", "2", "--covariance", "diag", "--max-iter", "3",
+             "--labels",
              tmp_path / f"{name}_labels.npy", "--out", tmp_path / f"{name}.npz",
              "--quiet"], tmp_path)
         peaks[name, "predict"] = _peak_anonymous_memory(
