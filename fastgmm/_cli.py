@@ -987,15 +987,7 @@ def _fit(args):
         finally:
             progress.close()
     fit_time = time.perf_counter() - start
-    if data.feature_names is not None:
-        model.feature_names_in_ = np.asarray(data.feature_names, dtype=object)
-    if scaling is not None:
-        model.scaling_ = {"mean": scaling[0], "scale": scaling[1]}
-    if args.out:
-        try:
-            model.save(args.out)
-        except OSError as exc:
-            raise CLIError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
+    finish_model(model, data.feature_names, scaling, args.out)
 
     # one pass over the rows: the labels file, and the report's numbers
     report = args.json or not args.quiet
@@ -1087,6 +1079,22 @@ def _fit(args):
         if summary[key]:
             print(f"{what} {summary[key]}", file=out)
     return 0
+
+
+def finish_model(model, feature_names, scaling, out):
+    """A fitted model as the command line saves it: DATA's column names and
+    the --scale scaling attached, written to ``out`` (if given)."""
+    import numpy as np
+
+    if feature_names is not None:
+        model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+    if scaling is not None:
+        model.scaling_ = {"mean": scaling[0], "scale": scaling[1]}
+    if out:
+        try:
+            model.save(out)
+        except OSError as exc:
+            raise CLIError(f"{out}: cannot write: {exc.strerror or exc}") from None
 
 
 def _in_memory(X):

@@ -133,8 +133,9 @@ def _kernel_rows(block, dtype, start, check):
 
 
 @dataclass(frozen=True, eq=False)
-class _PassJob:
-    """What a chunk's task needs for one pass (sent with each iteration)."""
+class _Job:
+    """What every chunk's task needs: the kernels, the parameters of log p,
+    the dtype they read and their thread count."""
 
     backend: str
     c: np.ndarray
@@ -143,6 +144,12 @@ class _PassJob:
     covariance_type: str
     dtype: np.dtype
     threads: _Threads
+
+
+@dataclass(frozen=True, eq=False)
+class _PassJob(_Job):
+    """What a chunk's task needs for one pass (sent with each iteration)."""
+
     check: bool
     #: the in-memory pass's partition bounds when the chunks align with
     #: them, else None (each chunk a pass of its own)
@@ -196,16 +203,9 @@ def _tree(parts):
 
 
 @dataclass(frozen=True, eq=False)
-class _PosteriorJob:
+class _PosteriorJob(_Job):
     """What a chunk's task needs for per-row outputs of a fitted mixture."""
 
-    backend: str
-    c: np.ndarray
-    means: np.ndarray
-    U: np.ndarray
-    covariance_type: str
-    dtype: np.dtype
-    threads: _Threads
     #: partitions of all rows ('diag' layout), where the in-memory tiles fall
     bounds: np.ndarray
 
@@ -930,16 +930,7 @@ def fit_command(args):
         client.close()
         if cluster is not None:
             cluster.close()
-    if names is not None:
-        model.feature_names_in_ = np.asarray(names, dtype=object)
-    if scaling is not None:
-        model.scaling_ = {"mean": scaling[0], "scale": scaling[1]}
-    if args.out:
-        try:
-            model.save(args.out)
-        except OSError as exc:
-            raise _cli.CLIError(f"{args.out}: cannot write: {exc.strerror or exc}") \
-                from None
+    _cli.finish_model(model, names, scaling, args.out)
     log_likelihood, entropy = _in_order(lls), _in_order(entropies)
     n_params = n_parameters(k, n_features, covariance_type)
     means = np.asarray(model.means_, dtype=np.float64)
