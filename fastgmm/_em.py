@@ -130,23 +130,29 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
     is_float32 = rows.dtype == np.float32
     total_weight = rows.total_weight(w)
     run = EMRun(params=params, lower_bound=lower_bound)
-    for n_iter in range(1, max_iter + 1):
-        previous = run.lower_bound
-        c = model.log_prob_constants(run.params, covariance_type)
-        stats, _ = expectation(backend, rows, w, run.params, covariance_type,
-                               n_threads, c=c)
-        params = model.maximization(stats, run.params, covariance_type, reg_covar,
-                                    eps, is_float32)
-        run.lower_bound = model.lower_bound(stats, c, run.params, params,
-                                            total_weight)
-        run.params = params
-        run.lower_bounds.append(run.lower_bound)
-        run.n_iter = n_iter
-        change = run.lower_bound - previous
-        monitor.iter_end(n_iter, change, run.lower_bound)
-        if abs(change) < tol:
-            run.converged = True
-            break
+    # the passes over the rows, made once: an iteration is one pass (a
+    # driver call for rows in memory) and the M-step
+    with rows.passes(backend, w, params.means.shape[0], covariance_type,
+                     n_threads) as passes:
+        for n_iter in range(1, max_iter + 1):
+            previous = run.lower_bound
+            params = run.params
+            c = model.log_prob_constants(params, covariance_type)
+            stats = passes.run(c, params.means, params.precisions_cholesky)
+            if not math.isfinite(stats.ll):
+                raise ValueError(NONFINITE_MESSAGE)
+            new_params = model.maximization(stats, params, covariance_type,
+                                            reg_covar, eps, is_float32)
+            run.lower_bound = model.lower_bound(stats, c, params, new_params,
+                                                total_weight)
+            run.params = new_params
+            run.lower_bounds.append(run.lower_bound)
+            run.n_iter = n_iter
+            change = run.lower_bound - previous
+            monitor.iter_end(n_iter, change, run.lower_bound)
+            if abs(change) < tol:
+                run.converged = True
+                break
     return run
 
 

@@ -127,7 +127,13 @@ def check_sample_weight(sample_weight, n_samples, n_components):
 
 
 class _Rows:
-    """What both sources share: the weights of their rows."""
+    """What both sources share: the weights of their rows, and the passes of
+    a fit (`passes`)."""
+
+    def passes(self, backend, w, n_components, covariance_type, n_threads):
+        """The passes of one fit, a context manager whose ``run(c, means,
+        U)`` is ``statistics`` with the other arguments fixed."""
+        return _Passes(self, backend, w, covariance_type, n_threads)
 
     def sample_weight(self, sample_weight, n_components):
         """The fit's weights (`check_sample_weight`), or None."""
@@ -139,6 +145,24 @@ class _Rows:
     def take(self, indices, w):
         """The rows at sorted ``indices`` (None: all) and their weights."""
         return self.rows(indices), w if w is None or indices is None else w[indices]
+
+
+class _Passes:
+    """`_Rows.passes` of a source whose every pass is its ``statistics``."""
+
+    def __init__(self, rows, backend, w, covariance_type, n_threads):
+        self.rows, self.backend, self.w = rows, backend, w
+        self.covariance_type, self.n_threads = covariance_type, n_threads
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+    def run(self, c, means, U):
+        return self.rows.statistics(self.backend, self.w, c, means, U,
+                                    self.covariance_type, self.n_threads)
 
 
 class InMemoryRows(_Rows):
@@ -155,6 +179,10 @@ class InMemoryRows(_Rows):
                                         n_threads)
         stats_pass.add(self.X, w)
         return stats_pass.finish()
+
+    def passes(self, backend, w, n_components, covariance_type, n_threads):
+        """The passes of one fit: a `kernels.FitPass` over X, made once."""
+        return backend.fit_pass(self.X, w, n_components, covariance_type, n_threads)
 
     def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
         backend.posterior(self.X, c, means, U, covariance_type, n_threads=n_threads,

@@ -197,19 +197,10 @@ class StatsPass:
         if self.dtype is not None and X.dtype != self.dtype:
             raise ValueError("kernel: every window of a pass must have one dtype")
         self.dtype = X.dtype
-        if w is None:
-            w = _common_no_weights
-        else:
-            _check_float64(w, (n,), "sample weights")
-            w = np.ascontiguousarray(w)
+        w = _checked_weights(w, n)
         segments = self._segments(pieces, n, in_place)
-        q = self.partials
-        with _common.single_threaded_blas(p.use_blas):
-            self.backend.drivers.accumulate_partitions(
-                _readonly(X), _readonly(w), p.c, p.flat_means, p.U, p.center,
-                p.shifted, p.shifted_u, segments, q.nk, q.s1, q.s2, q.cc, q.ll,
-                p.kind, p.use_blas, max(1, min(self.n_threads, len(segments))),
-            )
+        _accumulate(self.backend.drivers, _readonly(X), _readonly(w), p, segments,
+                    self.partials, max(1, min(self.n_threads, len(segments))))
         for slot, first, last in segments:
             self.next_row[slot] += last - first
 
@@ -245,19 +236,137 @@ class StatsPass:
             out = cov.SufficientStats.zeros(p.n_components, p.n_features,
                                             p.covariance_type)
         else:
-            for name, shape in (("nk", (p.n_components,)),
-                                ("s1", (p.n_components, p.n_features)),
-                                ("s2", cov.covariance_shape(
-                                    p.n_components, p.n_features, p.covariance_type))):
-                _check_float64(getattr(out, name), shape, f"out.{name}")
-        _common.reduce_partials(self.partials, p.means, p.covariance_type, out)
-        if p.use_blas and self.dtype is not None and self.dtype != np.float64:
-            # the float32 tiles were taken around the means rounded to float32
-            _common.recenter_full(out, p.means.astype(self.dtype) - p.means)
+            _check_stats(out, p.n_components, p.n_features, p.covariance_type)
+        _reduce(p, self.partials, self.dtype, out)
         return out
 
 
 _common_no_weights = _readonly(np.zeros(0))
+
+
+def _checked_weights(w, n):
+    """The weights of n rows as the drivers take them (no weights: empty)."""
+    if w is None:
+        return _common_no_weights
+    _check_float64(w, (n,), "sample weights")
+    return np.ascontiguousarray(w)
+
+
+def _accumulate(drivers, X, w, p, segments, partials, n_threads, hold_blas=True):
+    """One driver call: the statistics of ``segments`` of the read-only X
+    (weights ``w``) under `_Params` ``p``, added into ``partials``.
+
+    ``hold_blas``: hold BLAS to one thread around a pass through BLAS tiles
+    (False when the caller holds it already).
+    """
+    with _common.single_threaded_blas(p.use_blas and hold_blas):
+        drivers.accumulate_partitions(
+            X, w, p.c, p.flat_means, p.U, p.center, p.shifted, p.shifted_u,
+            segments, partials.nk, partials.s1, partials.s2, partials.cc, partials.ll,
+            p.kind, p.use_blas, n_threads,
+        )
+
+
+def _reduce(p, partials, dtype, out):
+    """The partitions summed into ``out`` (`_common.reduce_partials`), for a
+    pass under `_Params` ``p`` over rows of ``dtype`` (None: no rows)."""
+    _common.reduce_partials(partials, p.means, p.covariance_type, out)
+    if p.use_blas and dtype is not None and dtype != np.float64:
+        # the float32 tiles were taken around the means rounded to float32
+        _common.recenter_full(out, p.means.astype(dtype) - p.means)
+
+
+class FitPass:
+    """The passes of one fit: `Backend.accumulate` over the same rows, again
+    and again, with everything that does not change made once.
+
+    Made once per fit (`Backend.fit_pass`): X and the weights checked and
+    held read-only, the partitions laid out with their driver segments, the
+    partial statistics allocated (zeroed in place before each pass), the
+    thread count resolved. An EM iteration is then `run`: the parameters
+    checked against the pass's shape, one driver call, the reduction (none
+    for a single partition). The bits are those of ``accumulate`` (and of a
+    `StatsPass`) with the same arguments.
+
+    Used as a context manager, it holds BLAS to one thread until it is
+    closed (the M-step's LAPACK calls included), instead of entering the
+    limit around each pass through BLAS tiles.
+    """
+
+    def __init__(self, backend, X, w, n_components, covariance_type, n_threads=None):
+        if covariance_type not in COVARIANCE_TYPES:
+            raise ValueError(f"kernel: unknown covariance type {covariance_type!r}")
+        if not isinstance(X, np.ndarray) or X.ndim != 2:
+            raise ValueError("kernel: X must be a 2-D ndarray")
+        _check_x(X, X.shape[1])
+        if isinstance(n_components, bool) or not isinstance(n_components,
+                                                            (int, np.integer)):
+            raise ValueError(f"kernel: n_components must be an int, not "
+                             f"{type(n_components).__name__}")
+        n, d = X.shape
+        k = int(n_components)
+        if k < 1 or d < 1:
+            raise ValueError("kernel: need at least one component and one feature")
+        self.backend = backend
+        self.covariance_type = covariance_type
+        self.n_components, self.n_features = k, d
+        self.X = _readonly(X)
+        self.w = _readonly(_checked_weights(w, n))
+        self.bounds = _common.partition_bounds(n, k, d, covariance_type)
+        self.segments = _common.all_rows_segments(self.bounds)
+        self.partials = _common.Partials(self.bounds.shape[0] - 1, k, d, covariance_type)
+        self._fresh = True  # the partials are zeros
+        self.n_threads = max(1, min(backend.threads(n_threads), len(self.segments)))
+        self._blas_limit = None
+
+    @property
+    def shape(self):
+        """(n_samples, n_features) of the rows the pass reads."""
+        return self.X.shape
+
+    def __enter__(self):
+        if self._blas_limit is None:
+            limit = _common.single_threaded_blas()
+            limit.__enter__()
+            self._blas_limit = limit
+        return self
+
+    def __exit__(self, *exc_info):
+        limit, self._blas_limit = self._blas_limit, None
+        if limit is not None:
+            limit.__exit__(*exc_info)
+
+    def run(self, c, means, U, out=None):
+        """The statistics of one pass under (c, means, U): ``out`` (a
+        `SufficientStats`, filled) or new; L in its ``ll``."""
+        p = _Params(c, means, U, self.covariance_type)
+        if p.n_components != self.n_components or p.n_features != self.n_features:
+            raise ValueError(
+                f"kernel: this pass is over X of shape {self.X.shape} with "
+                f"{self.n_components} components; means of shape {means.shape} "
+                f"need another pass")
+        k, d = self.n_components, self.n_features
+        if out is None:
+            out = cov.SufficientStats.zeros(k, d, self.covariance_type)
+        else:
+            _check_stats(out, k, d, self.covariance_type)
+        q = self.partials
+        if not self._fresh:
+            for a in (q.nk, q.s1, q.s2, q.cc, q.ll):
+                a.fill(0.0)
+        self._fresh = False
+        _accumulate(self.backend.drivers, self.X, self.w, p, self.segments, q,
+                    self.n_threads, hold_blas=self._blas_limit is None)
+        _reduce(p, q, self.X.dtype, out)
+        return out
+
+
+def _check_stats(out, n_components, n_features, covariance_type):
+    """ValueError unless ``out`` holds float64 statistics of this shape."""
+    for name, shape in (("nk", (n_components,)), ("s1", (n_components, n_features)),
+                        ("s2", cov.covariance_shape(n_components, n_features,
+                                                    covariance_type))):
+        _check_float64(getattr(out, name), shape, f"out.{name}")
 
 
 class Backend:
@@ -285,6 +394,12 @@ class Backend:
         """
         return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads,
                          bounds)
+
+    def fit_pass(self, X, w, n_components, covariance_type, n_threads=None):
+        """A `FitPass`: the passes of one fit over all rows of X (weights
+        ``w``), for ``n_components`` components, made once and run once per
+        EM iteration (``run(c, means, U)``)."""
+        return FitPass(self, X, w, n_components, covariance_type, n_threads)
 
     def accumulate(self, X, w, c, means, U, covariance_type, out=None,
                    n_threads=None):

@@ -240,21 +240,33 @@ def reduce_partials(partials, means, covariance_type, out):
                                      + sum_{k<l} r_k r_l (m_k - m_l)(m_k - m_l)^T,
     S2 = A + sum_{k<l} C_kl (m_k - m_l)(m_k - m_l)^T: a sum of positive terms,
     free of cancellation, at O(d^2 + k^2) per row instead of O(k d^2).
+
+    The sums start from zero and add the slots in order (0 + slot 0 + slot
+    1 ...); one slot is added to zero straight into ``out``, the same bits.
     """
     n_components, n_features = means.shape
-    nk = np.zeros(partials.nk.shape[1])
-    s1 = np.zeros(partials.s1.shape[1])
-    s2 = np.zeros(partials.s2.shape[1])
-    cc = np.zeros(partials.cc.shape[1])
-    total = 0.0
-    for p in range(partials.nk.shape[0]):
-        nk += partials.nk[p]
-        s1 += partials.s1[p]
-        s2 += partials.s2[p]
-        cc += partials.cc[p]
-        total += partials.ll[p]
-    out.nk[...] = nk
-    out.s1[...] = s1.reshape(out.s1.shape)
+    n_parts = partials.nk.shape[0]
+    if n_parts == 1:
+        # 0 + slot, as the loop below computes it (-0.0 becomes +0.0)
+        np.add(partials.nk[0], 0.0, out=out.nk)
+        np.add(partials.s1[0], 0.0, out=out.s1.reshape(-1))
+        s2 = partials.s2[0] + 0.0
+        cc = partials.cc[0]
+        total = 0.0 + partials.ll[0]
+    else:
+        nk = np.zeros(partials.nk.shape[1])
+        s1 = np.zeros(partials.s1.shape[1])
+        s2 = np.zeros(partials.s2.shape[1])
+        cc = np.zeros(partials.cc.shape[1])
+        total = 0.0
+        for p in range(n_parts):
+            nk += partials.nk[p]
+            s1 += partials.s1[p]
+            s2 += partials.s2[p]
+            cc += partials.cc[p]
+            total += partials.ll[p]
+        out.nk[...] = nk
+        out.s1[...] = s1.reshape(out.s1.shape)
     if covariance_type != "spherical":
         s2 = s2.reshape(out.s2.shape)
     if covariance_type in ("full", "tied"):
@@ -263,16 +275,50 @@ def reduce_partials(partials, means, covariance_type, out):
         s2[..., lower[0], lower[1]] = s2[..., upper[0], upper[1]]
     if covariance_type == "tied":
         out.s2[...] = s2
-        cc = cc.reshape(n_components, n_components)
-        for k in range(n_components - 1):
-            dm = means[k] - means[k + 1 :]
-            out.s2 += np.einsum("l,li,lj->ij", cc[k, k + 1 :], dm, dm)
+        if n_components > 1:
+            _add_between_scatter(out.s2, cc.reshape(n_components, n_components),
+                                 means)
     elif covariance_type == "spherical":
-        out.s2[...] = s2.reshape(n_components, n_features).sum(axis=1)
+        np.add.reduce(s2.reshape(n_components, n_features), axis=1, out=out.s2)
     else:
         out.s2[...] = s2
     out.ll = total
     return total
+
+
+def _add_between_scatter(s2, cc, means):
+    """s2 += E_0, then E_1, ..., E_{k-2}: E_k = sum_{l>k} C_kl d_kl d_kl^T,
+    d_kl = m_k - m_l, each summed over l in order from zero.
+
+    The arithmetic of ``einsum("l,li,lj->ij", C[k, k+1:], d_k, d_k)`` per k
+    (each term (C_kl d_kli) d_klj, added in l's order), worked for all k at
+    once: the pairs (k, l) are laid out by l - k, so the j-th terms of
+    every k are one block, added to the sums of the k that have them.
+    """
+    k_index, l_index, blocks = _pair_layout(cc.shape[0])
+    dm = means[k_index] - means[l_index]
+    terms = (cc[k_index, l_index][:, None] * dm)[:, :, None] * dm[:, None, :]
+    between = np.zeros((cc.shape[0] - 1,) + s2.shape)
+    for first, count in blocks:
+        between[:count] += terms[first:first + count]
+    for k in range(between.shape[0]):
+        s2 += between[k]
+
+
+@functools.lru_cache(maxsize=16)
+def _pair_layout(n_components):
+    """The pairs (k, l > k) ordered by l - k, then k: their k and l index
+    arrays and the (first pair, count) of each l - k = 1, 2, ..."""
+    k_parts, l_parts, blocks = [], [], []
+    for offset in range(1, n_components):
+        k = np.arange(n_components - offset)
+        blocks.append((sum(part.size for part in k_parts), k.size))
+        k_parts.append(k)
+        l_parts.append(k + offset)
+    k_index, l_index = np.concatenate(k_parts), np.concatenate(l_parts)
+    k_index.setflags(write=False)
+    l_index.setflags(write=False)
+    return k_index, l_index, tuple(blocks)
 
 
 @functools.lru_cache(maxsize=16)
