@@ -70,24 +70,43 @@ def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):
     (scikit-learn's initialization divides by the number of samples, so that
     components seeded by single points start with weights 1/n).
     """
+    # (few NumPy calls on small arrays, in place where that keeps the bits)
     nk = stats.nk + 10.0 * eps
     delta = stats.s1 / nk[:, None]
     means = centers + delta
     n_features = centers.shape[1]
     if covariance_type == "full":
-        cov = stats.s2 / nk[:, None, None] - delta[:, :, None] * delta[:, None, :]
-        idx = np.arange(n_features)
-        cov[:, idx, idx] += reg_covar
+        cov = stats.s2 / nk[:, None, None]
+        cov -= delta[:, :, None] * delta[:, None, :]
+        _add_to_diagonals(cov, reg_covar)
     elif covariance_type == "tied":
         cov = stats.s2 - np.einsum("k,ki,kj->ij", nk, delta, delta)
-        cov /= nk.sum()
-        cov.flat[:: n_features + 1] += reg_covar
+        cov /= _add_reduce(nk, axis=None)
+        _add_to_diagonals(cov, reg_covar)
     elif covariance_type == "diag":
-        cov = stats.s2 / nk[:, None] - delta**2 + reg_covar
+        cov = stats.s2 / nk[:, None]
+        cov -= np.square(delta)
+        cov += reg_covar
     else:
-        cov = (stats.s2 / nk - np.sum(delta**2, axis=1)) / n_features + reg_covar
-    weights = nk / (nk.sum() if total_weight is None else total_weight)
+        cov = stats.s2 / nk
+        cov -= _add_reduce(np.square(delta), axis=1)
+        cov /= n_features
+        cov += reg_covar
+    weights = nk / (_add_reduce(nk, axis=None) if total_weight is None else total_weight)
     return weights, means, cov
+
+
+_add_reduce = np.add.reduce  # what np.sum calls, without its Python wrapper
+
+
+def _add_to_diagonals(a, value):
+    """a[..., i, i] += value for a (d, d) or (k, d, d) array, in place."""
+    d = a.shape[-1]
+    if a.flags.c_contiguous:  # a strided view of the diagonals
+        a.reshape(a.shape[:-2] + (d * d,))[..., :: d + 1] += value
+    else:
+        idx = np.arange(d)
+        a[..., idx, idx] += value
 
 
 def shift_scatter(s2, nk, delta, covariance_type):
@@ -172,16 +191,16 @@ def precisions_cholesky(covariances, covariance_type, is_float32=False):
             out[k] = inverse.T
         # checked once for all: U is finite with a positive diagonal exactly
         # when the factors L (its inverses) are
-        bad = ~(np.diagonal(out, axis1=1, axis2=2) > 0).all(axis=1)
-        bad |= ~np.isfinite(out).all(axis=(1, 2))
-        if bad.any():
+        diagonals = np.diagonal(out, axis1=1, axis2=2)
+        if not ((diagonals > 0).all() and np.isfinite(out).all()):
+            bad = ~(diagonals > 0).all(axis=1)
+            bad |= ~np.isfinite(out).all(axis=(1, 2))
             raise _ill_defined(int(np.flatnonzero(bad)[0]), covariance_type, is_float32)
         return out
     if covariance_type == "tied":
         return _chol_precision(covariances, None, covariance_type, is_float32)
-    bad = ~(covariances > 0.0)  # catches NaN too
-    if np.any(bad):
-        component = int(np.argwhere(bad)[0][0])
+    if not (covariances > 0.0).all():  # catches NaN too
+        component = int(np.argwhere(~(covariances > 0.0))[0][0])
         raise _ill_defined(component, covariance_type, is_float32)
     return 1.0 / np.sqrt(covariances)
 
@@ -230,21 +249,27 @@ def precisions_from_cholesky(precisions_chol, covariance_type):
 def log_det_cholesky(precisions_chol, covariance_type, n_features):
     """log det U for each component (half the log-det of the precision)."""
     if covariance_type == "full":
-        return np.sum(np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)), axis=1)
+        return _add_reduce(np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)),
+                           axis=1)
     if covariance_type == "tied":
-        return np.sum(np.log(np.diag(precisions_chol)))
+        return _add_reduce(np.log(np.diagonal(precisions_chol)), axis=None)
     if covariance_type == "diag":
-        return np.sum(np.log(precisions_chol), axis=1)
+        return _add_reduce(np.log(precisions_chol), axis=1)
     return n_features * np.log(precisions_chol)
 
 
 def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
     """c_k = log w_k + log det U_k - d/2 log(2 pi), as the kernels take it."""
-    with np.errstate(divide="ignore"):
+    if weights.all():
         log_weights = np.log(weights)
+    else:  # log 0 = -inf: a component of weight 0 never takes a row
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(weights)
     log_det = log_det_cholesky(precisions_chol, covariance_type, n_features)
     c = log_weights + log_det - 0.5 * n_features * _LOG_2PI
-    return np.ascontiguousarray(np.broadcast_to(c, weights.shape), dtype=np.float64)
+    if c.shape != weights.shape:
+        c = np.broadcast_to(c, weights.shape)
+    return np.ascontiguousarray(c, dtype=np.float64)
 
 
 def n_parameters(n_components, n_features, covariance_type):

@@ -37,10 +37,13 @@ class MixtureParams:
 
     @classmethod
     def from_arrays(cls, weights, means, covariances, precisions_cholesky):
-        def f64(a):
-            return np.ascontiguousarray(a, dtype=np.float64)
-
+        f64 = _float64
         return cls(f64(weights), f64(means), f64(covariances), f64(precisions_cholesky))
+
+
+def _float64(a):
+    """``a`` as a C-contiguous float64 array (itself when it is one)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 @dataclass

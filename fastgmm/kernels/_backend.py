@@ -259,12 +259,14 @@ def _accumulate(drivers, X, w, p, segments, partials, n_threads, hold_blas=True)
     ``hold_blas``: hold BLAS to one thread around a pass through BLAS tiles
     (False when the caller holds it already).
     """
-    with _common.single_threaded_blas(p.use_blas and hold_blas):
-        drivers.accumulate_partitions(
-            X, w, p.c, p.flat_means, p.U, p.center, p.shifted, p.shifted_u,
+    args = (X, w, p.c, p.flat_means, p.U, p.center, p.shifted, p.shifted_u,
             segments, partials.nk, partials.s1, partials.s2, partials.cc, partials.ll,
-            p.kind, p.use_blas, n_threads,
-        )
+            p.kind, p.use_blas, n_threads)
+    if p.use_blas and hold_blas:
+        with _common.single_threaded_blas():
+            drivers.accumulate_partitions(*args)
+    else:
+        drivers.accumulate_partitions(*args)
 
 
 def _reduce(p, partials, dtype, out):
@@ -318,6 +320,7 @@ class FitPass:
         self._fresh = True  # the partials are zeros
         self.n_threads = max(1, min(backend.threads(n_threads), len(self.segments)))
         self._blas_limit = None
+        self._out = None
 
     @property
     def shape(self):
@@ -337,23 +340,29 @@ class FitPass:
             limit.__exit__(*exc_info)
 
     def run(self, c, means, U, out=None):
-        """The statistics of one pass under (c, means, U): ``out`` (a
-        `SufficientStats`, filled) or new; L in its ``ll``."""
+        """The statistics of one pass under (c, means, U), L in their ``ll``.
+
+        Filled into ``out`` (a `SufficientStats`) when given; else into the
+        pass's own, which the next `run` overwrites (an EM iteration uses
+        them before its next pass).
+        """
         p = _Params(c, means, U, self.covariance_type)
         if p.n_components != self.n_components or p.n_features != self.n_features:
             raise ValueError(
                 f"kernel: this pass is over X of shape {self.X.shape} with "
                 f"{self.n_components} components; means of shape {means.shape} "
                 f"need another pass")
-        k, d = self.n_components, self.n_features
         if out is None:
-            out = cov.SufficientStats.zeros(k, d, self.covariance_type)
+            out = self._out
+            if out is None:
+                out = self._out = cov.SufficientStats.zeros(
+                    self.n_components, self.n_features, self.covariance_type)
         else:
-            _check_stats(out, k, d, self.covariance_type)
+            _check_stats(out, self.n_components, self.n_features,
+                         self.covariance_type)
         q = self.partials
         if not self._fresh:
-            for a in (q.nk, q.s1, q.s2, q.cc, q.ll):
-                a.fill(0.0)
+            q.zero()
         self._fresh = False
         _accumulate(self.backend.drivers, self.X, self.w, p, self.segments, q,
                     self.n_threads, hold_blas=self._blas_limit is None)

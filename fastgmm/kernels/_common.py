@@ -207,13 +207,31 @@ class Partials:
     """Zeroed float64 partial statistics, one slot per partition.
 
     ``nk`` (P, k), ``s1`` (P, k*d), ``s2`` (P, size of S2), ``cc`` (P, k*k for
-    'tied', else 1) and ``ll`` (P,): the flat buffers the drivers add into.
+    'tied', else 1) and ``ll`` (P,): the flat buffers the drivers add into,
+    C-contiguous parts of one allocation (each on a 64-byte boundary), which
+    `zero` clears at once for the next pass.
     """
 
+    _ALIGN = 8  # float64s: 64 bytes
+
     def __init__(self, n_parts, n_components, n_features, covariance_type):
-        sizes = stats_sizes(n_components, n_features, covariance_type)
-        self.nk, self.s1, self.s2, self.cc = (np.zeros((n_parts, s)) for s in sizes)
-        self.ll = np.zeros(n_parts)
+        shapes = [(n_parts, s) for s in stats_sizes(n_components, n_features,
+                                                     covariance_type)]
+        shapes.append((n_parts,))
+        offsets, end = [], 0
+        for shape in shapes:
+            offsets.append(end)
+            end += -(-int(np.prod(shape)) // self._ALIGN) * self._ALIGN
+        raw = np.zeros(end + self._ALIGN)
+        skip = (-raw.ctypes.data % 64) // 8
+        self._buffer = raw[skip:skip + end]
+        self.nk, self.s1, self.s2, self.cc, self.ll = (
+            self._buffer[at:at + int(np.prod(shape))].reshape(shape)
+            for at, shape in zip(offsets, shapes))
+
+    def zero(self):
+        """Clear every slot (the parts reassigned since are not touched)."""
+        self._buffer.fill(0.0)
 
 
 def tied_centering(means, precisions_chol):
@@ -249,10 +267,17 @@ def reduce_partials(partials, means, covariance_type, out):
     if n_parts == 1:
         # 0 + slot, as the loop below computes it (-0.0 becomes +0.0)
         np.add(partials.nk[0], 0.0, out=out.nk)
-        np.add(partials.s1[0], 0.0, out=out.s1.reshape(-1))
+        np.add(partials.s1[0].reshape(out.s1.shape), 0.0, out=out.s1)
+        total = 0.0 + partials.ll[0]
+        if covariance_type in ("full", "diag"):  # S2 in place in out
+            np.add(partials.s2[0].reshape(out.s2.shape), 0.0, out=out.s2)
+            if covariance_type == "full":
+                upper, lower = _triangles(n_features)
+                out.s2[:, lower[0], lower[1]] = out.s2[:, upper[0], upper[1]]
+            out.ll = total
+            return total
         s2 = partials.s2[0] + 0.0
         cc = partials.cc[0]
-        total = 0.0 + partials.ll[0]
     else:
         nk = np.zeros(partials.nk.shape[1])
         s1 = np.zeros(partials.s1.shape[1])

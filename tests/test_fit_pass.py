@@ -1,0 +1,235 @@
+"""The pass object of a fit (`kernels.FitPass`): made once, run per iteration,
+with the bits of a fresh pass; and the reductions it relies on."""
+
+import numpy as np
+import pytest
+
+from fastgmm import GaussianMixture
+from fastgmm import _covariance as cov
+from fastgmm import kernels
+from fastgmm.kernels import _backend, _common
+
+from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs, random_params
+
+
+def kernel_args(weights, means, covs, covariance_type):
+    chol = cov.precisions_cholesky(covs, covariance_type)
+    c = cov.log_prob_constants(weights, chol, covariance_type, means.shape[1])
+    return c, np.ascontiguousarray(means, dtype=np.float64), chol
+
+
+def assert_bits(got, expected):
+    """Equal to the bit (-0.0 is not 0.0), of one dtype and shape."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes(), np.max(np.abs(got - expected))
+
+
+def assert_same_stats(got, expected):
+    assert type(got.ll) is type(expected.ll)
+    assert_bits(got.ll, expected.ll)
+    for name in ("nk", "s1", "s2"):
+        assert_bits(getattr(got, name), getattr(expected, name))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n, d", [(700, 3), (3 * 2048 + 123, 3), (700, 32)],
+                         ids=["one-partition", "partitions", "blas"])
+def test_a_fit_pass_has_the_bits_of_a_fresh_pass(backend, covariance_type, dtype,
+                                                  weighted, n, d):
+    k = 4
+    X, _ = make_blobs(n, d, k, seed=40, dtype=dtype)
+    w = None
+    if weighted:
+        w = np.random.RandomState(41).rand(n) * 2
+        w[::5] = 0.0
+    b = kernels.get_backend(backend)
+    fit_pass = b.fit_pass(X, w, k, covariance_type)
+    assert fit_pass.shape == X.shape
+    assert len(fit_pass.segments) == len(
+        _common.partition_bounds(n, k, d, covariance_type)) - 1
+    # parameters that change from one run to the next, as in EM
+    for seed in (42, 43, 42):
+        weights, means, covs = random_params(k, d, covariance_type, seed=seed, scale=2.0)
+        c, means64, chol = kernel_args(weights, means, covs, covariance_type)
+        fresh = cov.SufficientStats.zeros(k, d, covariance_type)
+        fresh.ll = b.accumulate(X, w, c, means64, chol, covariance_type, fresh)
+        with fit_pass:
+            reused = fit_pass.run(c, means64, chol)
+        assert_same_stats(reused, fresh)
+        given = cov.SufficientStats.zeros(k, d, covariance_type)
+        assert fit_pass.run(c, means64, chol, out=given) is given  # outside `with`
+        assert_same_stats(given, fresh)
+
+
+def test_a_fit_pass_returns_its_own_statistics_unless_given_out(backend):
+    X, _ = make_blobs(300, 2, 2, seed=44)
+    weights, means, covs = random_params(2, 2, "full", seed=45)
+    c, means64, chol = kernel_args(weights, means, covs, "full")
+    fit_pass = kernels.get_backend(backend).fit_pass(X, None, 2, "full")
+    first = fit_pass.run(c, means64, chol)
+    kept = cov.SufficientStats(first.nk.copy(), first.s1.copy(), first.s2.copy(),
+                               first.ll)
+    second = fit_pass.run(c, means64 + 1.0, chol)
+    assert second is first  # overwritten by the next run
+    assert not np.array_equal(second.s1, kept.s1)
+    assert_same_stats(fit_pass.run(c, means64, chol), kept)
+
+
+def test_a_fit_pass_refuses_other_shapes_and_bad_rows(backend):
+    X, _ = make_blobs(300, 3, 2, seed=46)
+    b = kernels.get_backend(backend)
+    fit_pass = b.fit_pass(X, None, 2, "diag")
+    weights, means, covs = random_params(2, 3, "diag", seed=47)
+    c, means64, chol = kernel_args(weights, means, covs, "diag")
+    fit_pass.run(c, means64, chol)
+    # parameters of another mixture: other features, other components
+    weights4, means4, covs4 = random_params(2, 4, "diag", seed=47)
+    with pytest.raises(ValueError, match=r"pass is over X of shape \(300, 3\) with 2 "
+                                         r"components; means of shape \(2, 4\)"):
+        fit_pass.run(*kernel_args(weights4, means4, covs4, "diag"))
+    weights3, means3, covs3 = random_params(3, 3, "diag", seed=47)
+    with pytest.raises(ValueError, match=r"means of shape \(3, 3\) need another pass"):
+        fit_pass.run(*kernel_args(weights3, means3, covs3, "diag"))
+    with pytest.raises(ValueError, match="precisions_cholesky has shape"):
+        fit_pass.run(c, means64, chol[:1])
+    with pytest.raises(ValueError, match="out.s2 has shape"):
+        fit_pass.run(c, means64, chol, out=cov.SufficientStats.zeros(2, 3, "full"))
+    # rows and weights are checked once, when the pass is made
+    with pytest.raises(ValueError, match="C-contiguous"):
+        b.fit_pass(np.asfortranarray(X), None, 2, "diag")
+    with pytest.raises(ValueError, match="float32 or float64"):
+        b.fit_pass(X.astype(np.int64), None, 2, "diag")
+    with pytest.raises(ValueError, match="2-D ndarray"):
+        b.fit_pass(X[0], None, 2, "diag")
+    with pytest.raises(ValueError, match=r"sample weights has shape \(299,\)"):
+        b.fit_pass(X, np.ones(299), 2, "diag")
+    with pytest.raises(ValueError, match="need at least one component"):
+        b.fit_pass(X, None, 0, "diag")
+    with pytest.raises(ValueError, match="n_components must be an int"):
+        b.fit_pass(X, None, 2.0, "diag")
+    with pytest.raises(ValueError, match="unknown covariance type"):
+        b.fit_pass(X, None, 2, "banded")
+
+
+def test_a_fit_pass_holds_blas_while_open(backend, monkeypatch):
+    # 'full' at 32 features runs BLAS tiles: held to one thread by the open
+    # pass, not by each run
+    X, _ = make_blobs(300, 32, 2, seed=48)
+    weights, means, covs = random_params(2, 32, "full", seed=49)
+    c, means64, chol = kernel_args(weights, means, covs, "full")
+    fit_pass = kernels.get_backend(backend).fit_pass(X, None, 2, "full")
+    expected = fit_pass.run(c, means64, chol, out=cov.SufficientStats.zeros(2, 32, "full"))
+    entered = []
+    limit = _common.single_threaded_blas
+
+    def counting(active=True):
+        entered.append(active)
+        return limit(active)
+
+    monkeypatch.setattr(_common, "single_threaded_blas", counting)
+    with fit_pass:
+        assert entered == [True]
+        for _ in range(3):
+            assert_same_stats(fit_pass.run(c, means64, chol), expected)
+        assert entered == [True]
+    fit_pass.run(c, means64, chol)  # closed: the run holds BLAS itself
+    assert entered == [True, True]
+
+
+def test_a_fit_makes_one_pass_object_per_run(monkeypatch):
+    X, _ = make_blobs(500, 3, 3, seed=50)
+    made = []
+    fit_pass = _backend.Backend.fit_pass
+
+    def counting(self, *args, **kwargs):
+        made.append(args[2:4])
+        return fit_pass(self, *args, **kwargs)
+
+    monkeypatch.setattr(_backend.Backend, "fit_pass", counting)
+    gm = GaussianMixture(3, n_init=2, max_iter=20, tol=0, random_state=0).fit(X)
+    assert gm.n_iter_ == 20
+    assert made == [(3, "full"), (3, "full")]
+
+
+# ------------------------------------------------------------ reductions
+
+
+def _reduce_in_loops(partials, means, covariance_type, out):
+    """`_common.reduce_partials` as it was written before the one-partition
+    shortcut and the tied scatter for all components at once."""
+    n_components, n_features = means.shape
+    nk, s1, s2, cc = (np.zeros(a.shape[1]) for a in (
+        partials.nk, partials.s1, partials.s2, partials.cc))
+    total = 0.0
+    for p in range(partials.nk.shape[0]):
+        nk += partials.nk[p]
+        s1 += partials.s1[p]
+        s2 += partials.s2[p]
+        cc += partials.cc[p]
+        total += partials.ll[p]
+    out.nk[...] = nk
+    out.s1[...] = s1.reshape(out.s1.shape)
+    if covariance_type != "spherical":
+        s2 = s2.reshape(out.s2.shape)
+    if covariance_type in ("full", "tied"):
+        upper = np.triu_indices(n_features, 1)
+        s2[..., upper[1], upper[0]] = s2[..., upper[0], upper[1]]
+    if covariance_type == "tied":
+        out.s2[...] = s2
+        cc = cc.reshape(n_components, n_components)
+        for k in range(n_components - 1):
+            dm = means[k] - means[k + 1:]
+            out.s2 += np.einsum("l,li,lj->ij", cc[k, k + 1:], dm, dm)
+    elif covariance_type == "spherical":
+        out.s2[...] = s2.reshape(n_components, n_features).sum(axis=1)
+    else:
+        out.s2[...] = s2
+    out.ll = total
+    return total
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("n_parts", [1, 3])
+@pytest.mark.parametrize("k, d", [(1, 1), (2, 3), (7, 5), (12, 16)])
+def test_reduce_partials_has_the_bits_of_the_loops(covariance_type, n_parts, k, d):
+    rng = np.random.RandomState(51 + k + d)
+    for trial in range(5):
+        partials = _common.Partials(n_parts, k, d, covariance_type)
+        for name in ("nk", "s1", "s2", "cc", "ll"):
+            a = getattr(partials, name)
+            a[...] = rng.randn(*a.shape) * 10.0 ** rng.randint(-6, 6, size=a.shape)
+            if name in ("nk", "cc"):
+                np.abs(a, out=a)
+            a[rng.rand(*a.shape) < 0.2] = 0.0
+            a[rng.rand(*a.shape) < 0.2] = -0.0  # becomes +0 in a sum from 0
+        means = rng.randn(k, d) * 10.0 ** rng.randint(-3, 4)
+        means[rng.rand(k, d) < 0.2] = 0.0
+        got = cov.SufficientStats.zeros(k, d, covariance_type)
+        expected = cov.SufficientStats.zeros(k, d, covariance_type)
+        total = _common.reduce_partials(partials, means, covariance_type, got)
+        expected_total = _reduce_in_loops(partials, means, covariance_type, expected)
+        assert type(total) is type(expected_total)
+        assert_bits(total, expected_total)
+        assert_same_stats(got, expected)
+
+
+def test_partials_are_aligned_parts_of_one_buffer_zeroed_at_once():
+    partials = _common.Partials(3, 5, 4, "tied")
+    sizes = _common.stats_sizes(5, 4, "tied")
+    for name, size in zip(("nk", "s1", "s2", "cc"), sizes):
+        a = getattr(partials, name)
+        assert a.shape == (3, size) and a.flags.c_contiguous and a.flags.writeable
+        assert a.ctypes.data % 64 == 0
+        a[...] = 1.0
+    assert partials.ll.shape == (3,) and partials.ll.ctypes.data % 64 == 0
+    partials.ll[...] = 2.0
+    # no part overlaps another
+    assert sum(a.size for a in (partials.nk, partials.s1, partials.s2, partials.cc,
+                                partials.ll)) == 3 * (sum(sizes) + 1)
+    assert partials.nk.sum() == 15 and partials.ll.sum() == 6
+    partials.zero()
+    for name in ("nk", "s1", "s2", "cc", "ll"):
+        assert not getattr(partials, name).any()
