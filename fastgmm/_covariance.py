@@ -72,11 +72,12 @@ def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):
     """
     # (few NumPy calls on small arrays, in place where that keeps the bits)
     nk = stats.nk + 10.0 * eps
-    delta = stats.s1 / nk[:, None]
+    nk_column = nk[:, None]
+    delta = stats.s1 / nk_column
     means = centers + delta
     n_features = centers.shape[1]
     if covariance_type == "full":
-        cov = stats.s2 / nk[:, None, None]
+        cov = stats.s2 / nk_column[:, None]
         cov -= delta[:, :, None] * delta[:, None, :]
         _add_to_diagonals(cov, reg_covar)
     elif covariance_type == "tied":
@@ -84,7 +85,7 @@ def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):
         cov /= _add_reduce(nk, axis=None)
         _add_to_diagonals(cov, reg_covar)
     elif covariance_type == "diag":
-        cov = stats.s2 / nk[:, None]
+        cov = stats.s2 / nk_column
         cov -= np.square(delta)
         cov += reg_covar
     else:
@@ -191,15 +192,15 @@ def precisions_cholesky(covariances, covariance_type, is_float32=False):
             out[k] = inverse.T
         # checked once for all: U is finite with a positive diagonal exactly
         # when the factors L (its inverses) are
-        diagonals = np.diagonal(out, axis1=1, axis2=2)
-        if not ((diagonals > 0).all() and np.isfinite(out).all()):
+        diagonals = out.diagonal(axis1=1, axis2=2)
+        if not (diagonals.min() > 0 and np.isfinite(out).all()):  # min: NaN if any
             bad = ~(diagonals > 0).all(axis=1)
             bad |= ~np.isfinite(out).all(axis=(1, 2))
             raise _ill_defined(int(np.flatnonzero(bad)[0]), covariance_type, is_float32)
         return out
     if covariance_type == "tied":
         return _chol_precision(covariances, None, covariance_type, is_float32)
-    if not (covariances > 0.0).all():  # catches NaN too
+    if not covariances.min() > 0.0:  # catches NaN too (the min is NaN)
         component = int(np.argwhere(~(covariances > 0.0))[0][0])
         raise _ill_defined(component, covariance_type, is_float32)
     return 1.0 / np.sqrt(covariances)
@@ -249,10 +250,10 @@ def precisions_from_cholesky(precisions_chol, covariance_type):
 def log_det_cholesky(precisions_chol, covariance_type, n_features):
     """log det U for each component (half the log-det of the precision)."""
     if covariance_type == "full":
-        return _add_reduce(np.log(np.diagonal(precisions_chol, axis1=1, axis2=2)),
+        return _add_reduce(np.log(precisions_chol.diagonal(axis1=1, axis2=2)),
                            axis=1)
     if covariance_type == "tied":
-        return _add_reduce(np.log(np.diagonal(precisions_chol)), axis=None)
+        return _add_reduce(np.log(precisions_chol.diagonal()), axis=None)
     if covariance_type == "diag":
         return _add_reduce(np.log(precisions_chol), axis=1)
     return n_features * np.log(precisions_chol)
@@ -260,11 +261,8 @@ def log_det_cholesky(precisions_chol, covariance_type, n_features):
 
 def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
     """c_k = log w_k + log det U_k - d/2 log(2 pi), as the kernels take it."""
-    if weights.all():
+    with np.errstate(divide="ignore"):
         log_weights = np.log(weights)
-    else:  # log 0 = -inf: a component of weight 0 never takes a row
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(weights)
     log_det = log_det_cholesky(precisions_chol, covariance_type, n_features)
     c = log_weights + log_det - 0.5 * n_features * _LOG_2PI
     if c.shape != weights.shape:

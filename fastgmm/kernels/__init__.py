@@ -1,7 +1,8 @@
 """Compiled kernels and the choice of backend.
 
 `get_backend` returns a `_backend.Backend`: the kernel contract (`accumulate`,
-`begin_pass`, `posterior`, `log_prob`; see `fastgmm.kernels._backend`) on the
+`begin_pass`, `fit_pass`, `posterior`, `log_prob`; see
+`fastgmm.kernels._backend`) on the
 compiled drivers of one backend module, ``_numba`` or ``_cython``. A backend
 module supplies only drivers (`accumulate_partitions`,
 `posterior_partitions`, `max_threads`); adding a backend

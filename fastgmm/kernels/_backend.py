@@ -11,7 +11,9 @@ each providing `accumulate_partitions`, `posterior_partitions` and
     ``out.nk[k] = sum_i w_i r_ik``, ``out.s1[k] = sum_i w_i r_ik (x_i - m_k)``,
     ``out.s2`` the weighted scatter around m_k (shape by covariance type),
     returning ``L = sum_i w_i logsumexp_k log p_ik``. No n x k array is made.
-    `begin_pass` does the same over windows of rows (`StatsPass`).
+    `begin_pass` does the same over windows of rows (`StatsPass`), and
+    `fit_pass` again and again over the same rows, one EM iteration after
+    another, with what does not change made once (`FitPass`).
 
 ``posterior(X, c, means, U, covariance_type, log_norm=None, resp=None,
 labels=None, raw=False, n_threads=None)``
@@ -47,7 +49,7 @@ def _readonly(a):
     dtype, and a read-only X cannot give other rounding than a writable one.
     """
     view = np.asarray(a).view(np.ndarray)
-    view.flags.writeable = False
+    view.setflags(write=False)
     return view
 
 
@@ -286,9 +288,9 @@ class FitPass:
     held read-only, the partitions laid out with their driver segments, the
     partial statistics allocated (zeroed in place before each pass), the
     thread count resolved. An EM iteration is then `run`: the parameters
-    checked against the pass's shape, one driver call, the reduction (none
-    for a single partition). The bits are those of ``accumulate`` (and of a
-    `StatsPass`) with the same arguments.
+    checked against the pass's shape, one driver call, the reduction (a
+    copy for a single partition). The bits are those of ``accumulate`` (and
+    of a `StatsPass`) with the same arguments.
 
     Used as a context manager, it holds BLAS to one thread until it is
     closed (the M-step's LAPACK calls included), instead of entering the

@@ -272,8 +272,7 @@ def reduce_partials(partials, means, covariance_type, out):
         if covariance_type in ("full", "diag"):  # S2 in place in out
             np.add(partials.s2[0].reshape(out.s2.shape), 0.0, out=out.s2)
             if covariance_type == "full":
-                upper, lower = _triangles(n_features)
-                out.s2[:, lower[0], lower[1]] = out.s2[:, upper[0], upper[1]]
+                _mirror_upper(out.s2)
             out.ll = total
             return total
         s2 = partials.s2[0] + 0.0
@@ -295,9 +294,7 @@ def reduce_partials(partials, means, covariance_type, out):
     if covariance_type != "spherical":
         s2 = s2.reshape(out.s2.shape)
     if covariance_type in ("full", "tied"):
-        # the upper triangle, mirrored (the kernels leave the lower one unset)
-        upper, lower = _triangles(n_features)
-        s2[..., lower[0], lower[1]] = s2[..., upper[0], upper[1]]
+        _mirror_upper(s2)
     if covariance_type == "tied":
         out.s2[...] = s2
         if n_components > 1:
@@ -346,12 +343,18 @@ def _pair_layout(n_components):
     return k_index, l_index, tuple(blocks)
 
 
+def _mirror_upper(s2):
+    """Copy the strict upper triangle of each (d, d) matrix of ``s2`` onto
+    the lower one, in place (the kernels leave the lower one unset)."""
+    np.copyto(s2, np.swapaxes(s2, -1, -2), where=_strictly_lower(s2.shape[-1]))
+
+
 @functools.lru_cache(maxsize=16)
-def _triangles(n):
-    """Indices of the strict upper triangle of an n x n matrix and of their
-    mirror images below the diagonal."""
-    upper = np.triu_indices(n, 1)
-    return upper, (upper[1], upper[0])
+def _strictly_lower(n):
+    """The mask of the strict lower triangle of an n x n matrix (read-only)."""
+    mask = np.tri(n, n, -1, dtype=bool)
+    mask.setflags(write=False)
+    return mask
 
 
 def recenter_full(out, shift):
