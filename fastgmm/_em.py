@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _covariance as cov
-from .kernels import single_threaded_blas
 
 NONFINITE_MESSAGE = (
     "The log-likelihood of the data is not finite under the current "
@@ -134,7 +133,9 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
     total_weight = rows.total_weight(w)
     run = EMRun(params=params, lower_bound=lower_bound)
     # the passes over the rows, made once: an iteration is one pass (a
-    # driver call for rows in memory) and the M-step
+    # driver call for rows in memory) and the M-step; BLAS is held to one
+    # thread while they are open (the passes' threads and the M-step's
+    # small LAPACK calls)
     with rows.passes(backend, w, params.means.shape[0], covariance_type,
                      n_threads) as passes:
         for n_iter in range(1, max_iter + 1):
@@ -178,12 +179,11 @@ def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar
         if max_iter == 0:
             run = EMRun(params=start, lower_bound=-np.inf)
         else:
-            with single_threaded_blas():
-                run = run_em(
-                    backend, rows, w, start, covariance_type=covariance_type, tol=tol,
-                    reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
-                    n_threads=n_threads, monitor=monitor, model=model,
-                )
+            run = run_em(
+                backend, rows, w, start, covariance_type=covariance_type, tol=tol,
+                reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
+                n_threads=n_threads, monitor=monitor, model=model,
+            )
             monitor.init_end(run.lower_bound, run.converged)
         # as scikit-learn: a later run also replaces a best that has no bound yet
         if best is None or run.lower_bound > best.lower_bound or (

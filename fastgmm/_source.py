@@ -131,8 +131,9 @@ class _Rows:
     a fit (`passes`)."""
 
     def passes(self, backend, w, n_components, covariance_type, n_threads):
-        """The passes of one fit, a context manager whose ``run(c, means,
-        U)`` is ``statistics`` with the other arguments fixed."""
+        """The passes of one fit, a context manager (holding BLAS to one
+        thread while open) whose ``run(c, means, U)`` is ``statistics`` with
+        the other arguments fixed."""
         return _Passes(self, backend, w, covariance_type, n_threads)
 
     def sample_weight(self, sample_weight, n_components):
@@ -148,17 +149,22 @@ class _Rows:
 
 
 class _Passes:
-    """`_Rows.passes` of a source whose every pass is its ``statistics``."""
+    """`_Rows.passes` of a source whose every pass is its ``statistics``;
+    holds BLAS to one thread while open, as a `kernels.FitPass` does."""
 
     def __init__(self, rows, backend, w, covariance_type, n_threads):
         self.rows, self.backend, self.w = rows, backend, w
         self.covariance_type, self.n_threads = covariance_type, n_threads
+        self._blas_limit = None
 
     def __enter__(self):
+        self._blas_limit = _common.single_threaded_blas()
+        self._blas_limit.__enter__()
         return self
 
     def __exit__(self, *exc_info):
-        pass
+        limit, self._blas_limit = self._blas_limit, None
+        limit.__exit__(*exc_info)
 
     def run(self, c, means, U):
         return self.rows.statistics(self.backend, self.w, c, means, U,

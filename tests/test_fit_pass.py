@@ -233,3 +233,23 @@ def test_partials_are_aligned_parts_of_one_buffer_zeroed_at_once():
     partials.zero()
     for name in ("nk", "s1", "s2", "cc", "ll"):
         assert not getattr(partials, name).any()
+
+
+@pytest.mark.parametrize("windowed", [False, True])
+def test_a_fit_holds_blas_to_one_thread_while_it_runs(windowed, tmp_path):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X, _ = make_blobs(600, 3, 2, seed=52)
+    if windowed:  # read by windows: its passes are `statistics` calls
+        np.save(tmp_path / "X.npy", X)
+        X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    blas_threads = []
+
+    def callback(event):
+        if event["event"] == "iteration":
+            blas_threads.append({info["num_threads"] for info
+                                 in threadpoolctl.threadpool_info()
+                                 if info["user_api"] == "blas"})
+
+    GaussianMixture(2, max_iter=3, tol=0, window_bytes=4096).fit(X, callback=callback)
+    assert len(blas_threads) == 3
+    assert all(threads <= {1} for threads in blas_threads)
