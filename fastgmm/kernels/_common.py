@@ -319,7 +319,9 @@ def _add_between_scatter(s2, cc, means):
     """
     k_index, l_index, blocks = _pair_layout(cc.shape[0])
     dm = means[k_index] - means[l_index]
-    terms = (cc[k_index, l_index][:, None] * dm)[:, :, None] * dm[:, None, :]
+    # the products (C_kl d_kli) d_klj (einsum adds each to 0: a zero may
+    # lose its sign, which a sum from +0 does not see)
+    terms = np.einsum("pi,pj->pij", cc[k_index, l_index][:, None] * dm, dm)
     between = np.zeros((cc.shape[0] - 1,) + s2.shape)
     for first, count in blocks:
         between[:count] += terms[first:first + count]
