@@ -90,21 +90,31 @@ class _Params:
         self.n_components, self.n_features = k, d
         self.covariance_type = covariance_type
         self.kind = _common.KIND[covariance_type]
-        self.use_blas = _common.uses_blas(covariance_type, d)
+        self.use_blas = _common.uses_blas(covariance_type, d, k)
         self.means = np.ascontiguousarray(means)
 
         def flat(a):
             return _readonly(np.ascontiguousarray(a).ravel())
 
+        U_given = U
         if covariance_type == "spherical":  # run as 'diag'
             U = np.repeat(U, d)
         self.c, self.flat_means, self.U = flat(c), flat(means), flat(U)
+        self.center = self.shifted = self.shifted_u = _readonly(np.zeros(0))
+        self.spread = np.inf
         if covariance_type == "tied":
             center, shifted, shifted_u = _common.tied_centering(means, U)
             self.center, self.shifted, self.shifted_u = map(
                 flat, (center, shifted, shifted_u))
-        else:
-            self.center = self.shifted = self.shifted_u = _readonly(np.zeros(0))
+        elif self.use_blas and self.kind == _common.DIAG:
+            center, self.spread = _common.diag_gemm_spread(self.means, U_given)
+            self.center = flat(center)
+
+    def blas_for(self, dtype):
+        """Whether the pass over X of this dtype runs through BLAS tiles."""
+        if self.kind == _common.DIAG:
+            return self.use_blas and _common.diag_gemm_ok(self.spread, dtype)
+        return self.use_blas
 
 
 class StatsPass:
@@ -204,11 +214,12 @@ class StatsPass:
             w = np.ascontiguousarray(w)
         segments = self._segments(pieces, n, in_place)
         q = self.partials
-        with _common.single_threaded_blas(p.use_blas):
+        use_blas = p.blas_for(X.dtype)
+        with _common.single_threaded_blas(use_blas):
             self.backend.drivers.accumulate_partitions(
                 _readonly(X), _readonly(w), p.c, p.flat_means, p.U, p.center,
                 p.shifted, p.shifted_u, segments, q.nk, q.s1, q.s2, q.cc, q.ll,
-                p.kind, p.use_blas, max(1, min(self.n_threads, len(segments))),
+                p.kind, use_blas, max(1, min(self.n_threads, len(segments))),
             )
         for slot, first, last in segments:
             self.next_row[slot] += last - first
@@ -251,7 +262,8 @@ class StatsPass:
                                     p.n_components, p.n_features, p.covariance_type))):
                 _check_float64(getattr(out, name), shape, f"out.{name}")
         _common.reduce_partials(self.partials, p.means, p.covariance_type, out)
-        if p.use_blas and self.dtype is not None and self.dtype != np.float64:
+        if (p.kind == _common.FULL and p.use_blas and self.dtype is not None
+                and self.dtype != np.float64):
             # the float32 tiles were taken around the means rounded to float32
             _common.recenter_full(out, p.means.astype(self.dtype) - p.means)
         return out
@@ -332,14 +344,15 @@ class Backend:
         if bounds is None:
             bounds = _common.partition_bounds(n, k, p.n_features, "diag")
         bounds = np.ascontiguousarray(bounds, dtype=np.intp)
-        with _common.single_threaded_blas(p.use_blas):
+        use_blas = p.blas_for(X.dtype)
+        with _common.single_threaded_blas(use_blas):
             self.drivers.posterior_partitions(
                 _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
                 _readonly(bounds),
                 np.zeros(0, out_dtype) if log_norm is None else log_norm,
                 np.zeros((0, k), out_dtype) if resp is None else resp,
                 np.zeros(0, np.intp) if labels is None else labels,
-                p.kind, p.use_blas, raw,
+                p.kind, use_blas, raw,
                 min(self.threads(n_threads), max(1, len(bounds) - 1)),
             )
         if not raw and (resp is not None or labels is not None):
