@@ -35,11 +35,11 @@ def assert_same_stats(got, expected):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("n, d", [(700, 3), (3 * 2048 + 123, 3), (700, 32)],
+@pytest.mark.parametrize("n, d, k", [(700, 3, 4), (3 * 2048 + 123, 3, 4), (700, 32, 8)],
                          ids=["one-partition", "partitions", "blas"])
 def test_a_fit_pass_has_the_bits_of_a_fresh_pass(backend, covariance_type, dtype,
-                                                  weighted, n, d):
-    k = 4
+                                                  weighted, n, d, k):
+    # 'blas': 'full' by BLAS tiles, 'diag'/'spherical' by matrix products
     X, _ = make_blobs(n, d, k, seed=40, dtype=dtype)
     w = None
     if weighted:
@@ -54,6 +54,9 @@ def test_a_fit_pass_has_the_bits_of_a_fresh_pass(backend, covariance_type, dtype
     for seed in (42, 43, 42):
         weights, means, covs = random_params(k, d, covariance_type, seed=seed, scale=2.0)
         c, means64, chol = kernel_args(weights, means, covs, covariance_type)
+        if d == 32:
+            assert _backend._Params(c, means64, chol, covariance_type).blas_for(
+                X.dtype) == (covariance_type != "tied")
         fresh = cov.SufficientStats.zeros(k, d, covariance_type)
         fresh.ll = b.accumulate(X, w, c, means64, chol, covariance_type, fresh)
         with fit_pass:

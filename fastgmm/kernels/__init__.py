@@ -112,7 +112,7 @@ def _choose_auto(n_samples, n_features, n_components, covariance_type):
     # n=1e6, k=4 and 16: Cython 10-25% faster); Numba's on 'full' d=8 (1.4-1.8x)
     narrow_diag = (covariance_type == "diag"
                    and n_features <= AUTO_CYTHON_MAX_DIAG_FEATURES)
-    if (uses_blas(covariance_type, n_features) or narrow_diag
+    if (uses_blas(covariance_type, n_features, n_components) or narrow_diag
             or n_samples * n_components < AUTO_NUMBA_MIN_WORK):
         return "cython"
     return "numba"

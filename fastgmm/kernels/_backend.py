@@ -92,21 +92,31 @@ class _Params:
         self.n_components, self.n_features = k, d
         self.covariance_type = covariance_type
         self.kind = _common.KIND[covariance_type]
-        self.use_blas = _common.uses_blas(covariance_type, d)
+        self.use_blas = _common.uses_blas(covariance_type, d, k)
         self.means = np.ascontiguousarray(means)
 
         def flat(a):
             return _readonly(np.ascontiguousarray(a).ravel())
 
+        U_given = U
         if covariance_type == "spherical":  # run as 'diag'
             U = np.repeat(U, d)
         self.c, self.flat_means, self.U = flat(c), flat(means), flat(U)
+        self.center = self.shifted = self.shifted_u = _readonly(np.zeros(0))
+        self.spread = np.inf
         if covariance_type == "tied":
             center, shifted, shifted_u = _common.tied_centering(means, U)
             self.center, self.shifted, self.shifted_u = map(
                 flat, (center, shifted, shifted_u))
-        else:
-            self.center = self.shifted = self.shifted_u = _readonly(np.zeros(0))
+        elif self.use_blas and self.kind == _common.DIAG:
+            center, self.spread = _common.diag_gemm_spread(self.means, U_given)
+            self.center = flat(center)
+
+    def blas_for(self, dtype):
+        """Whether the pass over X of this dtype runs through BLAS tiles."""
+        if self.kind == _common.DIAG:
+            return self.use_blas and _common.diag_gemm_ok(self.spread, dtype)
+        return self.use_blas
 
 
 class StatsPass:
@@ -261,10 +271,11 @@ def _accumulate(drivers, X, w, p, segments, partials, n_threads, hold_blas=True)
     ``hold_blas``: hold BLAS to one thread around a pass through BLAS tiles
     (False when the caller holds it already).
     """
+    use_blas = p.blas_for(X.dtype)
     args = (X, w, p.c, p.flat_means, p.U, p.center, p.shifted, p.shifted_u,
             segments, partials.nk, partials.s1, partials.s2, partials.cc, partials.ll,
-            p.kind, p.use_blas, n_threads)
-    if p.use_blas and hold_blas:
+            p.kind, use_blas, n_threads)
+    if use_blas and hold_blas:
         with _common.single_threaded_blas():
             drivers.accumulate_partitions(*args)
     else:
@@ -275,7 +286,8 @@ def _reduce(p, partials, dtype, out):
     """The partitions summed into ``out`` (`_common.reduce_partials`), for a
     pass under `_Params` ``p`` over rows of ``dtype`` (None: no rows)."""
     _common.reduce_partials(partials, p.means, p.covariance_type, out)
-    if p.use_blas and dtype is not None and dtype != np.float64:
+    if (p.kind == _common.FULL and p.use_blas and dtype is not None
+            and dtype != np.float64):
         # the float32 tiles were taken around the means rounded to float32
         _common.recenter_full(out, p.means.astype(dtype) - p.means)
 
@@ -458,14 +470,15 @@ class Backend:
         if bounds is None:
             bounds = _common.partition_bounds(n, k, p.n_features, "diag")
         bounds = np.ascontiguousarray(bounds, dtype=np.intp)
-        with _common.single_threaded_blas(p.use_blas):
+        use_blas = p.blas_for(X.dtype)
+        with _common.single_threaded_blas(use_blas):
             self.drivers.posterior_partitions(
                 _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
                 _readonly(bounds),
                 np.zeros(0, out_dtype) if log_norm is None else log_norm,
                 np.zeros((0, k), out_dtype) if resp is None else resp,
                 np.zeros(0, np.intp) if labels is None else labels,
-                p.kind, p.use_blas, raw,
+                p.kind, use_blas, raw,
                 min(self.threads(n_threads), max(1, len(bounds) - 1)),
             )
         if not raw and (resp is not None or labels is not None):

@@ -44,9 +44,43 @@ MAX_PARTITIONS = 64
 PARTIAL_STATS_BUDGET = 32 * 2**20
 
 
-def uses_blas(covariance_type, n_features):
-    """Whether a pass of this shape runs through BLAS tiles."""
+#: From this many features on, and this many features times components,
+#: 'diag' (and 'spherical') may go through matrix products (`diag_gemm_ok`):
+#: below, the products are too thin for BLAS to beat the direct loops
+#: (benchmarks/NOTES.md, 2026-11-26: d=16 and d=32 at k=4 ran faster as loops).
+DIAG_BLAS_MIN_FEATURES = 16
+DIAG_BLAS_MIN_WORK = 256
+#: The largest spread max_k sum_j ((m_kj - g_j) p_kj)^2 of the components
+#: around their mean g, in Mahalanobis units, at which the 'diag' products
+#: run in X's dtype: the expansion of (x - m)^2 p^2 around g cancels about
+#: that many units in the last place. float32: the limit under which the
+#: float32 fit stayed closer to the float64 fit than scikit-learn's float32
+#: fit in every case measured (benchmarks/float32_accuracy.py); beyond it the
+#: pass keeps the direct loops, in float64 arithmetic.
+DIAG_GEMM_MAX_SPREAD = {np.dtype(np.float64): 1e6, np.dtype(np.float32): 5e3}
+
+
+def uses_blas(covariance_type, n_features, n_components=DIAG_BLAS_MIN_WORK):
+    """Whether a 'full' pass of this shape runs through BLAS tiles (and a
+    'diag' one may: `diag_gemm_ok`)."""
+    if covariance_type in ("diag", "spherical"):
+        return (n_features >= DIAG_BLAS_MIN_FEATURES
+                and n_features * n_components >= DIAG_BLAS_MIN_WORK)
     return covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
+
+
+def diag_gemm_spread(means, precisions):
+    """Centre g and spread max_k sum_j ((m_kj - g_j) p_kj)^2 of 'diag' components
+    (precisions: (k, d) or, for 'spherical', (k,))."""
+    center = means.mean(axis=0)
+    p = precisions if precisions.ndim == 2 else precisions[:, None]
+    spread = float(np.max(np.sum(np.square((means - center) * p), axis=1)))
+    return center, spread
+
+
+def diag_gemm_ok(spread, dtype):
+    """Whether the 'diag' products may run in ``dtype`` at this spread."""
+    return spread <= DIAG_GEMM_MAX_SPREAD[np.dtype(dtype)]
 
 
 # ------------------------------------------------------------------ threads

@@ -9,7 +9,9 @@ in parallel with OpenMP (``prange``), each into its own partition slot; a
 range is worked in tiles of TILE rows, transposed so that inner loops run
 over rows and vectorize; exp is the vectorizable one of ``_exp.h``. 'full'
 with many features runs (x - m) U and the weighted scatter of a tile through
-``scipy.linalg.cython_blas`` (trmm, syrk) in X's own dtype.
+``scipy.linalg.cython_blas`` (trmm, syrk) in X's own dtype; so does 'diag'
+with many features, as two matrix products per tile (gemm, see
+`_range_diag_gemm`).
 
 Arrays reach the per-range workers as pointers: means (k*d,), U (k*d*d,
 d*d, k*d or k,), partial statistics (P, size). X is read as
@@ -21,7 +23,7 @@ cimport cython
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY, NAN, sqrt
 from libc.stdlib cimport free, malloc
-from scipy.linalg.cython_blas cimport dsyrk, dtrmm, ssyrk, strmm
+from scipy.linalg.cython_blas cimport dgemm, dsyrk, dtrmm, sgemm, ssyrk, strmm
 
 import numpy as np
 
@@ -537,6 +539,210 @@ cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     return ll
 
 
+# --- 'diag' with many features: tiles as matrix products in X's dtype ------------
+#
+# Around a centre g (the mean of the means), with z = x - g, a_k = m_k - g and
+# p_kj the precisions:
+#   ||(x - m_k) p_k||^2 = sum_j z_j^2 p_kj^2 - 2 sum_j z_j a_kj p_kj^2 + const_k,
+# so the log-probabilities of a tile are one product [z^2, z] B of the tile's
+# (nb x 2d) rows with a (2d x k) matrix B, and its statistics one product
+# [z^2, z]^T R with the responsibilities: T2_k = sum_b wr_kb z_b^2,
+# T1_k = sum_b wr_kb z_b, from which, per tile and in float64,
+#   S1_k += T1_k - N_k a_k,   S2_k += T2_k - 2 a_k T1_k + N_k a_k^2.
+# The expansion loses about (a_kj p_kj)^2 ulps (cancellation): the caller
+# takes this path only while those stay small (`_common.diag_gemm_ok`).
+# Column-major views: the tile q[b * 2d + j] (row-major rows [z^2, z]) is
+# the (2d x nb) matrix Q^T with leading dimension 2d; logp and the
+# responsibilities are (nb x k) with leading dimension TILE; B and the
+# products G are (2d x k) with leading dimension 2d.
+
+cdef void _gemm(bint trans_a, int m, int n, int kk, floating alpha, floating* a,
+                int lda, floating* b, int ldb, floating beta, floating* c,
+                int ldc) noexcept nogil:
+    """Column-major C (m x n) <- alpha op(A) B + beta C; op(A) = A or A^T."""
+    cdef char ta = b'T' if trans_a else b'N', tb = b'N'
+    if floating is double:
+        dgemm(&ta, &tb, &m, &n, &kk, &alpha, a, &lda, b, &ldb, &beta, c, &ldc)
+    else:
+        sgemm(&ta, &tb, &m, &n, &kk, &alpha, a, &lda, b, &ldb, &beta, c, &ldc)
+
+
+cdef void _diag_gemm_setup(Py_ssize_t d, Py_ssize_t K, const double* c,
+                           const double* means, const double* U,
+                           const double* center, floating* g_x, double* shift,
+                           floating* bmat, double* cst) noexcept nogil:
+    """g (in X's dtype), a_k = m_k - g, B and const_k = c_k - a_k^2 p_k^2 / 2."""
+    cdef Py_ssize_t k, j
+    cdef double a, p2, acc
+    cdef floating p2x
+    for j in range(d):
+        g_x[j] = <floating> center[j]
+    for k in range(K):
+        acc = 0.0
+        for j in range(d):
+            a = means[k * d + j] - <double> g_x[j]
+            shift[k * d + j] = a
+            p2x = <floating> (U[k * d + j] * U[k * d + j])
+            p2 = <double> p2x
+            bmat[k * 2 * d + j] = p2x
+            bmat[k * 2 * d + d + j] = <floating> (-2.0 * a * p2)
+            acc = acc + a * a * p2
+        cst[k] = c[k] - 0.5 * acc
+
+
+cdef void _load_gemm_tile(const floating* X, Py_ssize_t d, const double* w,
+                          bint weighted, Py_ssize_t start, Py_ssize_t nb,
+                          const floating* g_x, floating* q) noexcept nogil:
+    """q[b * 2d + j] = z_bj^2, q[b * 2d + d + j] = z_bj; 0 for rows of weight 0."""
+    cdef Py_ssize_t b, j
+    cdef floating z
+    cdef const floating* row
+    cdef floating* out
+    for b in range(nb):
+        row = X + (start + b) * d
+        out = q + b * 2 * d
+        if weighted and w[start + b] == 0.0:
+            for j in range(2 * d):
+                out[j] = 0.0
+        else:
+            for j in range(d):
+                z = row[j] - g_x[j]
+                out[j] = z * z
+                out[d + j] = z
+
+
+cdef void _logp_diag_gemm(floating* qt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K,
+                          floating* bmat, const double* cst, double* logp,
+                          floating* lx) noexcept nogil:
+    """log p[k, b] = const_k - ([z^2, z] B)[b, k] / 2."""
+    cdef Py_ssize_t k, b
+    if floating is double:
+        for k in range(K):
+            for b in range(nb):
+                logp[k * TILE + b] = cst[k]
+        _gemm(True, <int> nb, <int> K, <int> (2 * d), -0.5, qt, <int> (2 * d), bmat,
+              <int> (2 * d), 1.0, logp, TILE)
+    else:
+        _gemm(True, <int> nb, <int> K, <int> (2 * d), 1.0, qt, <int> (2 * d), bmat,
+              <int> (2 * d), 0.0, lx, TILE)
+        for k in range(K):
+            for b in range(nb):
+                logp[k * TILE + b] = cst[k] - 0.5 * <double> lx[k * TILE + b]
+
+
+cdef void _stats_diag_gemm(floating* qt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K,
+                           const double* shift, double* wr, floating* rx,
+                           floating* gx, double* cnt, double* nk, double* s1,
+                           double* s2) noexcept nogil:
+    """N, S1, S2 around m_k from [z^2, z]^T R (wr[k * TILE + b] = w_b r_kb)."""
+    cdef Py_ssize_t k, j, b
+    cdef double acc, a, t1, t2
+    cdef const double* row
+    for k in range(K):
+        row = wr + k * TILE
+        acc = 0.0
+        for b in range(nb):
+            acc = acc + row[b]
+        cnt[k] = acc
+        nk[k] += acc
+    if floating is double:
+        _gemm(False, <int> (2 * d), <int> K, <int> nb, 1.0, qt, <int> (2 * d), wr,
+              TILE, 0.0, gx, <int> (2 * d))
+    else:
+        for k in range(K):
+            for b in range(nb):
+                rx[k * TILE + b] = <floating> wr[k * TILE + b]
+        _gemm(False, <int> (2 * d), <int> K, <int> nb, 1.0, qt, <int> (2 * d), rx,
+              TILE, 0.0, gx, <int> (2 * d))
+    for k in range(K):
+        for j in range(d):
+            a = shift[k * d + j]
+            t2 = <double> gx[k * 2 * d + j]
+            t1 = <double> gx[k * 2 * d + d + j]
+            s1[k * d + j] += t1 - cnt[k] * a
+            s2[k * d + j] += (t2 - 2.0 * a * t1) + cnt[k] * a * a
+
+
+cdef struct DiagGemm:
+    # the buffers of one range's 'diag' products (X's dtype where void*)
+    void* g_x
+    void* bmat
+    void* qt
+    void* lx
+    void* rx
+    void* gx
+    double* shift
+    double* cst
+    double* cnt
+
+
+cdef bint _diag_gemm_alloc(DiagGemm* m, Py_ssize_t d, Py_ssize_t K,
+                           size_t item) noexcept nogil:
+    m.g_x = malloc(d * item)
+    m.bmat = malloc(2 * d * K * item)
+    m.qt = malloc(2 * d * TILE * item)
+    m.lx = malloc(K * TILE * item)
+    m.rx = malloc(K * TILE * item)
+    m.gx = malloc(2 * d * K * item)
+    m.shift = <double*> malloc(K * d * sizeof(double))
+    m.cst = <double*> malloc(K * sizeof(double))
+    m.cnt = <double*> malloc(K * sizeof(double))
+    return (m.g_x != NULL and m.bmat != NULL and m.qt != NULL and m.lx != NULL
+            and m.rx != NULL and m.gx != NULL and m.shift != NULL and m.cst != NULL
+            and m.cnt != NULL)
+
+
+cdef void _diag_gemm_free(DiagGemm* m) noexcept nogil:
+    free(m.g_x)
+    free(m.bmat)
+    free(m.qt)
+    free(m.lx)
+    free(m.rx)
+    free(m.gx)
+    free(m.shift)
+    free(m.cst)
+    free(m.cnt)
+
+
+cdef double _range_diag_gemm(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                             const double* w, bint weighted, const double* c,
+                             const double* means, const double* U,
+                             const double* center, Py_ssize_t start,
+                             Py_ssize_t stop, double* nk, double* s1, double* s2,
+                             double ll, int* failed) noexcept nogil:
+    """`_range` for 'diag' through matrix products."""
+    cdef DiagGemm m
+    cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
+    cdef double* top = <double*> malloc(TILE * sizeof(double))
+    cdef double* total = <double*> malloc(TILE * sizeof(double))
+    cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    cdef Py_ssize_t s, nb
+    cdef bint ok = _diag_gemm_alloc(&m, d, K, sizeof(floating))
+    if not ok or logp == NULL or top == NULL or total == NULL or wt == NULL:
+        failed[0] = 1
+        start = stop
+    else:
+        _diag_gemm_setup(d, K, c, means, U, center, <floating*> m.g_x, m.shift,
+                         <floating*> m.bmat, m.cst)
+    s = start
+    while s < stop:
+        nb = min(TILE, stop - s)
+        _load_weights(w, weighted, s, nb, wt)
+        _load_gemm_tile(X, d, w, weighted, s, nb, <floating*> m.g_x, <floating*> m.qt)
+        _logp_diag_gemm(<floating*> m.qt, nb, d, K, <floating*> m.bmat, m.cst, logp,
+                        <floating*> m.lx)
+        ll += _responsibilities(logp, K, nb, wt, top, total)
+        _stats_diag_gemm(<floating*> m.qt, nb, d, K, m.shift, logp, <floating*> m.rx,
+                         <floating*> m.gx, m.cnt, nk, s1, s2)
+        s += TILE
+    _diag_gemm_free(&m)
+    free(logp)
+    free(top)
+    free(total)
+    free(wt)
+    return ll
+
+
 # --- posteriors ------------------------------------------------------------------
 
 cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t s,
@@ -610,7 +816,14 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef Py_ssize_t s, nb, j
     cdef bint ok = (xt != NULL and logp != NULL and work != NULL and y != NULL
                     and top != NULL and total != NULL)
-    if ok and use_blas:
+    cdef DiagGemm m
+    cdef bint diag_gemm = use_blas and kind == DIAG
+    if diag_gemm:
+        ok = _diag_gemm_alloc(&m, d, K, sizeof(floating)) and ok
+        if ok:
+            _diag_gemm_setup(d, K, c, means, U, center, <floating*> m.g_x, m.shift,
+                             <floating*> m.bmat, m.cst)
+    elif ok and use_blas:
         means_x = <floating*> malloc(K * d * sizeof(floating))
         U_x = <floating*> malloc(K * d * d * sizeof(floating))
         rows = <floating*> malloc(TILE * d * sizeof(floating))
@@ -626,7 +839,12 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
-        if use_blas:
+        if diag_gemm:
+            _load_gemm_tile(X, d, NULL, False, s, nb, <floating*> m.g_x,
+                            <floating*> m.qt)
+            _logp_diag_gemm(<floating*> m.qt, nb, d, K, <floating*> m.bmat, m.cst,
+                            logp, <floating*> m.lx)
+        elif use_blas:
             _logp_full_blas(X, d, K, NULL, False, s, nb, c, means_x, U_x, logp, rows)
         else:
             _load_tile(X, d, NULL, False, s, nb, means, xt)
@@ -647,6 +865,8 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(means_x)
     free(U_x)
     free(rows)
+    if diag_gemm:
+        _diag_gemm_free(&m)
 
 
 # --- the parallel drivers: entry points of the kernel contract ---------------------
@@ -661,13 +881,18 @@ cdef Py_ssize_t _u_size(int kind, Py_ssize_t K, Py_ssize_t d) except -1:
     raise ValueError(f"kernel: unknown covariance kind {kind}")
 
 
-def _check_params(Py_ssize_t d, Py_ssize_t K, int kind, means, U, center, shifted_u):
+def _check_params(Py_ssize_t d, Py_ssize_t K, int kind, bint use_blas, means, U, center,
+                  shifted_u):
     if means.shape[0] != K * d:
         raise ValueError("kernel: means must have n_components * n_features values")
     if U.shape[0] != _u_size(kind, K, d):
         raise ValueError("kernel: precisions_cholesky has the wrong size")
     if kind == TIED and (center.shape[0] != d or shifted_u.shape[0] != K * d):
         raise ValueError("kernel: tied centering arrays have the wrong size")
+    if use_blas and kind == TIED:
+        raise ValueError("kernel: 'tied' has no BLAS path")
+    if use_blas and kind == DIAG and center.shape[0] != d:
+        raise ValueError("kernel: the 'diag' products need a centre of n_features")
     if K < 1 or d < 1:
         raise ValueError("kernel: need at least one component and one feature")
 
@@ -678,7 +903,7 @@ def accumulate_partitions(
     const double[::1] c,               # IN (k,) log w_k + log det U_k - d/2 log 2 pi
     const double[::1] means,           # IN (k*d,) the means m_k the pass centres on
     const double[::1] U,               # IN flat precision Cholesky factors
-    const double[::1] center,          # IN (d,) 'tied' only (else any length)
+    const double[::1] center,          # IN (d,) 'tied', 'diag' with BLAS (else any)
     const double[::1] shifted,         # IN (k*d,) 'tied' only, m_k - g
     const double[::1] shifted_u,       # IN (k*d,) 'tied' only, (m_k - g) U
     const Py_ssize_t[:, ::1] segments, # IN (m, 3) slot, start, stop; slots increasing
@@ -688,7 +913,7 @@ def accumulate_partitions(
     double[:, ::1] cc,                 # IN/OUT (P, k*k 'tied' / 1), added to
     double[::1] ll,                    # IN/OUT (P,), continued tile after tile
     int kind,                          # FULL, TIED or DIAG (_common.KIND)
-    bint use_blas,                     # 'full' through BLAS tiles
+    bint use_blas,                     # 'full' or 'diag' through BLAS tiles
     int n_threads,                     # already capped at the usable cores
 ):
     """Add each segment's statistics (N, S1, S2, C, L) to its partition slot."""
@@ -697,7 +922,7 @@ def accumulate_partitions(
     cdef Py_ssize_t previous = -1
     cdef bint weighted = w.shape[0] > 0
     cdef int failed = 0
-    _check_params(d, K, kind, means, U, center, shifted_u)
+    _check_params(d, K, kind, use_blas, means, U, center, shifted_u)
     if weighted and w.shape[0] != n:
         raise ValueError("kernel: sample weights must have one value per row")
     if kind == TIED and (shifted.shape[0] != K * d or cc.shape[1] != K * K):
@@ -706,8 +931,6 @@ def accumulate_partitions(
             or cc.shape[0] != n_parts or nk.shape[1] != K or s1.shape[1] != K * d
             or s2.shape[1] != _u_size(kind, K, d)):
         raise ValueError("kernel: partial statistics have the wrong shape")
-    if use_blas and kind != FULL:
-        raise ValueError("kernel: only 'full' has a BLAS path")
     if segments.shape[1] != 3:
         raise ValueError("kernel: segments must be (slot, start, stop) rows")
     for i in range(m):
@@ -727,7 +950,12 @@ def accumulate_partitions(
     with nogil, parallel(num_threads=n_threads):
         for i in prange(m, schedule="static"):
             p = segments[i, 0]
-            if use_blas:
+            if use_blas and kind == DIAG:
+                ll[p] = _range_diag_gemm(
+                    &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
+                    center_ptr, segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0],
+                    &s2[p, 0], ll[p], &failed)
+            elif use_blas:
                 ll[p] = _range_full_blas(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0],
@@ -747,7 +975,7 @@ def posterior_partitions(
     const double[::1] c,               # IN (k,)
     const double[::1] means,           # IN (k*d,)
     const double[::1] U,               # IN flat precision Cholesky factors
-    const double[::1] center,          # IN (d,) 'tied' only
+    const double[::1] center,          # IN (d,) 'tied', 'diag' with BLAS
     const double[::1] shifted_u,       # IN (k*d,) 'tied' only
     const Py_ssize_t[::1] bounds,      # IN (P + 1,) row bounds, 0 to n
     floating_out[::1] log_norm,        # OUT (n,) or (0,): logsumexp_k log p_ik
@@ -762,15 +990,13 @@ def posterior_partitions(
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = c.shape[0]
     cdef Py_ssize_t n_parts = bounds.shape[0] - 1, p
     cdef int failed = 0
-    _check_params(d, K, kind, means, U, center, shifted_u)
+    _check_params(d, K, kind, use_blas, means, U, center, shifted_u)
     if log_norm.shape[0] not in (0, n) or labels.shape[0] not in (0, n):
         raise ValueError("kernel: log_norm and labels must have one value per row")
     if resp.shape[0] not in (0, n) or resp.shape[1] != K:
         raise ValueError("kernel: resp must have shape (n_samples, n_components)")
     if raw and resp.shape[0] == 0:
         raise ValueError("kernel: raw log-probabilities need resp")
-    if use_blas and kind != FULL:
-        raise ValueError("kernel: only 'full' has a BLAS path")
     if n_parts < 0 or bounds[0] != 0 or bounds[n_parts] != n:
         raise ValueError("kernel: bounds must run from 0 to n_samples")
     for p in range(n_parts):

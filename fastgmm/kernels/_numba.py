@@ -471,6 +471,103 @@ def _range_full_blas(X, w, c, means, U, start, stop, nk, s1, s2, ll):
     return ll
 
 
+# --- 'diag' with many features: tiles as matrix products in X's dtype ------------
+# (the expansion around the mean of the means g: see _cython.pyx, where it is
+# written out; Q is (nb, 2d) here: z^2 in columns 0..d-1, z = x - g in d..2d-1)
+
+
+@njit(**_JIT)
+def _diag_gemm_setup(X, c, means, U, center):
+    """g in X's dtype, a_k = m_k - g, B (2d, k) and const_k."""
+    n_components, n_features = means.shape
+    dt = X.dtype
+    g_x = center.astype(dt)
+    shift = np.empty((n_components, n_features))
+    bmat = np.empty((2 * n_features, n_components), dtype=dt)
+    cst = np.empty(n_components)
+    for k in range(n_components):
+        acc = 0.0
+        for j in range(n_features):
+            a = means[k, j] - np.float64(g_x[j])
+            shift[k, j] = a
+            bmat[j, k] = U[k, j] * U[k, j]  # rounded to X's dtype
+            p2 = np.float64(bmat[j, k])
+            bmat[n_features + j, k] = -2.0 * a * p2
+            acc += a * a * p2
+        cst[k] = c[k] - 0.5 * acc
+    return g_x, shift, bmat, cst
+
+
+@njit(**_JIT)
+def _load_gemm_tile(X, w, start, nb, g_x, q):
+    """q[b, j] = z_bj^2, q[b, d + j] = z_bj (z = x - g); 0 for rows of weight 0."""
+    n_features = X.shape[1]
+    weighted = w.shape[0] > 0
+    for b in range(nb):
+        if weighted and w[start + b] == 0.0:
+            for j in range(2 * n_features):
+                q[b, j] = 0.0
+        else:
+            for j in range(n_features):
+                z = X[start + b, j] - g_x[j]
+                q[b, j] = z * z
+                q[b, n_features + j] = z
+
+
+@njit(**_JIT)
+def _logp_diag_gemm(q, nb, bmat, cst, logp, lx):
+    """log p[k, b] = const_k - ([z^2, z] B)[b, k] / 2."""
+    np.dot(q[:nb], bmat, lx[:nb])
+    for k in range(cst.shape[0]):
+        ck = cst[k]
+        for b in range(nb):
+            logp[k, b] = ck - 0.5 * np.float64(lx[b, k])
+
+
+@njit(**_JIT)
+def _stats_diag_gemm(q, nb, shift, wr, rx, gx, nk, s1, s2):
+    """N, S1, S2 around m_k from [z^2, z]^T R (wr[k, b] = w_b r_kb)."""
+    n_components, n_features = shift.shape
+    for k in range(n_components):
+        for b in range(nb):
+            rx[b, k] = wr[k, b]  # in X's dtype
+    np.dot(q[:nb].T, rx[:nb], gx)
+    for k in range(n_components):
+        cnt = 0.0
+        for b in range(nb):
+            cnt += wr[k, b]
+        nk[k] += cnt
+        for j in range(n_features):
+            a = shift[k, j]
+            t2 = np.float64(gx[j, k])
+            t1 = np.float64(gx[n_features + j, k])
+            s1[k, j] += t1 - cnt * a
+            s2[k, j] += (t2 - 2.0 * a * t1) + cnt * a * a
+
+
+@njit(**_JIT)
+def _range_diag_gemm(X, w, c, means, U, center, start, stop, nk, s1, s2, ll):
+    n_components, n_features = means.shape
+    dt = X.dtype
+    g_x, shift, bmat, cst = _diag_gemm_setup(X, c, means, U, center)
+    q = np.empty((TILE, 2 * n_features), dtype=dt)
+    lx = np.empty((TILE, n_components), dtype=dt)
+    rx = np.empty((TILE, n_components), dtype=dt)
+    gx = np.empty((2 * n_features, n_components), dtype=dt)
+    logp = np.empty((n_components, TILE))
+    top = np.empty(TILE)
+    total = np.empty(TILE)
+    wt = np.empty(TILE)
+    for s in range(start, stop, TILE):
+        nb = min(TILE, stop - s)
+        _load_weights(w, s, nb, wt)
+        _load_gemm_tile(X, w, s, nb, g_x, q)
+        _logp_diag_gemm(q, nb, bmat, cst, logp, lx)
+        ll += _responsibilities(logp, nb, wt, top, total)
+        _stats_diag_gemm(q, nb, shift, logp, rx, gx, nk, s1, s2)
+    return ll
+
+
 # --- one row range of one partition ------------------------------------------------
 
 
@@ -484,6 +581,11 @@ def _range(X, w, c, means, U, center, shifted, shifted_u, kind, use_blas,
     so that a range continued by a later call adds up to the same bits.
     """
     n_components, n_features = means.shape
+    if use_blas and kind == DIAG:
+        return _range_diag_gemm(
+            X, w, c, means, U.reshape((n_components, n_features)), center, start,
+            stop, nk, s1.reshape((n_components, n_features)),
+            s2.reshape((n_components, n_features)), ll)
     if use_blas:
         return _range_full_blas(
             X, w, c, means, U.reshape((n_components, n_features, n_features)),
@@ -591,9 +693,24 @@ def _posterior_range(X, c, means, U, center, shifted_u, kind, use_blas, start, s
     U_x = U.astype(dt)
     rows = np.empty((TILE, n_features), dtype=dt)
     rows_u = np.empty((TILE, n_features), dtype=dt)
+    diag_gemm = use_blas and kind == DIAG
+    if diag_gemm:
+        g_x, _, bmat, cst = _diag_gemm_setup(
+            X, c, means, U.reshape((n_components, n_features)), center)
+        q = np.empty((TILE, 2 * n_features), dtype=dt)
+        lx = np.empty((TILE, n_components), dtype=dt)
+    else:  # typed placeholders
+        g_x = np.empty(0, dtype=dt)
+        bmat = np.empty((0, 0), dtype=dt)
+        cst = np.empty(0)
+        q = np.empty((0, 0), dtype=dt)
+        lx = np.empty((0, 0), dtype=dt)
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
-        if use_blas:
+        if diag_gemm:
+            _load_gemm_tile(X, no_weights, s, nb, g_x, q)
+            _logp_diag_gemm(q, nb, bmat, cst, logp, lx)
+        elif use_blas:
             _logp_full_blas(X, no_weights, s, nb, c, means_x,
                             U_x.reshape((n_components, n_features, n_features)),
                             logp, rows, rows_u)
@@ -616,8 +733,16 @@ def _posterior_range(X, c, means, U, center, shifted_u, kind, use_blas, start, s
 
 
 @njit(**_JIT)
+def _check_blas(kind, use_blas, center, n_features):
+    if use_blas and kind == TIED:
+        raise ValueError("kernel: 'tied' has no BLAS path")
+    if use_blas and kind == DIAG and center.shape[0] != n_features:
+        raise ValueError("kernel: the 'diag' products need a centre of n_features")
+
+
+@njit(**_JIT)
 def _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
-                      nk, s1, s2, cc, ll, kind):
+                      nk, s1, s2, cc, ll, kind, use_blas):
     """The shapes the drivers rely on; ValueError, never an out-of-bounds access."""
     n_samples, n_features = X.shape
     n_components = c.shape[0]
@@ -644,6 +769,7 @@ def _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
                          or shifted_u.shape[0] != n_components * n_features
                          or cc.shape[1] != n_components * n_components):
         raise ValueError("kernel: tied centering arrays have the wrong size")
+    _check_blas(kind, use_blas, center, n_features)
     if (nk.shape[0] != n_parts or s1.shape[0] != n_parts or s2.shape[0] != n_parts
             or cc.shape[0] != n_parts or nk.shape[1] != n_components
             or s1.shape[1] != n_components * n_features or s2.shape[1] != s2_size):
@@ -678,7 +804,7 @@ def _accumulate_share(X, w, c, means, U, center, shifted, shifted_u, segments,
 
 @njit(**_JIT)
 def _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                     labels, kind, raw):
+                     labels, kind, use_blas, raw):
     n_samples, n_features = X.shape
     n_components = c.shape[0]
     if means.shape[0] != n_components * n_features:
@@ -696,6 +822,7 @@ def _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
     if kind == TIED and (center.shape[0] != n_features
                          or shifted_u.shape[0] != n_components * n_features):
         raise ValueError("kernel: tied centering arrays have the wrong size")
+    _check_blas(kind, use_blas, center, n_features)
     if log_norm.shape[0] not in (0, n_samples):
         raise ValueError("kernel: log_norm must have one value per row")
     if labels.shape[0] not in (0, n_samples):
@@ -773,15 +900,17 @@ def accumulate_partitions(X, w, c, means, U, center, shifted, shifted_u, segment
     X : const (n, d) float32/float64, C order          # IN
     w : const (n,) float64, or (0,): every row weighs 1  # IN
     c, means, U : const (k,), (k*d,), flat U float64   # IN  (see _backend)
-    center, shifted, shifted_u : const (d,), (k*d,), (k*d,) for 'tied'  # IN
+    center : const (d,) for 'tied' and 'diag' with use_blas  # IN
+    shifted, shifted_u : const (k*d,), (k*d,) for 'tied'  # IN
     segments : const (m, 3) intp, (slot, start, stop), slots increasing  # IN
     nk, s1, s2, cc : (P, k), (P, k*d), (P, |S2|), (P, |C|) float64  # IN/OUT, added to
     ll : (P,) float64, the slots' log-likelihoods      # IN/OUT, continued
-    kind : FULL, TIED or DIAG (`_common.KIND`); use_blas : 'full' through BLAS tiles
+    kind : FULL, TIED or DIAG (`_common.KIND`); use_blas : 'full' or 'diag' through
+        BLAS tiles
     n_threads : int, already capped (`_common.resolve_threads`)
     """
     _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
-                      nk, s1, s2, cc, ll, kind)
+                      nk, s1, s2, cc, ll, kind, use_blas)
     _run_shares(n_threads, segments.shape[0], lambda share, n_shares: _accumulate_share(
         X, w, c, means, U, center, shifted, shifted_u, segments, nk, s1, s2, cc, ll,
         kind, use_blas, share, n_shares))
@@ -800,7 +929,7 @@ def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, re
     kind, use_blas, n_threads : as in `accumulate_partitions`; raw : bool
     """
     _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                     labels, kind, raw)
+                     labels, kind, use_blas, raw)
     _run_shares(n_threads, bounds.shape[0] - 1, lambda share, n_shares: _posterior_share(
         X, c, means, U, center, shifted_u, bounds, log_norm, resp, labels, kind,
         use_blas, raw, share, n_shares))
