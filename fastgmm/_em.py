@@ -36,13 +36,9 @@ class MixtureParams:
 
     @classmethod
     def from_arrays(cls, weights, means, covariances, precisions_cholesky):
-        f64 = _float64
-        return cls(f64(weights), f64(means), f64(covariances), f64(precisions_cholesky))
-
-
-def _float64(a):
-    """``a`` as a C-contiguous float64 array (itself when it is one)."""
-    return np.ascontiguousarray(a, dtype=np.float64)
+        f64, dtype = np.ascontiguousarray, np.float64  # no copy of float64 C arrays
+        return cls(f64(weights, dtype=dtype), f64(means, dtype=dtype),
+                   f64(covariances, dtype=dtype), f64(precisions_cholesky, dtype=dtype))
 
 
 @dataclass
