@@ -48,7 +48,7 @@ def no_products(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("d, k", [(16, 16), (40, 7)])
 def test_products_match_reference(backend, covariance_type, dtype, d, k):
-    n = 1000
+    n = 400
     X, _ = make_blobs(n, d, k, seed=1, spread=1.0, dtype=dtype)
     rng = np.random.RandomState(2)
     w = rng.randint(0, 4, size=n).astype(float)
