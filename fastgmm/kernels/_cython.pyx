@@ -236,8 +236,8 @@ cdef void _logp_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
 # --- statistics of a tile (wr[k * TILE + b] = w_b r_kb) --------------------------
 
 cdef void _add_counts(const double* wr, Py_ssize_t nb, Py_ssize_t K,
-                      double* nk) noexcept nogil:
-    """nk[k] += sum_b w_b r_kb."""
+                      double* nk, double* tile) noexcept nogil:
+    """nk[k] += sum_b w_b r_kb; the tile's own sums into ``tile`` unless NULL."""
     cdef Py_ssize_t k, b
     cdef double acc
     cdef const double* row
@@ -246,6 +246,8 @@ cdef void _add_counts(const double* wr, Py_ssize_t nb, Py_ssize_t K,
         acc = 0.0
         for b in range(nb):
             acc = acc + row[b]
+        if tile != NULL:
+            tile[k] = acc
         nk[k] += acc
 
 
@@ -255,7 +257,7 @@ cdef void _stats_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef Py_ssize_t k, j, l, b
     cdef double m, v, acc
     cdef const double* row
-    _add_counts(wr, nb, K, nk)
+    _add_counts(wr, nb, K, nk, NULL)
     for k in range(K):
         row = wr + k * TILE
         for l in range(d):
@@ -282,7 +284,7 @@ cdef void _stats_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef Py_ssize_t k, j, b
     cdef double m, dv, v, acc, acc1, acc2
     cdef const double* row
-    _add_counts(wr, nb, K, nk)
+    _add_counts(wr, nb, K, nk, NULL)
     for k in range(K):
         row = wr + k * TILE
         for j in range(d):
@@ -308,7 +310,7 @@ cdef void _stats_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef double m, s, g, acc
     cdef const double* row
     cdef const double* row2
-    _add_counts(wr, nb, K, nk)
+    _add_counts(wr, nb, K, nk, NULL)
     for k in range(K):
         row = wr + k * TILE
         for j in range(d):
@@ -636,15 +638,8 @@ cdef void _stats_diag_gemm(floating* qt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t
                            double* s2) noexcept nogil:
     """N, S1, S2 around m_k from [z^2, z]^T R (wr[k * TILE + b] = w_b r_kb)."""
     cdef Py_ssize_t k, j, b
-    cdef double acc, a, t1, t2
-    cdef const double* row
-    for k in range(K):
-        row = wr + k * TILE
-        acc = 0.0
-        for b in range(nb):
-            acc = acc + row[b]
-        cnt[k] = acc
-        nk[k] += acc
+    cdef double a, t1, t2
+    _add_counts(wr, nb, K, nk, cnt)
     if floating is double:
         _gemm(False, <int> (2 * d), <int> K, <int> nb, 1.0, qt, <int> (2 * d), wr,
               TILE, 0.0, gx, <int> (2 * d))
