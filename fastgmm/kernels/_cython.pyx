@@ -35,6 +35,15 @@ cdef extern from "_exp.h" nogil:
     int FASTGMM_OPENMP
     int fastgmm_max_threads()
 
+cdef extern from "_full_small.h" nogil:
+    int FASTGMM_TILE
+    int fastgmm_logp_full_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
+                                Py_ssize_t K, const double* c, const double* means,
+                                const double* U, double* logp)
+    int fastgmm_stats_full_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
+                                 Py_ssize_t K, const double* means, const double* wr,
+                                 double* s1, double* s2)
+
 ctypedef fused floating:
     float
     double
@@ -54,7 +63,7 @@ cdef enum:
     TILE = 256  # rows per tile: _common.TILE
 
 if (FULL, TIED, DIAG) != (_common.FULL, _common.TIED, _common.DIAG) \
-        or TILE != _common.TILE:
+        or TILE != _common.TILE or FASTGMM_TILE != TILE:
     raise ImportError("fastgmm's Cython extension was built from other sources "
                       "than fastgmm.kernels._common; rebuild it (pip install -e .)")
 
@@ -76,6 +85,9 @@ cdef void _load_tile(const floating* X, Py_ssize_t d, const double* w, bint weig
     A row of weight 0 must not act, even where its values would overflow (a
     row of 1e200 squares to inf, and 0 * inf is NaN): it is read as ``fill``
     (a mean), which gives finite log-probabilities, and then adds nothing.
+    The rows after the last, up to a multiple of 8, are ``fill`` too:
+    `_full_small.h` computes whole vectors of rows (so that a row gets the
+    same bits wherever it falls in a tile); their results are not used.
     """
     cdef Py_ssize_t b, j
     cdef const floating* row
@@ -87,6 +99,9 @@ cdef void _load_tile(const floating* X, Py_ssize_t d, const double* w, bint weig
         else:
             for j in range(d):
                 xt[j * TILE + b] = row[j]
+    for b in range(nb, min(TILE, (nb + 7) // 8 * 8)):
+        for j in range(d):
+            xt[j * TILE + b] = fill[j]
 
 
 cdef void _load_weights(const double* w, bint weighted, Py_ssize_t start,
@@ -161,6 +176,8 @@ cdef void _logp_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
     cdef double m, u
     cdef double* row
     cdef const double* Uk
+    if fastgmm_logp_full_small(d, xt, nb, K, c, means, U, logp):
+        return  # d <= 8: _full_small.h, in registers
     for k in range(K):
         Uk = U + k * d * d
         row = logp + k * TILE
@@ -258,6 +275,8 @@ cdef void _stats_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef double m, v, acc
     cdef const double* row
     _add_counts(wr, nb, K, nk, NULL)
+    if fastgmm_stats_full_small(d, xt, nb, K, means, wr, s1, s2):
+        return  # d <= 8: _full_small.h, in registers
     for k in range(K):
         row = wr + k * TILE
         for l in range(d):

@@ -1,0 +1,149 @@
+/* 'full' with few features (d <= FASTGMM_SMALL_D): the tile's
+ * log-probabilities and statistics with every per-row quantity in registers,
+ * for fastgmm's Cython kernels.
+ *
+ * The generic loops of _cython.pyx (`_logp_full`, `_stats_full`) keep one
+ * array per quantity and sweep it once per term: y_j += (x_l - m_l) U_lj
+ * loads and stores y for every l, and each entry of S2 is a dot product with
+ * one accumulator (a chain of dependent additions). Here d is a constant of
+ * each copy (a switch calls an always-inlined body with d = 1..8), so the
+ * compiler unrolls the loops over features, keeps (x - m), y and the
+ * accumulators of a row of S2 in vector registers, and vectorizes over the
+ * tile's rows. The arithmetic is the same formulas in the same order per row
+ * (sums over rows may be reassociated, as everywhere with
+ * -fassociative-math).
+ *
+ * Tiles are transposed: xt[l * FASTGMM_TILE + b] is feature l of row b;
+ * logp and wr are (K x FASTGMM_TILE). U_k is row-major upper triangular
+ * (d x d), S2_k row-major with its upper triangle filled.
+ */
+#ifndef FASTGMM_FULL_SMALL_H
+#define FASTGMM_FULL_SMALL_H
+
+#include <stddef.h>
+
+#define FASTGMM_TILE 256
+#define FASTGMM_SMALL_D 8
+
+#if defined(__GNUC__)
+#define FASTGMM_INLINE static inline __attribute__((always_inline))
+#else
+#define FASTGMM_INLINE static inline
+#endif
+/* unrolled before vectorization, so that the loop over rows vectorizes */
+#if defined(__clang__)
+#define FASTGMM_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define FASTGMM_UNROLL _Pragma("GCC unroll 8")
+#else
+#define FASTGMM_UNROLL
+#endif
+
+/* logp[k, b] = c_k - ||(x_b - m_k) U_k||^2 / 2, for b < nb rounded up to a
+ * multiple of 8 (xt must be defined there) */
+FASTGMM_INLINE void fastgmm_logp_full_fixed(const int D, const double *restrict xt,
+                                            ptrdiff_t nb, ptrdiff_t K,
+                                            const double *restrict c,
+                                            const double *restrict means,
+                                            const double *restrict U,
+                                            double *restrict logp)
+{
+    double m[FASTGMM_SMALL_D], u[FASTGMM_SMALL_D * FASTGMM_SMALL_D];
+    /* whole vectors of rows only: the loop has no scalar remainder, which
+     * the compiler could round otherwise (a row's bits would depend on its
+     * place in the tile); the caller pads xt up to a multiple of 8 rows */
+    const ptrdiff_t nbp = ((nb + 7) / 8) * 8 < FASTGMM_TILE ? ((nb + 7) / 8) * 8 : FASTGMM_TILE;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        double *restrict row = logp + k * FASTGMM_TILE;
+        const double ck = c[k];
+        for (int l = 0; l < D; l++)
+            m[l] = means[k * D + l];
+        for (int l = 0; l < D * D; l++)
+            u[l] = U[k * D * D + l];
+        for (ptrdiff_t b = 0; b < nbp; b++) {
+            double z[FASTGMM_SMALL_D];
+            double acc = 0.0;
+            FASTGMM_UNROLL
+            for (int l = 0; l < D; l++)
+                z[l] = xt[l * FASTGMM_TILE + b] - m[l];
+            FASTGMM_UNROLL
+            for (int j = 0; j < D; j++) {
+                double y = z[0] * u[j];
+                FASTGMM_UNROLL
+                for (int l = 1; l <= j; l++)
+                    y += z[l] * u[l * D + j];
+                acc += y * y;
+            }
+            row[b] = ck - 0.5 * acc;
+        }
+    }
+}
+
+/* S1_k += sum_b wr_kb (x_b - m_k); upper triangle of
+ * S2_k += sum_b wr_kb (x_b - m_k)(x_b - m_k)^T. One sweep over the tile per
+ * row l of S2_k, its d - l + 1 sums in registers. */
+FASTGMM_INLINE void fastgmm_stats_full_fixed(const int D, const double *restrict xt,
+                                             ptrdiff_t nb, ptrdiff_t K,
+                                             const double *restrict means,
+                                             const double *restrict wr,
+                                             double *restrict s1, double *restrict s2)
+{
+    double m[FASTGMM_SMALL_D];
+    for (ptrdiff_t k = 0; k < K; k++) {
+        const double *restrict r = wr + k * FASTGMM_TILE;
+        for (int l = 0; l < D; l++)
+            m[l] = means[k * D + l];
+        FASTGMM_UNROLL
+        for (int l = 0; l < D; l++) {
+            double acc1 = 0.0, acc2[FASTGMM_SMALL_D];
+            const double ml = m[l];
+            for (int j = l; j < D; j++)
+                acc2[j] = 0.0;
+            for (ptrdiff_t b = 0; b < nb; b++) {
+                const double t = r[b] * (xt[l * FASTGMM_TILE + b] - ml);
+                acc1 += t;
+                FASTGMM_UNROLL
+                for (int j = l; j < D; j++)
+                    acc2[j] += t * (xt[j * FASTGMM_TILE + b] - m[j]);
+            }
+            s1[k * D + l] += acc1;
+            for (int j = l; j < D; j++)
+                s2[(k * D + l) * D + j] += acc2[j];
+        }
+    }
+}
+
+#define FASTGMM_FULL_SMALL_CASES(F, ...) \
+    case 1: F(1, __VA_ARGS__); return 1;  \
+    case 2: F(2, __VA_ARGS__); return 1;  \
+    case 3: F(3, __VA_ARGS__); return 1;  \
+    case 4: F(4, __VA_ARGS__); return 1;  \
+    case 5: F(5, __VA_ARGS__); return 1;  \
+    case 6: F(6, __VA_ARGS__); return 1;  \
+    case 7: F(7, __VA_ARGS__); return 1;  \
+    case 8: F(8, __VA_ARGS__); return 1;
+
+/* Each returns 1 when it did the work, 0 when d is not one of its sizes. */
+static int fastgmm_logp_full_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
+                                   ptrdiff_t K, const double *c, const double *means,
+                                   const double *U, double *logp)
+{
+    switch (d) {
+        FASTGMM_FULL_SMALL_CASES(fastgmm_logp_full_fixed, xt, nb, K, c, means, U, logp)
+    default:
+        return 0;
+    }
+}
+
+static int fastgmm_stats_full_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
+                                    ptrdiff_t K, const double *means, const double *wr,
+                                    double *s1, double *s2)
+{
+    switch (d) {
+        FASTGMM_FULL_SMALL_CASES(fastgmm_stats_full_fixed, xt, nb, K, means, wr, s1, s2)
+    default:
+        return 0;
+    }
+}
+
+#endif
