@@ -24,7 +24,10 @@ def test_auto_rule():
     assert kernels.get_backend("auto", 1000, 4, 3, "full").name == "cython"
     assert kernels.get_backend("auto", big, 4, 3, "diag").name == "numba"
     assert kernels.get_backend("auto", big, 2, 3, "diag").name == "cython"
-    assert kernels.get_backend("auto", big, 2, 3, "full").name == "numba"
+    # 'full' with few features: Cython's copies per d; beyond them, Numba
+    assert kernels.get_backend("auto", big, 2, 3, "full").name == "cython"
+    assert kernels.get_backend("auto", big, 8, 3, "full").name == "cython"
+    assert kernels.get_backend("auto", big, 9, 3, "full").name == "numba"
     # the BLAS path of 'full' at many features is Cython's (trmm/syrk)
     assert kernels.get_backend("auto", big, 64, 3, "full").name == "cython"
 

@@ -104,15 +104,19 @@ def _choose_auto(n_samples, n_features, n_components, covariance_type):
     flops of Numba's (gemm). On the direct loops the faster one depends on the
     workload; the rule follows the measurements in README.md.
     """
-    from ._common import uses_blas
+    from ._common import FULL_SMALL_MAX_FEATURES, uses_blas
 
     if n_samples is None:
         return "cython"
     # gcc's loops win on the narrowest 'diag' rows (2026-11-25, Zen 3: d=2,
-    # n=1e6, k=4 and 16: Cython 10-25% faster); Numba's on 'full' d=8 (1.4-1.8x)
+    # n=1e6, k=4 and 16: Cython 10-25% faster) and on 'full' with few
+    # features, one copy per d (2026-11-26, Zen 3, n=1e6: d=2..8, k=4 and 16,
+    # Cython 1.3-2.1x faster than Numba)
     narrow_diag = (covariance_type == "diag"
                    and n_features <= AUTO_CYTHON_MAX_DIAG_FEATURES)
+    narrow_full = (covariance_type == "full"
+                   and n_features <= FULL_SMALL_MAX_FEATURES)
     if (uses_blas(covariance_type, n_features, n_components) or narrow_diag
-            or n_samples * n_components < AUTO_NUMBA_MIN_WORK):
+            or narrow_full or n_samples * n_components < AUTO_NUMBA_MIN_WORK):
         return "cython"
     return "numba"

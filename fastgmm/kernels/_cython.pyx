@@ -37,6 +37,7 @@ cdef extern from "_exp.h" nogil:
 
 cdef extern from "_full_small.h" nogil:
     int FASTGMM_TILE
+    int FASTGMM_SMALL_D
     int fastgmm_logp_full_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
                                 Py_ssize_t K, const double* c, const double* means,
                                 const double* U, double* logp)
@@ -63,7 +64,8 @@ cdef enum:
     TILE = 256  # rows per tile: _common.TILE
 
 if (FULL, TIED, DIAG) != (_common.FULL, _common.TIED, _common.DIAG) \
-        or TILE != _common.TILE or FASTGMM_TILE != TILE:
+        or TILE != _common.TILE or FASTGMM_TILE != TILE \
+        or FASTGMM_SMALL_D != _common.FULL_SMALL_MAX_FEATURES:
     raise ImportError("fastgmm's Cython extension was built from other sources "
                       "than fastgmm.kernels._common; rebuild it (pip install -e .)")
 

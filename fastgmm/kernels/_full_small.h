@@ -81,7 +81,9 @@ FASTGMM_INLINE void fastgmm_logp_full_fixed(const int D, const double *restrict 
 
 /* S1_k += sum_b wr_kb (x_b - m_k); upper triangle of
  * S2_k += sum_b wr_kb (x_b - m_k)(x_b - m_k)^T. One sweep over the tile per
- * row l of S2_k, its d - l + 1 sums in registers. */
+ * pair of rows (l, d - 1 - l) of S2_k: the pair has d + 3 sums (S1 included),
+ * all in registers, enough independent chains of additions to keep the
+ * floating-point units busy (one row alone near the end of S2 has 2). */
 FASTGMM_INLINE void fastgmm_stats_full_fixed(const int D, const double *restrict xt,
                                              ptrdiff_t nb, ptrdiff_t K,
                                              const double *restrict means,
@@ -94,21 +96,36 @@ FASTGMM_INLINE void fastgmm_stats_full_fixed(const int D, const double *restrict
         for (int l = 0; l < D; l++)
             m[l] = means[k * D + l];
         FASTGMM_UNROLL
-        for (int l = 0; l < D; l++) {
-            double acc1 = 0.0, acc2[FASTGMM_SMALL_D];
-            const double ml = m[l];
-            for (int j = l; j < D; j++)
-                acc2[j] = 0.0;
+        for (int l = 0; l < (D + 1) / 2; l++) {
+            const int h = D - 1 - l; /* the pair's second row (h == l: alone) */
+            double a1 = 0.0, h1 = 0.0;
+            double a2[FASTGMM_SMALL_D], h2[FASTGMM_SMALL_D];
+            const double ml = m[l], mh = m[h];
+            FASTGMM_UNROLL
+            for (int j = 0; j < D; j++)
+                a2[j] = h2[j] = 0.0;
             for (ptrdiff_t b = 0; b < nb; b++) {
                 const double t = r[b] * (xt[l * FASTGMM_TILE + b] - ml);
-                acc1 += t;
+                const double u = r[b] * (xt[h * FASTGMM_TILE + b] - mh);
+                a1 += t;
                 FASTGMM_UNROLL
                 for (int j = l; j < D; j++)
-                    acc2[j] += t * (xt[j * FASTGMM_TILE + b] - m[j]);
+                    a2[j] += t * (xt[j * FASTGMM_TILE + b] - m[j]);
+                if (h != l) {
+                    h1 += u;
+                    FASTGMM_UNROLL
+                    for (int j = h; j < D; j++)
+                        h2[j] += u * (xt[j * FASTGMM_TILE + b] - m[j]);
+                }
             }
-            s1[k * D + l] += acc1;
+            s1[k * D + l] += a1;
             for (int j = l; j < D; j++)
-                s2[(k * D + l) * D + j] += acc2[j];
+                s2[(k * D + l) * D + j] += a2[j];
+            if (h != l) {
+                s1[k * D + h] += h1;
+                for (int j = h; j < D; j++)
+                    s2[(k * D + h) * D + j] += h2[j];
+            }
         }
     }
 }
