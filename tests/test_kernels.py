@@ -76,30 +76,58 @@ def test_log_prob_matches_reference(backend, covariance_type, dtype, d):
     assert_allclose(out, expected, rtol=1e-6 if blas32 else 1e-10)
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 @pytest.mark.parametrize("d", range(1, 10))
-def test_full_with_few_features_matches_reference(backend, d):
-    # Cython's 'full' at d <= 8 runs one copy per d (_full_small.h); d = 9
-    # the generic loops. 300 rows: a whole tile and a part of one.
+def test_few_features_match_reference(backend, covariance_type, d):
+    # Cython's 'full', 'diag' and 'spherical' at d <= 8 run one copy per d
+    # (_small_d.h); d = 9 the generic loops. 300 rows: a whole tile and a
+    # part of one.
     n, k = 300, 3
     X, _ = make_blobs(n, d, k, seed=30 + d)
     w = np.random.RandomState(d).rand(n)
-    weights, means, covs = random_params(k, d, "full", seed=40 + d, scale=2.0)
-    out, total = run_accumulate(backend, X, w, weights, means, covs, "full")
-    nk, s1, s2, expected_total = expected_stats(X, w, weights, means, covs, "full")
+    weights, means, covs = random_params(k, d, covariance_type, seed=40 + d, scale=2.0)
+    out, total = run_accumulate(backend, X, w, weights, means, covs, covariance_type)
+    nk, s1, s2, expected_total = expected_stats(X, w, weights, means, covs,
+                                                covariance_type)
     assert_allclose(total, expected_total, rtol=1e-12)
     assert_allclose(out.nk, nk, rtol=1e-12)
     assert_allclose(out.s1, s1, rtol=1e-10, atol=1e-12 * np.abs(s1).max())
     assert_allclose(out.s2, s2, rtol=1e-10, atol=1e-12 * np.abs(s2).max())
-    c, means64, chol = kernel_args(weights, means, covs, "full")
+    c, means64, chol = kernel_args(weights, means, covs, covariance_type)
     log_prob = np.empty((n, k))
-    kernels.get_backend(backend).log_prob(X, c, means64, chol, "full", log_prob)
-    assert_allclose(log_prob, reference.estimate_log_prob(X, weights, means, covs, "full"),
-                    rtol=1e-12)
+    kernels.get_backend(backend).log_prob(X, c, means64, chol, covariance_type, log_prob)
+    expected = reference.estimate_log_prob(X, weights, means, covs, covariance_type)
+    assert_allclose(log_prob, expected, rtol=1e-12)
     # a row's values do not depend on its place in a tile (rows 1.. shifted
     # by one place)
     shifted = np.empty((n - 1, k))
-    kernels.get_backend(backend).log_prob(X[1:], c, means64, chol, "full", shifted)
+    kernels.get_backend(backend).log_prob(X[1:], c, means64, chol, covariance_type,
+                                          shifted)
     assert_array_equal(shifted, log_prob[1:])
+
+
+@pytest.mark.skipif("cython" not in BACKENDS, reason="needs the built extension")
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_copies_per_d_agree_with_the_generic_loops(covariance_type):
+    # the switch benchmarks/small_d_ab.py uses: both paths, one process
+    n, d, k = 700, 5, 4
+    X, _ = make_blobs(n, d, k, seed=50)
+    w = np.random.RandomState(51).rand(n)
+    weights, means, covs = random_params(k, d, covariance_type, seed=52, scale=2.0)
+    drivers = kernels.get_backend("cython").drivers
+    results = {}
+    try:
+        for on in (False, True):
+            drivers.set_small_d(on)
+            results[on] = run_accumulate("cython", X, w, weights, means, covs,
+                                         covariance_type)
+    finally:
+        drivers.set_small_d(True)
+    (generic, generic_total), (copies, copies_total) = results[False], results[True]
+    assert_allclose(copies_total, generic_total, rtol=1e-13)
+    for name in ("nk", "s1", "s2"):
+        a, b = getattr(copies, name), getattr(generic, name)
+        assert_allclose(a, b, rtol=1e-12, atol=1e-13 * np.abs(b).max())
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

@@ -90,10 +90,9 @@ def get_backend(name="auto", n_samples=None, n_features=None, n_components=None,
 
 
 #: 'auto' picks Numba for jobs at least this large (n_samples * n_components)
-#: on the direct-loop path; see README.md for the measurements behind it.
+#: on the direct-loop path (except where Cython's copies per d run,
+#: `_common.SMALL_D_MAX_FEATURES`); see README.md for the measurements.
 AUTO_NUMBA_MIN_WORK = 2_000_000
-#: ... except for 'diag' with at most this many features, where Cython is faster.
-AUTO_CYTHON_MAX_DIAG_FEATURES = 2
 
 
 def _choose_auto(n_samples, n_features, n_components, covariance_type):
@@ -104,19 +103,16 @@ def _choose_auto(n_samples, n_features, n_components, covariance_type):
     flops of Numba's (gemm). On the direct loops the faster one depends on the
     workload; the rule follows the measurements in README.md.
     """
-    from ._common import FULL_SMALL_MAX_FEATURES, uses_blas
+    from ._common import SMALL_D_MAX_FEATURES, uses_blas
 
     if n_samples is None:
         return "cython"
-    # gcc's loops win on the narrowest 'diag' rows (2026-11-25, Zen 3: d=2,
-    # n=1e6, k=4 and 16: Cython 10-25% faster) and on 'full' with few
-    # features, one copy per d (2026-11-26, Zen 3, n=1e6: d=2..8, k=4 and 16,
-    # Cython 1.3-2.1x faster than Numba)
-    narrow_diag = (covariance_type == "diag"
-                   and n_features <= AUTO_CYTHON_MAX_DIAG_FEATURES)
-    narrow_full = (covariance_type == "full"
-                   and n_features <= FULL_SMALL_MAX_FEATURES)
-    if (uses_blas(covariance_type, n_features, n_components) or narrow_diag
-            or narrow_full or n_samples * n_components < AUTO_NUMBA_MIN_WORK):
+    # Cython's copies per d (_small_d.h) win on few features (2026-11-26,
+    # Zen 3, n=1e6, one process: 'full' d=2..8, k=4 and 16, 1.3-2.1x Numba;
+    # 'diag' d=2..6 1.06-1.30x, d=8 0.91-1.12x, 'spherical' d=8 1.10x)
+    small_d = (covariance_type in ("full", "diag", "spherical")
+               and n_features <= SMALL_D_MAX_FEATURES)
+    if (uses_blas(covariance_type, n_features, n_components) or small_d
+            or n_samples * n_components < AUTO_NUMBA_MIN_WORK):
         return "cython"
     return "numba"

@@ -35,9 +35,10 @@ def driver_type(covariance_type):
 TILE = 256
 #: From this many features on, 'full' goes through BLAS tiles.
 BLAS_MIN_FEATURES = 24
-#: Up to this many features, Cython's 'full' loops run one compiled copy per
-#: number of features (``_full_small.h``: the per-row values in registers).
-FULL_SMALL_MAX_FEATURES = 8
+#: Up to this many features, Cython's 'full', 'diag' and 'spherical' loops run
+#: one compiled copy per number of features (``_small_d.h``: the per-row
+#: values in registers).
+SMALL_D_MAX_FEATURES = 8
 #: A partition holds at least this many rows (below it, threads cost more than
 #: they save). Read at each call, so tests may lower it.
 MIN_ROWS_PER_PARTITION = 2048

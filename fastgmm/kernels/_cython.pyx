@@ -35,13 +35,20 @@ cdef extern from "_exp.h" nogil:
     int FASTGMM_OPENMP
     int fastgmm_max_threads()
 
-cdef extern from "_full_small.h" nogil:
+cdef extern from "_small_d.h" nogil:
     int FASTGMM_TILE
     int FASTGMM_SMALL_D
     int fastgmm_logp_full_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
                                 Py_ssize_t K, const double* c, const double* means,
                                 const double* U, double* logp)
     int fastgmm_stats_full_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
+                                 Py_ssize_t K, const double* means, const double* wr,
+                                 double* s1, double* s2)
+    int fastgmm_small_d_off
+    int fastgmm_logp_diag_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
+                                Py_ssize_t K, const double* c, const double* means,
+                                const double* U, double* logp)
+    int fastgmm_stats_diag_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
                                  Py_ssize_t K, const double* means, const double* wr,
                                  double* s1, double* s2)
 
@@ -65,11 +72,19 @@ cdef enum:
 
 if (FULL, TIED, DIAG) != (_common.FULL, _common.TIED, _common.DIAG) \
         or TILE != _common.TILE or FASTGMM_TILE != TILE \
-        or FASTGMM_SMALL_D != _common.FULL_SMALL_MAX_FEATURES:
+        or FASTGMM_SMALL_D != _common.SMALL_D_MAX_FEATURES:
     raise ImportError("fastgmm's Cython extension was built from other sources "
                       "than fastgmm.kernels._common; rebuild it (pip install -e .)")
 
 OPENMP = bool(FASTGMM_OPENMP)
+
+
+def set_small_d(bint on):
+    """Whether 'full' and 'diag' at d <= 8 take `_small_d.h`'s copies (the
+    default) or the generic loops: for benchmarks/small_d_ab.py, which times
+    one against the other in one process. Not for use during a pass."""
+    global fastgmm_small_d_off
+    fastgmm_small_d_off = 0 if on else 1
 
 
 def max_threads():
@@ -88,7 +103,7 @@ cdef void _load_tile(const floating* X, Py_ssize_t d, const double* w, bint weig
     row of 1e200 squares to inf, and 0 * inf is NaN): it is read as ``fill``
     (a mean), which gives finite log-probabilities, and then adds nothing.
     The rows after the last, up to a multiple of 8, are ``fill`` too:
-    `_full_small.h` computes whole vectors of rows (so that a row gets the
+    `_small_d.h` computes whole vectors of rows (so that a row gets the
     same bits wherever it falls in a tile); their results are not used.
     """
     cdef Py_ssize_t b, j
@@ -179,7 +194,7 @@ cdef void _logp_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
     cdef double* row
     cdef const double* Uk
     if fastgmm_logp_full_small(d, xt, nb, K, c, means, U, logp):
-        return  # d <= 8: _full_small.h, in registers
+        return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         Uk = U + k * d * d
         row = logp + k * TILE
@@ -209,6 +224,8 @@ cdef void _logp_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
     cdef Py_ssize_t k, j, b
     cdef double m, p, t
     cdef double* row
+    if fastgmm_logp_diag_small(d, xt, nb, K, c, means, U, logp):
+        return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         row = logp + k * TILE
         for b in range(nb):
@@ -278,7 +295,7 @@ cdef void _stats_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef const double* row
     _add_counts(wr, nb, K, nk, NULL)
     if fastgmm_stats_full_small(d, xt, nb, K, means, wr, s1, s2):
-        return  # d <= 8: _full_small.h, in registers
+        return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         row = wr + k * TILE
         for l in range(d):
@@ -306,6 +323,8 @@ cdef void _stats_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef double m, dv, v, acc, acc1, acc2
     cdef const double* row
     _add_counts(wr, nb, K, nk, NULL)
+    if fastgmm_stats_diag_small(d, xt, nb, K, means, wr, s1, s2):
+        return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         row = wr + k * TILE
         for j in range(d):

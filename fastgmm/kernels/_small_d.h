@@ -1,11 +1,12 @@
-/* 'full' with few features (d <= FASTGMM_SMALL_D): the tile's
+/* 'full' and 'diag' with few features (d <= FASTGMM_SMALL_D): the tile's
  * log-probabilities and statistics with every per-row quantity in registers,
  * for fastgmm's Cython kernels.
  *
- * The generic loops of _cython.pyx (`_logp_full`, `_stats_full`) keep one
- * array per quantity and sweep it once per term: y_j += (x_l - m_l) U_lj
- * loads and stores y for every l, and each entry of S2 is a dot product with
- * one accumulator (a chain of dependent additions). Here d is a constant of
+ * The generic loops of _cython.pyx (`_logp_full`, `_stats_full`,
+ * `_logp_diag`, `_stats_diag`) keep one array per quantity and sweep it once
+ * per term: y_j += (x_l - m_l) U_lj loads and stores y for every l, log p
+ * for every feature, and each entry of S2 is a dot product with one
+ * accumulator (a chain of dependent additions). Here d is a constant of
  * each copy (a switch calls an always-inlined body with d = 1..8), so the
  * compiler unrolls the loops over features, keeps (x - m), y and the
  * accumulators of a row of S2 in vector registers, and vectorizes over the
@@ -14,11 +15,12 @@
  * -fassociative-math).
  *
  * Tiles are transposed: xt[l * FASTGMM_TILE + b] is feature l of row b;
- * logp and wr are (K x FASTGMM_TILE). U_k is row-major upper triangular
- * (d x d), S2_k row-major with its upper triangle filled.
+ * logp and wr are (K x FASTGMM_TILE). 'full': U_k is row-major upper
+ * triangular (d x d), S2_k row-major with its upper triangle filled. 'diag'
+ * (and 'spherical'): U_k the d precisions (square roots), S2_k d sums.
  */
-#ifndef FASTGMM_FULL_SMALL_H
-#define FASTGMM_FULL_SMALL_H
+#ifndef FASTGMM_SMALL_D_H
+#define FASTGMM_SMALL_D_H
 
 #include <stddef.h>
 
@@ -130,7 +132,75 @@ FASTGMM_INLINE void fastgmm_stats_full_fixed(const int D, const double *restrict
     }
 }
 
-#define FASTGMM_FULL_SMALL_CASES(F, ...) \
+/* 'diag': logp[k, b] = c_k - sum_j ((x_bj - m_kj) p_kj)^2 / 2, for b < nb
+ * rounded up to a multiple of 8 (xt must be defined there) */
+FASTGMM_INLINE void fastgmm_logp_diag_fixed(const int D, const double *restrict xt,
+                                            ptrdiff_t nb, ptrdiff_t K,
+                                            const double *restrict c,
+                                            const double *restrict means,
+                                            const double *restrict U,
+                                            double *restrict logp)
+{
+    double m[FASTGMM_SMALL_D], p[FASTGMM_SMALL_D];
+    const ptrdiff_t nbp = ((nb + 7) / 8) * 8 < FASTGMM_TILE ? ((nb + 7) / 8) * 8 : FASTGMM_TILE;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        double *restrict row = logp + k * FASTGMM_TILE;
+        const double ck = c[k];
+        for (int j = 0; j < D; j++) {
+            m[j] = means[k * D + j];
+            p[j] = U[k * D + j];
+        }
+        for (ptrdiff_t b = 0; b < nbp; b++) {
+            double acc = 0.0;
+            FASTGMM_UNROLL
+            for (int j = 0; j < D; j++) {
+                const double t = (xt[j * FASTGMM_TILE + b] - m[j]) * p[j];
+                acc += t * t;
+            }
+            row[b] = ck - 0.5 * acc;
+        }
+    }
+}
+
+/* 'diag': S1_kj += sum_b wr_kb (x_bj - m_kj), S2_kj += sum_b wr_kb
+ * (x_bj - m_kj)^2; one sweep per group of up to 4 features: up to 8
+ * independent sums in registers. */
+FASTGMM_INLINE void fastgmm_stats_diag_fixed(const int D, const double *restrict xt,
+                                             ptrdiff_t nb, ptrdiff_t K,
+                                             const double *restrict means,
+                                             const double *restrict wr,
+                                             double *restrict s1, double *restrict s2)
+{
+    for (ptrdiff_t k = 0; k < K; k++) {
+        const double *restrict r = wr + k * FASTGMM_TILE;
+        FASTGMM_UNROLL
+        for (int j0 = 0; j0 < D; j0 += 4) {
+            const int n = D - j0 < 4 ? D - j0 : 4;
+            double m[4], a1[4], a2[4];
+            FASTGMM_UNROLL
+            for (int j = 0; j < n; j++) {
+                m[j] = means[k * D + j0 + j];
+                a1[j] = a2[j] = 0.0;
+            }
+            for (ptrdiff_t b = 0; b < nb; b++) {
+                FASTGMM_UNROLL
+                for (int j = 0; j < n; j++) {
+                    const double dv = xt[(j0 + j) * FASTGMM_TILE + b] - m[j];
+                    const double v = r[b] * dv;
+                    a1[j] += v;
+                    a2[j] += v * dv;
+                }
+            }
+            FASTGMM_UNROLL
+            for (int j = 0; j < n; j++) {
+                s1[k * D + j0 + j] += a1[j];
+                s2[k * D + j0 + j] += a2[j];
+            }
+        }
+    }
+}
+
+#define FASTGMM_SMALL_D_CASES(F, ...) \
     case 1: F(1, __VA_ARGS__); return 1;  \
     case 2: F(2, __VA_ARGS__); return 1;  \
     case 3: F(3, __VA_ARGS__); return 1;  \
@@ -140,13 +210,20 @@ FASTGMM_INLINE void fastgmm_stats_full_fixed(const int D, const double *restrict
     case 7: F(7, __VA_ARGS__); return 1;  \
     case 8: F(8, __VA_ARGS__); return 1;
 
+/* Nonzero: the dispatchers below decline, and the generic loops run (set
+ * only by _cython.set_small_d, for measuring one path against the other in
+ * one process; a pass reads it once per tile, so set it between passes). */
+static int fastgmm_small_d_off = 0;
+
 /* Each returns 1 when it did the work, 0 when d is not one of its sizes. */
 static int fastgmm_logp_full_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
                                    ptrdiff_t K, const double *c, const double *means,
                                    const double *U, double *logp)
 {
+    if (fastgmm_small_d_off)
+        return 0;
     switch (d) {
-        FASTGMM_FULL_SMALL_CASES(fastgmm_logp_full_fixed, xt, nb, K, c, means, U, logp)
+        FASTGMM_SMALL_D_CASES(fastgmm_logp_full_fixed, xt, nb, K, c, means, U, logp)
     default:
         return 0;
     }
@@ -156,8 +233,36 @@ static int fastgmm_stats_full_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
                                     ptrdiff_t K, const double *means, const double *wr,
                                     double *s1, double *s2)
 {
+    if (fastgmm_small_d_off)
+        return 0;
     switch (d) {
-        FASTGMM_FULL_SMALL_CASES(fastgmm_stats_full_fixed, xt, nb, K, means, wr, s1, s2)
+        FASTGMM_SMALL_D_CASES(fastgmm_stats_full_fixed, xt, nb, K, means, wr, s1, s2)
+    default:
+        return 0;
+    }
+}
+
+static int fastgmm_logp_diag_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
+                                   ptrdiff_t K, const double *c, const double *means,
+                                   const double *U, double *logp)
+{
+    if (fastgmm_small_d_off)
+        return 0;
+    switch (d) {
+        FASTGMM_SMALL_D_CASES(fastgmm_logp_diag_fixed, xt, nb, K, c, means, U, logp)
+    default:
+        return 0;
+    }
+}
+
+static int fastgmm_stats_diag_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
+                                    ptrdiff_t K, const double *means, const double *wr,
+                                    double *s1, double *s2)
+{
+    if (fastgmm_small_d_off)
+        return 0;
+    switch (d) {
+        FASTGMM_SMALL_D_CASES(fastgmm_stats_diag_fixed, xt, nb, K, means, wr, s1, s2)
     default:
         return 0;
     }
