@@ -22,8 +22,10 @@ def test_named_backends():
 def test_auto_rule():
     big = kernels.AUTO_NUMBA_MIN_WORK
     assert kernels.get_backend("auto", 1000, 4, 3, "full").name == "cython"
-    assert kernels.get_backend("auto", big, 9, 3, "diag").name == "numba"
-    assert kernels.get_backend("auto", big, 9, 3, "spherical").name == "numba"
+    assert kernels.get_backend("auto", big, 9, 5, "diag").name == "numba"
+    assert kernels.get_backend("auto", big, 9, 5, "spherical").name == "numba"
+    # 'diag' with few components: Cython's row-major tiles
+    assert kernels.get_backend("auto", big, 9, 4, "diag").name == "cython"
     assert kernels.get_backend("auto", big, 2, 3, "diag").name == "cython"
     assert kernels.get_backend("auto", big, 8, 3, "spherical").name == "cython"
     # 'full' with few features: Cython's copies per d; beyond them, Numba

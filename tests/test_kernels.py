@@ -107,11 +107,15 @@ def test_few_features_match_reference(backend, covariance_type, d):
 
 
 @pytest.mark.skipif("cython" not in BACKENDS, reason="needs the built extension")
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
-def test_copies_per_d_agree_with_the_generic_loops(covariance_type):
-    # the switch benchmarks/small_d_ab.py uses: both paths, one process
-    n, d, k = 700, 5, 4
-    X, _ = make_blobs(n, d, k, seed=50)
+@pytest.mark.parametrize("covariance_type, d, k", [("full", 5, 4), ("diag", 5, 4),
+                                                   ("diag", 40, 3), ("diag", 200, 4)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_copies_per_d_agree_with_the_generic_loops(covariance_type, d, k, dtype):
+    # the switch benchmarks/small_d_ab.py uses: both paths, one process ('diag'
+    # at d=40 k=3 and d=200 k=4: row-major tiles against the direct loops and
+    # the products)
+    n = 700
+    X, _ = make_blobs(n, d, k, seed=50, dtype=dtype)
     w = np.random.RandomState(51).rand(n)
     weights, means, covs = random_params(k, d, covariance_type, seed=52, scale=2.0)
     drivers = kernels.get_backend("cython").drivers
@@ -124,10 +128,12 @@ def test_copies_per_d_agree_with_the_generic_loops(covariance_type):
     finally:
         drivers.set_small_d(True)
     (generic, generic_total), (copies, copies_total) = results[False], results[True]
-    assert_allclose(copies_total, generic_total, rtol=1e-13)
+    # the products compute float32 data in float32
+    rtol = 1e-5 if dtype == np.float32 and d == 200 else 1e-12
+    assert_allclose(copies_total, generic_total, rtol=rtol)
     for name in ("nk", "s1", "s2"):
         a, b = getattr(copies, name), getattr(generic, name)
-        assert_allclose(a, b, rtol=1e-12, atol=1e-13 * np.abs(b).max())
+        assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -190,14 +196,19 @@ def test_backends_agree(covariance_type, dtype):
         assert_allclose(x, y, rtol=1e-10, atol=1e-10 * np.abs(x).max())
 
 
-def test_zero_weight_rows_count_for_nothing(backend):
-    X, _ = make_blobs(500, 3, 3, seed=12)
+@pytest.mark.parametrize("covariance_type, d", [("full", 3), ("diag", 20)])
+def test_zero_weight_rows_count_for_nothing(backend, covariance_type, d):
+    # 'diag' at d=20 with 3 components: Cython's row-major tiles; rows of
+    # weight 0 hold 1e200, whose squares would overflow
+    X, _ = make_blobs(500, d, 3, seed=12)
     w = np.ones(500)
     w[::3] = 0.0
-    weights, means, covs = random_params(3, 3, "full", seed=13, scale=2.0)
+    X[::3] = 1e200
+    weights, means, covs = random_params(3, d, covariance_type, seed=13, scale=2.0)
     dropped, total_dropped = run_accumulate(backend, X[w > 0], np.ones(int(w.sum())),
-                                            weights, means, covs, "full")
-    zeroed, total_zeroed = run_accumulate(backend, X, w, weights, means, covs, "full")
+                                            weights, means, covs, covariance_type)
+    zeroed, total_zeroed = run_accumulate(backend, X, w, weights, means, covs,
+                                          covariance_type)
     assert_allclose(total_zeroed, total_dropped, rtol=1e-12)
     assert_allclose(zeroed.s2, dropped.s2, rtol=1e-12)
 

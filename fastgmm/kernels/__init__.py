@@ -103,7 +103,7 @@ def _choose_auto(n_samples, n_features, n_components, covariance_type):
     flops of Numba's (gemm). On the direct loops the faster one depends on the
     workload; the rule follows the measurements in README.md.
     """
-    from ._common import SMALL_D_MAX_FEATURES, uses_blas
+    from ._common import DIAG_ROWS_MAX_COMPONENTS, SMALL_D_MAX_FEATURES, uses_blas
 
     if n_samples is None:
         return "cython"
@@ -112,7 +112,11 @@ def _choose_auto(n_samples, n_features, n_components, covariance_type):
     # 'diag' d=2..6 1.06-1.30x, d=8 0.91-1.12x, 'spherical' d=8 1.10x)
     small_d = (covariance_type in ("full", "diag", "spherical")
                and n_features <= SMALL_D_MAX_FEATURES)
-    if (uses_blas(covariance_type, n_features, n_components) or small_d
+    # and 'diag' with few components on row-major tiles (d=32 and 128, k=4:
+    # 1.9-3.8x Numba in the 2026-11-26 runs)
+    few_k_diag = (covariance_type in ("diag", "spherical")
+                  and n_components <= DIAG_ROWS_MAX_COMPONENTS)
+    if (uses_blas(covariance_type, n_features, n_components) or small_d or few_k_diag
             or n_samples * n_components < AUTO_NUMBA_MIN_WORK):
         return "cython"
     return "numba"

@@ -39,6 +39,10 @@ BLAS_MIN_FEATURES = 24
 #: one compiled copy per number of features (``_small_d.h``: the per-row
 #: values in registers).
 SMALL_D_MAX_FEATURES = 8
+#: Up to this many components, Cython's 'diag' and 'spherical' with more
+#: features than `SMALL_D_MAX_FEATURES` run on row-major tiles
+#: (``_small_d.h``), whatever the products' rule says.
+DIAG_ROWS_MAX_COMPONENTS = 4
 #: A partition holds at least this many rows (below it, threads cost more than
 #: they save). Read at each call, so tests may lower it.
 MIN_ROWS_PER_PARTITION = 2048

@@ -45,6 +45,19 @@ cdef extern from "_small_d.h" nogil:
                                  Py_ssize_t K, const double* means, const double* wr,
                                  double* s1, double* s2)
     int fastgmm_small_d_off
+    int FASTGMM_FEW_K
+    int fastgmm_logp_diag_rows(Py_ssize_t K, const double* xr, Py_ssize_t nb,
+                               Py_ssize_t d, const double* c, const double* means,
+                               const double* U, double* logp)
+    int fastgmm_stats_diag_rows(Py_ssize_t K, const double* xr, Py_ssize_t nb,
+                                Py_ssize_t d, const double* means, const double* wr,
+                                double* s1, double* s2)
+    int fastgmm_logp_diag_rows_f(Py_ssize_t K, const float* xr, Py_ssize_t nb,
+                                 Py_ssize_t d, const double* c, const double* means,
+                                 const double* U, double* logp)
+    int fastgmm_stats_diag_rows_f(Py_ssize_t K, const float* xr, Py_ssize_t nb,
+                                  Py_ssize_t d, const double* means, const double* wr,
+                                  double* s1, double* s2)
     int fastgmm_logp_diag_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
                                 Py_ssize_t K, const double* c, const double* means,
                                 const double* U, double* logp)
@@ -72,7 +85,8 @@ cdef enum:
 
 if (FULL, TIED, DIAG) != (_common.FULL, _common.TIED, _common.DIAG) \
         or TILE != _common.TILE or FASTGMM_TILE != TILE \
-        or FASTGMM_SMALL_D != _common.SMALL_D_MAX_FEATURES:
+        or FASTGMM_SMALL_D != _common.SMALL_D_MAX_FEATURES \
+        or FASTGMM_FEW_K != _common.DIAG_ROWS_MAX_COMPONENTS:
     raise ImportError("fastgmm's Cython extension was built from other sources "
                       "than fastgmm.kernels._common; rebuild it (pip install -e .)")
 
@@ -778,6 +792,75 @@ cdef double _range_diag_gemm(const floating* X, Py_ssize_t d, Py_ssize_t K,
     return ll
 
 
+# --- 'diag' with few components and many features: row-major tiles -------------
+
+cdef inline bint _diag_rows(int kind, Py_ssize_t d, Py_ssize_t K) noexcept nogil:
+    """Whether a 'diag' pass of this shape runs on row-major tiles
+    (`_small_d.h`): at most FASTGMM_FEW_K components, more features than the
+    copies per d take."""
+    return (kind == DIAG and K <= FASTGMM_FEW_K and d > FASTGMM_SMALL_D
+            and not fastgmm_small_d_off)
+
+
+cdef void _load_rows(const floating* X, Py_ssize_t d, const double* w, bint weighted,
+                     Py_ssize_t start, Py_ssize_t nb, const double* fill,
+                     double* xr) noexcept nogil:
+    """xr[b * d + j] = X[start + b, j] as double; ``fill`` for weight 0."""
+    cdef Py_ssize_t b, j
+    cdef const floating* row
+    for b in range(nb):
+        row = X + (start + b) * d
+        if weighted and w[start + b] == 0.0:
+            for j in range(d):
+                xr[b * d + j] = fill[j]
+        else:
+            for j in range(d):
+                xr[b * d + j] = row[j]
+
+
+cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                             const double* w, bint weighted, const double* c,
+                             const double* means, const double* U, Py_ssize_t start,
+                             Py_ssize_t stop, double* nk, double* s1, double* s2,
+                             double ll, int* failed) noexcept nogil:
+    """`_range` for 'diag' with few components, on row-major tiles."""
+    cdef double* xr = <double*> malloc(TILE * d * sizeof(double))
+    cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
+    cdef double* top = <double*> malloc(TILE * sizeof(double))
+    cdef double* total = <double*> malloc(TILE * sizeof(double))
+    cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    cdef Py_ssize_t s, nb
+    if xr == NULL or logp == NULL or top == NULL or total == NULL or wt == NULL:
+        failed[0] = 1
+        start = stop
+    s = start
+    while s < stop:
+        nb = min(TILE, stop - s)
+        _load_weights(w, weighted, s, nb, wt)
+        if weighted:  # rows of weight 0 are read as a mean: a float64 copy
+            _load_rows(X, d, w, weighted, s, nb, means, xr)
+            fastgmm_logp_diag_rows(K, xr, nb, d, c, means, U, logp)
+        elif floating is double:  # the tile's rows as they are
+            fastgmm_logp_diag_rows(K, X + s * d, nb, d, c, means, U, logp)
+        else:
+            fastgmm_logp_diag_rows_f(K, X + s * d, nb, d, c, means, U, logp)
+        ll += _responsibilities(logp, K, nb, wt, top, total)
+        _add_counts(logp, nb, K, nk, NULL)
+        if weighted:
+            fastgmm_stats_diag_rows(K, xr, nb, d, means, logp, s1, s2)
+        elif floating is double:
+            fastgmm_stats_diag_rows(K, X + s * d, nb, d, means, logp, s1, s2)
+        else:
+            fastgmm_stats_diag_rows_f(K, X + s * d, nb, d, means, logp, s1, s2)
+        s += TILE
+    free(xr)
+    free(logp)
+    free(top)
+    free(total)
+    free(wt)
+    return ll
+
+
 # --- posteriors ------------------------------------------------------------------
 
 cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t s,
@@ -852,13 +935,14 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef bint ok = (xt != NULL and logp != NULL and work != NULL and y != NULL
                     and top != NULL and total != NULL)
     cdef DiagGemm m
-    cdef bint diag_gemm = use_blas and kind == DIAG
+    cdef bint row_major = _diag_rows(kind, d, K)
+    cdef bint diag_gemm = use_blas and kind == DIAG and not row_major
     if diag_gemm:
         ok = _diag_gemm_alloc(&m, d, K, sizeof(floating)) and ok
         if ok:
             _diag_gemm_setup(d, K, c, means, U, center, <floating*> m.g_x, m.shift,
                              <floating*> m.bmat, m.cst)
-    elif ok and use_blas:
+    elif ok and use_blas and kind == FULL:
         means_x = <floating*> malloc(K * d * sizeof(floating))
         U_x = <floating*> malloc(K * d * d * sizeof(floating))
         rows = <floating*> malloc(TILE * d * sizeof(floating))
@@ -874,12 +958,17 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
-        if diag_gemm:
+        if row_major:
+            if floating is double:
+                fastgmm_logp_diag_rows(K, X + s * d, nb, d, c, means, U, logp)
+            else:
+                fastgmm_logp_diag_rows_f(K, X + s * d, nb, d, c, means, U, logp)
+        elif diag_gemm:
             _load_gemm_tile(X, d, NULL, False, s, nb, <floating*> m.g_x,
                             <floating*> m.qt)
             _logp_diag_gemm(<floating*> m.qt, nb, d, K, <floating*> m.bmat, m.cst,
                             logp, <floating*> m.lx)
-        elif use_blas:
+        elif use_blas and kind == FULL:
             _logp_full_blas(X, d, K, NULL, False, s, nb, c, means_x, U_x, logp, rows)
         else:
             _load_tile(X, d, NULL, False, s, nb, means, xt)
@@ -985,7 +1074,12 @@ def accumulate_partitions(
     with nogil, parallel(num_threads=n_threads):
         for i in prange(m, schedule="static"):
             p = segments[i, 0]
-            if use_blas and kind == DIAG:
+            if _diag_rows(kind, d, K):
+                ll[p] = _range_diag_rows(
+                    &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
+                    segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0],
+                    ll[p], &failed)
+            elif use_blas and kind == DIAG:
                 ll[p] = _range_diag_gemm(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     center_ptr, segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0],

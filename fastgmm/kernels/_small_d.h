@@ -210,6 +210,103 @@ FASTGMM_INLINE void fastgmm_stats_diag_fixed(const int D, const double *restrict
     case 7: F(7, __VA_ARGS__); return 1;  \
     case 8: F(8, __VA_ARGS__); return 1;
 
+/* 'diag' with few components (K <= FASTGMM_FEW_K) and many features: the
+ * tile row-major (xr[b * d + j], rows of weight 0 filled with a mean), the
+ * loops over features innermost, so that they vectorize over features and
+ * the K sums of a row (log p) or the K pairs of accumulators of a feature
+ * (statistics) are independent chains. The transposed tile and its
+ * per-feature sweeps would sweep the whole tile once per feature and
+ * component; the matrix products are thin (k columns) there. */
+#define FASTGMM_FEW_K 4
+
+/* The functions below, for rows of type T (double; float: float32 X read
+ * as it is, each value widened to double as it is loaded), suffix S. */
+#define FASTGMM_DIAG_ROWS(T, S)                                                      \
+FASTGMM_INLINE void fastgmm_logp_diag_rows_fixed##S(                                 \
+    const int K, const T *restrict xr, ptrdiff_t nb, ptrdiff_t d,                    \
+    const double *restrict c, const double *restrict means,                          \
+    const double *restrict U, double *restrict logp)                                 \
+{                                                                                    \
+    for (ptrdiff_t b = 0; b < nb; b++) {                                             \
+        const T *restrict x = xr + b * d;                                            \
+        double acc[FASTGMM_FEW_K];                                                   \
+        FASTGMM_UNROLL                                                               \
+        for (int k = 0; k < K; k++)                                                  \
+            acc[k] = 0.0;                                                            \
+        for (ptrdiff_t j = 0; j < d; j++) {                                          \
+            const double xj = x[j];                                                  \
+            FASTGMM_UNROLL                                                           \
+            for (int k = 0; k < K; k++) {                                            \
+                const double t = (xj - means[k * d + j]) * U[k * d + j];             \
+                acc[k] += t * t;                                                     \
+            }                                                                        \
+        }                                                                            \
+        FASTGMM_UNROLL                                                               \
+        for (int k = 0; k < K; k++)                                                  \
+            logp[k * FASTGMM_TILE + b] = c[k] - 0.5 * acc[k];                        \
+    }                                                                                \
+}                                                                                    \
+                                                                                     \
+static inline void fastgmm_stats_diag_two##S(                                        \
+    const T *restrict x0, const T *restrict x1, double r0, double r1, ptrdiff_t d,   \
+    const double *restrict m, double *restrict s1, double *restrict s2)              \
+{                                                                                    \
+    for (ptrdiff_t j = 0; j < d; j++) {                                              \
+        const double d0 = x0[j] - m[j], d1 = x1[j] - m[j];                           \
+        const double v0 = r0 * d0, v1 = r1 * d1;                                     \
+        s1[j] += v0 + v1;                                                            \
+        s2[j] += v0 * d0 + v1 * d1;                                                  \
+    }                                                                                \
+}                                                                                    \
+                                                                                     \
+static inline void fastgmm_stats_diag_one##S(                                        \
+    const T *restrict x0, double r0, ptrdiff_t d, const double *restrict m,          \
+    double *restrict s1, double *restrict s2)                                        \
+{                                                                                    \
+    for (ptrdiff_t j = 0; j < d; j++) {                                              \
+        const double d0 = x0[j] - m[j];                                              \
+        const double v0 = r0 * d0;                                                   \
+        s1[j] += v0;                                                                 \
+        s2[j] += v0 * d0;                                                            \
+    }                                                                                \
+}                                                                                    \
+                                                                                     \
+FASTGMM_INLINE void fastgmm_stats_diag_rows_fixed##S(                                \
+    const int K, const T *restrict xr, ptrdiff_t nb, ptrdiff_t d,                    \
+    const double *restrict means, const double *restrict wr, double *restrict s1,    \
+    double *restrict s2)                                                             \
+{                                                                                    \
+    ptrdiff_t b = 0;                                                                 \
+    for (; b + 1 < nb; b += 2) {                                                     \
+        FASTGMM_UNROLL                                                               \
+        for (int k = 0; k < K; k++)                                                  \
+            fastgmm_stats_diag_two##S(xr + b * d, xr + (b + 1) * d,                  \
+                                      wr[k * FASTGMM_TILE + b],                      \
+                                      wr[k * FASTGMM_TILE + b + 1], d,               \
+                                      means + k * d, s1 + k * d, s2 + k * d);        \
+    }                                                                                \
+    if (b < nb) {                                                                    \
+        FASTGMM_UNROLL                                                               \
+        for (int k = 0; k < K; k++)                                                  \
+            fastgmm_stats_diag_one##S(xr + b * d, wr[k * FASTGMM_TILE + b], d,       \
+                                      means + k * d, s1 + k * d, s2 + k * d);        \
+    }                                                                                \
+}
+
+/* Statistics: two rows per sweep over the features (half the loads and
+ * stores of the accumulators per row), one component per sweep (one
+ * pointer each to m_k, S1_k, S2_k, which the compiler can tell apart; with
+ * all K in one sweep it could not rule out their overlap and did not
+ * vectorize); an odd last row alone. */
+FASTGMM_DIAG_ROWS(double, )
+FASTGMM_DIAG_ROWS(float, _f)
+
+#define FASTGMM_FEW_K_CASES(F, ...) \
+    case 1: F(1, __VA_ARGS__); return 1;  \
+    case 2: F(2, __VA_ARGS__); return 1;  \
+    case 3: F(3, __VA_ARGS__); return 1;  \
+    case 4: F(4, __VA_ARGS__); return 1;
+
 /* Nonzero: the dispatchers below decline, and the generic loops run (set
  * only by _cython.set_small_d, for measuring one path against the other in
  * one process; a pass reads it once per tile, so set it between passes). */
@@ -263,6 +360,50 @@ static int fastgmm_stats_diag_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
         return 0;
     switch (d) {
         FASTGMM_SMALL_D_CASES(fastgmm_stats_diag_fixed, xt, nb, K, means, wr, s1, s2)
+    default:
+        return 0;
+    }
+}
+
+static int fastgmm_logp_diag_rows(ptrdiff_t K, const double *xr, ptrdiff_t nb,
+                                  ptrdiff_t d, const double *c, const double *means,
+                                  const double *U, double *logp)
+{
+    switch (K) {
+        FASTGMM_FEW_K_CASES(fastgmm_logp_diag_rows_fixed, xr, nb, d, c, means, U, logp)
+    default:
+        return 0;
+    }
+}
+
+static int fastgmm_stats_diag_rows(ptrdiff_t K, const double *xr, ptrdiff_t nb,
+                                   ptrdiff_t d, const double *means, const double *wr,
+                                   double *s1, double *s2)
+{
+    switch (K) {
+        FASTGMM_FEW_K_CASES(fastgmm_stats_diag_rows_fixed, xr, nb, d, means, wr, s1, s2)
+    default:
+        return 0;
+    }
+}
+
+static int fastgmm_logp_diag_rows_f(ptrdiff_t K, const float *xr, ptrdiff_t nb,
+                                    ptrdiff_t d, const double *c, const double *means,
+                                    const double *U, double *logp)
+{
+    switch (K) {
+        FASTGMM_FEW_K_CASES(fastgmm_logp_diag_rows_fixed_f, xr, nb, d, c, means, U, logp)
+    default:
+        return 0;
+    }
+}
+
+static int fastgmm_stats_diag_rows_f(ptrdiff_t K, const float *xr, ptrdiff_t nb,
+                                     ptrdiff_t d, const double *means, const double *wr,
+                                     double *s1, double *s2)
+{
+    switch (K) {
+        FASTGMM_FEW_K_CASES(fastgmm_stats_diag_rows_fixed_f, xr, nb, d, means, wr, s1, s2)
     default:
         return 0;
     }
