@@ -94,9 +94,10 @@ OPENMP = bool(FASTGMM_OPENMP)
 
 
 def set_small_d(bint on):
-    """Whether 'full' and 'diag' at d <= 8 take `_small_d.h`'s copies (the
-    default) or the generic loops: for benchmarks/small_d_ab.py, which times
-    one against the other in one process. Not for use during a pass."""
+    """Whether `_small_d.h`'s copies run (the default: 'full' and 'diag' at
+    d <= 8, 'diag' with few components on row-major tiles) or the paths they
+    replace: for benchmarks/small_d_ab.py, which times one against the other
+    in one process. Not for use during a pass."""
     global fastgmm_small_d_off
     fastgmm_small_d_off = 0 if on else 1
 
