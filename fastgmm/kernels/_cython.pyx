@@ -36,34 +36,36 @@ cdef extern from "_exp.h" nogil:
     int fastgmm_max_threads()
 
 cdef extern from "_small_d.h" nogil:
+    # the dispatchers: (size, x, nb, K, d, ...): size is d for the copies per
+    # d, K for the row-major 'diag' tiles; 1 when done, 0 when not taken
     int FASTGMM_TILE
     int FASTGMM_SMALL_D
-    int fastgmm_logp_full_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
-                                Py_ssize_t K, const double* c, const double* means,
-                                const double* U, double* logp)
-    int fastgmm_stats_full_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
-                                 Py_ssize_t K, const double* means, const double* wr,
-                                 double* s1, double* s2)
-    int fastgmm_small_d_off
     int FASTGMM_FEW_K
-    int fastgmm_logp_diag_rows(Py_ssize_t K, const double* xr, Py_ssize_t nb,
-                               Py_ssize_t d, const double* c, const double* means,
-                               const double* U, double* logp)
-    int fastgmm_stats_diag_rows(Py_ssize_t K, const double* xr, Py_ssize_t nb,
-                                Py_ssize_t d, const double* means, const double* wr,
-                                double* s1, double* s2)
-    int fastgmm_logp_diag_rows_f(Py_ssize_t K, const float* xr, Py_ssize_t nb,
-                                 Py_ssize_t d, const double* c, const double* means,
-                                 const double* U, double* logp)
-    int fastgmm_stats_diag_rows_f(Py_ssize_t K, const float* xr, Py_ssize_t nb,
-                                  Py_ssize_t d, const double* means, const double* wr,
-                                  double* s1, double* s2)
-    int fastgmm_logp_diag_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
-                                Py_ssize_t K, const double* c, const double* means,
-                                const double* U, double* logp)
-    int fastgmm_stats_diag_small(Py_ssize_t d, const double* xt, Py_ssize_t nb,
-                                 Py_ssize_t K, const double* means, const double* wr,
-                                 double* s1, double* s2)
+    int fastgmm_small_d_off
+    int fastgmm_logp_full_small(Py_ssize_t size, const double* x, Py_ssize_t nb,
+                                Py_ssize_t K, Py_ssize_t d, const double* c,
+                                const double* means, const double* U, double* logp)
+    int fastgmm_stats_full_small(Py_ssize_t size, const double* x, Py_ssize_t nb,
+                                 Py_ssize_t K, Py_ssize_t d, const double* means,
+                                 const double* wr, double* s1, double* s2)
+    int fastgmm_logp_diag_small(Py_ssize_t size, const double* x, Py_ssize_t nb,
+                                Py_ssize_t K, Py_ssize_t d, const double* c,
+                                const double* means, const double* U, double* logp)
+    int fastgmm_stats_diag_small(Py_ssize_t size, const double* x, Py_ssize_t nb,
+                                 Py_ssize_t K, Py_ssize_t d, const double* means,
+                                 const double* wr, double* s1, double* s2)
+    int fastgmm_logp_diag_rows(Py_ssize_t size, const double* x, Py_ssize_t nb,
+                               Py_ssize_t K, Py_ssize_t d, const double* c,
+                               const double* means, const double* U, double* logp)
+    int fastgmm_stats_diag_rows(Py_ssize_t size, const double* x, Py_ssize_t nb,
+                                Py_ssize_t K, Py_ssize_t d, const double* means,
+                                const double* wr, double* s1, double* s2)
+    int fastgmm_logp_diag_rows_f(Py_ssize_t size, const float* x, Py_ssize_t nb,
+                                 Py_ssize_t K, Py_ssize_t d, const double* c,
+                                 const double* means, const double* U, double* logp)
+    int fastgmm_stats_diag_rows_f(Py_ssize_t size, const float* x, Py_ssize_t nb,
+                                  Py_ssize_t K, Py_ssize_t d, const double* means,
+                                  const double* wr, double* s1, double* s2)
 
 ctypedef fused floating:
     float
@@ -208,7 +210,7 @@ cdef void _logp_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
     cdef double m, u
     cdef double* row
     cdef const double* Uk
-    if fastgmm_logp_full_small(d, xt, nb, K, c, means, U, logp):
+    if fastgmm_logp_full_small(d, xt, nb, K, d, c, means, U, logp):
         return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         Uk = U + k * d * d
@@ -239,7 +241,7 @@ cdef void _logp_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
     cdef Py_ssize_t k, j, b
     cdef double m, p, t
     cdef double* row
-    if fastgmm_logp_diag_small(d, xt, nb, K, c, means, U, logp):
+    if fastgmm_logp_diag_small(d, xt, nb, K, d, c, means, U, logp):
         return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         row = logp + k * TILE
@@ -309,7 +311,7 @@ cdef void _stats_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef double m, v, acc
     cdef const double* row
     _add_counts(wr, nb, K, nk, NULL)
-    if fastgmm_stats_full_small(d, xt, nb, K, means, wr, s1, s2):
+    if fastgmm_stats_full_small(d, xt, nb, K, d, means, wr, s1, s2):
         return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         row = wr + k * TILE
@@ -338,7 +340,7 @@ cdef void _stats_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
     cdef double m, dv, v, acc, acc1, acc2
     cdef const double* row
     _add_counts(wr, nb, K, nk, NULL)
-    if fastgmm_stats_diag_small(d, xt, nb, K, means, wr, s1, s2):
+    if fastgmm_stats_diag_small(d, xt, nb, K, d, means, wr, s1, s2):
         return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         row = wr + k * TILE
@@ -840,19 +842,19 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
         _load_weights(w, weighted, s, nb, wt)
         if weighted:  # rows of weight 0 are read as a mean: a float64 copy
             _load_rows(X, d, w, weighted, s, nb, means, xr)
-            fastgmm_logp_diag_rows(K, xr, nb, d, c, means, U, logp)
+            fastgmm_logp_diag_rows(K, xr, nb, K, d, c, means, U, logp)
         elif floating is double:  # the tile's rows as they are
-            fastgmm_logp_diag_rows(K, X + s * d, nb, d, c, means, U, logp)
+            fastgmm_logp_diag_rows(K, X + s * d, nb, K, d, c, means, U, logp)
         else:
-            fastgmm_logp_diag_rows_f(K, X + s * d, nb, d, c, means, U, logp)
+            fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, c, means, U, logp)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         _add_counts(logp, nb, K, nk, NULL)
         if weighted:
-            fastgmm_stats_diag_rows(K, xr, nb, d, means, logp, s1, s2)
+            fastgmm_stats_diag_rows(K, xr, nb, K, d, means, logp, s1, s2)
         elif floating is double:
-            fastgmm_stats_diag_rows(K, X + s * d, nb, d, means, logp, s1, s2)
+            fastgmm_stats_diag_rows(K, X + s * d, nb, K, d, means, logp, s1, s2)
         else:
-            fastgmm_stats_diag_rows_f(K, X + s * d, nb, d, means, logp, s1, s2)
+            fastgmm_stats_diag_rows_f(K, X + s * d, nb, K, d, means, logp, s1, s2)
         s += TILE
     free(xr)
     free(logp)
@@ -961,9 +963,9 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
         nb = min(TILE, stop - s)
         if row_major:
             if floating is double:
-                fastgmm_logp_diag_rows(K, X + s * d, nb, d, c, means, U, logp)
+                fastgmm_logp_diag_rows(K, X + s * d, nb, K, d, c, means, U, logp)
             else:
-                fastgmm_logp_diag_rows_f(K, X + s * d, nb, d, c, means, U, logp)
+                fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, c, means, U, logp)
         elif diag_gemm:
             _load_gemm_tile(X, d, NULL, False, s, nb, <floating*> m.g_x,
                             <floating*> m.qt)

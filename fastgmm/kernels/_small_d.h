@@ -312,101 +312,47 @@ FASTGMM_DIAG_ROWS(float, _f)
  * one process; a pass reads it once per tile, so set it between passes). */
 static int fastgmm_small_d_off = 0;
 
-/* Each returns 1 when it did the work, 0 when d is not one of its sizes. */
-static int fastgmm_logp_full_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
-                                   ptrdiff_t K, const double *c, const double *means,
-                                   const double *U, double *logp)
-{
-    if (fastgmm_small_d_off)
-        return 0;
-    switch (d) {
-        FASTGMM_SMALL_D_CASES(fastgmm_logp_full_fixed, xt, nb, K, c, means, U, logp)
-    default:
-        return 0;
+/* The dispatchers: NAME(PARAMS) calls FIXED(size, ARGS...) for SIZE among
+ * CASES; each returns 1 when it did the work, 0 when SIZE is not one of its
+ * sizes or the copies are switched off. */
+#define FASTGMM_DISPATCHER(NAME, CASES, FIXED, SIZE, PARAMS, ...) \
+    static int NAME PARAMS                                         \
+    {                                                              \
+        if (fastgmm_small_d_off)                                   \
+            return 0;                                              \
+        switch (SIZE) {                                            \
+            CASES(FIXED, __VA_ARGS__)                              \
+        default:                                                   \
+            return 0;                                              \
+        }                                                          \
     }
-}
 
-static int fastgmm_stats_full_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
-                                    ptrdiff_t K, const double *means, const double *wr,
-                                    double *s1, double *s2)
-{
-    if (fastgmm_small_d_off)
-        return 0;
-    switch (d) {
-        FASTGMM_SMALL_D_CASES(fastgmm_stats_full_fixed, xt, nb, K, means, wr, s1, s2)
-    default:
-        return 0;
-    }
-}
+#define FASTGMM_LOGP_PARAMS(T) \
+    (ptrdiff_t size, const T *x, ptrdiff_t nb, ptrdiff_t K, ptrdiff_t d, \
+     const double *c, const double *means, const double *U, double *logp)
+#define FASTGMM_STATS_PARAMS(T) \
+    (ptrdiff_t size, const T *x, ptrdiff_t nb, ptrdiff_t K, ptrdiff_t d, \
+     const double *means, const double *wr, double *s1, double *s2)
 
-static int fastgmm_logp_diag_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
-                                   ptrdiff_t K, const double *c, const double *means,
-                                   const double *U, double *logp)
-{
-    if (fastgmm_small_d_off)
-        return 0;
-    switch (d) {
-        FASTGMM_SMALL_D_CASES(fastgmm_logp_diag_fixed, xt, nb, K, c, means, U, logp)
-    default:
-        return 0;
-    }
-}
-
-static int fastgmm_stats_diag_small(ptrdiff_t d, const double *xt, ptrdiff_t nb,
-                                    ptrdiff_t K, const double *means, const double *wr,
-                                    double *s1, double *s2)
-{
-    if (fastgmm_small_d_off)
-        return 0;
-    switch (d) {
-        FASTGMM_SMALL_D_CASES(fastgmm_stats_diag_fixed, xt, nb, K, means, wr, s1, s2)
-    default:
-        return 0;
-    }
-}
-
-static int fastgmm_logp_diag_rows(ptrdiff_t K, const double *xr, ptrdiff_t nb,
-                                  ptrdiff_t d, const double *c, const double *means,
-                                  const double *U, double *logp)
-{
-    switch (K) {
-        FASTGMM_FEW_K_CASES(fastgmm_logp_diag_rows_fixed, xr, nb, d, c, means, U, logp)
-    default:
-        return 0;
-    }
-}
-
-static int fastgmm_stats_diag_rows(ptrdiff_t K, const double *xr, ptrdiff_t nb,
-                                   ptrdiff_t d, const double *means, const double *wr,
-                                   double *s1, double *s2)
-{
-    switch (K) {
-        FASTGMM_FEW_K_CASES(fastgmm_stats_diag_rows_fixed, xr, nb, d, means, wr, s1, s2)
-    default:
-        return 0;
-    }
-}
-
-static int fastgmm_logp_diag_rows_f(ptrdiff_t K, const float *xr, ptrdiff_t nb,
-                                    ptrdiff_t d, const double *c, const double *means,
-                                    const double *U, double *logp)
-{
-    switch (K) {
-        FASTGMM_FEW_K_CASES(fastgmm_logp_diag_rows_fixed_f, xr, nb, d, c, means, U, logp)
-    default:
-        return 0;
-    }
-}
-
-static int fastgmm_stats_diag_rows_f(ptrdiff_t K, const float *xr, ptrdiff_t nb,
-                                     ptrdiff_t d, const double *means, const double *wr,
-                                     double *s1, double *s2)
-{
-    switch (K) {
-        FASTGMM_FEW_K_CASES(fastgmm_stats_diag_rows_fixed_f, xr, nb, d, means, wr, s1, s2)
-    default:
-        return 0;
-    }
-}
+/* 'full' and 'diag' at d <= 8 (size: d, transposed tiles) */
+FASTGMM_DISPATCHER(fastgmm_logp_full_small, FASTGMM_SMALL_D_CASES, fastgmm_logp_full_fixed,
+                   size, FASTGMM_LOGP_PARAMS(double), x, nb, K, c, means, U, logp)
+FASTGMM_DISPATCHER(fastgmm_stats_full_small, FASTGMM_SMALL_D_CASES, fastgmm_stats_full_fixed,
+                   size, FASTGMM_STATS_PARAMS(double), x, nb, K, means, wr, s1, s2)
+FASTGMM_DISPATCHER(fastgmm_logp_diag_small, FASTGMM_SMALL_D_CASES, fastgmm_logp_diag_fixed,
+                   size, FASTGMM_LOGP_PARAMS(double), x, nb, K, c, means, U, logp)
+FASTGMM_DISPATCHER(fastgmm_stats_diag_small, FASTGMM_SMALL_D_CASES, fastgmm_stats_diag_fixed,
+                   size, FASTGMM_STATS_PARAMS(double), x, nb, K, means, wr, s1, s2)
+/* 'diag' with few components (size: K, row-major tiles of double or float) */
+FASTGMM_DISPATCHER(fastgmm_logp_diag_rows, FASTGMM_FEW_K_CASES, fastgmm_logp_diag_rows_fixed,
+                   size, FASTGMM_LOGP_PARAMS(double), x, nb, d, c, means, U, logp)
+FASTGMM_DISPATCHER(fastgmm_stats_diag_rows, FASTGMM_FEW_K_CASES, fastgmm_stats_diag_rows_fixed,
+                   size, FASTGMM_STATS_PARAMS(double), x, nb, d, means, wr, s1, s2)
+FASTGMM_DISPATCHER(fastgmm_logp_diag_rows_f, FASTGMM_FEW_K_CASES,
+                   fastgmm_logp_diag_rows_fixed_f, size, FASTGMM_LOGP_PARAMS(float), x, nb,
+                   d, c, means, U, logp)
+FASTGMM_DISPATCHER(fastgmm_stats_diag_rows_f, FASTGMM_FEW_K_CASES,
+                   fastgmm_stats_diag_rows_fixed_f, size, FASTGMM_STATS_PARAMS(float), x,
+                   nb, d, means, wr, s1, s2)
 
 #endif
