@@ -827,20 +827,23 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
                              Py_ssize_t stop, double* nk, double* s1, double* s2,
                              double ll, int* failed) noexcept nogil:
     """`_range` for 'diag' with few components, on row-major tiles."""
-    cdef double* xr = <double*> malloc(TILE * d * sizeof(double))
+    # a float64 copy of the tile only with sample weights (rows of weight 0
+    # read as a mean); otherwise the kernels read X's rows in place
+    cdef double* xr = <double*> malloc(TILE * d * sizeof(double)) if weighted else NULL
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
     cdef Py_ssize_t s, nb
-    if xr == NULL or logp == NULL or top == NULL or total == NULL or wt == NULL:
+    if ((weighted and xr == NULL) or logp == NULL or top == NULL or total == NULL
+            or wt == NULL):
         failed[0] = 1
         start = stop
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
         _load_weights(w, weighted, s, nb, wt)
-        if weighted:  # rows of weight 0 are read as a mean: a float64 copy
+        if weighted:
             _load_rows(X, d, w, weighted, s, nb, means, xr)
             fastgmm_logp_diag_rows(K, xr, nb, K, d, c, means, U, logp)
         elif floating is double:  # the tile's rows as they are
