@@ -39,6 +39,12 @@ BLAS_MIN_FEATURES = 24
 #: one compiled copy per number of features (``_small_d.h``: the per-row
 #: values in registers).
 SMALL_D_MAX_FEATURES = 8
+#: From `BLAS_MIN_FEATURES` up to this many features, Cython's 'full' runs
+#: register-blocked tiles in X's dtype (``_full_tiles.h``: (x - m_k) U_k with
+#: the distance taken in registers, and the scatter matrices, the triangles
+#: skipped by whole vectors) instead of BLAS's triangular products; read at
+#: each call. Measured no faster at d = 40 and 64 (benchmarks/NOTES.md).
+FULL_TILES_MAX_FEATURES = 32
 #: Up to this many components, Cython's 'diag' and 'spherical' with more
 #: features than `SMALL_D_MAX_FEATURES` run on row-major tiles
 #: (``_small_d.h``), whatever the products' rule says.

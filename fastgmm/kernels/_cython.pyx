@@ -22,7 +22,7 @@ float64.
 cimport cython
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY, NAN, sqrt
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, dtrmm, sgemm, ssyrk, strmm
 
 import numpy as np
@@ -66,6 +66,20 @@ cdef extern from "_small_d.h" nogil:
     int fastgmm_stats_diag_rows_f(Py_ssize_t size, const float* x, Py_ssize_t nb,
                                   Py_ssize_t K, Py_ssize_t d, const double* means,
                                   const double* wr, double* s1, double* s2)
+
+cdef extern from "_full_tiles.h" nogil:
+    void fastgmm_full_dist_f(const float* z, Py_ssize_t dp, Py_ssize_t nb,
+                             const float* U, float* dist)
+    void fastgmm_full_dist_d(const double* z, Py_ssize_t dp, Py_ssize_t nb,
+                             const double* U, double* dist)
+    void fastgmm_full_scatter_f(const float* wz, const float* z, Py_ssize_t dp,
+                                Py_ssize_t nb, float* G)
+    void fastgmm_full_scatter_d(const double* wz, const double* z, Py_ssize_t dp,
+                                Py_ssize_t nb, double* G)
+    void fastgmm_full_weigh_f(const float* z, Py_ssize_t dp, Py_ssize_t nb,
+                              const double* r, float* wz, double* t1)
+    void fastgmm_full_weigh_d(const double* z, Py_ssize_t dp, Py_ssize_t nb,
+                              const double* r, double* wz, double* t1)
 
 ctypedef fused floating:
     float
@@ -795,6 +809,114 @@ cdef double _range_diag_gemm(const floating* X, Py_ssize_t d, Py_ssize_t K,
     return ll
 
 
+# --- 'full' with up to FULL_TILES_MAX_FEATURES features: register-blocked tiles --
+#
+# Per tile and component, in X's dtype: z = x - m_k (the means as X's dtype
+# has them, as in `_range_full_blas`: `recenter_full`), |z U_k|^2 and the
+# scatter sum_b w_bk z_b z_b^T from register-blocked loops (_full_tiles.h);
+# S1 and the sums over a tile's rows go to float64 per tile. Tiles are
+# row-major with dp columns (the features rounded up to whole vectors,
+# zero-padded); a row of weight 0 is a zero row.
+
+cdef void _load_full_tile(const floating* X, Py_ssize_t d, Py_ssize_t dp,
+                          const double* w, bint weighted, Py_ssize_t start,
+                          Py_ssize_t nb, const floating* mean,
+                          floating* z) noexcept nogil:
+    """z[b * dp + j] = X[start + b, j] - mean[j] (j < d); 0 for weight 0, and
+    for the rows from nb up to a multiple of 4 (the distances take rows in
+    fours)."""
+    cdef Py_ssize_t b, j
+    cdef const floating* row
+    cdef floating* out
+    for b in range(nb):
+        row = X + (start + b) * d
+        out = z + b * dp
+        if weighted and w[start + b] == 0.0:
+            for j in range(d):
+                out[j] = 0.0
+        else:
+            for j in range(d):
+                out[j] = row[j] - mean[j]
+    for b in range(nb, min(TILE, (nb + 3) // 4 * 4)):
+        for j in range(d):
+            z[b * dp + j] = 0.0
+
+
+cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                              const double* w, bint weighted, const double* c,
+                              const double* means, const double* U,
+                              Py_ssize_t start, Py_ssize_t stop, double* nk,
+                              double* s1, double* s2, double ll,
+                              int* failed) noexcept nogil:
+    """`_range` for 'full' through register-blocked tiles (_full_tiles.h)."""
+    cdef Py_ssize_t lanes = 32 // sizeof(floating)
+    cdef Py_ssize_t dp = ((d + lanes - 1) // lanes) * lanes
+    # zero-filled: the padding columns stay 0
+    cdef floating* means_x = <floating*> calloc(K * d, sizeof(floating))
+    cdef floating* up = <floating*> calloc(K * dp * dp, sizeof(floating))
+    cdef floating* z = <floating*> calloc(TILE * dp, sizeof(floating))
+    cdef floating* wz = <floating*> calloc(TILE * dp, sizeof(floating))
+    cdef floating* gx = <floating*> calloc(dp * dp, sizeof(floating))
+    cdef floating* dist = <floating*> calloc(TILE, sizeof(floating))
+    cdef double* t1 = <double*> malloc(dp * sizeof(double))
+    cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
+    cdef double* top = <double*> malloc(TILE * sizeof(double))
+    cdef double* total = <double*> malloc(TILE * sizeof(double))
+    cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    cdef Py_ssize_t s, nb, k, b, j, l
+    if (means_x == NULL or up == NULL or z == NULL or wz == NULL or gx == NULL
+            or dist == NULL or t1 == NULL or logp == NULL or top == NULL
+            or total == NULL or wt == NULL):
+        failed[0] = 1
+        start = stop
+    else:
+        for j in range(K * d):
+            means_x[j] = <floating> means[j]
+        for k in range(K):
+            for j in range(d):
+                for l in range(j, d):
+                    up[(k * dp + j) * dp + l] = <floating> U[(k * d + j) * d + l]
+    s = start
+    while s < stop:
+        nb = min(TILE, stop - s)
+        _load_weights(w, weighted, s, nb, wt)
+        for k in range(K):
+            _load_full_tile(X, d, dp, w, weighted, s, nb, means_x + k * d, z)
+            if floating is double:
+                fastgmm_full_dist_d(z, dp, nb, up + k * dp * dp, dist)
+            else:
+                fastgmm_full_dist_f(z, dp, nb, up + k * dp * dp, dist)
+            for b in range(nb):
+                logp[k * TILE + b] = c[k] - 0.5 * <double> dist[b]
+        ll += _responsibilities(logp, K, nb, wt, top, total)
+        _add_counts(logp, nb, K, nk, NULL)
+        for k in range(K):
+            _load_full_tile(X, d, dp, w, weighted, s, nb, means_x + k * d, z)
+            if floating is double:
+                fastgmm_full_weigh_d(z, dp, nb, logp + k * TILE, wz, t1)
+                fastgmm_full_scatter_d(wz, z, dp, nb, gx)
+            else:
+                fastgmm_full_weigh_f(z, dp, nb, logp + k * TILE, wz, t1)
+                fastgmm_full_scatter_f(wz, z, dp, nb, gx)
+            for j in range(d):
+                s1[k * d + j] += t1[j]
+                for l in range(j, d):
+                    s2[(k * d + j) * d + l] += <double> gx[j * dp + l]
+        s += TILE
+    free(means_x)
+    free(up)
+    free(z)
+    free(wz)
+    free(gx)
+    free(dist)
+    free(t1)
+    free(logp)
+    free(top)
+    free(total)
+    free(wt)
+    return ll
+
+
 # --- 'diag' with few components and many features: row-major tiles -------------
 
 cdef inline bint _diag_rows(int kind, Py_ssize_t d, Py_ssize_t K) noexcept nogil:
@@ -1077,6 +1199,8 @@ def accumulate_partitions(
     cdef const double* center_ptr = &center[0] if center.shape[0] else NULL
     cdef const double* shifted_ptr = &shifted[0] if shifted.shape[0] else NULL
     cdef const double* shifted_u_ptr = &shifted_u[0] if shifted_u.shape[0] else NULL
+    cdef bint full_tiles = (use_blas and kind == FULL
+                            and d <= _common.FULL_TILES_MAX_FEATURES)
     with nogil, parallel(num_threads=n_threads):
         for i in prange(m, schedule="static"):
             p = segments[i, 0]
@@ -1090,6 +1214,11 @@ def accumulate_partitions(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     center_ptr, segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0],
                     &s2[p, 0], ll[p], &failed)
+            elif full_tiles:
+                ll[p] = _range_full_tiles(
+                    &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
+                    segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0],
+                    ll[p], &failed)
             elif use_blas:
                 ll[p] = _range_full_blas(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
