@@ -7,7 +7,7 @@
  * On a tile of 256 rows and a few dozen features BLAS's trmm and syrk spend
  * much of their time packing and in edge cases, and one gemm with all the
  * components' factors side by side, though near BLAS's peak, does twice the
- * flops (benchmarks/NOTES.md, 2026-11-27). These loops are register blocks
+ * flops (benchmarks/NOTES.md, 2026-11-26). These loops are register blocks
  * of a matrix product (four rows by two vectors, for the distances and for
  * the scatter) without packing: the tile (nb x dp, row-major) and the
  * factor (dp x dp) stay in the first- and second-level caches, the scatter
