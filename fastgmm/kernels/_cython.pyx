@@ -483,18 +483,19 @@ cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
 
 cdef void _rows_minus(const floating* X, Py_ssize_t d, const double* w,
                       bint weighted, Py_ssize_t start, Py_ssize_t nb,
-                      const floating* vec, floating* out) noexcept nogil:
-    """out[b, :] = X[start + b, :] - vec; 0 for rows of weight 0."""
+                      const floating* vec, floating* out,
+                      Py_ssize_t ld) noexcept nogil:
+    """out[b * ld + j] = X[start + b, j] - vec[j] (j < d); 0 for rows of weight 0."""
     cdef Py_ssize_t b, j
     cdef const floating* row
     for b in range(nb):
         row = X + (start + b) * d
         if weighted and w[start + b] == 0.0:
             for j in range(d):
-                out[b * d + j] = 0.0
+                out[b * ld + j] = 0.0
         else:
             for j in range(d):
-                out[b * d + j] = row[j] - vec[j]
+                out[b * ld + j] = row[j] - vec[j]
 
 
 cdef void _trmm_right_upper(floating* U, floating* y, int d, int nb) noexcept nogil:
@@ -529,7 +530,7 @@ cdef void _logp_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef double acc
     cdef double* row
     for k in range(K):
-        _rows_minus(X, d, w, weighted, s, nb, means_x + k * d, y)
+        _rows_minus(X, d, w, weighted, s, nb, means_x + k * d, y, d)
         _trmm_right_upper(U_x + k * d * d, y, <int> d, <int> nb)
         row = logp + k * TILE
         for b in range(nb):
@@ -577,7 +578,7 @@ cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
         ll += _responsibilities(logp, K, nb, wt, top, total)
         for k in range(K):
             row = logp + k * TILE
-            _rows_minus(X, d, w, weighted, s, nb, means_x + k * d, diff)
+            _rows_minus(X, d, w, weighted, s, nb, means_x + k * d, diff, d)
             acc = 0.0
             for j in range(d):
                 acc1[j] = 0.0
@@ -822,21 +823,10 @@ cdef void _load_full_tile(const floating* X, Py_ssize_t d, Py_ssize_t dp,
                           const double* w, bint weighted, Py_ssize_t start,
                           Py_ssize_t nb, const floating* mean,
                           floating* z) noexcept nogil:
-    """z[b * dp + j] = X[start + b, j] - mean[j] (j < d); 0 for weight 0, and
-    for the rows from nb up to a multiple of 4 (the distances take rows in
-    fours)."""
+    """`_rows_minus` into rows of dp, and zero rows from nb up to a multiple of
+    4 (the distances take rows in fours)."""
     cdef Py_ssize_t b, j
-    cdef const floating* row
-    cdef floating* out
-    for b in range(nb):
-        row = X + (start + b) * d
-        out = z + b * dp
-        if weighted and w[start + b] == 0.0:
-            for j in range(d):
-                out[j] = 0.0
-        else:
-            for j in range(d):
-                out[j] = row[j] - mean[j]
+    _rows_minus(X, d, w, weighted, start, nb, mean, z, dp)
     for b in range(nb, min(TILE, (nb + 3) // 4 * 4)):
         for j in range(d):
             z[b * dp + j] = 0.0
