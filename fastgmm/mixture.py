@@ -230,10 +230,10 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         means = np.ascontiguousarray(self.means_, dtype=np.float64)
         chol = np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64)
         c = self._log_prob_constants(chol, rows.n_features)
-        backend = kernels.get_backend(
-            self.backend, rows.n_samples, rows.n_features, means.shape[0],
-            self.covariance_type
-        )
+        # one backend whatever the number of rows asked for ('auto': Cython
+        # where it is built, as for a dask array's chunks), so that a row's
+        # outputs are the same bits in any slice, chunk or window of X
+        backend = kernels.get_backend(self.backend)
         return backend, c, means, chol
 
     def _posterior(self, rows, **outputs):

@@ -39,6 +39,7 @@ cdef extern from "_small_d.h" nogil:
     # the dispatchers: (size, x, nb, K, d, ...): size is d for the copies per
     # d, K for the row-major 'diag' tiles; 1 when done, 0 when not taken
     int FASTGMM_TILE
+    int FASTGMM_ROW_BLOCK
     int FASTGMM_SMALL_D
     int FASTGMM_FEW_K
     int fastgmm_small_d_off
@@ -101,6 +102,7 @@ cdef enum:
 
 if (FULL, TIED, DIAG) != (_common.FULL, _common.TIED, _common.DIAG) \
         or TILE != _common.TILE or FASTGMM_TILE != TILE \
+        or TILE % FASTGMM_ROW_BLOCK != 0 \
         or FASTGMM_SMALL_D != _common.SMALL_D_MAX_FEATURES \
         or FASTGMM_FEW_K != _common.DIAG_ROWS_MAX_COMPONENTS:
     raise ImportError("fastgmm's Cython extension was built from other sources "
@@ -125,6 +127,16 @@ def max_threads():
 
 # --- tile steps shared by every covariance type ------------------------------------
 
+cdef inline Py_ssize_t _whole(Py_ssize_t nb) noexcept nogil:
+    """nb rounded up to whole vectors of rows (FASTGMM_ROW_BLOCK, 16): a loop
+    over a tile's rows runs to here, and the compiler, which can see that the
+    count is a multiple of 16, emits no scalar remainder: every row goes
+    through the same vector code, whatever its place in the tile (the rule of
+    docs/design.md, "A row's bits"). TILE is a multiple of 16, so the buffers
+    hold these rows; their values are never used."""
+    return (nb + (FASTGMM_ROW_BLOCK - 1)) & ~(<Py_ssize_t> (FASTGMM_ROW_BLOCK - 1))
+
+
 cdef void _load_tile(const floating* X, Py_ssize_t d, const double* w, bint weighted,
                      Py_ssize_t start, Py_ssize_t nb, const double* fill,
                      double* xt) noexcept nogil:
@@ -133,9 +145,9 @@ cdef void _load_tile(const floating* X, Py_ssize_t d, const double* w, bint weig
     A row of weight 0 must not act, even where its values would overflow (a
     row of 1e200 squares to inf, and 0 * inf is NaN): it is read as ``fill``
     (a mean), which gives finite log-probabilities, and then adds nothing.
-    The rows after the last, up to a multiple of 8, are ``fill`` too:
-    `_small_d.h` computes whole vectors of rows (so that a row gets the
-    same bits wherever it falls in a tile); their results are not used.
+    The rows after the last, up to `_whole` (a multiple of 16), are ``fill``
+    too: the loops over rows compute whole vectors of rows (so that a row gets
+    the same bits wherever it falls in a tile); their results are not used.
     """
     cdef Py_ssize_t b, j
     cdef const floating* row
@@ -147,7 +159,7 @@ cdef void _load_tile(const floating* X, Py_ssize_t d, const double* w, bint weig
         else:
             for j in range(d):
                 xt[j * TILE + b] = row[j]
-    for b in range(nb, min(TILE, (nb + 7) // 8 * 8)):
+    for b in range(nb, _whole(nb)):
         for j in range(d):
             xt[j * TILE + b] = fill[j]
 
@@ -164,49 +176,71 @@ cdef void _load_weights(const double* w, bint weighted, Py_ssize_t start,
             wt[b] = 1.0
 
 
+cdef void _pad_rows(double* logp, Py_ssize_t K, Py_ssize_t nb) noexcept nogil:
+    """log p[k, b] = 0 for nb <= b < `_whole` (nb): the rows that the loops
+    below compute and nobody reads, defined so that they stay finite."""
+    cdef Py_ssize_t b, k
+    for k in range(K):
+        for b in range(nb, _whole(nb)):
+            logp[k * TILE + b] = 0.0
+
+
 cdef void _row_max(const double* logp, Py_ssize_t K, Py_ssize_t nb,
                    double* top) noexcept nogil:
-    """top[b] = max_k log p[k, b]."""
+    """top[b] = max_k log p[k, b], for b < `_whole` (nb)."""
     cdef Py_ssize_t b, k
     cdef const double* row
-    for b in range(nb):
+    for b in range(_whole(nb)):
         top[b] = logp[b]
     for k in range(1, K):
         row = logp + k * TILE
-        for b in range(nb):
+        for b in range(_whole(nb)):
             top[b] = row[b] if row[b] > top[b] else top[b]
 
 
 cdef void _exp_shifted(double* logp, Py_ssize_t K, Py_ssize_t nb,
                        const double* top, double* total) noexcept nogil:
-    """log p[k, b] -> exp(log p[k, b] - top[b]) in place; total[b] = their sum."""
+    """log p[k, b] -> exp(log p[k, b] - top[b]) in place; total[b] = their sum
+    (for b < `_whole` (nb): every row through the same vector code)."""
     cdef Py_ssize_t b, k
     cdef double e
     cdef double* row
-    for b in range(nb):
+    for b in range(_whole(nb)):
         total[b] = 0.0
     for k in range(K):
         row = logp + k * TILE
-        for b in range(nb):
+        for b in range(_whole(nb)):
             e = exp_nonpositive(row[b] - top[b])
             row[b] = e
             total[b] += e
 
 
+cdef void _log_norm(const double* top, const double* total, Py_ssize_t nb,
+                    double* lse) noexcept nogil:
+    """lse[b] = top[b] + log(total[b]), for b < `_whole` (nb)."""
+    cdef Py_ssize_t b
+    for b in range(_whole(nb)):
+        lse[b] = top[b] + log_at_least_one(total[b])
+
+
 cdef double _responsibilities(double* logp, Py_ssize_t n_components, Py_ssize_t nb,
                               const double* w, double* top,
                               double* total) noexcept nogil:
-    """log p -> w_b r_kb in place; return sum_b w_b lse_b (w: the tile's weights)."""
+    """log p -> w_b r_kb in place; return sum_b w_b lse_b (w: the tile's weights).
+
+    log p must be defined for b < nb; the rows up to `_whole` (nb) are set
+    here. top receives lse_b."""
     cdef Py_ssize_t b, k
-    cdef double lse, ll = 0.0
+    cdef double ll = 0.0
     cdef double* row
+    _pad_rows(logp, n_components, nb)
     _row_max(logp, n_components, nb, top)
     _exp_shifted(logp, n_components, nb, top, total)
+    _log_norm(top, total, nb, top)
     for b in range(nb):
-        lse = top[b] + log_at_least_one(total[b])
         # branch-free so that it vectorizes; a zero weight adds nothing, even
         # to a row whose log-likelihood is -inf
-        ll = ll + (w[b] * lse if w[b] != 0.0 else 0.0)
+        ll = ll + (w[b] * top[b] if w[b] != 0.0 else 0.0)
         total[b] = w[b] / total[b]
     for k in range(n_components):
         row = logp + k * TILE
@@ -231,21 +265,21 @@ cdef void _logp_full(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
         row = logp + k * TILE
         for l in range(d):
             m = means[k * d + l]
-            for b in range(nb):
+            for b in range(_whole(nb)):
                 diff[l * TILE + b] = xt[l * TILE + b] - m
-        for b in range(nb):
+        for b in range(_whole(nb)):
             row[b] = 0.0
         for j in range(d):
             u = Uk[j]
-            for b in range(nb):
+            for b in range(_whole(nb)):
                 y[b] = diff[b] * u
             for l in range(1, j + 1):
                 u = Uk[l * d + j]
-                for b in range(nb):
+                for b in range(_whole(nb)):
                     y[b] += diff[l * TILE + b] * u
-            for b in range(nb):
+            for b in range(_whole(nb)):
                 row[b] += y[b] * y[b]
-        for b in range(nb):
+        for b in range(_whole(nb)):
             row[b] = c[k] - 0.5 * row[b]
 
 
@@ -259,15 +293,15 @@ cdef void _logp_diag(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
         return  # d <= 8: _small_d.h, in registers
     for k in range(K):
         row = logp + k * TILE
-        for b in range(nb):
+        for b in range(_whole(nb)):
             row[b] = 0.0
         for j in range(d):
             m = means[k * d + j]
             p = U[k * d + j]
-            for b in range(nb):
+            for b in range(_whole(nb)):
                 t = (xt[j * TILE + b] - m) * p
                 row[b] += t * t
-        for b in range(nb):
+        for b in range(_whole(nb)):
             row[b] = c[k] - 0.5 * row[b]
 
 
@@ -280,23 +314,23 @@ cdef void _logp_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
     cdef double u, g, s, t
     cdef double* row
     for j in range(d):
-        for b in range(nb):
+        for b in range(_whole(nb)):
             y0[j * TILE + b] = 0.0
         for l in range(j + 1):
             u = U[l * d + j]
             g = center[l]
-            for b in range(nb):
+            for b in range(_whole(nb)):
                 y0[j * TILE + b] += (xt[l * TILE + b] - g) * u
     for k in range(K):
         row = logp + k * TILE
-        for b in range(nb):
+        for b in range(_whole(nb)):
             row[b] = 0.0
         for j in range(d):
             s = shifted_u[k * d + j]
-            for b in range(nb):
+            for b in range(_whole(nb)):
                 t = y0[j * TILE + b] - s
                 row[b] += t * t
-        for b in range(nb):
+        for b in range(_whole(nb)):
             row[b] = c[k] - 0.5 * row[b]
 
 
@@ -823,11 +857,11 @@ cdef void _load_full_tile(const floating* X, Py_ssize_t d, Py_ssize_t dp,
                           const double* w, bint weighted, Py_ssize_t start,
                           Py_ssize_t nb, const floating* mean,
                           floating* z) noexcept nogil:
-    """`_rows_minus` into rows of dp, and zero rows from nb up to a multiple of
-    4 (the distances take rows in fours)."""
+    """`_rows_minus` into rows of dp, and zero rows from nb up to `_whole` (nb)
+    (the distances take rows in fours; the posterior reads whole blocks)."""
     cdef Py_ssize_t b, j
     _rows_minus(X, d, w, weighted, start, nb, mean, z, dp)
-    for b in range(nb, min(TILE, (nb + 3) // 4 * 4)):
+    for b in range(nb, _whole(nb)):
         for j in range(d):
             z[b * dp + j] = 0.0
 
@@ -983,14 +1017,15 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
 
 cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t s,
                           bint raw, floating_out* log_norm, floating_out* resp,
-                          Py_ssize_t* labels, double* top,
-                          double* total) noexcept nogil:
+                          Py_ssize_t* labels, double* top, double* total,
+                          double* lse) noexcept nogil:
     """From log p[k, b] of a tile: log-sum-exp, responsibilities, argmax.
 
     Outputs are written only when their pointer is not NULL. With ``raw``,
     resp receives log p itself. A row whose log p are all -inf (zero density
     under every component, numerically) gets log_norm -inf, responsibilities
-    NaN and label -1: the caller resolves it.
+    NaN and label -1: the caller resolves it. The loops with more than one
+    rounding per value run over whole vectors of rows (`_whole`).
     """
     cdef Py_ssize_t b, k, best
     cdef bint degenerate = False
@@ -999,6 +1034,7 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
             for k in range(K):
                 resp[(s + b) * K + k] = <floating_out> logp[k * TILE + b]
         return
+    _pad_rows(logp, K, nb)
     _row_max(logp, K, nb, top)
     for b in range(nb):
         if not top[b] > -INFINITY:
@@ -1014,14 +1050,15 @@ cdef void _posterior_tile(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t 
         return
     _exp_shifted(logp, K, nb, top, total)
     if log_norm != NULL:
+        _log_norm(top, total, nb, lse)
         for b in range(nb):
-            log_norm[s + b] = <floating_out> (top[b] + log_at_least_one(total[b]))
+            log_norm[s + b] = <floating_out> lse[b]
         if degenerate:
             for b in range(nb):
                 if not top[b] > -INFINITY:
                     log_norm[s + b] = -INFINITY
     if resp != NULL:
-        for b in range(nb):
+        for b in range(_whole(nb)):
             total[b] = 1.0 / total[b]
         for b in range(nb):
             for k in range(K):
@@ -1040,36 +1077,47 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
                            Py_ssize_t start, Py_ssize_t stop, bint raw,
                            floating_out* log_norm, floating_out* resp,
                            Py_ssize_t* labels, int* failed) noexcept nogil:
+    """Per-row results of rows [start, stop), tile by tile.
+
+    No BLAS call here: a BLAS product's bits for one row depend on the
+    product's shape and on where the row falls in it (OpenBLAS's kernels
+    for edges and for small matrices), so per-row outputs run on our own
+    loops, whose arithmetic is the same for every row (docs/design.md, "A
+    row's bits"). 'full' with `_common.BLAS_MIN_FEATURES` features or more
+    (``use_blas``) runs the register-blocked tiles of the fit (_full_tiles.h,
+    in X's dtype); 'diag' the direct loops, in float64.
+    """
     cdef double* xt = <double*> malloc(d * TILE * sizeof(double))
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
     cdef double* work = <double*> malloc(d * TILE * sizeof(double))
     cdef double* y = <double*> malloc(TILE * sizeof(double))
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
+    cdef Py_ssize_t lanes = 32 // sizeof(floating)
+    cdef Py_ssize_t dp = ((d + lanes - 1) // lanes) * lanes
     cdef floating* means_x = NULL
-    cdef floating* U_x = NULL
-    cdef floating* rows = NULL
-    cdef Py_ssize_t s, nb, j
+    cdef floating* up = NULL
+    cdef floating* z = NULL
+    cdef floating* dist = NULL
+    cdef Py_ssize_t s, nb, j, k, l, b
     cdef bint ok = (xt != NULL and logp != NULL and work != NULL and y != NULL
                     and top != NULL and total != NULL)
-    cdef DiagGemm m
     cdef bint row_major = _diag_rows(kind, d, K)
-    cdef bint diag_gemm = use_blas and kind == DIAG and not row_major
-    if diag_gemm:
-        ok = _diag_gemm_alloc(&m, d, K, sizeof(floating)) and ok
-        if ok:
-            _diag_gemm_setup(d, K, c, means, U, center, <floating*> m.g_x, m.shift,
-                             <floating*> m.bmat, m.cst)
-    elif ok and use_blas and kind == FULL:
-        means_x = <floating*> malloc(K * d * sizeof(floating))
-        U_x = <floating*> malloc(K * d * d * sizeof(floating))
-        rows = <floating*> malloc(TILE * d * sizeof(floating))
-        ok = means_x != NULL and U_x != NULL and rows != NULL
+    cdef bint full_tiles = use_blas and kind == FULL
+    if ok and full_tiles:
+        # zero-filled: the padding columns stay 0
+        means_x = <floating*> calloc(K * d, sizeof(floating))
+        up = <floating*> calloc(K * dp * dp, sizeof(floating))
+        z = <floating*> calloc(TILE * dp, sizeof(floating))
+        dist = <floating*> calloc(TILE, sizeof(floating))
+        ok = means_x != NULL and up != NULL and z != NULL and dist != NULL
         if ok:
             for j in range(K * d):
                 means_x[j] = <floating> means[j]
-            for j in range(K * d * d):
-                U_x[j] = <floating> U[j]
+            for k in range(K):
+                for j in range(d):
+                    for l in range(j, d):
+                        up[(k * dp + j) * dp + l] = <floating> U[(k * d + j) * d + l]
     if not ok:
         failed[0] = 1
         start = stop
@@ -1081,13 +1129,15 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
                 fastgmm_logp_diag_rows(K, X + s * d, nb, K, d, c, means, U, logp)
             else:
                 fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, c, means, U, logp)
-        elif diag_gemm:
-            _load_gemm_tile(X, d, NULL, False, s, nb, <floating*> m.g_x,
-                            <floating*> m.qt)
-            _logp_diag_gemm(<floating*> m.qt, nb, d, K, <floating*> m.bmat, m.cst,
-                            logp, <floating*> m.lx)
-        elif use_blas and kind == FULL:
-            _logp_full_blas(X, d, K, NULL, False, s, nb, c, means_x, U_x, logp, rows)
+        elif full_tiles:
+            for k in range(K):
+                _load_full_tile(X, d, dp, NULL, False, s, nb, means_x + k * d, z)
+                if floating is double:
+                    fastgmm_full_dist_d(z, dp, _whole(nb), up + k * dp * dp, dist)
+                else:
+                    fastgmm_full_dist_f(z, dp, _whole(nb), up + k * dp * dp, dist)
+                for b in range(_whole(nb)):
+                    logp[k * TILE + b] = c[k] - 0.5 * <double> dist[b]
         else:
             _load_tile(X, d, NULL, False, s, nb, means, xt)
             if kind == FULL:
@@ -1096,7 +1146,7 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
                 _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
             else:
                 _logp_diag(xt, nb, d, K, c, means, U, logp)
-        _posterior_tile(logp, K, nb, s, raw, log_norm, resp, labels, top, total)
+        _posterior_tile(logp, K, nb, s, raw, log_norm, resp, labels, top, total, y)
         s += TILE
     free(xt)
     free(logp)
@@ -1105,10 +1155,9 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(top)
     free(total)
     free(means_x)
-    free(U_x)
-    free(rows)
-    if diag_gemm:
-        _diag_gemm_free(&m)
+    free(up)
+    free(z)
+    free(dist)
 
 
 # --- the parallel drivers: entry points of the kernel contract ---------------------

@@ -678,8 +678,10 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
 
 
 @njit(**_JIT)
-def _posterior_range(X, c, means, U, center, shifted_u, kind, use_blas, start, stop,
+def _posterior_range(X, c, means, U, center, shifted_u, kind, start, stop,
                      raw, log_norm, resp, labels):
+    """Per-row results of rows [start, stop), tile by tile, on the direct
+    loops (never BLAS: `posterior_partitions`)."""
     n_components, n_features = means.shape
     no_weights = np.zeros(0)
     xt = np.empty((n_features, TILE))
@@ -688,44 +690,19 @@ def _posterior_range(X, c, means, U, center, shifted_u, kind, use_blas, start, s
     y = np.empty(TILE)
     top = np.empty(TILE)
     total = np.empty(TILE)
-    dt = X.dtype
-    means_x = means.astype(dt)
-    U_x = U.astype(dt)
-    rows = np.empty((TILE, n_features), dtype=dt)
-    rows_u = np.empty((TILE, n_features), dtype=dt)
-    diag_gemm = use_blas and kind == DIAG
-    if diag_gemm:
-        g_x, _, bmat, cst = _diag_gemm_setup(
-            X, c, means, U.reshape((n_components, n_features)), center)
-        q = np.empty((TILE, 2 * n_features), dtype=dt)
-        lx = np.empty((TILE, n_components), dtype=dt)
-    else:  # typed placeholders
-        g_x = np.empty(0, dtype=dt)
-        bmat = np.empty((0, 0), dtype=dt)
-        cst = np.empty(0)
-        q = np.empty((0, 0), dtype=dt)
-        lx = np.empty((0, 0), dtype=dt)
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
-        if diag_gemm:
-            _load_gemm_tile(X, no_weights, s, nb, g_x, q)
-            _logp_diag_gemm(q, nb, bmat, cst, logp, lx)
-        elif use_blas:
-            _logp_full_blas(X, no_weights, s, nb, c, means_x,
-                            U_x.reshape((n_components, n_features, n_features)),
-                            logp, rows, rows_u)
+        _load_tile(X, no_weights, s, nb, means[0], xt)
+        if kind == FULL:
+            _logp_full(xt, nb, c, means,
+                       U.reshape((n_components, n_features, n_features)),
+                       logp, work, y)
+        elif kind == TIED:
+            _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
+                       shifted_u, logp, work)
         else:
-            _load_tile(X, no_weights, s, nb, means[0], xt)
-            if kind == FULL:
-                _logp_full(xt, nb, c, means,
-                           U.reshape((n_components, n_features, n_features)),
-                           logp, work, y)
-            elif kind == TIED:
-                _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
-                           shifted_u, logp, work)
-            else:
-                _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)),
-                           logp)
+            _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)),
+                       logp)
         _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
 
 
@@ -840,14 +817,14 @@ def _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
 
 @njit(**_JIT)
 def _posterior_share(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                     labels, kind, use_blas, raw, share, n_shares):
+                     labels, kind, raw, share, n_shares):
     """Partitions share, share + n_shares, ... of the posteriors."""
     n_components = c.shape[0]
     n_features = X.shape[1]
     means_2d = means.reshape((n_components, n_features))
     shifted_u_2d = shifted_u.reshape((-1, n_features))
     for p in range(share, bounds.shape[0] - 1, n_shares):
-        _posterior_range(X, c, means_2d, U, center, shifted_u_2d, kind, use_blas,
+        _posterior_range(X, c, means_2d, U, center, shifted_u_2d, kind,
                          bounds[p], bounds[p + 1], raw, log_norm, resp, labels)
 
 
@@ -927,9 +904,14 @@ def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, re
     resp : (n, k) or (0, k), log_norm's dtype          # OUT, r_ik (raw: log p_ik)
     labels : (n,) or (0,) intp                         # OUT, argmax_k log p_ik
     kind, use_blas, n_threads : as in `accumulate_partitions`; raw : bool
+
+    Per-row outputs never go through BLAS (``use_blas`` is checked, then
+    not taken): a BLAS product's bits for a row depend on the product's
+    shape and on the row's place in it, and a row's outputs must not
+    (docs/design.md, "A row's bits"); the direct loops compute every row alike.
     """
     _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
                      labels, kind, use_blas, raw)
     _run_shares(n_threads, bounds.shape[0] - 1, lambda share, n_shares: _posterior_share(
         X, c, means, U, center, shifted_u, bounds, log_norm, resp, labels, kind,
-        use_blas, raw, share, n_shares))
+        raw, share, n_shares))

@@ -25,6 +25,12 @@
 #include <stddef.h>
 
 #define FASTGMM_TILE 256
+/* loops over a tile's rows that compute per-row values run over whole
+ * blocks of this many rows (the caller defines the rows up to there): the
+ * compiler, which sees a multiple of 16, emits no scalar remainder, so a
+ * row's bits never depend on its place in a tile (docs/design.md) */
+#define FASTGMM_ROW_BLOCK 16
+#define FASTGMM_WHOLE(nb) (((nb) + FASTGMM_ROW_BLOCK - 1) & ~(ptrdiff_t)(FASTGMM_ROW_BLOCK - 1))
 #define FASTGMM_SMALL_D 8
 
 #if defined(__GNUC__)
@@ -41,8 +47,8 @@
 #define FASTGMM_UNROLL
 #endif
 
-/* logp[k, b] = c_k - ||(x_b - m_k) U_k||^2 / 2, for b < nb rounded up to a
- * multiple of 8 (xt must be defined there) */
+/* logp[k, b] = c_k - ||(x_b - m_k) U_k||^2 / 2, for b < nb rounded up to
+ * FASTGMM_WHOLE (xt must be defined there) */
 FASTGMM_INLINE void fastgmm_logp_full_fixed(const int D, const double *restrict xt,
                                             ptrdiff_t nb, ptrdiff_t K,
                                             const double *restrict c,
@@ -51,10 +57,10 @@ FASTGMM_INLINE void fastgmm_logp_full_fixed(const int D, const double *restrict 
                                             double *restrict logp)
 {
     double m[FASTGMM_SMALL_D], u[FASTGMM_SMALL_D * FASTGMM_SMALL_D];
-    /* whole vectors of rows only: the loop has no scalar remainder, which
+    /* whole blocks of rows only: the loop has no scalar remainder, which
      * the compiler could round otherwise (a row's bits would depend on its
-     * place in the tile); the caller pads xt up to a multiple of 8 rows */
-    const ptrdiff_t nbp = ((nb + 7) / 8) * 8 < FASTGMM_TILE ? ((nb + 7) / 8) * 8 : FASTGMM_TILE;
+     * place in the tile); the caller pads xt up to FASTGMM_WHOLE(nb) rows */
+    const ptrdiff_t nbp = FASTGMM_WHOLE(nb);
     for (ptrdiff_t k = 0; k < K; k++) {
         double *restrict row = logp + k * FASTGMM_TILE;
         const double ck = c[k];
@@ -133,7 +139,7 @@ FASTGMM_INLINE void fastgmm_stats_full_fixed(const int D, const double *restrict
 }
 
 /* 'diag': logp[k, b] = c_k - sum_j ((x_bj - m_kj) p_kj)^2 / 2, for b < nb
- * rounded up to a multiple of 8 (xt must be defined there) */
+ * rounded up to FASTGMM_WHOLE (xt must be defined there) */
 FASTGMM_INLINE void fastgmm_logp_diag_fixed(const int D, const double *restrict xt,
                                             ptrdiff_t nb, ptrdiff_t K,
                                             const double *restrict c,
@@ -142,7 +148,7 @@ FASTGMM_INLINE void fastgmm_logp_diag_fixed(const int D, const double *restrict 
                                             double *restrict logp)
 {
     double m[FASTGMM_SMALL_D], p[FASTGMM_SMALL_D];
-    const ptrdiff_t nbp = ((nb + 7) / 8) * 8 < FASTGMM_TILE ? ((nb + 7) / 8) * 8 : FASTGMM_TILE;
+    const ptrdiff_t nbp = FASTGMM_WHOLE(nb);
     for (ptrdiff_t k = 0; k < K; k++) {
         double *restrict row = logp + k * FASTGMM_TILE;
         const double ck = c[k];
