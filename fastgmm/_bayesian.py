@@ -355,7 +355,7 @@ degrees_of_freedom_prior_, covariance_prior_
 
     def _set_parameters(self, params, dtype):
         """The fitted attributes, float64 (as scikit-learn's) whatever ``dtype``."""
-        t = self.covariance_type
+        t = self._fitted_covariance_type = self.covariance_type
         concentration = params.weight_concentration
         if self.weight_concentration_prior_type == vb.DIRICHLET_PROCESS:
             self.weight_concentration_ = (concentration[0].copy(),

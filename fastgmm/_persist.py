@@ -214,6 +214,7 @@ def load(path):
         raise _io.damaged(path, f"invalid parameters ({exc})") from None
     for name in _io.PARAMETER_ARRAYS:
         setattr(model, name, arrays[name])
+    model._fitted_covariance_type = model.covariance_type  # what the arrays are
     model.converged_ = metadata["converged_"]
     model.n_iter_ = metadata["n_iter_"]
     model.lower_bound_ = metadata["lower_bound_"]

@@ -208,7 +208,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             raise ValueError(
                 "warm_start=True continues from the previous fit, whose means "
                 f"have shape {(fitted_k, fitted_d)} and covariances shape "
-                f"{np.shape(self.covariances_)}; this fit needs "
+                f"{np.shape(self.covariances_)} (covariance_type="
+                f"{self.__dict__.get('_fitted_covariance_type', '?')!r}); this fit needs "
                 f"{(k, n_features)} and {expected} (n_components={k}, "
                 f"covariance_type={t!r}, X with {n_features} features). Set "
                 "warm_start=False to start anew."
@@ -216,7 +217,12 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         return _em.EMRun(params=self._fitted_params(), lower_bound=self.lower_bound_)
 
     def _warm_start_shapes_differ(self, n_features):
-        """Whether the fitted parameters are not of the shape being fitted."""
+        """Whether the fitted parameters are not of the shape being fitted:
+        another covariance type (recorded with the arrays: with n_components ==
+        n_features 'diag' and 'tied' arrays have one shape), or other shapes."""
+        fitted_type = self.__dict__.get("_fitted_covariance_type")
+        if fitted_type is not None and fitted_type != self.covariance_type:
+            return True
         expected = cov.covariance_shape(self.n_components, n_features,
                                         self.covariance_type)
         return np.shape(self.means_) != (self.n_components, n_features) or any(
@@ -685,7 +691,9 @@ class GaussianMixture(_BaseMixture):
             if self._warm_start_shapes_differ(n_features):
                 raise ValueError(
                     "partial_fit continues the fitted mixture, whose means have "
-                    f"shape {np.shape(self.means_)}; this batch needs "
+                    f"shape {np.shape(self.means_)} (covariance_type="
+                    f"{self.__dict__.get('_fitted_covariance_type', '?')!r}); this "
+                    "batch needs "
                     f"{(self.n_components, n_features)} (n_components="
                     f"{self.n_components}, covariance_type={self.covariance_type!r}).")
             params = _em.MixtureParams.from_arrays(
@@ -770,6 +778,7 @@ class GaussianMixture(_BaseMixture):
         return _em.MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
 
     def _set_parameters(self, params, dtype):
+        self._fitted_covariance_type = self.covariance_type
         self.weights_ = params.weights.astype(dtype)
         self.means_ = params.means.astype(dtype)
         self.covariances_ = params.covariances.astype(dtype)
@@ -940,16 +949,34 @@ class _InitSampleWarning(UserWarning):
 
 
 def _sample_rows(random_state, n_samples, size):
-    """``size`` distinct row indices drawn from ``random_state``, sorted.
+    """``size`` distinct row indices drawn from ``random_state``, sorted (so
+    that reading them is one sequential sweep).
 
-    O(size) memory (``RandomState.choice(..., replace=False)`` permutes all
-    n_samples indices): uniform draws with the duplicates drawn again, then
-    the surplus dropped at random.
+    Uniform over the subsets of that size, in O(size) memory and time
+    (``RandomState.choice(..., replace=False)`` permutes all n_samples
+    indices): more than half of the rows are drawn as the complement of the
+    rows left out; otherwise uniform draws with enough surplus that their
+    distinct values almost always suffice in one round (the expected number
+    of distinct values of m draws is n (1 - exp(-m / n))), of which a random
+    ``size`` are kept.
     """
-    chosen = np.empty(0, dtype=np.int64)
-    while chosen.size < size:
-        more = random_state.randint(0, n_samples, size=size - chosen.size)
-        chosen = np.union1d(chosen, more)
-    if chosen.size > size:
-        chosen = np.sort(chosen[random_state.permutation(chosen.size)[:size]])
-    return chosen
+    n_samples, size = int(n_samples), int(size)
+    if not 0 <= size <= n_samples:
+        raise ValueError(f"cannot draw {size} distinct rows of {n_samples}")
+    if 2 * size > n_samples:
+        left_out = _sample_rows(random_state, n_samples, n_samples - size)
+        keep = np.ones(n_samples, dtype=bool)
+        keep[left_out] = False
+        return np.flatnonzero(keep).astype(np.int64)
+    if size == 0:
+        return np.empty(0, dtype=np.int64)
+    # m draws give size * 1.02 + 64 distinct values on average (size <= n / 2)
+    wanted = min(size * 1.02 + 64, 0.75 * n_samples)
+    draws = int(np.ceil(-n_samples * np.log1p(-wanted / n_samples))) + 16
+    while True:
+        chosen = np.unique(random_state.randint(0, n_samples, size=draws))
+        if chosen.size >= size:
+            break
+        draws *= 2  # rare: the surplus fell short; draw again, more
+    keep = np.sort(random_state.permutation(chosen.size)[:size])
+    return chosen[keep].astype(np.int64)

@@ -340,3 +340,24 @@ def test_fit_callback_reports_every_iteration():
     assert [e["lower_bound"] for e in iterations if e["init"] == ends[-1]["init"]][
         -1] == ends[-1]["lower_bound"]
     assert all(e["n_iter"] >= 1 for e in iterations)
+
+
+@pytest.mark.parametrize("before, after", [("diag", "tied"), ("tied", "diag"),
+                                           ("spherical", "diag"), ("full", "tied")])
+def test_a_changed_covariance_type_is_seen_when_shapes_agree(before, after, tmp_path):
+    # n_components == n_features: 'diag' (k, d) and 'tied' (d, d) have one shape
+    X, _ = make_blobs(400, 3, 3, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm = GaussianMixture(3, covariance_type=before, random_state=0,
+                             warm_start=True, max_iter=5).fit(X)
+    path = tmp_path / "model.npz"
+    gm.save(path)
+    import fastgmm
+
+    for model in (gm, fastgmm.load(path)):
+        model.set_params(covariance_type=after, warm_start=True)
+        with pytest.raises(ValueError, match=f"covariance_type='{before}'"):
+            model.fit(X)
+        with pytest.raises(ValueError, match=f"covariance_type='{before}'"):
+            model.partial_fit(X)

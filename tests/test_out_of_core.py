@@ -171,6 +171,28 @@ def test_init_sample_size_draws_rows_with_random_state(memmap_of):
     assert_array_equal(everything.means_, plain.means_)
 
 
+@pytest.mark.parametrize("n, size", [(10_001, 10_000), (1_048_600, 1_048_576),
+                                     (6000, 500), (9, 0), (9, 9), (1000, 501)])
+def test_sample_rows_are_distinct_sorted_and_exactly_as_many(n, size):
+    # close to n_samples the old draws degenerated (repeated rounds of
+    # redraws: 17,724 rounds for 10,000 of 10,001)
+    rows = mixture._sample_rows(np.random.RandomState(0), n, size)
+    assert rows.size == size and rows.dtype == np.int64
+    assert np.all(np.diff(rows) > 0) and np.all((rows >= 0) & (rows < n))
+
+
+@pytest.mark.parametrize("size", [3, 7, 13])  # by draws; 13 of 20 by its complement
+def test_sample_rows_are_uniform(size):
+    rng = np.random.RandomState(2)
+    counts = np.zeros(20)
+    for _ in range(6000):
+        counts[mixture._sample_rows(rng, 20, size)] += 1
+    expected = 6000 * size / 20
+    # each row's count is binomial: within 5 standard deviations
+    sd = np.sqrt(6000 * (size / 20) * (1 - size / 20))
+    assert np.all(np.abs(counts - expected) < 5 * sd), counts
+
+
 def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
     X, _ = make_blobs(4000, 2, 3, seed=9)
     M = memmap_of(X)
