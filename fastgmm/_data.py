@@ -681,7 +681,11 @@ def _read_text(source, columns, names_wanted, kind, chunks=None):
     except (csv.Error, StopIteration) as exc:
         raise DataError(f"{path}: not a readable text table ({exc})") from None
     fields = [f.strip() for f in first]
-    has_header = _has_header(fields, [row for _, row in _rows(lines, delimiter)][1:])
+    try:
+        sample = [row for _, row in _rows(lines, delimiter)][1:]
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable text table ({exc})") from None
+    has_header = _has_header(fields, sample)
     names = fields if has_header else None
     index = _select(path, columns, names_wanted, names, len(fields))
     parse = _TextParse(source, delimiter, has_header, index, len(fields),
@@ -832,11 +836,14 @@ def _has_header(fields, rows):
 
     Yes when its first cell is empty (a row-index column's name), when no
     cell of it is a number, or when a column holds numbers below a first
-    cell that is not one. So "x,y" above numbers is a header, and so is
+    cell that is not one; never when its non-empty cells are all numbers. So "x,y" above numbers is a header, and so is
     "name,city" above words, but "1,2,red" above "3,4,blue" is data.
     """
     if len(fields) > 1 and fields[0] == "":
         return True
+    filled = [f for f in fields if f != ""]
+    if filled and all(_is_number(f) for f in filled):
+        return False  # data, its empty cells missing values (an error, later)
     text = [not _is_number(f) for f in fields]
     if all(text):
         return True
