@@ -622,13 +622,17 @@ def _column_statistics(data, progress=None):
 
     d = data.X.shape[1]
     count, mean, m2, top = 0, np.zeros(d), np.zeros(d), np.zeros(d)
-    shift = None
+    shift = exponent = None
     for _, block in _windows(data, progress=progress, what="scaling"):
         block = np.asarray(block, dtype=np.float64)
         np.maximum(top, np.max(np.abs(block), axis=0), out=top)
         if shift is None:
-            shift = block[0].copy()
-        block = block - shift
+            # each column in units of a power of two near its first window's
+            # largest value (exact): squares of values near 1e300 overflow,
+            # of values near 1e-300 underflow
+            exponent = np.frexp(np.max(np.abs(block), axis=0))[1]
+            shift = np.ldexp(block[0], -exponent)
+        block = np.ldexp(block, -exponent) - shift
         m = block.shape[0]
         block_mean = block.mean(axis=0)
         diff = block - block_mean
@@ -643,8 +647,14 @@ def _column_statistics(data, progress=None):
     # constant up to rounding (the bound of scikit-learn's StandardScaler)
     eps = np.finfo(np.float64).eps
     constant = var <= count * eps * var + (count * mean * eps) ** 2
-    scale = np.sqrt(var)
+    scale = np.ldexp(np.sqrt(var), exponent)
+    mean = np.ldexp(mean, exponent)
     scale[constant] = 1.0
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+        from ._data import DataError
+
+        raise DataError(f"{data.path}: values too large to scale (a column's mean "
+                        "or spread overflows float64)")
     return mean, scale, top
 
 

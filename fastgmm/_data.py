@@ -836,8 +836,9 @@ def _has_header(fields, rows):
 
     Yes when its first cell is empty (a row-index column's name), when no
     cell of it is a number, or when a column holds numbers below a first
-    cell that is not one; never when its non-empty cells are all numbers. So "x,y" above numbers is a header, and so is
-    "name,city" above words, but "1,2,red" above "3,4,blue" is data.
+    cell that is not one; never when its non-empty cells are all numbers.
+    So "x,y" above numbers is a header, and so is "name,city" above words,
+    but "1,2,red" above "3,4,blue" and "1.0," are data.
     """
     if len(fields) > 1 and fields[0] == "":
         return True

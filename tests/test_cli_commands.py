@@ -553,3 +553,15 @@ def test_fit_bayesian_refuses_a_search_and_prior_alone(tmp_path):
     ):
         result = run_in_process("fit", path, *args)
         assert_one_error_line(result.returncode, result.stdout, result.stderr, fragment)
+
+
+def test_scale_statistics_of_values_near_the_float64_limits():
+    # squares of values near 1e300 overflow and of values near 1e-300
+    # underflow: the statistics are taken in units of a power of two per column
+    rng = np.random.default_rng(0)
+    units = np.array([1e299, 1e-301, 1.0])
+    X = rng.normal(size=(500, 3)) * units + np.array([5e299, 0.0, 1e3])
+    mean, scale, _ = _cli._column_statistics(_data.Dataset(X, None, "x.npy"))
+    np.testing.assert_allclose(mean / units, (X / units).mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(scale / units, (X / units).std(axis=0), rtol=1e-12)
+    assert np.all(np.isfinite(_cli.standardize(X, mean, scale)))
