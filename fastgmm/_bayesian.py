@@ -237,12 +237,7 @@ degrees_of_freedom_prior_, covariance_prior_
 
     def _fit_weights(self, rows, sample_weight):
         """The weights as given (validated): counts of repeated rows."""
-        if rows.sample_weight(sample_weight, self.n_components) is None:
-            return None
-        if isinstance(sample_weight, Real):
-            return np.full(rows.n_samples, float(sample_weight))
-        return np.array(check_array(sample_weight, ensure_2d=False, dtype=np.float64,
-                                    input_name="sample_weight"), order="C")
+        return rows.sample_weight(sample_weight, self.n_components, scaled=False)
 
     def _check_initial_parameters(self, n_features):
         """The priors given (scikit-learn's checks), as ``*_prior_``
@@ -289,11 +284,12 @@ degrees_of_freedom_prior_, covariance_prior_
     def _data_moments(self, rows, w, backend):
         """(total weight, mean, covariance) of the rows in one pass of the
         kernels: one component, unit responsibilities, statistics around
-        the mean of the first rows. The covariance is shaped as
+        the mean of the first rows of positive weight (a row of weight 0 takes
+        no part, however far it lies). The covariance is shaped as
         ``covariance_prior_`` (None when the total weight is 1 or less)."""
         d = rows.n_features
-        head = rows.rows(np.arange(min(rows.n_samples, _CENTER_ROWS)))
-        head = np.asarray(head, dtype=np.float64)
+        head = np.asarray(rows.rows(rows.first_weighted(w, _CENTER_ROWS)),
+                          dtype=np.float64)
         center = head.mean(axis=0)
         spread = float(np.max(head.std(axis=0)))
         # any factor gives responsibilities 1; this one keeps the distances

@@ -400,21 +400,42 @@ class DaskRows(_source._Rows):
 
     # ---------------------------------------------------------- weights
 
-    def sample_weight(self, sample_weight, n_components):
+    def sample_weight(self, sample_weight, n_components, scaled=True):
         """The fit's weights, scaled as `_source.check_sample_weight` scales
-        them (mean 1 over the positive ones), as a `_Weights`, or None."""
+        them (mean 1 over the positive ones; ``scaled=False``: as given), as
+        a `_Weights`, or None."""
         if sample_weight is None:
             return None
         if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
             _check_scalar_weight(sample_weight, self.n_samples, n_components)
-            return None  # the same weight for all: as no weights
+            if scaled:
+                return None  # the same weight for all: as no weights
+            array = da.full(self.n_samples, float(sample_weight), dtype=np.float64,
+                            chunks=(self.X.chunks[0],)).persist()
+            return _Weights(array, float(sample_weight) * self.n_samples)
         if _source.is_dask_array(sample_weight):
-            return self._dask_weights(sample_weight, n_components)
-        w = _source.check_sample_weight(sample_weight, self.n_samples, n_components)
+            return self._dask_weights(sample_weight, n_components, scaled)
+        w = _source.check_sample_weight(sample_weight, self.n_samples, n_components,
+                                        scaled)
         array = da.from_array(w, chunks=(self.X.chunks[0],)).persist()
         return _Weights(array, float(np.sum(w)), w)
 
-    def _dask_weights(self, w, n_components):
+    def first_weighted(self, w, count):
+        """The indices of the first ``count`` rows of positive weight (sorted),
+        reading the weights chunk by chunk only as far as needed."""
+        if w is None:
+            return np.arange(min(self.n_samples, count))
+        if w.values is not None:
+            return np.flatnonzero(w.values > 0)[:count]
+        found = []
+        for i, block in enumerate(self._weight_blocks(w)):
+            found.append(np.flatnonzero(np.asarray(block.compute()) > 0)
+                         + self.starts[i])
+            if sum(len(f) for f in found) >= count:
+                break
+        return np.concatenate(found)[:count].astype(np.int64)
+
+    def _dask_weights(self, w, n_components, scaled=True):
         if w.ndim != 1:
             raise ValueError("Sample weights must be 1D array or scalar")
         if np.dtype(w.dtype).kind not in "biuf":
@@ -445,9 +466,12 @@ class DaskRows(_source._Rows):
             raise ValueError(
                 "Expected at least n_components samples with a positive weight, "
                 f"got {n_weighted} for n_components = {n_components}")
-        scaled = w / top
-        factor = n_weighted / float(scaled.sum().compute())
-        array = (scaled * factor).persist()
+        if not scaled:
+            array = w.persist()
+            return _Weights(array, float(array.sum().compute()))
+        unit = w / top
+        factor = n_weighted / float(unit.sum().compute())
+        array = (unit * factor).persist()
         return _Weights(array, float(array.sum().compute()))
 
     def total_weight(self, w):

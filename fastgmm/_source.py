@@ -87,9 +87,11 @@ def check_shape(shape, ensure_min_samples):
             "of 1 is required.")
 
 
-def check_sample_weight(sample_weight, n_samples, n_components):
+def check_sample_weight(sample_weight, n_samples, n_components, scaled=True):
     """float64 weights of shape (n_samples,) with mean 1 over the positive
-    ones (a new array), or None (every sample weighs 1)."""
+    ones (a new array), or None (every sample weighs 1). ``scaled=False``:
+    the weights as given (validated, a new array; a scalar as n_samples
+    values), for a fit where they count rows."""
     if sample_weight is None:
         return None
     if isinstance(sample_weight, Real):
@@ -117,6 +119,8 @@ def check_sample_weight(sample_weight, n_samples, n_components):
             "Expected at least n_components samples with a positive weight, "
             f"got {n_weighted} for n_components = {n_components}"
         )
+    if not scaled:
+        return np.array(w, dtype=np.float64, order="C")
     # Only the ratios of the weights matter: scaled to mean 1 over the rows
     # that have weight, a fit is the same for c * w whatever c > 0 (and the
     # M-step's guard against empty components, 10 eps per count, is as
@@ -136,9 +140,16 @@ class _Rows:
         the other arguments fixed."""
         return _Passes(self, backend, w, covariance_type, n_threads)
 
-    def sample_weight(self, sample_weight, n_components):
+    def sample_weight(self, sample_weight, n_components, scaled=True):
         """The fit's weights (`check_sample_weight`), or None."""
-        return check_sample_weight(sample_weight, self.n_samples, n_components)
+        return check_sample_weight(sample_weight, self.n_samples, n_components,
+                                   scaled)
+
+    def first_weighted(self, w, count):
+        """The indices of the first ``count`` rows of positive weight (sorted)."""
+        if w is None:
+            return np.arange(min(self.n_samples, count))
+        return np.flatnonzero(w > 0)[:count]
 
     def total_weight(self, w):
         return float(self.n_samples if w is None else np.sum(w))

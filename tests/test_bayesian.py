@@ -470,3 +470,23 @@ def test_plots_draw_only_the_effective_components(tmp_path):
             plot.weights(model, min_weight=1.5)
     finally:
         plt.close("all")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "tied", "spherical"])
+@pytest.mark.parametrize("far", [1e12, 1e200])
+def test_default_priors_ignore_rows_of_weight_zero(backend, covariance_type, far):
+    # the centre of the priors' pass was the mean of the first rows, weight 0
+    # or not: one far row made the fit raise or (diag, Cython) fit wrong
+    X, _ = make_blobs(600, 2, 3, seed=0)
+    Xw = np.vstack([[far, -far], X])
+    w = np.r_[0.0, np.ones(600)]
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = BayesianGaussianMixture(**params).fit(Xw, sample_weight=w)
+        plain = BayesianGaussianMixture(**params).fit(X)
+    for name in ("mean_prior_", "covariance_prior_", "means_", "covariances_"):
+        assert_allclose(getattr(weighted, name), getattr(plain, name), rtol=1e-9,
+                        atol=1e-12, err_msg=name)
+    assert weighted.lower_bound_ == pytest.approx(plain.lower_bound_, rel=1e-12)

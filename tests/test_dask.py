@@ -403,3 +403,24 @@ def test_bayesian_mixture_on_a_dask_array(client, data, covariance_type):
     proba = expected.predict_proba(_persisted(client, data, UNEVEN))
     assert isinstance(proba, da.Array)
     assert_allclose(proba.compute(), expected.predict_proba(data), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask", "scalar"])
+def test_bayesian_sample_weight_counts_as_in_memory(client, data, kind):
+    # numpy and dask weights raised AttributeError; a scalar was dropped
+    from fastgmm import BayesianGaussianMixture
+
+    w = np.random.default_rng(0).integers(0, 3, len(data)).astype(np.float64)
+    w = 2.5 if kind == "scalar" else w
+    given = da.from_array(w, chunks=5000) if kind == "dask" else w
+    params = dict(n_components=K, random_state=0, max_iter=10, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = BayesianGaussianMixture(**params).fit(_persisted(client, data, UNEVEN),
+                                                       sample_weight=given)
+        expected = BayesianGaussianMixture(**params).fit(data, sample_weight=w)
+    for name in ("weight_concentration_", "means_", "covariances_", "mean_prior_",
+                 "covariance_prior_"):
+        assert_allclose(np.asarray(getattr(fitted, name)),
+                        np.asarray(getattr(expected, name)), rtol=1e-9, err_msg=name)
+    assert fitted.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-10)
