@@ -414,7 +414,8 @@ def _validate(arrays, metadata):
             or _check_lower_bounds(arrays)
             or _check_init_arrays(arrays, metadata)
             or _check_scaling(arrays, metadata, d)
-            or _check_bayesian(arrays, metadata, k, d))
+            or _check_bayesian(arrays, metadata, k, d)
+            or _check_stepwise(arrays, metadata, k, d, covariance_type))
 
 
 def _check_scalars(metadata):
@@ -582,6 +583,40 @@ def _check_scaling(arrays, metadata, n_features):
             return f"{name} is not {n_features} finite float64 values"
     if np.any(arrays["scaling_scale"] <= 0):
         return "scaling_scale must be positive"
+    return None
+
+
+#: The running statistics of `partial_fit` (``stepwise_`` + name in a file).
+STEPWISE_ARRAYS = ("stepwise_nk", "stepwise_s2")
+
+
+def stepwise_s2_shape(k, d, covariance_type):
+    """The shape of the running scatter of `partial_fit` (`_em.StepwiseState`)."""
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d),
+            "spherical": (k,)}[covariance_type]
+
+
+def _check_stepwise(arrays, metadata, k, d, covariance_type):
+    """The state of `partial_fit`: absent, or its step count, rows seen and
+    running statistics (finite float64 of their shapes, counts >= 0)."""
+    stepwise = metadata.get("stepwise")
+    present = [name for name in STEPWISE_ARRAYS if name in arrays]
+    if stepwise is None:
+        return "stepwise arrays without a 'stepwise' entry" if present else None
+    if not isinstance(stepwise, dict) or not all(
+            _is_int(stepwise.get(name)) and stepwise[name] >= 0
+            for name in ("n_steps_", "n_samples_seen_")):
+        return f"invalid partial_fit state {stepwise!r}"
+    shapes = {"stepwise_nk": (k,),
+              "stepwise_s2": stepwise_s2_shape(k, d, covariance_type)}
+    for name, shape in shapes.items():
+        a = arrays.get(name)
+        if a is None:
+            return f"the array {name} is missing"
+        if a.shape != shape or a.dtype != np.float64 or not np.all(np.isfinite(a)):
+            return f"{name} is not finite float64 values of shape {shape}"
+    if np.any(arrays["stepwise_nk"] < 0):
+        return "stepwise_nk must not be negative"
     return None
 
 

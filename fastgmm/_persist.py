@@ -102,6 +102,12 @@ def save(model, path):
         metadata["scaling"] = {"method": _io.SCALING_METHOD}
     if _is_bayesian(model):
         _save_bayesian(model, arrays, metadata)
+    state = getattr(model, "_stepwise_state", None)
+    if state is not None:  # partial_fit's: the next call continues it
+        metadata["stepwise"] = {"n_steps_": int(model.n_steps_),
+                                "n_samples_seen_": int(model.n_samples_seen_)}
+        arrays["stepwise_nk"] = np.asarray(state.nk, dtype=np.float64)
+        arrays["stepwise_s2"] = np.asarray(state.s2, dtype=np.float64)
     _io.write_model_file(path, arrays, metadata)
 
 
@@ -227,4 +233,12 @@ def load(path):
     if metadata["scaling"] is not None:
         model.scaling_ = {"mean": arrays["scaling_mean"],
                           "scale": arrays["scaling_scale"]}
+    stepwise = metadata.get("stepwise")
+    if stepwise is not None:
+        from ._em import StepwiseState
+
+        model.n_steps_ = stepwise["n_steps_"]
+        model.n_samples_seen_ = stepwise["n_samples_seen_"]
+        model._stepwise_state = StepwiseState(arrays["stepwise_nk"],
+                                              arrays["stepwise_s2"])
     return model

@@ -399,8 +399,10 @@ class _BaseMixture(DensityMixin, BaseEstimator):
 
         The file holds the parameter arrays (in their dtype), the covariance
         type, the feature names, the constructor parameters and the fastgmm
-        version; :func:`fastgmm.load` reads it back into a model that
-        predicts exactly as this one. It is written to a temporary file
+        version, and after :meth:`partial_fit` its online state (step count,
+        rows seen, running statistics), so that the loaded model's next
+        ``partial_fit`` continues the same stream; :func:`fastgmm.load` reads
+        it back into a model that predicts exactly as this one. It is written to a temporary file
         beside ``path`` and renamed, so an existing ``path`` is replaced only
         once the new file is complete. ``path`` is used as given (no
         extension is added).

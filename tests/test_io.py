@@ -255,3 +255,30 @@ def test_atomic_output_keeps_permissions_of_a_replaced_file(tmp_path):
 
 def test_load_is_exported():
     assert "load" in fastgmm.__all__
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_partial_fit_continues_after_save_and_load(tmp_path, covariance_type):
+    # the online state (step count, rows seen, running statistics) is in the file
+    X, _ = make_blobs(2500, 3, 2, seed=3)
+    online = fastgmm.GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    for start in range(0, 2000, 500):
+        online.partial_fit(X[start:start + 500])
+    path = tmp_path / "online.npz"
+    online.save(path)
+    loaded = fastgmm.load(path)
+    assert (loaded.n_steps_, loaded.n_samples_seen_) == (4, 2000)
+    online.partial_fit(X[2000:])
+    loaded.partial_fit(X[2000:])
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(online, name))
+    # a damaged state is refused
+    with np.load(path) as f:
+        arrays = dict(f)
+    arrays["stepwise_nk"] = arrays["stepwise_nk"][:1]
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="stepwise_nk"):
+        fastgmm.load(bad)
+    metadata = json.loads(str(arrays["fastgmm_metadata"]))
+    assert metadata["stepwise"]["n_steps_"] == 4
