@@ -1081,7 +1081,8 @@ def _fit(args):
               f"{criterion_label(args.criterion)}, {search.n_jobs_} at a time "
               f"x {search.n_threads_} thread(s), {fit_time:.2f} s", file=out)
         _print_ranking(ranked, args.criterion, out)
-        print(f"best: {model.n_components} components, "
+        print(f"best: {model.n_components} "
+              f"component{'' if model.n_components == 1 else 's'}, "
               f"{model.covariance_type!r}", file=out)
     _print_model(summary, magnitudes, out)
     for key, what in (("model", "model saved to"), ("labels", "labels written to"),
@@ -1219,7 +1220,8 @@ SHOWN_FEATURES = 6
 
 def _print_model(summary, magnitudes, out):
     status = "converged" if summary["converged"] else "did not converge"
-    print(f"fitted {summary['n_components']} components, covariance "
+    k = summary["n_components"]
+    print(f"fitted {k} component{'' if k == 1 else 's'}, covariance "
           f"{summary['covariance_type']!r}, in {summary['fit_time']:.2f} s: "
           f"{summary['n_iter']} iterations, {status}", file=out)
     bayesian = summary.get("bayesian")

@@ -75,7 +75,19 @@ def check_finite(window, first_row=0):
 
 
 def check_shape(shape, ensure_min_samples):
-    """scikit-learn's errors for too few rows or no columns of a 2-D X."""
+    """scikit-learn's errors for an X that is not 2-D, or has too few rows or
+    no columns."""
+    shape = tuple(shape)
+    if len(shape) != 2:
+        # check_array's words for a 1-D and a 3-D (or 0-D) array
+        if len(shape) == 1:
+            raise ValueError(
+                f"Expected 2D array, got 1D array instead (shape={shape}).\n"
+                "Reshape your data either using array.reshape(-1, 1) if your "
+                "data has a single feature or array.reshape(1, -1) if it "
+                "contains a single sample.")
+        raise ValueError(f"Found array with dim {len(shape)}, while dim <= 2 is "
+                         f"required (shape={shape}).")
     n_samples, n_features = shape
     if n_samples < ensure_min_samples:
         raise ValueError(

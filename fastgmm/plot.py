@@ -148,7 +148,9 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     Parameters
     ----------
     model : GaussianMixture, BayesianGaussianMixture or GaussianMixtureSearch
-        A fitted mixture (a search draws its ``best_estimator_``).
+        A fitted mixture (a search draws its ``best_estimator_``), or a
+        scikit-learn Pipeline ending in one (X is drawn as the steps before
+        the mixture transform it).
     X : array-like of shape (n_samples, n_features)
         The data to draw.
     dims : pair of int or str, default=None
@@ -184,6 +186,7 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     from sklearn.utils.validation import check_array, check_is_fitted
 
     _require_matplotlib()
+    model, X = _last_step(model, X)
     model = getattr(model, "best_estimator_", model)
     check_is_fitted(model)
     labels = model.predict(X)
@@ -222,15 +225,41 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
         ax.add_patch(Ellipse(
             xy=means[c], width=2 * n_std * math.sqrt(eigval[1]),
             height=2 * n_std * math.sqrt(eigval[0]), angle=angle, fill=False,
-            edgecolor=colors[c], linewidth=2,
+            edgecolor=colors[c], linewidth=2, label=_component_label(model, c),
         ))
     ax.scatter(means[shown, 0], means[shown, 1], marker="x", c="black", s=50,
                zorder=3)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_title(title)
+    _key(ax, shown)
     ax.autoscale_view()
     return ax
+
+
+#: A key from colour to component is drawn up to this many components.
+MAX_KEY_ENTRIES = 20
+
+
+def _component_label(model, c):
+    return f"component {c} (weight {float(model.weights_[c]):.2f})"
+
+
+def _key(ax, shown):
+    """The key from colour to component (up to `MAX_KEY_ENTRIES` of them)."""
+    if 0 < len(shown) <= MAX_KEY_ENTRIES:
+        ax.legend(loc="best", fontsize="small", framealpha=0.8)
+
+
+def _last_step(model, X):
+    """A scikit-learn Pipeline ending in a mixture: its last step, and X
+    through the steps before it (the space the mixture was fitted in)."""
+    steps = getattr(model, "steps", None)
+    if steps is None:
+        return model, X
+    if len(steps) > 1:
+        X = model[:-1].transform(X)
+    return steps[-1][1], X
 
 
 def _mixture_1d(model, x, ax, colors, shown):
@@ -247,8 +276,10 @@ def _mixture_1d(model, x, ax, colors, shown):
     density = (weights[:, None] / np.sqrt(2 * math.pi * variances[:, None])
                * np.exp(-0.5 * (grid - means[:, None]) ** 2 / variances[:, None]))
     for c in shown:
-        ax.plot(grid, density[c], color=colors[c], linewidth=1.5)
+        ax.plot(grid, density[c], color=colors[c], linewidth=1.5,
+                label=_component_label(model, c))
     ax.plot(grid, density.sum(axis=0), color="black", linewidth=2, label="mixture")
+    _key(ax, shown)
     ax.set_xlabel(_feature_name(model, 0))
     ax.set_ylabel("density")
 

@@ -337,3 +337,11 @@ def test_partial_fit_parameters_are_validated():
 
     with pytest.raises(InvalidParameterError, match="learning_decay"):
         GaussianMixture(2, learning_decay=0.4).partial_fit(_stream(100, seed=8))
+
+
+@pytest.mark.parametrize("shape, message", [((100,), "Expected 2D array, got 1D"),
+                                            ((10, 3, 2), "dim 3, while dim <= 2")])
+def test_a_memmap_that_is_not_2d_gets_scikit_learns_error(memmap_of, shape, message):
+    M = memmap_of(np.zeros(shape))
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(2).fit(M)

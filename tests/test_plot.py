@@ -169,3 +169,18 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
     with pytest.raises(ImportError, match=r"fastgmm\[plot\]"):
         plot.mixture(model, X)
+
+
+def test_mixture_of_a_pipeline_draws_its_last_step_with_a_key():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _ = make_blobs(600, 2, 3, seed=5)
+    pipe = make_pipeline(StandardScaler(), GaussianMixture(3, random_state=0)).fit(X)
+    ax = plot.mixture(pipe, X)
+    # the ellipses are in the scaled space the mixture was fitted in
+    centres = np.array([e.center for e in ellipses(ax)])
+    gm = pipe[-1]
+    np.testing.assert_allclose(np.sort(centres, axis=0), np.sort(gm.means_, axis=0))
+    key = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert key == [f"component {c} (weight {gm.weights_[c]:.2f})" for c in range(3)]
