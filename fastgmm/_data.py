@@ -474,7 +474,7 @@ def _resolve_columns(path, tokens, names, n_columns):
                 ) from None
             raise DataError(
                 f"{path}: no column named {token!r}; the columns are: "
-                + ", ".join(names)
+                + _listed(names)
             ) from None
         if not -n_columns <= index < n_columns:
             raise DataError(
@@ -487,6 +487,13 @@ def _resolve_columns(path, tokens, names, n_columns):
     return indices
 
 
+def _listed(names):
+    """The column names for a message: a column without a name (a row index)
+    as its position."""
+    return ", ".join(f"(column {j}, no name)" if _is_unnamed(n) else n
+                     for j, n in enumerate(names))
+
+
 def _select(path, columns, names_wanted, names, n_columns):
     """Column indices to read (None: all) for ``columns``/``names_wanted``."""
     if columns:
@@ -496,7 +503,7 @@ def _select(path, columns, names_wanted, names, n_columns):
         if missing:
             raise DataError(
                 f"{path}: no column named {missing[0]!r}, which the model was "
-                "fitted with; the columns are: " + ", ".join(names)
+                "fitted with; the columns are: " + _listed(names)
             )
         return _resolve_columns(path, names_wanted, names, n_columns)
     return None
