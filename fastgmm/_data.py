@@ -41,6 +41,7 @@ import io
 import itertools
 import os
 import re
+import shlex
 import struct
 import sys
 import tempfile
@@ -511,12 +512,13 @@ def _select(path, columns, names_wanted, names, n_columns):
 
 def columns_option(indices, names=None):
     """A ``--columns`` value selecting ``indices``: the names when there are
-    a few plain ones, else index ranges like ``0-3,5``."""
+    a few plain ones (quoted for a shell when they need it), else index
+    ranges like ``0-3,5``."""
     if names is not None and len(indices) <= 8:
         chosen = [names[i] for i in indices]
         if all(n and n.strip() == n and "," not in n and not _RANGE.fullmatch(n)
                and not _is_number(n) for n in chosen) and len(set(chosen)) == len(chosen):
-            return ",".join(chosen)
+            return shlex.quote(",".join(chosen))  # as typed in a shell
     parts, start = [], None
     for j, i in enumerate(indices):
         if start is None:

@@ -443,6 +443,8 @@ def test_model_files_that_are_not_models_or_too_new(tmp_path, model_file, csv_fi
     ("x,y\n1,2\n3,\n", [], "line 3, column 'y': an empty cell"),
     # a first line of numbers is data, its empty cell a missing value
     ("1.0,\n2.0,3.0\n4.0,5.0\n6,7\n8,9\n", [], "line 1, field 2: an empty cell"),
+    # the hint's names are quoted for a shell when they hold spaces
+    ("a b,c d,s\n1,2,x\n3,4,y\n", [], "--columns 'a b,c d'"),
     # a field over the csv module's limit, within the sniffed lines
     ("a,b\n" + "x" * 200_000 + ",1\n" + "1,2\n" * 60, [], "field larger than"),
     ("x,y\n1,2\n3,4\n", ["--columns", "5"], "column index 5 out of range"),
