@@ -34,6 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 # (QEMU CPU model, variant the dispatcher must choose there)
 EMULATED = [("Haswell-noTSX", "x86-64-v3"), ("Nehalem", "baseline")]
+#: OpenBLAS's core type for each emulated CPU. A machine may set
+#: OPENBLAS_CORETYPE for its own CPU (Haswell on a Zen 5 host here): OpenBLAS
+#: then runs that core's kernels whatever CPU QEMU emulates, and NumPy's
+#: import dies with SIGILL on an emulated Nehalem. An emulated run names the
+#: emulated CPU's core instead; the native run keeps the machine's setting.
+OPENBLAS_CORE = {"Haswell-noTSX": "Haswell", "Nehalem": "Nehalem"}
 RTOL = 1e-9  # native and emulated runs may differ in BLAS and libm code paths
 TIMEOUT = 900
 MARK = "CHECK_PORTABLE_RESULT "
@@ -173,8 +179,12 @@ def main():
         jobs = {cpu: [qemu, "-cpu", cpu, sys.executable, this, "--fit", "auto"]
                 for cpu, _ in EMULATED}
         jobs["sigill"] = [qemu, "-cpu", "Nehalem", sys.executable, this, "--sigill-probe"]
+        def emulated_env(name):
+            cpu = "Nehalem" if name == "sigill" else name
+            return {**env, "OPENBLAS_CORETYPE": OPENBLAS_CORE[cpu]}
+
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            futures = {name: pool.submit(_run, cmd, env)
+            futures = {name: pool.submit(_run, cmd, emulated_env(name))
                        for name, cmd in jobs.items()}
             results = {name: f.result() for name, f in futures.items()}
 
