@@ -479,7 +479,7 @@ class DaskRows(_source._Rows):
 
     # ------------------------------------------------------------ rows
 
-    def take(self, indices, w):
+    def take(self, indices, w, progress=None):
         """The rows at sorted ``indices`` (None: all) and their weights, in
         memory (for the initialization)."""
         weight_blocks = self._weight_blocks(w) if w is not None and w.values is None \

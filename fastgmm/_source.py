@@ -166,9 +166,12 @@ class _Rows:
     def total_weight(self, w):
         return float(self.n_samples if w is None else np.sum(w))
 
-    def take(self, indices, w):
-        """The rows at sorted ``indices`` (None: all) and their weights."""
-        return self.rows(indices), w if w is None or indices is None else w[indices]
+    def take(self, indices, w, progress=None):
+        """The rows at sorted ``indices`` (None: all) and their weights.
+        ``progress(rows read, rows wanted)`` is called as a windowed source
+        reads them."""
+        rows = self.rows(indices) if progress is None else self.rows(indices, progress)
+        return rows, w if w is None or indices is None else w[indices]
 
 
 class _Passes:
@@ -384,8 +387,9 @@ class WindowedRows(_Rows):
                                 outputs)
         return (total[0] + float(np.sum(log_norm, dtype=np.float64))) / self.n_samples
 
-    def rows(self, indices=None):
-        """The rows at sorted ``indices`` (None: all), read in one pass."""
+    def rows(self, indices=None, progress=None):
+        """The rows at sorted ``indices`` (None: all), read in one pass;
+        ``progress(rows read, rows wanted)`` after each window that held some."""
         if indices is None:
             out = np.empty((self.n_samples, self.n_features), dtype=self.dtype)
             for start, stop, window in self._windows():
@@ -401,6 +405,8 @@ class WindowedRows(_Rows):
                 out[at:at + hi - lo] = window[indices[lo:hi] - start]
                 self.release([(start, stop)])
                 at += hi - lo
+                if progress is not None:
+                    progress(at, len(indices))
         return out
 
 

@@ -177,7 +177,10 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             warnings.warn(_InitSampleWarning(n_samples, size))
         if size >= n_samples:
             return rows.take(None, w)
-        return rows.take(_sample_rows(random_state, n_samples, size), w)
+        indices = _sample_rows(random_state, n_samples, size)
+        progress = (_SampleProgress() if self.verbose >= 1
+                    and not isinstance(rows, _source.InMemoryRows) else None)
+        return rows.take(indices, w, progress)
 
     def _initial_gaussian(self, rows, w, random_state):
         """(weights, means, covariances) of ``init_params`` (`_init`), drawn
@@ -478,8 +481,9 @@ class GaussianMixture(_BaseMixture):
         ``n_init`` is ignored.
 
     verbose : int, default=0
-        1 prints each initialization and iteration; 2 adds times and the
-        change of the lower bound.
+        1 prints each initialization and iteration (and, for an X not in
+        memory, how far the reading of the initialization sample has come);
+        2 adds times and the change of the lower bound.
 
     verbose_interval : int, default=10
         Number of iterations between two prints.
@@ -829,6 +833,22 @@ class GaussianMixture(_BaseMixture):
         rows = self._validate_predict(X)
         n = rows.n_samples
         return _criteria.aic(self._mean_log_likelihood(rows) * n, self._n_parameters())
+
+
+class _SampleProgress:
+    """verbose >= 1: how far the reading of an initialization sample from an
+    X not in memory has come (a line at most once a second, and at the end)."""
+
+    def __init__(self):
+        self.start = self.last = time()
+
+    def __call__(self, done, wanted):
+        now = time()
+        if done < wanted and now - self.last < 1.0:
+            return
+        self.last = now
+        print(f"Reading the initialization sample: {done:,} of {wanted:,} rows "
+              f"({100.0 * done / wanted:.0f}%, {now - self.start:.1f} s)")
 
 
 class _VerboseMonitor(_em.Monitor):

@@ -345,3 +345,18 @@ def test_a_memmap_that_is_not_2d_gets_scikit_learns_error(memmap_of, shape, mess
     M = memmap_of(np.zeros(shape))
     with pytest.raises(ValueError, match=message):
         GaussianMixture(2).fit(M)
+
+
+def test_verbose_shows_the_reading_of_the_initialization_sample(memmap_of, capsys):
+    X, _ = make_blobs(6000, 2, 3, seed=8)
+    M = memmap_of(X)
+    quiet = GaussianMixture(3, random_state=0, init_sample_size=500, max_iter=2,
+                            window_bytes=16_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = quiet.fit(M).means_.copy()
+        assert "initialization sample" not in capsys.readouterr().out
+        loud = quiet.set_params(verbose=1).fit(M)
+    out = capsys.readouterr().out
+    assert "Reading the initialization sample: 500 of 500 rows (100%" in out
+    assert_array_equal(loud.means_, expected)  # the same fit, only told
