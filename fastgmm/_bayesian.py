@@ -106,7 +106,9 @@ class BayesianGaussianMixture(_BaseMixture):
         ``n_init`` is ignored.
 
     verbose : int, default=0
-        1 prints each initialization and iteration; 2 adds times and the
+        1 prints each initialization and iteration (and, for an X not in
+        memory, how far the reading of the initialization sample has come);
+        2 adds times and the
         change of the lower bound.
 
     verbose_interval : int, default=10
