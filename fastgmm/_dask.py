@@ -427,11 +427,12 @@ class DaskRows(_source._Rows):
             return np.arange(min(self.n_samples, count))
         if w.values is not None:
             return np.flatnonzero(w.values > 0)[:count]
-        found = []
+        found, n_found = [], 0
         for i, block in enumerate(self._weight_blocks(w)):
             found.append(np.flatnonzero(np.asarray(block.compute()) > 0)
                          + self.starts[i])
-            if sum(len(f) for f in found) >= count:
+            n_found += len(found[-1])
+            if n_found >= count:
                 break
         return np.concatenate(found)[:count].astype(np.int64)
 

@@ -590,12 +590,6 @@ def _check_scaling(arrays, metadata, n_features):
 STEPWISE_ARRAYS = ("stepwise_nk", "stepwise_s2")
 
 
-def stepwise_s2_shape(k, d, covariance_type):
-    """The shape of the running scatter of `partial_fit` (`_em.StepwiseState`)."""
-    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d),
-            "spherical": (k,)}[covariance_type]
-
-
 def _check_stepwise(arrays, metadata, k, d, covariance_type):
     """The state of `partial_fit`: absent, or its step count, rows seen and
     running statistics (finite float64 of their shapes, counts >= 0)."""
@@ -607,8 +601,9 @@ def _check_stepwise(arrays, metadata, k, d, covariance_type):
             _is_int(stepwise.get(name)) and stepwise[name] >= 0
             for name in ("n_steps_", "n_samples_seen_")):
         return f"invalid partial_fit state {stepwise!r}"
+    # the running scatter is shaped as SufficientStats.s2: as the covariances
     shapes = {"stepwise_nk": (k,),
-              "stepwise_s2": stepwise_s2_shape(k, d, covariance_type)}
+              "stepwise_s2": covariance_shape(k, d, covariance_type)}
     for name, shape in shapes.items():
         a = arrays.get(name)
         if a is None:

@@ -170,8 +170,8 @@ class _Rows:
         """The rows at sorted ``indices`` (None: all) and their weights.
         ``progress(rows read, rows wanted)`` is called as a windowed source
         reads them."""
-        rows = self.rows(indices) if progress is None else self.rows(indices, progress)
-        return rows, w if w is None or indices is None else w[indices]
+        return (self.rows(indices, progress),
+                w if w is None or indices is None else w[indices])
 
 
 class _Passes:
@@ -227,8 +227,9 @@ class InMemoryRows(_Rows):
                        log_norm=log_norm)
         return float(np.mean(log_norm))
 
-    def rows(self, indices=None):
-        """The rows at sorted ``indices`` (all rows: X itself, no copy)."""
+    def rows(self, indices=None, progress=None):
+        """The rows at sorted ``indices`` (all rows: X itself, no copy; in
+        memory there is no reading to report, so ``progress`` is not called)."""
         return self.X if indices is None else self.X[indices]
 
 

@@ -405,9 +405,9 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         version, and after :meth:`partial_fit` its online state (step count,
         rows seen, running statistics), so that the loaded model's next
         ``partial_fit`` continues the same stream; :func:`fastgmm.load` reads
-        it back into a model that predicts exactly as this one. It is written to a temporary file
-        beside ``path`` and renamed, so an existing ``path`` is replaced only
-        once the new file is complete. ``path`` is used as given (no
+        it back into a model that predicts exactly as this one. It is written
+        to a temporary file beside ``path`` and renamed, so an existing
+        ``path`` is replaced only once the new file is complete. ``path`` is used as given (no
         extension is added).
 
         Parameters

@@ -470,17 +470,18 @@ class Backend:
         if bounds is None:
             bounds = _common.partition_bounds(n, k, p.n_features, "diag")
         bounds = np.ascontiguousarray(bounds, dtype=np.intp)
-        use_blas = p.blas_for(X.dtype)
-        with _common.single_threaded_blas(use_blas):
-            self.drivers.posterior_partitions(
-                _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
-                _readonly(bounds),
-                np.zeros(0, out_dtype) if log_norm is None else log_norm,
-                np.zeros((0, k), out_dtype) if resp is None else resp,
-                np.zeros(0, np.intp) if labels is None else labels,
-                p.kind, use_blas, raw,
-                min(self.threads(n_threads), max(1, len(bounds) - 1)),
-            )
+        # no BLAS to hold to one thread: the drivers' posteriors call none (a
+        # row's bits would depend on the product's shape); use_blas picks
+        # Cython's 'full' tiles there
+        self.drivers.posterior_partitions(
+            _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
+            _readonly(bounds),
+            np.zeros(0, out_dtype) if log_norm is None else log_norm,
+            np.zeros((0, k), out_dtype) if resp is None else resp,
+            np.zeros(0, np.intp) if labels is None else labels,
+            p.kind, p.blas_for(X.dtype), raw,
+            min(self.threads(n_threads), max(1, len(bounds) - 1)),
+        )
         if not raw and (resp is not None or labels is not None):
             _resolve_zero_density(X, c, means, U, covariance_type, resp, labels)
 

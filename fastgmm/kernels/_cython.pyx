@@ -866,6 +866,21 @@ cdef void _load_full_tile(const floating* X, Py_ssize_t d, Py_ssize_t dp,
             z[b * dp + j] = 0.0
 
 
+cdef void _full_tiles_factors(Py_ssize_t d, Py_ssize_t K, Py_ssize_t dp,
+                              const double* means, const double* U,
+                              floating* means_x, floating* up) noexcept nogil:
+    """The means and factors in X's dtype for _full_tiles.h: means_x (K x d),
+    up (K x dp x dp, upper triangles; its padding, zeroed by the caller,
+    stays 0)."""
+    cdef Py_ssize_t j, k, l
+    for j in range(K * d):
+        means_x[j] = <floating> means[j]
+    for k in range(K):
+        for j in range(d):
+            for l in range(j, d):
+                up[(k * dp + j) * dp + l] = <floating> U[(k * d + j) * d + l]
+
+
 cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
                               const double* w, bint weighted, const double* c,
                               const double* means, const double* U,
@@ -894,12 +909,7 @@ cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
         failed[0] = 1
         start = stop
     else:
-        for j in range(K * d):
-            means_x[j] = <floating> means[j]
-        for k in range(K):
-            for j in range(d):
-                for l in range(j, d):
-                    up[(k * dp + j) * dp + l] = <floating> U[(k * d + j) * d + l]
+        _full_tiles_factors(d, K, dp, means, U, means_x, up)
     s = start
     while s < stop:
         nb = min(TILE, stop - s)
@@ -1112,12 +1122,7 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
         dist = <floating*> calloc(TILE, sizeof(floating))
         ok = means_x != NULL and up != NULL and z != NULL and dist != NULL
         if ok:
-            for j in range(K * d):
-                means_x[j] = <floating> means[j]
-            for k in range(K):
-                for j in range(d):
-                    for l in range(j, d):
-                        up[(k * dp + j) * dp + l] = <floating> U[(k * d + j) * d + l]
+            _full_tiles_factors(d, K, dp, means, U, means_x, up)
     if not ok:
         failed[0] = 1
         start = stop
