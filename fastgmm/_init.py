@@ -2,14 +2,16 @@
 
 scikit-learn turns each ``init_params`` method into an n x k responsibility
 matrix and runs one M-step on it. We make the same draws in the same order
-(its ``KMeans`` and ``kmeans_plusplus`` for the k-means methods), but never
-hold the n x k matrix: hard assignments stay a label vector, and the uniform
+(the k-means methods on fastgmm's compiled k-means, `_kmeans`, which follows
+scikit-learn's ``KMeans`` and ``kmeans_plusplus`` draw by draw; scikit-learn's
+own where the Cython extension is not built), but never hold the n x k matrix: hard assignments stay a label vector, and the uniform
 draws of 'random' are made again chunk by chunk from a copy of the generator
 state. The statistics go through the same M-step as EM itself.
 """
 
 import numpy as np
 
+from . import _kmeans, kernels
 from ._covariance import SufficientStats, m_step
 
 _CHUNK_ROWS = 65536
@@ -26,7 +28,10 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
         rows = np.flatnonzero(w > 0)
         X, w = X[rows], w[rows]
     n_samples = X.shape[0]
-    if init_params == "kmeans":
+    compiled = kernels.cython_available()
+    if init_params == "kmeans" and compiled:
+        labels = _kmeans.kmeans(X, w, n_components, random_state).labels
+    elif init_params == "kmeans":
         from sklearn.cluster import KMeans
 
         labels = (
@@ -35,11 +40,14 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
             .labels_
         )
     elif init_params == "k-means++":
-        from sklearn.cluster import kmeans_plusplus
+        if compiled:
+            indices = _kmeans.plusplus_indices(X, w, n_components, random_state)
+        else:
+            from sklearn.cluster import kmeans_plusplus
 
-        _, indices = kmeans_plusplus(
-            X, n_components, sample_weight=w, random_state=random_state
-        )
+            _, indices = kmeans_plusplus(
+                X, n_components, sample_weight=w, random_state=random_state
+            )
         labels = _labels_from_indices(indices, n_samples)
     elif init_params == "random_from_data":
         p = None if w is None else w / w.sum()
@@ -72,6 +80,9 @@ def _total_weight(w, n_samples):
 
 def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
     """One M-step on hard assignments (label -1: the row belongs to none)."""
+    if kernels.cython_available():
+        return _from_labels_compiled(X, w, labels, n_components, covariance_type,
+                                     reg_covar)
     n_features = X.shape[1]
     stats = SufficientStats.zeros(n_components, n_features, covariance_type)
     centers = np.zeros((n_components, n_features))
@@ -93,6 +104,43 @@ def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
         _add_scatter(stats, k, diff, wk, covariance_type)
     return m_step(stats, centers, reg_covar, covariance_type, _eps(X),
                   _total_weight(w, X.shape[0]))
+
+
+def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar):
+    """`_from_labels` in two compiled passes over X (the labels' means, then
+    the statistics around them), in fixed partitions reduced in order."""
+    from .kernels import _common
+
+    module = kernels.get_backend("cython").drivers
+    X = np.ascontiguousarray(X)
+    n, d = X.shape
+    k = n_components
+    wv = np.empty(0) if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    labels = np.ascontiguousarray(labels, dtype=np.intp)
+    bounds = np.ascontiguousarray(_common.partition_bounds(n, k, d, "diag"),
+                                  dtype=np.intp)
+    n_parts = bounds.shape[0] - 1
+    threads = max(1, min(kernels.get_backend("cython").threads(None), n_parts))
+    kind, s2_shape = {
+        "full": (_common.FULL, (k, d, d)), "tied": (_common.TIED, (d, d)),
+        "diag": (_common.DIAG, (k, d)), "spherical": (_common.DIAG, (k, d)),
+    }[covariance_type]
+    nk = np.empty((n_parts, k))
+    s1 = np.empty((n_parts, k * d))
+    s2 = np.empty((n_parts, int(np.prod(s2_shape))))
+    module.labelled_partitions(X, wv, labels, np.zeros(k * d), bounds, nk, s1, s2, -1,
+                               threads)
+    counts = nk.sum(axis=0)
+    centers = s1.sum(axis=0).reshape(k, d) / np.where(counts > 0, counts, 1.0)[:, None]
+    module.labelled_partitions(X, wv, labels, centers.ravel(), bounds, nk, s1, s2,
+                               kind, threads)
+    stats = SufficientStats.zeros(k, d, covariance_type)
+    stats.nk[:] = nk.sum(axis=0)
+    stats.s1[:] = s1.sum(axis=0).reshape(k, d)
+    scatter = s2.sum(axis=0).reshape(s2_shape)
+    stats.s2[...] = scatter.sum(axis=1) if covariance_type == "spherical" else scatter
+    return m_step(stats, centers, reg_covar, covariance_type, _eps(X),
+                  _total_weight(w, n))
 
 
 def _add_scatter(stats, k, diff, weights, covariance_type):

@@ -68,6 +68,27 @@ cdef extern from "_small_d.h" nogil:
                                   Py_ssize_t K, Py_ssize_t d, const double* means,
                                   const double* wr, double* s1, double* s2)
 
+cdef extern from "_kmeans.h" nogil:
+    Py_ssize_t fastgmm_cumsum_search_weighted(const double* closest, const double* w,
+                                              Py_ssize_t n, const double* targets,
+                                              const Py_ssize_t* order, Py_ssize_t T,
+                                              Py_ssize_t* picked)
+    Py_ssize_t fastgmm_cumsum_search(const double* closest, Py_ssize_t n,
+                                     const double* targets, const Py_ssize_t* order,
+                                     Py_ssize_t T, Py_ssize_t* picked)
+    void fgk_block_d(const double* X, Py_ssize_t d, const double* offset,
+                     Py_ssize_t i, Py_ssize_t nr, double* xt)
+    void fgk_block_f(const float* X, Py_ssize_t d, const double* offset,
+                     Py_ssize_t i, Py_ssize_t nr, double* xt)
+    Py_ssize_t fastgmm_km_block(const double* xt, Py_ssize_t nr, Py_ssize_t d,
+                                Py_ssize_t K, const double* centers, const double* cn,
+                                const double* w, Py_ssize_t* labels, int update,
+                                double* sums, double* counts)
+    void fastgmm_kpp_block(const double* xt, Py_ssize_t nr, Py_ssize_t d,
+                           Py_ssize_t T, const double* cands, const double* cn,
+                           const double* xs, double* cl, const double* w, int update,
+                           double* part)
+
 cdef extern from "_full_tiles.h" nogil:
     void fastgmm_full_dist_f(const float* z, Py_ssize_t dp, Py_ssize_t nb,
                              const float* U, float* dist)
@@ -1326,3 +1347,291 @@ def posterior_partitions(
                              norm_ptr, resp_ptr, labels_ptr, &failed)
     if failed:
         raise MemoryError("fastgmm: cannot allocate the kernel's tile buffers")
+
+
+# --- k-means (the 'kmeans' and 'k-means++' initializations) ------------------------
+#
+# scikit-learn's formulas, evaluated in its order where that decides a
+# comparison: a squared distance is |c|^2 - 2 x.c (Lloyd) or
+# (|c|^2 - 2 x.c) + |x|^2 clipped at 0 (k-means++), x.c one chain of
+# multiply-adds in feature order (`_kmeans.h`), as a BLAS product's inner loop
+# adds it; the norms come from the caller (NumPy's einsum, as scikit-learn's
+# row_norms). Rows are X - offset (the data centred on their mean for
+# 'kmeans'), made in float64 sixteen rows at a time: nothing the size of X
+# is allocated. Centres are (k, d) rows in the offset's coordinates.
+
+
+cdef inline void _km_block(const floating* X, Py_ssize_t d, const double* offset,
+                           Py_ssize_t i, Py_ssize_t nr, double* xt) noexcept nogil:
+    if floating is double:
+        fgk_block_d(X, d, offset, i, nr, xt)
+    else:
+        fgk_block_f(X, d, offset, i, nr, xt)
+
+
+cdef Py_ssize_t _km_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
+                          const double* offset, const double* centers, const double* cn,
+                          const double* w, bint weighted, Py_ssize_t start,
+                          Py_ssize_t stop, Py_ssize_t* labels, bint update,
+                          double* sums, double* counts, int* failed) noexcept nogil:
+    """Label rows start..stop; with ``update`` add their weights and weighted
+    (centred) rows to their centre's counts and sums. Returns how many
+    labels changed."""
+    cdef double* xt = <double*> malloc(16 * d * sizeof(double))
+    cdef Py_ssize_t i, nr, changed = 0
+    if xt == NULL:
+        failed[0] = 1
+        return 0
+    i = start
+    while i < stop:
+        nr = min(16, stop - i)
+        _km_block(X, d, offset, i, nr, xt)
+        changed += fastgmm_km_block(xt, nr, d, K, centers, cn,
+                                    w + i if weighted else NULL, labels + i, update,
+                                    sums, counts)
+        i += nr
+    free(xt)
+    return changed
+
+
+def _check_bounds(const Py_ssize_t[::1] bounds, Py_ssize_t n):
+    cdef Py_ssize_t p, n_parts = bounds.shape[0] - 1
+    if n_parts < 1 or bounds[0] != 0 or bounds[n_parts] != n:
+        raise ValueError("kernel: bounds must run from 0 to n_samples")
+    for p in range(n_parts):
+        if bounds[p + 1] < bounds[p]:
+            raise ValueError("kernel: bounds must not decrease")
+    return n_parts
+
+
+def _check_centres(Py_ssize_t d, Py_ssize_t K, const double[::1] offset,
+                   const double[::1] centers, const double[::1] cn):
+    if d < 1 or K < 1:
+        raise ValueError("kernel: need at least one centre and one feature")
+    if cn.shape[0] != K or centers.shape[0] != K * d or offset.shape[0] != d:
+        raise ValueError("kernel: offset and centres must have n_features columns")
+
+
+def kmeans_partitions(
+    const floating[:, ::1] X,       # IN (n, d)
+    const double[::1] offset,       # IN (d,) subtracted from every row
+    const double[::1] centers,      # IN (k*d,) in the offset's coordinates
+    const double[::1] cn,           # IN (k,) |c_k|^2
+    const double[::1] w,            # IN (n,) sample weights, or (0,): all 1
+    const Py_ssize_t[::1] bounds,   # IN (P + 1,) row bounds, 0 to n
+    Py_ssize_t[::1] labels,         # IN/OUT (n,) the previous labels -> the new
+    double[:, ::1] sums,            # OUT (P, k*d) weighted centred rows per label
+    double[:, ::1] counts,          # OUT (P, k) weight per label
+    Py_ssize_t[::1] changed,        # OUT (P,) labels changed per partition
+    bint update,                    # sums and counts too (else labels only)
+    int n_threads,
+):
+    """One Lloyd step, partition by partition: labels, and (``update``) each
+    partition's sums and counts per label (zeroed here first)."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = cn.shape[0], p
+    cdef Py_ssize_t n_parts = _check_bounds(bounds, n)
+    cdef bint weighted = w.shape[0] > 0
+    cdef int failed = 0
+    _check_centres(d, K, offset, centers, cn)
+    if (weighted and w.shape[0] != n) or labels.shape[0] != n:
+        raise ValueError("kernel: weights and labels must have one value per row")
+    if (sums.shape[0] != n_parts or sums.shape[1] != K * d or counts.shape[0] != n_parts
+            or counts.shape[1] != K or changed.shape[0] != n_parts):
+        raise ValueError("kernel: partial sums have the wrong shape")
+    if n_threads < 1:
+        raise ValueError("kernel: n_threads must be >= 1")
+    sums[:, :] = 0.0
+    counts[:, :] = 0.0
+    changed[:] = 0
+    if n == 0:
+        return
+    cdef const double* w_ptr = &w[0] if weighted else NULL
+    with nogil, parallel(num_threads=n_threads):
+        for p in prange(n_parts, schedule="static"):
+            changed[p] = _km_range(&X[0, 0], d, K, &offset[0], &centers[0], &cn[0],
+                                   w_ptr, weighted, bounds[p], bounds[p + 1],
+                                   &labels[0], update, &sums[p, 0], &counts[p, 0],
+                                   &failed)
+    if failed:
+        raise MemoryError("fastgmm: cannot allocate the kernel's buffers")
+
+
+cdef void _kpp_range(const floating* X, Py_ssize_t d, Py_ssize_t T,
+                     const double* offset, const double* xsq, const double* cands,
+                     const double* cn, double* closest, const double* w,
+                     bint weighted, Py_ssize_t start, Py_ssize_t stop, bint update,
+                     double* pots, int* failed) noexcept nogil:
+    """k-means++ on rows start..stop. The squared distance to candidate t is
+    max((|c_t|^2 - 2 x.c_t) + |x|^2, 0); pots[t] += w min(closest, it).
+    ``update`` (T = 1): closest = min(closest, distance) as well."""
+    cdef double* xt = <double*> malloc(16 * d * sizeof(double))
+    cdef double* part = <double*> calloc(16 * T, sizeof(double))
+    cdef Py_ssize_t i, nr, t, r
+    cdef double total
+    if xt == NULL or part == NULL:
+        failed[0] = 1
+        free(xt)
+        free(part)
+        return
+    i = start
+    while i < stop:
+        nr = min(16, stop - i)
+        _km_block(X, d, offset, i, nr, xt)
+        fastgmm_kpp_block(xt, nr, d, T, cands, cn, xsq + i, closest + i,
+                          w + i if weighted else NULL, update, part)
+        i += nr
+    for t in range(T):
+        total = 0.0
+        for r in range(16):
+            total = total + part[t * 16 + r]
+        pots[t] += total
+    free(xt)
+    free(part)
+
+
+def kpp_partitions(
+    const floating[:, ::1] X,       # IN (n, d)
+    const double[::1] offset,       # IN (d,)
+    const double[::1] xsq,          # IN (n,) |x - offset|^2
+    const double[::1] cands,        # IN (T*d,) candidate centres, offset coordinates
+    const double[::1] cn,           # IN (T,) their |c|^2
+    double[::1] closest,            # IN (n,) squared distance to the nearest centre
+                                    # (OUT too with update)
+    const double[::1] w,            # IN (n,) or (0,)
+    const Py_ssize_t[::1] bounds,   # IN (P + 1,)
+    double[:, ::1] pots,            # OUT (P, T) sum of w min(closest, dist_t)
+    bint update,                    # T == 1: closest = min(closest, dist)
+    int n_threads,
+):
+    """The potential of each k-means++ candidate, partition by partition."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], T = cn.shape[0], p
+    cdef Py_ssize_t n_parts = _check_bounds(bounds, n)
+    cdef bint weighted = w.shape[0] > 0
+    cdef int failed = 0
+    _check_centres(d, T, offset, cands, cn)
+    if ((weighted and w.shape[0] != n) or xsq.shape[0] != n
+            or closest.shape[0] != n):
+        raise ValueError("kernel: weights, norms and distances need one value per row")
+    if pots.shape[0] != n_parts or pots.shape[1] != T:
+        raise ValueError("kernel: partial potentials have the wrong shape")
+    if update and T != 1:
+        raise ValueError("kernel: update takes one candidate")
+    if n_threads < 1:
+        raise ValueError("kernel: n_threads must be >= 1")
+    pots[:, :] = 0.0
+    if n == 0:
+        return
+    cdef const double* w_ptr = &w[0] if weighted else NULL
+    with nogil, parallel(num_threads=n_threads):
+        for p in prange(n_parts, schedule="static"):
+            _kpp_range(&X[0, 0], d, T, &offset[0], &xsq[0], &cands[0], &cn[0],
+                       &closest[0], w_ptr, weighted, bounds[p], bounds[p + 1], update,
+                       &pots[p, 0], &failed)
+    if failed:
+        raise MemoryError("fastgmm: cannot allocate the kernel's buffers")
+
+
+def kpp_pick(const double[::1] closest, const double[::1] w,
+             const double[::1] targets, const Py_ssize_t[::1] order,
+             Py_ssize_t[::1] picked):
+    """picked[t] = the first i with cumsum(w * closest)[i] >= targets[t]
+    (NumPy's searchsorted on NumPy's cumsum: the products rounded, then added
+    in row order), or n when none; ``order`` sorts the targets."""
+    cdef Py_ssize_t n = closest.shape[0], T = targets.shape[0], i, t = 0
+    cdef bint weighted = w.shape[0] > 0
+    if (weighted and w.shape[0] != n) or order.shape[0] != T or picked.shape[0] != T:
+        raise ValueError("kernel: kpp_pick's arrays have the wrong shapes")
+    for t in range(T):
+        if order[t] < 0 or order[t] >= T:
+            raise ValueError("kernel: order must index the targets")
+        picked[t] = n
+    t = 0
+    with nogil:
+        if weighted:
+            t = fastgmm_cumsum_search_weighted(&closest[0], &w[0], n, &targets[0],
+                                               &order[0], T, &picked[0])
+        elif n > 0:
+            t = fastgmm_cumsum_search(&closest[0], n, &targets[0], &order[0], T,
+                                      &picked[0])
+
+
+cdef void _labelled_range(const floating* X, Py_ssize_t d, const double* w, bint weighted,
+                          const Py_ssize_t* labels, const double* centers, int kind,
+                          Py_ssize_t start, Py_ssize_t stop, double* nk, double* s1,
+                          double* s2, int* failed) noexcept nogil:
+    cdef Py_ssize_t i, j, l, lab
+    cdef double wi, wj
+    cdef const floating* row
+    cdef double* base
+    cdef double* diff = <double*> malloc(d * sizeof(double))
+    if diff == NULL:
+        failed[0] = 1
+        return
+    for i in range(start, stop):
+        lab = labels[i]
+        if lab < 0:
+            continue
+        wi = w[i] if weighted else 1.0
+        nk[lab] += wi
+        row = X + i * d
+        for j in range(d):
+            diff[j] = <double> row[j] - centers[lab * d + j]
+            s1[lab * d + j] += wi * diff[j]
+        if kind == FULL or kind == TIED:
+            base = s2 + (lab * d * d if kind == FULL else 0)
+            for j in range(d):
+                wj = wi * diff[j]
+                for l in range(d):
+                    base[j * d + l] += wj * diff[l]
+        elif kind == DIAG:
+            for j in range(d):
+                s2[lab * d + j] += wi * diff[j] * diff[j]
+    free(diff)
+
+
+def labelled_partitions(
+    const floating[:, ::1] X,       # IN (n, d)
+    const double[::1] w,            # IN (n,) or (0,): all 1
+    const Py_ssize_t[::1] labels,   # IN (n,) the component of each row, -1: none
+    const double[::1] centers,      # IN (k*d,) the statistics' centres
+    const Py_ssize_t[::1] bounds,   # IN (P + 1,)
+    double[:, ::1] nk,              # OUT (P, k) weights per label
+    double[:, ::1] s1,              # OUT (P, k*d) sum w (x - c)
+    double[:, ::1] s2,              # OUT (P, |S2|) sum w (x - c)(x - c)^T by kind
+    int kind,                       # FULL, TIED, DIAG, or -1: nk and s1 only
+    int n_threads,
+):
+    """The statistics of hard assignments (one M-step on labels), partition
+    by partition: each row counts for its label alone."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = nk.shape[1], p, i
+    cdef Py_ssize_t n_parts = _check_bounds(bounds, n)
+    cdef bint weighted = w.shape[0] > 0
+    cdef int failed = 0
+    if d < 1 or K < 1 or centers.shape[0] != K * d:
+        raise ValueError("kernel: centres must be (n_components, n_features)")
+    if (weighted and w.shape[0] != n) or labels.shape[0] != n:
+        raise ValueError("kernel: weights and labels must have one value per row")
+    if kind not in (-1, FULL, TIED, DIAG):
+        raise ValueError(f"kernel: unknown covariance kind {kind}")
+    if (nk.shape[0] != n_parts or s1.shape[0] != n_parts or s2.shape[0] != n_parts
+            or s1.shape[1] != K * d
+            or (kind >= 0 and s2.shape[1] != _u_size(kind, K, d))):
+        raise ValueError("kernel: partial statistics have the wrong shape")
+    for i in range(n):
+        if labels[i] < -1 or labels[i] >= K:
+            raise ValueError("kernel: labels must be -1 or a component")
+    if n_threads < 1:
+        raise ValueError("kernel: n_threads must be >= 1")
+    nk[:, :] = 0.0
+    s1[:, :] = 0.0
+    s2[:, :] = 0.0
+    if n == 0:
+        return
+    cdef const double* w_ptr = &w[0] if weighted else NULL
+    with nogil, parallel(num_threads=n_threads):
+        for p in prange(n_parts, schedule="static"):
+            _labelled_range(&X[0, 0], d, w_ptr, weighted, &labels[0], &centers[0], kind,
+                            bounds[p], bounds[p + 1], &nk[p, 0], &s1[p, 0], &s2[p, 0],
+                            &failed)
+    if failed:
+        raise MemoryError("fastgmm: cannot allocate the kernel's buffers")

@@ -1,0 +1,233 @@
+"""k-means for the 'kmeans' and 'k-means++' initializations, on compiled passes.
+
+It follows scikit-learn's ``KMeans(n_clusters=k, n_init=1)`` (algorithm
+'lloyd') and ``kmeans_plusplus`` step by step and draw by draw, so that from
+the same ``random_state`` the labels are scikit-learn's:
+
+- 'kmeans' centres the data on their mean (``X.mean(axis=0)``) and seeds
+  with k-means++ on the centred rows; ``kmeans_plusplus`` does not centre;
+- k-means++: the first centre is ``random_state.choice(n, p=w / w.sum())``,
+  each next one the best of ``2 + int(log k)`` candidates drawn as
+  ``searchsorted(cumsum(w * closest), uniform(size=trials) * potential)``
+  (the one whose potential, the weighted sum of squared distances to the
+  nearest centre, is least; the first of equals);
+- Lloyd: labels by |c|^2 - 2 x.c (the first of equals), centres as weighted
+  means (``*= 1 / weight``); an empty cluster takes the rows farthest from
+  their centres (``argpartition``, as scikit-learn); stop when the labels do
+  not change (then the labels are final) or when the squared centre shift
+  is at most ``tol * mean(var(X, axis=0))``, then label once more; at most
+  ``max_iter`` iterations.
+
+The passes (`fastgmm.kernels` ``kmeans_partitions``, ``kpp_partitions``) run
+in fixed row partitions, reduced in order: the same bits for any number of
+threads. What cannot be bit for bit scikit-learn's: its sums over rows run in
+an order that depends on its threads (the centres' last bits), and float32
+data are clustered in float64 here (scikit-learn clusters them in float32).
+Either can only change a label that sits on a tie to rounding.
+
+The rows are read in place (centred tile by tile): nothing X-sized but
+per-row norms, distances and labels is allocated.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from . import kernels
+from .kernels import _common
+
+_CHUNK_ROWS = 65536
+
+
+class _Rows:
+    """X, its weights and partitions, and the offset the passes subtract."""
+
+    def __init__(self, X, w, offset, n_threads):
+        self.module = kernels.get_backend("cython").drivers
+        self.X = np.ascontiguousarray(X)
+        self.n, self.d = self.X.shape
+        self.w = (np.empty(0) if w is None
+                  else np.ascontiguousarray(w, dtype=np.float64))
+        self.offset = np.ascontiguousarray(offset, dtype=np.float64)
+        self.bounds = np.ascontiguousarray(
+            _common.partition_bounds(self.n, 1, self.d, "diag"), dtype=np.intp)
+        self.n_parts = self.bounds.shape[0] - 1
+        self.n_threads = max(1, min(kernels.get_backend("cython").threads(n_threads),
+                                    self.n_parts))
+
+    def centred(self, rows):
+        """X[rows] - offset in float64 (what scikit-learn's centred X holds)."""
+        return self.X[rows].astype(np.float64) - self.offset
+
+    def squared_norms(self):
+        """(|x - offset|^2 per row, as scikit-learn's row_norms (einsum); the
+        features' sums of squares (x - offset)^2), in one read of X."""
+        out = np.empty(self.n)
+        squares = np.zeros(self.d)
+        for start in range(0, self.n, _CHUNK_ROWS):
+            xc = self.centred(slice(start, start + _CHUNK_ROWS))
+            out[start:start + xc.shape[0]] = np.einsum("ij,ij->i", xc, xc)
+            squares += np.einsum("ij,ij->j", xc, xc)
+        return out, squares
+
+    def weight_array(self):
+        return np.ones(self.n) if self.w.size == 0 else self.w
+
+
+def _row_norms(a):
+    return np.einsum("ij,ij->i", a, a)
+
+
+def _packed(centres):
+    """(centres, |c|^2) as the passes take them: flat float64, and NumPy's
+    einsum norms (scikit-learn's row_norms)."""
+    centres = np.ascontiguousarray(centres, dtype=np.float64)
+    return centres.ravel(), _row_norms(centres)
+
+
+def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
+    """Indices of the k-means++ seeds (scikit-learn's ``_kmeans_plusplus``)."""
+    n, d = rows.n, rows.d
+    xsq = rows.squared_norms()[0] if x_squared_norms is None else x_squared_norms
+    weights = rows.weight_array()
+    trials = 2 + int(np.log(n_clusters))
+    indices = np.full(n_clusters, -1, dtype=np.intp)
+    indices[0] = random_state.choice(n, p=weights / weights.sum())
+    closest = np.full(n, np.inf)
+    pots = np.empty((rows.n_parts, trials))
+    pot1 = np.empty((rows.n_parts, 1))
+    picked = np.empty(trials, dtype=np.intp)
+
+    def update(index):
+        rows.module.kpp_partitions(rows.X, rows.offset, xsq,
+                                   *_packed(rows.centred([index])), closest, rows.w,
+                                   rows.bounds, pot1, True, rows.n_threads)
+        return pot1.sum()
+
+    current_pot = update(indices[0])
+    for c in range(1, n_clusters):
+        targets = random_state.uniform(size=trials) * current_pot
+        order = np.argsort(targets, kind="stable").astype(np.intp)
+        rows.module.kpp_pick(closest, rows.w, targets, order, picked)
+        candidates = np.minimum(picked, n - 1)
+        rows.module.kpp_partitions(rows.X, rows.offset, xsq,
+                                   *_packed(rows.centred(candidates)), closest, rows.w,
+                                   rows.bounds, pots, False, rows.n_threads)
+        candidate_pots = pots.sum(axis=0)
+        best = int(np.argmin(candidate_pots))
+        indices[c] = candidates[best]
+        current_pot = update(indices[c])
+        # update()'s sum equals candidate_pots[best] but for rounding; use
+        # scikit-learn's value, the candidate's own potential
+        current_pot = candidate_pots[best]
+    return indices
+
+
+class KMeansResult:
+    def __init__(self, labels, centers, n_iter):
+        self.labels = labels
+        self.centers = centers
+        self.n_iter = n_iter
+
+
+def kmeans(X, w, n_clusters, random_state, *, max_iter=300, tol=1e-4, n_threads=None):
+    """scikit-learn's ``KMeans(n_clusters, n_init=1).fit(X, sample_weight=w)``:
+    labels, centres (in X's coordinates) and n_iter."""
+    X = np.asarray(X)
+    n = X.shape[0]
+    if n < n_clusters:
+        raise ValueError(f"n_samples={n} should be >= n_clusters={n_clusters}.")
+    mean = X.mean(axis=0, dtype=np.float64)
+    rows = _Rows(X, w, mean, n_threads)
+    xsq, squares = rows.squared_norms()
+    # tol * the mean of the features' variances (scikit-learn's _tolerance)
+    threshold = float(np.mean(squares / n)) * tol if tol else 0.0
+    seeds = kmeans_plusplus(rows, n_clusters, random_state, xsq)
+    centers = rows.centred(seeds)
+    labels, centers, n_iter = _lloyd(rows, centers, max_iter, threshold)
+    distinct = np.count_nonzero(np.bincount(labels, minlength=n_clusters))
+    if distinct < n_clusters:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"Number of distinct clusters ({distinct}) found smaller than "
+            f"n_clusters ({n_clusters}). Possibly due to duplicate points in X.",
+            ConvergenceWarning, stacklevel=3)
+    return KMeansResult(labels, centers + mean, n_iter)
+
+
+def plusplus_indices(X, w, n_clusters, random_state, n_threads=None):
+    """scikit-learn's ``kmeans_plusplus(X, n_clusters, sample_weight=w)[1]``."""
+    X = np.asarray(X)
+    rows = _Rows(X, w, np.zeros(X.shape[1]), n_threads)
+    return kmeans_plusplus(rows, n_clusters, random_state)
+
+
+def _lloyd(rows, centers, max_iter, tol):
+    """scikit-learn's _kmeans_single_lloyd: (labels, centres, n_iter)."""
+    k, d = centers.shape
+    labels = np.full(rows.n, -1, dtype=np.intp)
+    sums = np.empty((rows.n_parts, k * d))
+    counts = np.empty((rows.n_parts, k))
+    changed = np.empty(rows.n_parts, dtype=np.intp)
+    strict = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers), rows.w,
+                                      rows.bounds, labels, sums, counts, changed, True,
+                                      rows.n_threads)
+        new = sums.sum(axis=0).reshape(k, d)
+        weight = counts.sum(axis=0)
+        _relocate_empty(rows, centers, new, weight, labels)
+        _average(new, weight)
+        shift = ((new - centers) ** 2).sum(axis=1)
+        centers = new
+        # the first pass changes every label (from -1); sklearn compares
+        # with the labels before the pass
+        if n_iter > 1 and changed.sum() == 0:
+            strict = True
+            break
+        if shift.sum() <= tol:
+            break
+    if not strict:
+        rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers), rows.w,
+                                      rows.bounds, labels, sums, counts, changed, False,
+                                      rows.n_threads)
+    return labels, centers, n_iter
+
+
+def _average(centers, weight):
+    """scikit-learn's _average_centers, in its order (an empty centre copies
+    the heaviest one, as it stands when its turn comes)."""
+    heaviest = int(np.argmax(weight))
+    for j in range(centers.shape[0]):
+        if weight[j] > 0:
+            centers[j] *= 1.0 / weight[j]
+        else:
+            centers[j] = centers[heaviest]
+
+
+def _relocate_empty(rows, centers_old, centers_new, weight, labels):
+    """scikit-learn's _relocate_empty_clusters_dense: each empty centre takes
+    one of the rows farthest from their centres."""
+    empty = np.flatnonzero(weight == 0)
+    if empty.size == 0:
+        return
+    distances = np.empty(rows.n)
+    for start in range(0, rows.n, _CHUNK_ROWS):
+        stop = min(start + _CHUNK_ROWS, rows.n)
+        diff = rows.centred(slice(start, stop)) - centers_old[labels[start:stop]]
+        distances[start:stop] = (diff ** 2).sum(axis=1)
+    far = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
+    if np.max(distances) == 0:
+        return
+    weights = rows.weight_array()
+    for new_id, index in zip(empty, far):
+        x = rows.centred([index])[0]
+        wi = weights[index]
+        old_id = labels[index]
+        centers_new[old_id] -= x * wi
+        centers_new[new_id] = x * wi
+        weight[new_id] = wi
+        weight[old_id] -= wi
