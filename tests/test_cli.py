@@ -10,6 +10,8 @@ def test_demo_small(capsys):
                  "--n-features", "2"]) == 0
     out = capsys.readouterr().out
     assert "fastgmm:" in out and "scikit-learn:" in out and "faster" in out
+    assert "whole fit, default arguments" in out and "EM alone" in out
+    assert "the same labels" in out
     assert out.count("weight ") == 3
 
 

@@ -102,6 +102,37 @@ class Fit(_Workload):
     track_lower_bound.unit = "mean log-likelihood"
 
 
+class WholeFit:
+    """What a user waits for: GaussianMixture(k, covariance_type=...,
+    random_state=0).fit(X), every other argument at its default (k-means
+    initialization, EM to convergence, final E-step), fastgmm ('auto')
+    against scikit-learn. Kernels are loaded in setup."""
+
+    params = (["fastgmm", "scikit-learn"], WORKLOADS, DTYPES)
+    param_names = ["fitter", "workload", "dtype"]
+    timeout = 600
+
+    def setup(self, fitter, workload, dtype):
+        n, d, k, covariance_type = _workload(workload)
+        if fitter == "fastgmm":
+            from fastgmm import GaussianMixture
+        else:
+            from sklearn.mixture import GaussianMixture
+        self.X, _ = _data(workload, dtype)
+        warnings.simplefilter("ignore")
+        self.make = lambda: GaussianMixture(k, covariance_type=covariance_type,
+                                            random_state=0)
+        self.make().set_params(max_iter=1).fit(self.X[:2000])
+
+    def time_whole_fit(self, fitter, workload, dtype):
+        self.make().fit(self.X)
+
+    def track_n_iter(self, fitter, workload, dtype):
+        return self.make().fit(self.X).n_iter_
+
+    track_n_iter.unit = "iterations"
+
+
 class PredictProba(_Workload):
     """Responsibilities of every sample under a fitted model."""
 

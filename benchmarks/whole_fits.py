@@ -1,0 +1,94 @@
+"""What a user waits for (issue 21): whole default fits, fastgmm against
+scikit-learn in one run. Every argument but n_components, covariance_type and
+random_state at its default (so k-means initialization, EM to convergence and
+the final E-step included); the kernels are loaded before the clock starts.
+Fitters alternate, the minimum of REPEATS is kept; the same solution is
+checked (labels, n_iter_, lower bound). Run on an idle machine:
+
+    python benchmarks/whole_fits.py [--repeats 3] [--out results.md]
+"""
+
+import argparse
+import platform
+import time
+import warnings
+
+import numpy as np
+
+
+def _cases():
+    from sklearn.datasets import load_digits, load_iris, load_wine
+    from sklearn.decomposition import PCA
+
+    from fastgmm._demo import make_data
+
+    digits = PCA(16, random_state=0).fit_transform(load_digits().data)
+    for t in ("full", "diag", "tied", "spherical"):
+        yield f"digits PCA-16, k=10, {t}", digits, 10, t
+    yield "iris, k=3, full", load_iris().data, 3, "full"
+    yield "wine, k=3, full", load_wine().data, 3, "full"
+    try:
+        from sklearn.datasets import load_sample_image
+
+        china = load_sample_image("china.jpg").reshape(-1, 3).astype(np.float64) / 255
+        yield "china.jpg pixels, k=16, full", china, 16, "full"
+    except Exception as exc:  # pragma: no cover - needs Pillow
+        print(f"china.jpg skipped: {exc}")
+    big = make_data(1_000_000, 8, 16, seed=0)
+    yield "1e6 x 8, k=16, full", big, 16, "full"
+    yield "1e6 x 8, k=16, diag", big, 16, "diag"
+    yield "2e5 x 32, k=8, full", make_data(200_000, 32, 8, seed=0), 8, "full"
+
+
+def _fit(cls, X, k, t):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = cls(n_components=k, covariance_type=t, random_state=0).fit(X)
+    return time.perf_counter() - start, model
+
+
+def main(argv=None):
+    import sklearn
+    from sklearn.mixture import GaussianMixture as Sklearn
+
+    import fastgmm
+    from fastgmm import kernels
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out")
+    args = parser.parse_args(argv)
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    lines = [f"Whole default fits, {time.strftime('%Y-%m-%d')}, {cpu}, "
+             f"fastgmm {fastgmm.__version__} (Cython module "
+             f"{kernels.get_backend('cython').drivers.CPU_VARIANT}), scikit-learn "
+             f"{sklearn.__version__}, minimum of {args.repeats}", "",
+             "| data | scikit-learn | fastgmm | whole-fit ratio | n_iter | same labels "
+             "| lower bound rel. diff |", "|---|---:|---:|---:|---:|---|---:|"]
+    print("\n".join(lines))
+    for name, X, k, t in _cases():
+        _fit(fastgmm.GaussianMixture, X[:2000], k, t)  # load/compile the kernels
+        best = {"ours": np.inf, "theirs": np.inf}
+        for _ in range(args.repeats):
+            t_ours, ours = _fit(fastgmm.GaussianMixture, X, k, t)
+            t_theirs, theirs = _fit(Sklearn, X, k, t)
+            best["ours"] = min(best["ours"], t_ours)
+            best["theirs"] = min(best["theirs"], t_theirs)
+        same = np.array_equal(ours.predict(X), theirs.predict(X))
+        rel = abs(ours.lower_bound_ - theirs.lower_bound_) / abs(theirs.lower_bound_)
+        iters = (f"{ours.n_iter_}" if ours.n_iter_ == theirs.n_iter_
+                 else f"{ours.n_iter_} vs {theirs.n_iter_}")
+        line = (f"| {name} | {best['theirs']:.3f} s | {best['ours']:.3f} s | "
+                f"{best['theirs'] / best['ours']:.1f}x | {iters} | "
+                f"{'yes' if same else 'no'} | {rel:.1e} |")
+        print(line, flush=True)
+        lines.append(line)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
