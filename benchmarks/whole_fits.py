@@ -40,6 +40,21 @@ def _cases():
     yield "2e5 x 32, k=8, full", make_data(200_000, 32, 8, seed=0), 8, "full"
 
 
+def _cpu():
+    """'AMD EPYC (family 25 model 17, AVX-512)' from /proc/cpuinfo."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        return platform.processor()
+    simd = "AVX-512" if "avx512f" in info.get("flags", "").split() else "AVX2"
+    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')} "
+            f"model {info.get('model', '?')}, {simd})")
+
+
 def _fit(cls, X, k, t):
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -59,8 +74,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out")
     args = parser.parse_args(argv)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
+    cpu = _cpu()
     lines = [f"Whole default fits, {time.strftime('%Y-%m-%d')}, {cpu}, "
              f"fastgmm {fastgmm.__version__} (Cython module "
              f"{kernels.get_backend('cython').drivers.CPU_VARIANT}), scikit-learn "

@@ -29,6 +29,7 @@ installed. ``FASTGMM_CPU_VENDOR`` overrides the vendor read from
 This module imports nothing of fastgmm: ``setup.py`` reads `VARIANTS` from it.
 """
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -94,6 +95,12 @@ def cpu_vendor():
     forced = os.environ.get(ENV_VENDOR)
     if forced is not None:
         return forced.strip() or None
+    return _proc_vendor()
+
+
+@functools.lru_cache(maxsize=1)
+def _proc_vendor():
+    """/proc/cpuinfo's vendor_id, read once (each backend lookup asks)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
