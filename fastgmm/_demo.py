@@ -51,7 +51,7 @@ def run(n_samples=1_000_000, n_features=4, n_components=12, covariance_type="ful
 
     ours = GaussianMixture(**args, backend=backend)
     t_ours = _timed_fit(ours, X)
-    out(f"whole fit, default arguments (k-means initialization, EM, final E-step):")
+    out("whole fit, default arguments (k-means initialization, EM, final E-step):")
     out(f"  fastgmm:      {t_ours:7.2f} s  {ours.n_iter_:3d} iterations  "
         f"lower bound {ours.lower_bound_:.6f}  ({backend} backend)")
     sklearn_mixture = None

@@ -29,7 +29,6 @@ The rows are read in place (centred tile by tile): nothing X-sized but
 per-row norms, distances and labels is allocated.
 """
 
-import math
 import warnings
 
 import numpy as np
@@ -88,7 +87,7 @@ def _packed(centres):
 
 def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
     """Indices of the k-means++ seeds (scikit-learn's ``_kmeans_plusplus``)."""
-    n, d = rows.n, rows.d
+    n = rows.n
     xsq = rows.squared_norms()[0] if x_squared_norms is None else x_squared_norms
     weights = rows.weight_array()
     trials = 2 + int(np.log(n_clusters))
