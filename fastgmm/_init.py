@@ -6,7 +6,8 @@ matrix and runs one M-step on it. We make the same draws in the same order
 scikit-learn's ``KMeans`` and ``kmeans_plusplus`` draw by draw; scikit-learn's
 own where the Cython extension is not built), but never hold the n x k
 matrix: hard assignments stay a label vector, and the uniform draws of
-'random' are made again chunk by chunk from a copy of the generator state. The statistics go through the same M-step as EM itself.
+'random' are made again chunk by chunk from a copy of the generator state.
+The statistics go through the same M-step as EM itself.
 """
 
 import numpy as np
