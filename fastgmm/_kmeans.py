@@ -180,7 +180,8 @@ def _lloyd(rows, centers, max_iter, tol):
         weight = counts.sum(axis=0)
         _relocate_empty(rows, centers, new, weight, labels)
         _average(new, weight)
-        shift = ((new - centers) ** 2).sum(axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge data: inf > tol
+            shift = ((new - centers) ** 2).sum(axis=1)
         centers = new
         # the first pass changes every label (from -1); sklearn compares
         # with the labels before the pass
@@ -199,6 +200,9 @@ def _lloyd(rows, centers, max_iter, tol):
 def _average(centers, weight):
     """scikit-learn's _average_centers, in its order (an empty centre copies
     the heaviest one, as it stands when its turn comes)."""
+    if weight.min() > 0:  # the common case, the same products in one call
+        centers *= (1.0 / weight)[:, None]
+        return
     heaviest = int(np.argmax(weight))
     for j in range(centers.shape[0]):
         if weight[j] > 0:

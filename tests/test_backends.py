@@ -28,10 +28,11 @@ def test_auto_rule():
     assert kernels.get_backend("auto", big, 9, 4, "diag").name == "cython"
     assert kernels.get_backend("auto", big, 2, 3, "diag").name == "cython"
     assert kernels.get_backend("auto", big, 8, 3, "spherical").name == "cython"
-    # 'full' with few features: Cython's copies per d; beyond them, Numba
+    # 'full': Cython's copies per d, then its register-blocked tiles
     assert kernels.get_backend("auto", big, 2, 3, "full").name == "cython"
     assert kernels.get_backend("auto", big, 8, 3, "full").name == "cython"
-    assert kernels.get_backend("auto", big, 9, 3, "full").name == "numba"
+    assert kernels.get_backend("auto", big, 9, 3, "full").name == "cython"
+    assert kernels.get_backend("auto", big, 20, 3, "full").name == "cython"
     # the BLAS path of 'full' at many features is Cython's (trmm/syrk)
     assert kernels.get_backend("auto", big, 64, 3, "full").name == "cython"
 

@@ -77,7 +77,7 @@ def _check_float64(a, shape, name):
 class _Params:
     """Validated, flattened parameters of one pass, as the drivers take them."""
 
-    def __init__(self, c, means, U, covariance_type):
+    def __init__(self, c, means, U, covariance_type, backend=None):
         if covariance_type not in COVARIANCE_TYPES:
             raise ValueError(f"kernel: unknown covariance type {covariance_type!r}")
         if not isinstance(means, np.ndarray) or means.ndim != 2:
@@ -92,7 +92,7 @@ class _Params:
         self.n_components, self.n_features = k, d
         self.covariance_type = covariance_type
         self.kind = _common.KIND[covariance_type]
-        self.use_blas = _common.uses_blas(covariance_type, d, k)
+        self.use_blas = _common.uses_blas(covariance_type, d, k, backend)
         self.means = np.ascontiguousarray(means)
 
         def flat(a):
@@ -133,7 +133,7 @@ class StatsPass:
     def __init__(self, backend, n_samples, c, means, U, covariance_type,
                  n_threads=None, bounds=None):
         self.backend = backend
-        self.params = p = _Params(c, means, U, covariance_type)
+        self.params = p = _Params(c, means, U, covariance_type, backend.name)
         self.n_samples = int(n_samples)
         if bounds is None:
             bounds = _common.partition_bounds(
@@ -360,7 +360,7 @@ class FitPass:
         pass's own, which the next `run` overwrites (an EM iteration uses
         them before its next pass).
         """
-        p = _Params(c, means, U, self.covariance_type)
+        p = _Params(c, means, U, self.covariance_type, self.backend.name)
         if p.n_components != self.n_components or p.n_features != self.n_features:
             raise ValueError(
                 f"kernel: this pass is over X of shape {self.X.shape} with "
@@ -445,7 +445,7 @@ class Backend:
         that X's partitions inside it (`_common.window_bounds`), so that its
         tiles fall where they fall in one call over all rows.
         """
-        p = _Params(c, means, U, covariance_type)
+        p = _Params(c, means, U, covariance_type, self.name)
         _check_x(X, p.n_features)
         n, k = X.shape[0], p.n_components
         given = [a for a in (log_norm, resp) if a is not None]

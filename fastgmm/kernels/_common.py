@@ -35,6 +35,11 @@ def driver_type(covariance_type):
 TILE = 256
 #: From this many features on, 'full' goes through BLAS tiles.
 BLAS_MIN_FEATURES = 24
+#: Cython's 'full' runs its register-blocked tiles (`_full_tiles.h`) from this
+#: many features (above the copies per d) up to FULL_TILES_MAX_FEATURES;
+#: Numba's from BLAS_MIN_FEATURES (2026-12-02, Zen 4: at d=12-20 the tiles
+#: ran 1.09-1.35x Cython's direct loops).
+FULL_TILES_MIN_FEATURES = 9
 #: Up to this many features, Cython's 'full', 'diag' and 'spherical' loops run
 #: one compiled copy per number of features (``_small_d.h``: the per-row
 #: values in registers).
@@ -74,13 +79,19 @@ DIAG_BLAS_MIN_WORK = 256
 DIAG_GEMM_MAX_SPREAD = {np.dtype(np.float64): 1e6, np.dtype(np.float32): 5e3}
 
 
-def uses_blas(covariance_type, n_features, n_components=DIAG_BLAS_MIN_WORK):
+def uses_blas(covariance_type, n_features, n_components=DIAG_BLAS_MIN_WORK,
+              backend=None):
     """Whether a 'full' pass of this shape runs through BLAS tiles (and a
-    'diag' one may: `diag_gemm_ok`)."""
+    'diag' one may: `diag_gemm_ok`); ``backend`` 'cython': its 'full' tiles
+    start at FULL_TILES_MIN_FEATURES."""
     if covariance_type in ("diag", "spherical"):
         return (n_features >= DIAG_BLAS_MIN_FEATURES
                 and n_features * n_components >= DIAG_BLAS_MIN_WORK)
-    return covariance_type == "full" and n_features >= BLAS_MIN_FEATURES
+    if covariance_type != "full":
+        return False
+    if backend == "cython" and n_features >= FULL_TILES_MIN_FEATURES:
+        return True
+    return n_features >= BLAS_MIN_FEATURES
 
 
 def diag_gemm_spread(means, precisions):
