@@ -97,29 +97,33 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
     pots = np.empty((rows.n_parts, trials))
     pot1 = np.empty((rows.n_parts, 1))
     picked = np.empty(trials, dtype=np.intp)
+    one_part = rows.n_parts == 1
 
-    def update(index):
-        rows.module.kpp_partitions(rows.X, rows.offset, xsq,
-                                   *_packed(rows.centred([index])), closest, rows.w,
-                                   rows.bounds, pot1, True, rows.n_threads)
-        return pot1.sum()
+    def update(c):
+        rows.module.kpp_partitions(rows.X, rows.offset, xsq, *_packed(c), closest,
+                                   rows.w, rows.bounds, pot1, True, rows.n_threads)
+        return pot1[0, 0] if one_part else pot1.sum()
 
-    current_pot = update(indices[0])
+    current_pot = update(rows.centred(indices[:1]))
+    # the draws of every centre at once: the generator gives the same numbers
+    # as one uniform(size=trials) per centre (uniform on [0, 1) is
+    # random_sample)
+    draws = random_state.uniform(size=(n_clusters - 1, trials))
     for c in range(1, n_clusters):
-        targets = random_state.uniform(size=trials) * current_pot
-        order = np.argsort(targets, kind="stable").astype(np.intp)
+        targets = draws[c - 1] * current_pot
+        order = np.argsort(targets, kind="stable")
         rows.module.kpp_pick(closest, rows.w, targets, order, picked)
         candidates = np.minimum(picked, n - 1)
-        rows.module.kpp_partitions(rows.X, rows.offset, xsq,
-                                   *_packed(rows.centred(candidates)), closest, rows.w,
-                                   rows.bounds, pots, False, rows.n_threads)
-        candidate_pots = pots.sum(axis=0)
-        best = int(np.argmin(candidate_pots))
+        cands = rows.centred(candidates)
+        rows.module.kpp_partitions(rows.X, rows.offset, xsq, *_packed(cands), closest,
+                                   rows.w, rows.bounds, pots, False, rows.n_threads)
+        candidate_pots = pots[0] if one_part else pots.sum(axis=0)
+        best = int(candidate_pots.argmin())
         indices[c] = candidates[best]
-        current_pot = update(indices[c])
-        # update()'s sum equals candidate_pots[best] but for rounding; use
-        # scikit-learn's value, the candidate's own potential
+        # scikit-learn's potential is the candidate's own (update()'s sum of
+        # the same values equals it but for rounding)
         current_pot = candidate_pots[best]
+        update(cands[best:best + 1])
     return indices
 
 
@@ -172,23 +176,31 @@ def _lloyd(rows, centers, max_iter, tol):
     changed = np.empty(rows.n_parts, dtype=np.intp)
     strict = False
     n_iter = 0
+    one_part = rows.n_parts == 1
     for n_iter in range(1, max_iter + 1):
         rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers), rows.w,
                                       rows.bounds, labels, sums, counts, changed, True,
                                       rows.n_threads)
-        new = sums.sum(axis=0).reshape(k, d)
-        weight = counts.sum(axis=0)
-        _relocate_empty(rows, centers, new, weight, labels)
-        _average(new, weight)
-        with np.errstate(over="ignore", invalid="ignore"):  # huge data: inf > tol
-            shift = ((new - centers) ** 2).sum(axis=1)
+        if one_part:  # (copies: the next pass overwrites sums and counts)
+            new, weight = sums[0].reshape(k, d).copy(), counts[0].copy()
+        else:
+            new, weight = sums.sum(axis=0).reshape(k, d), counts.sum(axis=0)
+        if weight.min() > 0:  # the common case: scikit-learn's *= 1 / weight
+            new *= (1.0 / weight)[:, None]
+        else:
+            _relocate_empty(rows, centers, new, weight, labels)
+            _average(new, weight)
+        diff = (new - centers).ravel()
+        # (einsum: on huge data an infinite shift, > tol as scikit-learn's,
+        # without an overflow warning)
+        shift = np.einsum("i,i->", diff, diff)
         centers = new
         # the first pass changes every label (from -1); sklearn compares
         # with the labels before the pass
-        if n_iter > 1 and changed.sum() == 0:
+        if n_iter > 1 and (changed[0] if one_part else changed.sum()) == 0:
             strict = True
             break
-        if shift.sum() <= tol:
+        if shift <= tol:
             break
     if not strict:
         rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers), rows.w,
