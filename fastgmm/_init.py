@@ -112,36 +112,30 @@ def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar
     the statistics around them), in fixed partitions reduced in order."""
     from .kernels import _common
 
-    module = kernels.get_backend("cython").drivers
-    X = np.ascontiguousarray(X)
-    n, d = X.shape
-    k = n_components
-    wv = np.empty(0) if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    rows = _kmeans._Rows(X, w, np.zeros(X.shape[1]),
+                         layout=(n_components, covariance_type))
+    k, d = n_components, rows.d
+    kind = _common.KIND[covariance_type]  # 'spherical' sums the 'diag' scatter
+    s2_shape = {_common.FULL: (k, d, d), _common.TIED: (d, d),
+                _common.DIAG: (k, d)}[kind]
     labels = np.ascontiguousarray(labels, dtype=np.intp)
-    bounds = np.ascontiguousarray(_common.partition_bounds(n, k, d, "diag"),
-                                  dtype=np.intp)
-    n_parts = bounds.shape[0] - 1
-    threads = max(1, min(kernels.get_backend("cython").threads(None), n_parts))
-    kind, s2_shape = {
-        "full": (_common.FULL, (k, d, d)), "tied": (_common.TIED, (d, d)),
-        "diag": (_common.DIAG, (k, d)), "spherical": (_common.DIAG, (k, d)),
-    }[covariance_type]
-    nk = np.empty((n_parts, k))
-    s1 = np.empty((n_parts, k * d))
-    s2 = np.empty((n_parts, int(np.prod(s2_shape))))
-    module.labelled_partitions(X, wv, labels, np.zeros(k * d), bounds, nk, s1, s2, -1,
-                               threads)
-    counts = nk.sum(axis=0)
-    centers = s1.sum(axis=0).reshape(k, d) / np.where(counts > 0, counts, 1.0)[:, None]
-    module.labelled_partitions(X, wv, labels, centers.ravel(), bounds, nk, s1, s2,
-                               kind, threads)
+    nk = np.empty((rows.n_parts, k))
+    s1 = np.empty((rows.n_parts, k * d))
+    s2 = np.empty((rows.n_parts, int(np.prod(s2_shape))))
+
+    def statistics(centers, kind):
+        rows.module.labelled_partitions(rows.X, rows.w, labels, centers.ravel(),
+                                        rows.bounds, nk, s1, s2, kind, rows.n_threads)
+        return nk.sum(axis=0), s1.sum(axis=0).reshape(k, d)
+
+    counts, sums = statistics(np.zeros((k, d)), -1)
+    centers = sums / np.where(counts > 0, counts, 1.0)[:, None]
     stats = SufficientStats.zeros(k, d, covariance_type)
-    stats.nk[:] = nk.sum(axis=0)
-    stats.s1[:] = s1.sum(axis=0).reshape(k, d)
+    stats.nk[:], stats.s1[:] = statistics(centers, kind)
     scatter = s2.sum(axis=0).reshape(s2_shape)
     stats.s2[...] = scatter.sum(axis=1) if covariance_type == "spherical" else scatter
     return m_step(stats, centers, reg_covar, covariance_type, _eps(X),
-                  _total_weight(w, n))
+                  _total_weight(w, rows.n))
 
 
 def _add_scatter(stats, k, diff, weights, covariance_type):

@@ -40,20 +40,25 @@ _CHUNK_ROWS = 65536
 
 
 class _Rows:
-    """X, its weights and partitions, and the offset the passes subtract."""
+    """X, its weights and partitions, and the offset the passes subtract.
 
-    def __init__(self, X, w, offset, n_threads):
-        self.module = kernels.get_backend("cython").drivers
+    ``layout``: (n_components, covariance_type) whose partial statistics the
+    partitions must hold (`partition_bounds` keeps them within its budget).
+    """
+
+    def __init__(self, X, w, offset, n_threads=None, layout=(1, "diag")):
+        backend = kernels.get_backend("cython")
+        self.module = backend.drivers
         self.X = np.ascontiguousarray(X)
         self.n, self.d = self.X.shape
         self.w = (np.empty(0) if w is None
                   else np.ascontiguousarray(w, dtype=np.float64))
         self.offset = np.ascontiguousarray(offset, dtype=np.float64)
         self.bounds = np.ascontiguousarray(
-            _common.partition_bounds(self.n, 1, self.d, "diag"), dtype=np.intp)
+            _common.partition_bounds(self.n, layout[0], self.d, layout[1]),
+            dtype=np.intp)
         self.n_parts = self.bounds.shape[0] - 1
-        self.n_threads = max(1, min(kernels.get_backend("cython").threads(n_threads),
-                                    self.n_parts))
+        self.n_threads = max(1, min(backend.threads(n_threads), self.n_parts))
 
     def centred(self, rows):
         """X[rows] - offset in float64 (what scikit-learn's centred X holds)."""
@@ -212,9 +217,6 @@ def _lloyd(rows, centers, max_iter, tol):
 def _average(centers, weight):
     """scikit-learn's _average_centers, in its order (an empty centre copies
     the heaviest one, as it stands when its turn comes)."""
-    if weight.min() > 0:  # the common case, the same products in one call
-        centers *= (1.0 / weight)[:, None]
-        return
     heaviest = int(np.argmax(weight))
     for j in range(centers.shape[0]):
         if weight[j] > 0:

@@ -69,13 +69,9 @@ cdef extern from "_small_d.h" nogil:
                                   const double* wr, double* s1, double* s2)
 
 cdef extern from "_kmeans.h" nogil:
-    Py_ssize_t fastgmm_cumsum_search_weighted(const double* closest, const double* w,
-                                              Py_ssize_t n, const double* targets,
-                                              const Py_ssize_t* order, Py_ssize_t T,
-                                              Py_ssize_t* picked)
-    Py_ssize_t fastgmm_cumsum_search(const double* closest, Py_ssize_t n,
-                                     const double* targets, const Py_ssize_t* order,
-                                     Py_ssize_t T, Py_ssize_t* picked)
+    void fastgmm_cumsum_search(const double* closest, const double* w, Py_ssize_t n,
+                               const double* targets, const Py_ssize_t* order,
+                               Py_ssize_t T, Py_ssize_t* picked)
     void fgk_block_d(const double* X, Py_ssize_t d, const double* offset,
                      Py_ssize_t i, Py_ssize_t nr, double* xt)
     void fgk_block_f(const float* X, Py_ssize_t d, const double* offset,
@@ -1537,7 +1533,7 @@ def kpp_pick(const double[::1] closest, const double[::1] w,
     """picked[t] = the first i with cumsum(w * closest)[i] >= targets[t]
     (NumPy's searchsorted on NumPy's cumsum: the products rounded, then added
     in row order), or n when none; ``order`` sorts the targets."""
-    cdef Py_ssize_t n = closest.shape[0], T = targets.shape[0], i, t = 0
+    cdef Py_ssize_t n = closest.shape[0], T = targets.shape[0], t
     cdef bint weighted = w.shape[0] > 0
     if (weighted and w.shape[0] != n) or order.shape[0] != T or picked.shape[0] != T:
         raise ValueError("kernel: kpp_pick's arrays have the wrong shapes")
@@ -1545,14 +1541,11 @@ def kpp_pick(const double[::1] closest, const double[::1] w,
         if order[t] < 0 or order[t] >= T:
             raise ValueError("kernel: order must index the targets")
         picked[t] = n
-    t = 0
+    if n == 0 or T == 0:
+        return
     with nogil:
-        if weighted:
-            t = fastgmm_cumsum_search_weighted(&closest[0], &w[0], n, &targets[0],
-                                               &order[0], T, &picked[0])
-        elif n > 0:
-            t = fastgmm_cumsum_search(&closest[0], n, &targets[0], &order[0], T,
-                                      &picked[0])
+        fastgmm_cumsum_search(&closest[0], &w[0] if weighted else NULL, n, &targets[0],
+                              &order[0], T, &picked[0])
 
 
 cdef void _labelled_range(const floating* X, Py_ssize_t d, const double* w, bint weighted,

@@ -15,38 +15,23 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-static FASTGMM_NO_CONTRACT Py_ssize_t fastgmm_cumsum_search_weighted(
+/* picked[order[t]] = the first i with the running sum >= targets[order[t]]
+ * (targets[order[.]] ascending); w NULL: every weight 1. */
+static FASTGMM_NO_CONTRACT void fastgmm_cumsum_search(
     const double *closest, const double *w, Py_ssize_t n, const double *targets,
     const Py_ssize_t *order, Py_ssize_t T, Py_ssize_t *picked)
 {
-    volatile double product;
+    volatile double product;  /* rounded before it is added, as NumPy's */
     double cum = 0.0;
     Py_ssize_t i, t = 0;
     for (i = 0; i < n && t < T; i++) {
-        product = w[i] * closest[i];
+        product = w != NULL ? w[i] * closest[i] : closest[i];
         cum = cum + product;
         while (t < T && cum >= targets[order[t]]) {
             picked[order[t]] = i;
             t++;
         }
     }
-    return t;
-}
-
-static FASTGMM_NO_CONTRACT Py_ssize_t fastgmm_cumsum_search(
-    const double *closest, Py_ssize_t n, const double *targets,
-    const Py_ssize_t *order, Py_ssize_t T, Py_ssize_t *picked)
-{
-    double cum = 0.0;
-    Py_ssize_t i, t = 0;
-    for (i = 0; i < n && t < T; i++) {
-        cum = cum + closest[i];
-        while (t < T && cum >= targets[order[t]]) {
-            picked[order[t]] = i;
-            t++;
-        }
-    }
-    return t;
 }
 
 /* The distance loops of k-means. Sixteen rows at a time, centred and
