@@ -12,9 +12,9 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _covariance as cov
+from .em import covariance as cov
 from . import _source
-from . import _variational as vb
+from .em import variational as vb
 from .mixture import (
     _DTYPES,
     GaussianMixture,

@@ -1149,8 +1149,8 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
     value of each column (of DATA unscaled; ``scaling`` must be None)."""
     import numpy as np
 
-    from . import _criteria
-    from ._covariance import n_parameters
+    from .em import criteria as _criteria
+    from .em.covariance import n_parameters
 
     n, d = data.X.shape
     k = model.n_components
@@ -1325,8 +1325,8 @@ def _predict(args):
 def _score(args):
     import numpy as np
 
-    from . import _criteria
-    from ._covariance import n_parameters
+    from .em import criteria as _criteria
+    from .em.covariance import n_parameters
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
     model, data, scaling = _model_and_data(args)

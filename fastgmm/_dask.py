@@ -883,8 +883,9 @@ def _row_error(exc, files):
 def fit_command(args):
     """``fastgmm fit DATA --dask`` / ``--scheduler ADDRESS``: one fit of the
     files DATA names, as one dask array, on a dask.distributed cluster."""
-    from . import _cli, _criteria
-    from ._covariance import n_parameters
+    from . import _cli
+    from .em import criteria as _criteria
+    from .em.covariance import n_parameters
     from .mixture import GaussianMixture
 
     ks = args.n_components

@@ -235,7 +235,7 @@ def load(path):
                           "scale": arrays["scaling_scale"]}
     stepwise = metadata.get("stepwise")
     if stepwise is not None:
-        from ._em import StepwiseState
+        from .em.driver import StepwiseState
 
         model.n_steps_ = stepwise["n_steps_"]
         model.n_samples_seen_ = stepwise["n_samples_seen_"]

@@ -15,8 +15,11 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _covariance as cov
-from . import _criteria, _em, _init, _source, kernels
+from .em import covariance as cov
+from . import _source, kernels
+from .em import criteria as _criteria
+from .em import driver as _em
+from .em import init as _init
 from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
 
 _DTYPES = [np.float64, np.float32]

@@ -12,7 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fastgmm
-from fastgmm import BayesianGaussianMixture, _variational, kernels
+from fastgmm import BayesianGaussianMixture, kernels
+from fastgmm.em import variational as _variational
 from fastgmm.kernels import _common
 
 from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
@@ -183,7 +184,7 @@ def test_entropy_from_the_statistics_is_the_direct_one(backend, covariance_type)
     c = model._log_prob_constants(U, 3)
     means = np.ascontiguousarray(model.means_)
     kernel = kernels.get_backend(backend, 500, 3, 4, covariance_type)
-    stats = fastgmm._covariance.SufficientStats.zeros(4, 3, covariance_type)
+    stats = fastgmm.em.covariance.SufficientStats.zeros(4, 3, covariance_type)
     stats.ll = kernel.accumulate(X, w, c, means, U, covariance_type, stats)
     ours = _variational.weighted_entropy(stats, c, U, covariance_type)
     direct = _direct_entropy(X, w, c, means, U, covariance_type)

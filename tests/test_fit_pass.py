@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fastgmm import GaussianMixture
-from fastgmm import _covariance as cov
+from fastgmm.em import covariance as cov
 from fastgmm import kernels
 from fastgmm.kernels import _backend, _common
 

@@ -15,7 +15,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm import GaussianMixture, kernels, reference
-from fastgmm import _covariance as cov
+from fastgmm.em import covariance as cov
 from fastgmm.kernels import _common
 
 from .helpers import BACKENDS, make_blobs, random_params

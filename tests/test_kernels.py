@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fastgmm import _covariance as cov
+from fastgmm.em import covariance as cov
 from fastgmm import kernels, reference
 from fastgmm.kernels import _common
 

@@ -10,7 +10,8 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.datasets import load_digits, load_iris, load_wine, make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
-from fastgmm import _kmeans, kernels
+from fastgmm import kernels
+from fastgmm.em import kmeans as _kmeans
 
 pytestmark = pytest.mark.skipif(not kernels.cython_available(),
                                 reason="the compiled k-means needs the Cython extension")

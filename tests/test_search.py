@@ -60,7 +60,7 @@ def test_icl_recovers_true_components():
 
 
 def expected_parameters(k, d, covariance_type):
-    """Free parameters, counted independently of fastgmm._covariance."""
+    """Free parameters, counted independently of fastgmm.em.covariance."""
     covariance = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2,
                   "diag": k * d, "spherical": k}[covariance_type]
     return covariance + k * d + (k - 1)

@@ -14,7 +14,7 @@ common = pytest.importorskip("sklearn.mixture.tests.test_mixture")
 
 PRIVATE_HELPER_TESTS = {
     # scikit-learn's private functions _log_dirichlet_norm and
-    # _log_wishart_norm, tested directly (ours are in fastgmm._variational and
+    # _log_wishart_norm, tested directly (ours are in fastgmm.em.variational and
     # tested through the lower bound against scikit-learn's)
     "test_log_dirichlet_norm",
     "test_log_wishart_norm",

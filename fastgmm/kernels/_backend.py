@@ -34,8 +34,7 @@ thread pool of GIL-free loops).
 
 import numpy as np
 
-from .. import _covariance as cov
-from .._constants import COVARIANCE_TYPES
+from .._constants import COVARIANCE_TYPES, covariance_shape
 from . import _common
 
 _X_DTYPES = (np.float32, np.float64)
@@ -87,7 +86,7 @@ class _Params:
             raise ValueError("kernel: need at least one component and one feature")
         _check_float64(means, (k, d), "means")
         _check_float64(c, (k,), "c")
-        _check_float64(U, cov.covariance_shape(k, d, covariance_type),
+        _check_float64(U, covariance_shape(k, d, covariance_type),
                        "precisions_cholesky")
         self.n_components, self.n_features = k, d
         self.covariance_type = covariance_type
@@ -245,7 +244,7 @@ class StatsPass:
         p = self.params
         self._check_seen()
         if out is None:
-            out = cov.SufficientStats.zeros(p.n_components, p.n_features,
+            out = _common.SufficientStats.zeros(p.n_components, p.n_features,
                                             p.covariance_type)
         else:
             _check_stats(out, p.n_components, p.n_features, p.covariance_type)
@@ -369,7 +368,7 @@ class FitPass:
         if out is None:
             out = self._out
             if out is None:
-                out = self._out = cov.SufficientStats.zeros(
+                out = self._out = _common.SufficientStats.zeros(
                     self.n_components, self.n_features, self.covariance_type)
         else:
             _check_stats(out, self.n_components, self.n_features,
@@ -387,7 +386,7 @@ class FitPass:
 def _check_stats(out, n_components, n_features, covariance_type):
     """ValueError unless ``out`` holds float64 statistics of this shape."""
     for name, shape in (("nk", (n_components,)), ("s1", (n_components, n_features)),
-                        ("s2", cov.covariance_shape(n_components, n_features,
+                        ("s2", covariance_shape(n_components, n_features,
                                                     covariance_type))):
         _check_float64(getattr(out, name), shape, f"out.{name}")
 

@@ -13,17 +13,48 @@ the bits of one pass over all rows.
 import functools
 import os
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .._covariance import covariance_shape
+from .._constants import covariance_shape
 
 #: The kinds of pass the compiled drivers know (their switch). 'spherical'
 #: runs as 'diag' with each component's one precision repeated over the
 #: features, its S2 summed over them afterwards (`driver_type`).
 FULL, TIED, DIAG = 0, 1, 2
 KIND = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": DIAG}
+
+
+@dataclass
+class SufficientStats:
+    """Weighted statistics of a pass over rows, accumulated around ``centers``.
+
+    nk[k] = sum_i w_i r_ik; s1[k] = sum_i w_i r_ik (x_i - m_k);
+    s2 = sum_i w_i r_ik (x_i - m_k)(x_i - m_k)^T, shaped by covariance type:
+    (k, d, d) full, (d, d) tied (summed over k), (k, d) diag (its diagonal),
+    (k,) spherical (its trace); ll = sum_i w_i log p(x_i), the log-likelihood.
+
+    Statistics of disjoint row blocks taken around the same centers add:
+    ``a + b`` is the statistics of both blocks (add blocks in a fixed order
+    for reproducible bits).
+    """
+
+    nk: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    ll: float = 0.0
+
+    @classmethod
+    def zeros(cls, n_components, n_features, covariance_type):
+        return cls(np.zeros(n_components), np.zeros((n_components, n_features)),
+                   np.zeros(covariance_shape(n_components, n_features,
+                                             covariance_type)))
+
+    def __add__(self, other):
+        return SufficientStats(self.nk + other.nk, self.s1 + other.s1,
+                               self.s2 + other.s2, self.ll + other.ll)
 
 
 def driver_type(covariance_type):

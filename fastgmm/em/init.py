@@ -12,8 +12,9 @@ The statistics go through the same M-step as EM itself.
 
 import numpy as np
 
-from . import _kmeans, kernels
-from ._covariance import SufficientStats, m_step
+from .. import kernels
+from . import kmeans as _kmeans
+from .covariance import SufficientStats, m_step
 
 _CHUNK_ROWS = 65536
 
@@ -110,7 +111,7 @@ def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
 def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar):
     """`_from_labels` in two compiled passes over X (the labels' means, then
     the statistics around them), in fixed partitions reduced in order."""
-    from .kernels import _common
+    from ..kernels import _common
 
     rows = _kmeans._Rows(X, w, np.zeros(X.shape[1]),
                          layout=(n_components, covariance_type))

@@ -33,8 +33,8 @@ import warnings
 
 import numpy as np
 
-from . import kernels
-from .kernels import _common
+from .. import kernels
+from ..kernels import _common
 
 _CHUNK_ROWS = 65536
 

@@ -11,14 +11,14 @@ triangular with precision = U U^T; 'full' (k, d, d), 'tied' (d, d),
 
 import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from scipy import linalg
 from scipy.linalg import lapack
 
-from ._constants import COVARIANCE_TYPES, covariance_shape
+from .._constants import COVARIANCE_TYPES, covariance_shape
+from ..kernels._common import SufficientStats
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -28,36 +28,6 @@ ILL_DEFINED_MESSAGE = (
     "or collapsed samples). Try to decrease the number of components, "
     "increase reg_covar, or scale the input data."
 )
-
-
-@dataclass
-class SufficientStats:
-    """Weighted statistics of a pass over rows, accumulated around ``centers``.
-
-    nk[k] = sum_i w_i r_ik; s1[k] = sum_i w_i r_ik (x_i - m_k);
-    s2 = sum_i w_i r_ik (x_i - m_k)(x_i - m_k)^T, shaped by covariance type:
-    (k, d, d) full, (d, d) tied (summed over k), (k, d) diag (its diagonal),
-    (k,) spherical (its trace); ll = sum_i w_i log p(x_i), the log-likelihood.
-
-    Statistics of disjoint row blocks taken around the same centers add:
-    ``a + b`` is the statistics of both blocks (add blocks in a fixed order
-    for reproducible bits).
-    """
-
-    nk: np.ndarray
-    s1: np.ndarray
-    s2: np.ndarray
-    ll: float = 0.0
-
-    @classmethod
-    def zeros(cls, n_components, n_features, covariance_type):
-        return cls(np.zeros(n_components), np.zeros((n_components, n_features)),
-                   np.zeros(covariance_shape(n_components, n_features,
-                                             covariance_type)))
-
-    def __add__(self, other):
-        return SufficientStats(self.nk + other.nk, self.s1 + other.s1,
-                               self.s2 + other.s2, self.ll + other.ll)
 
 
 def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):

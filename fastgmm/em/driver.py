@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _covariance as cov
+from . import covariance as cov
 
 NONFINITE_MESSAGE = (
     "The log-likelihood of the data is not finite under the current "
