@@ -1,6 +1,6 @@
 """Command line: ``python -m fastgmm demo`` (and ``fastgmm demo``).
 
-``fit``, ``predict`` and ``score`` live in `fastgmm._cli`. Building the parser
+``fit``, ``predict`` and ``score`` live in `fastgmm.cli.commands`. Building the parser
 imports neither NumPy nor the estimators (each command imports what it needs
 when it runs), so ``--help`` and ``--version`` answer at once.
 """
@@ -117,7 +117,7 @@ def build_parser():
                             "temporary directory, TMPDIR)")
     bench.set_defaults(func=_bench)
 
-    from ._cli import add_commands  # fit, predict, score
+    from .cli.commands import add_commands
 
     add_commands(commands)
     return parser

@@ -13,7 +13,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .em import covariance as cov
-from . import _source
+from .sources import rows as _source
 from .em import variational as vb
 from .mixture import (
     _DTYPES,

@@ -5,7 +5,7 @@ besides; `_io` gives its file another format name) are saved alike, and
 `load` returns the estimator the file holds.
 
 The mapping between a fitted estimator and the plain arrays and metadata that
-`fastgmm._io` reads and writes (and validates). `_io` knows nothing of the
+`fastgmm.files.model` reads and writes (and validates). `files.model` knows nothing of the
 estimator; this module knows nothing of the file format beyond `_io`'s
 functions.
 
@@ -20,7 +20,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from . import _io
+from .files import model as _io
 
 
 def _json_param(value):

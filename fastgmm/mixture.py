@@ -16,7 +16,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .em import covariance as cov
-from . import _source, kernels
+from . import kernels
+from .sources import rows as _source
 from .em import criteria as _criteria
 from .em import driver as _em
 from .em import init as _init
@@ -149,7 +150,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         """X as a `_source` object: validated in memory, or read by windows
         (or, for a dask array, in tasks on its cluster: `_dask`)."""
         if _source.is_dask_array(X):
-            from . import _dask
+            from .sources import dask as _dask
 
             rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1)
         elif not _source.is_windowed(X):

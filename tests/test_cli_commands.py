@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm import _cli, _data, _io
+from fastgmm.cli import commands as _cli
+from fastgmm.files import data as _data
+from fastgmm.files import model as _io
 from fastgmm.__main__ import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

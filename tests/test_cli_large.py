@@ -18,7 +18,9 @@ from numpy.lib.format import open_memmap
 from numpy.testing import assert_array_equal
 
 import fastgmm
-from fastgmm import GaussianMixture, _cli, _data
+from fastgmm import GaussianMixture
+from fastgmm.cli import commands as _cli
+from fastgmm.files import data as _data
 
 from .test_cli_commands import assert_one_error_line, run_here
 

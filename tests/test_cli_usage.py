@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm import _cli, _data
+from fastgmm.cli import commands as _cli
+from fastgmm.files import data as _data
 from fastgmm.__main__ import build_parser, main
 
 from .test_cli_commands import assert_one_error_line, run_here, three_blobs

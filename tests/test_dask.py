@@ -17,8 +17,9 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 
-from fastgmm import GaussianMixture, _dask, mixture  # noqa: E402
+from fastgmm import GaussianMixture, mixture  # noqa: E402
 from fastgmm.kernels import _common  # noqa: E402
+from fastgmm.sources import dask as _dask  # noqa: E402
 
 from .helpers import BACKENDS, COVARIANCE_TYPES, make_blobs  # noqa: E402
 
@@ -300,7 +301,8 @@ def test_core_package_does_not_import_dask():
         gm = fastgmm.GaussianMixture(2, random_state=0, init_params="random").fit(X)
         gm.predict(X), gm.score(X)
         loaded = [m for m in sys.modules
-                  if m.split(".")[0] in ("dask", "distributed") or m == "fastgmm._dask"]
+                  if m.split(".")[0] in ("dask", "distributed")
+                  or m in ("fastgmm.sources.dask", "fastgmm.cli.dask")]
         assert not loaded, loaded
         print("ok")
     """)

@@ -10,7 +10,8 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import fastgmm
-from fastgmm import GaussianMixture, _io
+from fastgmm import GaussianMixture
+from fastgmm.files import model as _io
 
 from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
 

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from fastgmm import _io
+from fastgmm.files import model as _io
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from fastgmm._io import atomic_output
+    from fastgmm.files.model import atomic_output
     with atomic_output(sys.argv[1], "w") as f:
         f.write("half of the new contents")
         f.flush()

@@ -15,7 +15,8 @@ import pytest
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import fastgmm
-from fastgmm import _io, _persist
+from fastgmm import _persist
+from fastgmm.files import model as _io
 
 PARAMS = {
     "n_components": 2, "covariance_type": "full", "tol": 0.001, "reg_covar": 1e-06,
@@ -309,7 +310,7 @@ def test_the_file_format_module_builds_no_estimator(tmp_path):
         write(tmp_path / "m.npz", arrays, metadata))
     assert read_metadata["lower_bound_"] == -2.4 and read_metadata["scaling"] is None
     np.testing.assert_array_equal(read_arrays["means_"], arrays["means_"])
-    code = ("import sys, fastgmm._io; "
+    code = ("import sys, fastgmm.files.model; "
             "print(sorted(m for m in sys.modules if m in "
             "('fastgmm.mixture', 'fastgmm._persist', 'sklearn')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,

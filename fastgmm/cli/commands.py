@@ -24,13 +24,7 @@ import time
 import warnings
 from contextlib import ExitStack, contextmanager
 
-from ._constants import (
-    BACKENDS,
-    COVARIANCE_TYPES,
-    CRITERIA,
-    INIT_METHODS,
-    WEIGHT_PRIOR_TYPES,
-)
+from .._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS, WEIGHT_PRIOR_TYPES
 
 #: Seconds a fit or search runs before its progress bar appears.
 PROGRESS_DELAY = 1.0
@@ -413,7 +407,7 @@ def _writing(path):
     `CLIError`; writes inside the block report theirs with `_write_errors`
     (an OSError from anything else there, say reading the data, passes on).
     """
-    from ._io import atomic_output
+    from ..files.model import atomic_output
 
     suffix = os.path.splitext(path)[1].lower()
     binary = suffix not in (".csv", ".tsv")
@@ -511,7 +505,7 @@ def _read_data(args, names_wanted=None):
 
     The data are closed (temporary files removed) when the command ends.
     """
-    from . import _data
+    from ..files import data as _data
 
     progress = Progress(enabled=not args.quiet)
     name = _data.display_name(args.data)
@@ -538,7 +532,7 @@ def _read_data(args, names_wanted=None):
 
 def _check_rows_before_reading(args, n_components):
     """Refuse more components than the file can have rows, before parsing it."""
-    from . import _data
+    from ..files import data as _data
 
     bound = _data.max_rows(args.data, args.data_format)
     if bound is not None and n_components > bound:
@@ -565,7 +559,7 @@ _NON_FINITE_ROW = re.compile(r"\(row (\d+)\)\.?$")
 def _data_errors(data, offset=0):
     """The estimator's error for a NaN or infinity in X, as the CLI's line
     naming the data row (1-based; ``offset``: the row of X's row 0)."""
-    from . import _data
+    from ..files import data as _data
 
     try:
         yield
@@ -586,7 +580,7 @@ def _data_errors(data, offset=0):
 def _windows(data, scaling=None, rows=None, progress=None, what=None):
     """(start, rows in memory) of consecutive windows of DATA, checked for
     NaN and infinity, standardized with ``scaling`` (mean, scale) if given."""
-    from . import _data
+    from ..files import data as _data
 
     n, d = data.X.shape
     step = rows or _window_rows(d)
@@ -651,7 +645,7 @@ def _column_statistics(data, progress=None):
     mean = np.ldexp(mean, exponent)
     scale[constant] = 1.0
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
-        from ._data import DataError
+        from ..files.data import DataError
 
         raise DataError(f"{data.path}: values too large to scale (a column's mean "
                         "or spread overflows float64)")
@@ -660,7 +654,7 @@ def _column_statistics(data, progress=None):
 
 def standardize(X, mean, scale):
     """(X - mean) / scale: see `_data.standardize`."""
-    from ._data import standardize
+    from ..files.data import standardize
 
     return standardize(X, mean, scale)
 
@@ -668,7 +662,7 @@ def standardize(X, mean, scale):
 def _standardized(data, mean, scale):
     """DATA standardized, as the estimator reads it: an array when DATA is in
     memory (as before), else an array-like standardizing each window."""
-    from ._data import StandardizedRows
+    from ..files.data import StandardizedRows
 
     if data.in_memory:
         return standardize(data.X, mean, scale)
@@ -703,7 +697,7 @@ def format_column(values, digits, zero_below=None):
 
 
 def _load_model(path):
-    from . import _persist
+    from .. import _persist
 
     if not os.path.exists(path):
         raise CLIError(f"{path}: no such model file")
@@ -885,7 +879,7 @@ def _save_plot(path, model, data, scaling=None, search=None):
     DATA's rows (a random sample of `PLOT_ROWS` of them when it has more)."""
     from matplotlib.figure import Figure
 
-    from . import plot
+    from .. import plot
 
     X = _plot_rows(data, scaling)
     panels = 2 if search is not None else 1
@@ -902,7 +896,7 @@ def _plot_rows(data, scaling=None):
     """The rows a plot draws, in memory (standardized with ``scaling``)."""
     import numpy as np
 
-    from . import _data
+    from ..files import data as _data
 
     n = data.X.shape[0]
     if n <= PLOT_ROWS:
@@ -921,15 +915,15 @@ def _fit(args):
         raise CLIError("--bayesian does not run on dask yet: fit without --dask")
     if args.dask or args.scheduler:
         try:
-            from ._dask import fit_command
+            from .dask import fit_command
         except ImportError as exc:
             raise CLIError(f"--dask and --scheduler need dask.distributed ({exc}); "
                            "pip install 'fastgmm[dask]'") from None
         return fit_command(args)
     import numpy as np
 
-    from ._search import GaussianMixtureSearch, criterion_label
-    from .mixture import GaussianMixture
+    from .._search import GaussianMixtureSearch, criterion_label
+    from ..mixture import GaussianMixture
 
     ks = args.n_components
     types = args.covariance or (["full"] if len(ks) == 1 else list(COVARIANCE_TYPES))
@@ -985,7 +979,7 @@ def _fit(args):
                 model = search.best_estimator_
             else:
                 if args.bayesian:
-                    from ._bayesian import BayesianGaussianMixture
+                    from .._bayesian import BayesianGaussianMixture
 
                     model = BayesianGaussianMixture(
                         n_components=ks[0], covariance_type=types[0],
@@ -1021,7 +1015,7 @@ def _fit(args):
         means = means * scaling[1] + scaling[0]  # in the units of DATA
     bayesian = None
     if args.bayesian:
-        from .plot import MIN_WEIGHT
+        from ..plot import MIN_WEIGHT
 
         # the information criteria count the parameters of a maximum-likelihood
         # fit; a variational fit is judged by its lower bound (the ELBO)
@@ -1112,7 +1106,7 @@ def _in_memory(X):
     """X as an ndarray (a memory map is one); an array-like read whole."""
     import numpy as np
 
-    from . import _data
+    from ..files import data as _data
 
     return X if isinstance(X, np.ndarray) else _data.to_array(X)
 
@@ -1126,7 +1120,7 @@ def _init_sample_note(quiet):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    from .mixture import _InitSampleWarning
+    from ..mixture import _InitSampleWarning
 
     notes = []
     for w in caught:
@@ -1149,8 +1143,8 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
     value of each column (of DATA unscaled; ``scaling`` must be None)."""
     import numpy as np
 
-    from .em import criteria as _criteria
-    from .em.covariance import n_parameters
+    from ..em import criteria as _criteria
+    from ..em.covariance import n_parameters
 
     n, d = data.X.shape
     k = model.n_components
@@ -1252,7 +1246,7 @@ def _print_model(summary, magnitudes, out):
 
 def _model_and_data(args):
     """The model, DATA, and the model's scaling (mean, scale) or None."""
-    from ._persist import scaling_of
+    from .._persist import scaling_of
 
     model = _load_model(args.model)
     names = getattr(model, "feature_names_in_", None)
@@ -1325,8 +1319,8 @@ def _predict(args):
 def _score(args):
     import numpy as np
 
-    from .em import criteria as _criteria
-    from .em.covariance import n_parameters
+    from ..em import criteria as _criteria
+    from ..em.covariance import n_parameters
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
     model, data, scaling = _model_and_data(args)

@@ -24,7 +24,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_array
 
-from .kernels import _common
+from ..kernels import _common
 
 #: Default window size of array-likes read window by window.
 WINDOW_BYTES = 64 * 2**20

@@ -41,8 +41,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES, covariance_shape
-from ._version import __version__
+from .._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES, covariance_shape
+from .._version import __version__
 
 FORMAT_NAME = "fastgmm.GaussianMixture"
 BAYESIAN_FORMAT_NAME = "fastgmm.BayesianGaussianMixture"

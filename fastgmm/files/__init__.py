@@ -1,0 +1,2 @@
+"""Files (internal): the model-file format (`model`) and the command line's
+data files (`data`: .npy, text, Parquet)."""
