@@ -117,7 +117,7 @@ def build_parser():
                             "temporary directory, TMPDIR)")
     bench.set_defaults(func=_bench)
 
-    from .cli.commands import add_commands
+    from .cli.parser import add_commands
 
     add_commands(commands)
     return parser

@@ -13,7 +13,6 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .em import covariance as cov
-from .sources import rows as _source
 from .em import variational as vb
 from .mixture import (
     _DTYPES,
@@ -22,6 +21,7 @@ from .mixture import (
     _check_precision_values,
     _check_shape,
 )
+from .sources import rows as _source
 
 #: Rows whose mean centres the pass of the priors' defaults.
 _CENTER_ROWS = 1024

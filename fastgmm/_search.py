@@ -27,9 +27,9 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._constants import COVARIANCE_TYPES, CRITERIA
 from .em import covariance as cov
 from .em import criteria as _criteria
-from ._constants import COVARIANCE_TYPES, CRITERIA
 from .kernels import single_threaded_blas
 from .mixture import GaussianMixture
 

@@ -15,13 +15,13 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .em import covariance as cov
 from . import kernels
-from .sources import rows as _source
+from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
+from .em import covariance as cov
 from .em import criteria as _criteria
 from .em import driver as _em
 from .em import init as _init
-from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
+from .sources import rows as _source
 
 _DTYPES = [np.float64, np.float32]
 

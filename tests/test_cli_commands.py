@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm.cli import commands as _cli
+from fastgmm.__main__ import main
+from fastgmm.cli import output, parser, reading
 from fastgmm.files import data as _data
 from fastgmm.files import model as _io
-from fastgmm.__main__ import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -320,8 +320,8 @@ def test_plot_of_a_fit_and_of_a_search(capsys, tmp_path, npy_file):
 
 
 def test_progress_bar_on_stderr_and_quiet(capsys, monkeypatch, npy_file):
-    monkeypatch.setattr(_cli, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(_cli.Progress, "interval_log", 0.0)
+    monkeypatch.setattr(output, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(output.Progress, "interval_log", 0.0)
     code, out, err = run_here(capsys, "fit", npy_file, "-k", "3", "--n-init", "2")
     assert code == 0
     assert "fit: init 1/2  iteration 1/100" in err
@@ -348,7 +348,7 @@ def test_progress_redraws_in_place_on_a_terminal():
             return True
 
     stream = Terminal()
-    progress = _cli.Progress(stream=stream, delay=0.0)
+    progress = output.Progress(stream=stream, delay=0.0)
     callback = progress.fit_callback(n_init=1, max_iter=10)
     callback({"event": "init_begin", "init": 0})
     callback({"event": "iteration", "init": 0, "n_iter": 1, "change": float("inf"),
@@ -508,13 +508,13 @@ def test_a_failed_write_keeps_the_existing_file(capsys, monkeypatch, tmp_path, n
 
 
 def test_component_lists():
-    assert _cli._components("5") == [5]
-    assert _cli._components("1-4") == [1, 2, 3, 4]
-    assert _cli._components("2,4, 8") == [2, 4, 8]
-    assert _cli._components("1-3,6,2") == [1, 2, 3, 6]
-    assert _cli._covariances("all") == ["full", "tied", "diag", "spherical"]
-    assert _cli._covariances("diag,full,diag") == ["diag", "full"]
-    assert _cli._cv("5") == 5 and _cli._cv("0.3") == 0.3
+    assert parser._components("5") == [5]
+    assert parser._components("1-4") == [1, 2, 3, 4]
+    assert parser._components("2,4, 8") == [2, 4, 8]
+    assert parser._components("1-3,6,2") == [1, 2, 3, 6]
+    assert parser._covariances("all") == ["full", "tied", "diag", "spherical"]
+    assert parser._covariances("diag,full,diag") == ["diag", "full"]
+    assert parser._cv("5") == 5 and parser._cv("0.3") == 0.3
 
 
 # ------------------------------------------------------------------ --bayesian
@@ -565,7 +565,7 @@ def test_scale_statistics_of_values_near_the_float64_limits():
     rng = np.random.default_rng(0)
     units = np.array([1e299, 1e-301, 1.0])
     X = rng.normal(size=(500, 3)) * units + np.array([5e299, 0.0, 1e3])
-    mean, scale, _ = _cli._column_statistics(_data.Dataset(X, None, "x.npy"))
+    mean, scale, _ = reading._column_statistics(_data.Dataset(X, None, "x.npy"))
     np.testing.assert_allclose(mean / units, (X / units).mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(scale / units, (X / units).std(axis=0), rtol=1e-12)
-    assert np.all(np.isfinite(_cli.standardize(X, mean, scale)))
+    assert np.all(np.isfinite(reading.standardize(X, mean, scale)))

@@ -19,7 +19,7 @@ from numpy.testing import assert_array_equal
 
 import fastgmm
 from fastgmm import GaussianMixture
-from fastgmm.cli import commands as _cli
+from fastgmm.cli import output, reading
 from fastgmm.files import data as _data
 
 from .test_cli_commands import assert_one_error_line, run_here
@@ -29,7 +29,7 @@ from .test_cli_commands import assert_one_error_line, run_here
 def no_progress_line(monkeypatch):
     """No progress line on stderr, however long a command takes here (the
     error tests expect one line)."""
-    monkeypatch.setattr(_cli, "PROGRESS_DELAY", 1e9)
+    monkeypatch.setattr(output, "PROGRESS_DELAY", 1e9)
 
 
 def blobs(n, d, seed=0, dtype=np.float64):
@@ -161,7 +161,7 @@ def test_a_nan_in_the_middle_of_a_large_npy_names_its_data_row(capsys, tmp_path)
 
 def test_columns_and_scale_of_a_npy_are_applied_window_by_window(capsys, tmp_path,
                                                                  monkeypatch):
-    monkeypatch.setattr(_cli, "BLOCK_ROWS", 3000)
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 3000)
     X = blobs(200_000, 4, seed=1)
     X[:, 2] = X[:, 2] * 1e-3 + 1e6  # far from zero: a naive variance cancels
     path = tmp_path / "X.npy"
@@ -174,7 +174,7 @@ def test_columns_and_scale_of_a_npy_are_applied_window_by_window(capsys, tmp_pat
         data = _data.read(path, columns=["2", "0"])
         _, peak_read = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
-        mean, scale, top = _cli._column_statistics(data)
+        mean, scale, top = reading._column_statistics(data)
         _, peak_statistics = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -185,7 +185,7 @@ def test_columns_and_scale_of_a_npy_are_applied_window_by_window(capsys, tmp_pat
     np.testing.assert_allclose(mean, X[:, columns].mean(axis=0), rtol=1e-14)
     np.testing.assert_allclose(scale, X[:, columns].std(axis=0), rtol=1e-12)
     assert_array_equal(top, np.abs(X[:, columns]).max(axis=0))
-    standardized = _cli._standardized(data, mean, scale)
+    standardized = reading._standardized(data, mean, scale)
     assert not isinstance(standardized, np.ndarray)
 
     model_path, labels_path = tmp_path / "m.npz", tmp_path / "labels.npy"
@@ -230,7 +230,7 @@ def test_parquet_is_read_by_row_groups(capsys, tmp_path, monkeypatch):
     # large file with its default window
     monkeypatch.setitem(GaussianMixture.__init__.__kwdefaults__, "window_bytes",
                         800 * 3 * 8)
-    monkeypatch.setattr(_cli, "BLOCK_ROWS", 1000)
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 1000)
     calls, decoded = [], []
     read, read_row_group = _data.ParquetRows.read, _data.ParquetRows._read_row_group
 
@@ -371,7 +371,7 @@ def test_large_standard_input_is_copied_then_read_in_chunks(capsys, monkeypatch,
 
 def test_outputs_are_written_window_by_window_and_atomically(capsys, tmp_path,
                                                              monkeypatch):
-    monkeypatch.setattr(_cli, "BLOCK_ROWS", 4096)
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 4096)
     X = blobs(400_000, 2, seed=5)
     path = tmp_path / "X.npy"
     np.save(path, X)
@@ -427,9 +427,9 @@ def test_outputs_are_written_window_by_window_and_atomically(capsys, tmp_path,
 
 
 def test_progress_shows_rows_per_second(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(_cli, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(_cli.Progress, "interval_log", 0.0)
-    monkeypatch.setattr(_cli, "BLOCK_ROWS", 1000)
+    monkeypatch.setattr(output, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(output.Progress, "interval_log", 0.0)
+    monkeypatch.setattr(reading, "BLOCK_ROWS", 1000)
     path = tmp_path / "X.npy"
     np.save(path, blobs(3000, 2, seed=6))
     code, out, err = run_here(capsys, "fit", path, "-k", "2", "-o", tmp_path / "m.npz")
@@ -441,15 +441,15 @@ def test_progress_shows_rows_per_second(capsys, monkeypatch, tmp_path):
                               tmp_path / "p.npy")
     assert code == 0, err
     assert "predict: 3,000/3,000 rows  " in err and "rows/s" in err
-    assert _cli._rate(12_345_678) == "12.3M rows/s"
-    assert _cli._rate(950) == "950 rows/s"
+    assert output._rate(12_345_678) == "12.3M rows/s"
+    assert output._rate(950) == "950 rows/s"
 
 
 def test_a_plot_of_many_rows_draws_a_sample(capsys, tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     from fastgmm import plot
 
-    monkeypatch.setattr(_cli, "PLOT_ROWS", 500)
+    monkeypatch.setattr(reading, "PLOT_ROWS", 500)
     drawn = []
     mixture = plot.mixture
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import fastgmm
-from fastgmm.cli import commands as _cli
-from fastgmm.files import data as _data
 from fastgmm.__main__ import build_parser, main
+from fastgmm.cli import output, parser
+from fastgmm.files import data as _data
 
 from .test_cli_commands import assert_one_error_line, run_here, three_blobs
 
@@ -119,7 +119,7 @@ def test_help_tells_every_default(capsys):
     score_columns = next(a for a in _subparser("score")._actions if a.dest == "columns")
     fit_columns = next(a for a in fit._actions if a.dest == "columns")
     assert score_columns.help != fit_columns.help and "model" in score_columns.help
-    assert _cli.DATA_FORMATS == _data.FORMATS
+    assert parser.DATA_FORMATS == _data.FORMATS
 
 
 # -------------------------------------------------------------- standard input
@@ -330,7 +330,7 @@ def test_column_ranges(capsys, tmp_path, X):
     np.savetxt(path, wide, delimiter=",", header="a,b,c,d,e", comments="", fmt="%.17g")
     for spec, names in [("0-2", ["a", "b", "c"]), ("0-1,3", ["a", "b", "d"]),
                         ("e,0-1", ["e", "a", "b"]), ("1-1", ["b"]), ("-1,0", ["e", "a"])]:
-        data = _data.read(path, columns=_cli._columns(spec))
+        data = _data.read(path, columns=parser._columns(spec))
         assert data.feature_names == names, spec
         index = ["abcde".index(n) for n in names]
         np.testing.assert_array_equal(data.X, wide[:, index])
@@ -355,9 +355,9 @@ def test_huge_component_ranges_are_refused_before_expanding(capsys, tmp_path, X)
     assert "asks for 100,000,000 numbers of components; a search tries at most 1,000" \
         in err
     assert "Traceback" not in err and "MemoryError" not in err
-    assert _cli._components("1-1000")[-1] == 1000
+    assert parser._components("1-1000")[-1] == 1000
     with pytest.raises(Exception, match="at most 1,000"):
-        _cli._components("1-600,1000-1500")
+        parser._components("1-600,1000-1500")
 
 
 def test_more_components_than_a_file_can_have_rows_fails_before_reading(
@@ -443,15 +443,15 @@ def test_scale_keeps_constant_columns_and_float32(capsys, tmp_path, X):
 
 
 def test_table_columns_have_one_format():
-    column = _cli.format_column([574.01783, 1522.1202, 7178.908], 8)
+    column = output.format_column([574.01783, 1522.1202, 7178.908], 8)
     assert column == [" 574.0178", "1522.1202", "7178.9080"]
-    assert _cli.format_column([1.5e-5, -2e-6], 3) == [" 1.50e-05", "-2.00e-06"]
-    assert _cli.format_column([0.0, 0.0], 4) == ["0.0", "0.0"]
-    assert _cli.format_column([6.011, 0.06572, -5.034], 4) == [
+    assert output.format_column([1.5e-5, -2e-6], 3) == [" 1.50e-05", "-2.00e-06"]
+    assert output.format_column([0.0, 0.0], 4) == ["0.0", "0.0"]
+    assert output.format_column([6.011, 0.06572, -5.034], 4) == [
         " 6.011", " 0.066", "-5.034"]
     # a value within rounding of zero for the column's scale shows as 0
-    assert _cli.format_column([1.014e-307, 0.0], 4, zero_below=1e-299) == ["0.0", "0.0"]
-    assert _cli.format_column([1.014e-307, 0.0], 4) == ["1.014e-307", " 0.000e+00"]
+    assert output.format_column([1.014e-307, 0.0], 4, zero_below=1e-299) == ["0.0", "0.0"]
+    assert output.format_column([1.014e-307, 0.0], 4) == ["1.014e-307", " 0.000e+00"]
 
 
 def test_the_ranking_table_is_aligned():
@@ -463,7 +463,7 @@ def test_the_ranking_table_is_aligned():
     ]
     records.append(dict(records[0], rank=4, n_components=9, error="ill-defined"))
     out = io.StringIO()
-    _cli._print_ranking(records, "bic", out)
+    output._print_ranking(records, "bic", out)
     lines = out.getvalue().splitlines()
     values = [line.split()[3] for line in lines[1:4]]
     assert values == ["574.0178", "1522.1202", "7178.9080"]

@@ -4,9 +4,8 @@ with the bits of a fresh pass; and the reductions it relies on."""
 import numpy as np
 import pytest
 
-from fastgmm import GaussianMixture
+from fastgmm import GaussianMixture, kernels
 from fastgmm.em import covariance as cov
-from fastgmm import kernels
 from fastgmm.kernels import _backend, _common
 
 from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs, random_params

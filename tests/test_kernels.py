@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fastgmm.em import covariance as cov
 from fastgmm import kernels, reference
+from fastgmm.em import covariance as cov
 from fastgmm.kernels import _common
 
 from .helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, make_blobs, random_params

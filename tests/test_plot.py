@@ -5,8 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastgmm import GaussianMixture, GaussianMixtureSearch
-from fastgmm import plot
+from fastgmm import GaussianMixture, GaussianMixtureSearch, plot
 
 from .helpers import make_blobs
 

@@ -18,6 +18,17 @@ import dask.array as da
 import numpy as np
 
 from ..kernels import _common
+from .errors import CLIError
+from .output import (
+    _TABLE_SUFFIXES,
+    Progress,
+    _check_output,
+    _number,
+    _print_json,
+    _print_model,
+    _writing,
+)
+from .reading import finish_model
 
 _FLOAT32 = np.dtype(np.float32)
 
@@ -245,7 +256,7 @@ def _standardize_block(block, mean, scale):
 
 
 def _scaling(X):
-    """Column means and scales as `_cli._standardization` computes them."""
+    """Column means and scales as `reading._column_statistics` computes them."""
     n = X.shape[0]
     X64 = X.astype(np.float64)
     mean = X64.sum(axis=0).compute() / n
@@ -277,11 +288,10 @@ def _in_order(values):
 
 def _write_labels(path, labels, batch):
     """Labels (a dask array) to .npy, .csv or .tsv, ``batch`` chunks at a time."""
-    from . import commands as _cli
 
     suffix = os.path.splitext(path)[1].lower()
     blocks = labels.to_delayed().ravel()
-    with _cli._writing(path) as f:
+    with _writing(path) as f:
         if suffix == ".npy":
             np.lib.format.write_array_header_2_0(
                 f, {"descr": np.lib.format.dtype_to_descr(np.dtype("<i8")),
@@ -316,7 +326,6 @@ def _row_error(exc, files):
 def fit_command(args):
     """``fastgmm fit DATA --dask`` / ``--scheduler ADDRESS``: one fit of the
     files DATA names, as one dask array, on a dask.distributed cluster."""
-    from . import commands as _cli
     from ..em import criteria as _criteria
     from ..em.covariance import n_parameters
     from ..mixture import GaussianMixture
@@ -325,22 +334,22 @@ def fit_command(args):
     types = args.covariance or ["full"]
     how = "--scheduler" if args.scheduler else "--dask"
     if len(ks) > 1 or len(types) > 1:
-        raise _cli.CLIError(f"{how} fits one number of components and one covariance "
+        raise CLIError(f"{how} fits one number of components and one covariance "
                             "type; a search (-k 1-8, --covariance full,diag) runs "
                             "without it")
     for option, value in (("--plot", args.plot), ("--cv", args.cv)):
         if value is not None:
-            raise _cli.CLIError(f"{option} is not available with {how}")
+            raise CLIError(f"{option} is not available with {how}")
     if args.data_format not in (None,) + _FILE_KINDS:
-        raise _cli.CLIError(f"{how} reads .npy or .parquet files, not "
+        raise CLIError(f"{how} reads .npy or .parquet files, not "
                             f"--format {args.data_format}")
-    _cli._check_output(args.out, (".npz",), "model")
-    _cli._check_output(args.labels, _cli._TABLE_SUFFIXES, "labels")
+    _check_output(args.out, (".npz",), "model")
+    _check_output(args.labels, _TABLE_SUFFIXES, "labels")
     k, covariance_type = ks[0], types[0]
     X, names, files = read_files(args.data, args.columns, k, covariance_type)
     n_samples, n_features = (int(s) for s in X.shape)
     if n_samples < max(k, 2):
-        raise _cli.CLIError(f"{args.data}: {n_samples} rows; a fit of {k} components "
+        raise CLIError(f"{args.data}: {n_samples} rows; a fit of {k} components "
                             f"needs at least {max(k, 2)}")
     start = time.perf_counter()
     client, cluster, where = _connect(args)
@@ -361,7 +370,7 @@ def fit_command(args):
                 reg_covar=args.reg_covar, max_iter=args.max_iter,
                 init_params=args.init_params, random_state=args.seed,
                 n_init=args.n_init, backend=args.backend, n_threads=args.threads)
-            progress = _cli.Progress(enabled=not args.quiet)
+            progress = Progress(enabled=not args.quiet)
             fit_start = time.perf_counter()
             try:
                 with warnings.catch_warnings():
@@ -389,7 +398,7 @@ def fit_command(args):
         client.close()
         if cluster is not None:
             cluster.close()
-    _cli.finish_model(model, names, scaling, args.out)
+    finish_model(model, names, scaling, args.out)
     log_likelihood, entropy = _in_order(lls), _in_order(entropies)
     n_params = n_parameters(k, n_features, covariance_type)
     means = np.asarray(model.means_, dtype=np.float64)
@@ -406,11 +415,11 @@ def fit_command(args):
         "covariance_type": covariance_type,
         "converged": bool(model.converged_),
         "n_iter": int(model.n_iter_),
-        "lower_bound": _cli._number(model.lower_bound_),
-        "log_likelihood": _cli._number(log_likelihood),
-        "bic": _cli._number(_criteria.bic(log_likelihood, n_params, n_samples)),
-        "aic": _cli._number(_criteria.aic(log_likelihood, n_params)),
-        "icl": _cli._number(_criteria.icl(log_likelihood, n_params, n_samples,
+        "lower_bound": _number(model.lower_bound_),
+        "log_likelihood": _number(log_likelihood),
+        "bic": _number(_criteria.bic(log_likelihood, n_params, n_samples)),
+        "aic": _number(_criteria.aic(log_likelihood, n_params)),
+        "icl": _number(_criteria.icl(log_likelihood, n_params, n_samples,
                                           entropy)),
         "fit_time": fit_time,
         "total_time": total_time,
@@ -427,7 +436,7 @@ def fit_command(args):
                  "persisted": bool(persist)},
     }
     if args.json:
-        _cli._print_json(summary)
+        _print_json(summary)
         return 0
     if args.quiet:
         return 0
@@ -446,7 +455,7 @@ def fit_command(args):
         print("columns standardized (--scale): the log-likelihood, lower bound, "
               "BIC, AIC and ICL are of the standardized data; means are shown in "
               "the units of the data", file=out)
-    _cli._print_model(summary, magnitudes, out)
+    _print_model(summary, magnitudes, out)
     for key, what in (("model", "model saved to"), ("labels", "labels written to")):
         if summary[key]:
             print(f"{what} {summary[key]}", file=out)

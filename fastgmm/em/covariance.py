@@ -13,7 +13,6 @@ import functools
 import math
 
 import numpy as np
-
 from scipy import linalg
 from scipy.linalg import lapack
 

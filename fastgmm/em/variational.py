@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from . import covariance as cov
 from .._constants import WEIGHT_PRIOR_TYPES
+from . import covariance as cov
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)

@@ -36,8 +36,8 @@ import dask.array as da
 import numpy as np
 
 from .. import kernels
-from . import rows as _source
 from ..kernels import _common
+from . import rows as _source
 
 _FLOAT32 = np.dtype(np.float32)
 

@@ -1,0 +1,250 @@
+"""The subcommands' arguments: `add_commands` adds ``fit``, ``predict`` and
+``score`` to the parser of ``fastgmm.__main__``, with the parsers of their
+values (component counts, covariance lists, columns, folds).
+"""
+
+import argparse
+
+from .._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS, WEIGHT_PRIOR_TYPES
+from .commands import _fit, _predict, _score
+from .errors import _command
+
+#: --format values, the same as `_data.FORMATS` (here so that --help needs no NumPy)
+DATA_FORMATS = ("npy", "csv", "tsv", "txt", "dat", "parquet")
+
+
+#: The most values of K one search may try (a range is checked before it is
+#: expanded: -k 1-100000000 is refused at once, not after filling memory).
+MAX_COMPONENT_VALUES = 1000
+
+
+def _components(text):
+    """'5' -> [5]; '1-10' -> [1..10]; '2,4,8' and '1-3,6' too."""
+    spans = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-"))
+            else:
+                lo = hi = int(part)
+            if hi < lo or lo < 1:
+                raise ValueError
+            spans.append((lo, hi))
+    except ValueError:
+        spans = []
+    if not spans:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of components >= 1 like 5, a range like 1-10 or "
+            f"a list like 2,4,8; got {text!r}"
+        )
+    count = sum(hi - lo + 1 for lo, hi in spans)
+    if count > MAX_COMPONENT_VALUES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} asks for {count:,} numbers of components; a search tries at "
+            f"most {MAX_COMPONENT_VALUES:,} (e.g. -k 1-50 or -k 10,20,50,100)"
+        )
+    values = set()
+    for lo, hi in spans:
+        values.update(range(lo, hi + 1))
+    return sorted(values)
+
+
+def _covariances(text):
+    """'full' or 'full,diag' or 'all' -> list of covariance types."""
+    if text.strip() == "all":
+        return list(COVARIANCE_TYPES)
+    types = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in types if t not in COVARIANCE_TYPES]
+    if not types or bad:
+        raise argparse.ArgumentTypeError(
+            f"expected covariance types among {', '.join(COVARIANCE_TYPES)} "
+            f"(comma-separated) or 'all'; got {text!r}"
+        )
+    return list(dict.fromkeys(types))
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _cv(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value.is_integer() and value >= 2:
+        return int(value)
+    if 0 < value < 1:
+        return value
+    raise argparse.ArgumentTypeError(
+        f"expected a number of folds >= 2 or a held-out fraction in (0, 1), "
+        f"got {text!r}"
+    )
+
+
+def _columns(text):
+    """'x,y' / '0,2' / '0-3,5' -> tokens, resolved against the file in `_data`."""
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+_DATA_HELP = ("the data: a .npy, .csv, .tsv, .txt, .dat or .parquet file, one row "
+              "per sample, or - for standard input")
+
+
+def add_commands(commands):
+    """Add ``fit``, ``predict`` and ``score`` to the subparsers ``commands``."""
+    fit = commands.add_parser(
+        "fit", help="fit a mixture to a data file, or search the best one",
+        description=(
+            "Fit a Gaussian mixture to DATA. With one number of components and "
+            "one covariance type, one fit; with a range or list of either "
+            "(-k 1-10, --covariance full,diag), a search that ranks every "
+            "candidate by --criterion, prints the table and keeps the best."
+        ),
+    )
+    fit.add_argument("data", help=_DATA_HELP)
+    fit.add_argument("-k", "--components", dest="n_components", required=True,
+                     type=_components, metavar="K",
+                     help="number of components: 5, or a range 1-10 / list 2,4,8 "
+                          f"to search (at most {MAX_COMPONENT_VALUES:,} values)")
+    fit.add_argument("--covariance", type=_covariances, default=None,
+                     metavar="TYPES",
+                     help="full, tied, diag, spherical, a list (full,diag) or "
+                          "'all' (default: full for one K, all for a range)")
+    fit.add_argument("--criterion", default="bic",
+                     choices=list(CRITERIA),
+                     help="how a search ranks candidates: bic, aic, icl (lower "
+                          "is better) or heldout (log-likelihood of held-out "
+                          "rows, higher is better) (default: %(default)s)")
+    fit.add_argument("--cv", type=_cv, default=None,
+                     help="with --criterion heldout: K folds (>= 2) or the "
+                          "held-out fraction (default: one 20%% split)")
+    fit.add_argument("--n-init", type=_positive_int, default=1,
+                     help="restarts per fit; the best lower bound is kept "
+                          "(default: %(default)s)")
+    fit.add_argument("--max-iter", type=_positive_int, default=100,
+                     help="EM iterations at most, per restart (default: %(default)s)")
+    fit.add_argument("--tol", type=float, default=1e-3,
+                     help="convergence threshold on the change of the lower bound "
+                          "per row (default: %(default)s)")
+    fit.add_argument("--reg-covar", type=float, default=1e-6,
+                     help="added to the diagonal of each covariance (default: "
+                          "%(default)s)")
+    fit.add_argument("--init", dest="init_params", default="kmeans",
+                     choices=list(INIT_METHODS),
+                     help="how the components start (default: %(default)s)")
+    fit.add_argument("--scale", action="store_true",
+                     help="standardize each column (subtract its mean, divide by "
+                          "its standard deviation) before fitting; the scaling is "
+                          "saved with the model and applied again by predict and "
+                          "score (default: off)")
+    fit.add_argument("--seed", type=int, default=0,
+                     help="random seed (default: %(default)s)")
+    fit.add_argument("--backend", default="auto", choices=list(BACKENDS),
+                     help="compiled kernels to run; auto picks per workload "
+                          "(default: %(default)s)")
+    fit.add_argument("--threads", type=_positive_int, default=None,
+                     help="kernel threads of each fit (default: all cores, shared "
+                          "among a search's parallel fits)")
+    fit.add_argument("--jobs", type=_positive_int, default=None,
+                     help="fits a search runs at the same time (default: cores)")
+    fit.add_argument("-o", "--out", metavar="MODEL.npz",
+                     help="save the fitted (best) model here (default: not saved)")
+    fit.add_argument("--bayesian", action="store_true",
+                     help="fit a variational Bayesian mixture (BayesianGaussianMixture): "
+                          "K is an upper bound, and the weight prior switches off "
+                          "the components the data do not need; one K and one "
+                          "covariance type (default: off)")
+    fit.add_argument("--prior", choices=list(WEIGHT_PRIOR_TYPES),
+                     default=WEIGHT_PRIOR_TYPES[0],
+                     help="with --bayesian, the prior of the weights "
+                          "(default: %(default)s)")
+    fit.add_argument("--dask", action="store_true",
+                     help="fit DATA, a directory or glob of .npy or .parquet files "
+                          "read as one dask array, on a local dask cluster (needs "
+                          "dask[distributed]; one K and one covariance type)")
+    fit.add_argument("--scheduler", metavar="ADDRESS",
+                     help="as --dask, on the dask.distributed scheduler at ADDRESS "
+                          "(tcp://host:8786); every worker must read DATA's files "
+                          "at the same path (default: no scheduler)")
+    fit.add_argument("--labels", metavar="FILE",
+                     help="write each row's component here (.csv, .tsv or .npy) "
+                          "(default: not written)")
+    _common_arguments(
+        fit, columns_help="the columns to fit, by name, 0-based index or range "
+                          "(0-3,5; comma-separated) (default: all, less a "
+                          "leading row-index column)",
+        plot_help="draw the mixture (beside the criterion curves for a search) "
+                  "to this image (.png, .svg, .pdf); needs matplotlib "
+                  "(default: no plot)")
+    fit.set_defaults(func=_command(_fit))
+
+    predict = commands.add_parser(
+        "predict", help="label the rows of a data file with a saved model",
+        description=(
+            "Write the most probable component of each row of DATA (or, with "
+            "--proba, the probability of each component) to --out, or as CSV "
+            "to standard output."
+        ),
+    )
+    predict.add_argument("model", help="a model saved by 'fastgmm fit --out'")
+    predict.add_argument("data", help=_DATA_HELP)
+    predict.add_argument("--proba", action="store_true",
+                         help="write component probabilities instead of labels")
+    predict.add_argument("-o", "--out", metavar="FILE",
+                         help="output file (.csv, .tsv or .npy) (default: CSV "
+                              "on standard output)")
+    _common_arguments(
+        predict, columns_help=_MODEL_COLUMNS_HELP,
+        plot_help="draw the saved mixture over the rows of DATA, coloured by "
+                  "their predicted component, to this image (.png, .svg, "
+                  ".pdf); needs matplotlib (default: no plot)")
+    predict.set_defaults(func=_command(_predict))
+
+    score = commands.add_parser(
+        "score", help="log-likelihood of a data file under a saved model",
+        description=(
+            "Print the mean log-likelihood per row of DATA under the model, "
+            "with its BIC and AIC on DATA; --out writes each row's "
+            "log-likelihood."
+        ),
+    )
+    score.add_argument("model", help="a model saved by 'fastgmm fit --out'")
+    score.add_argument("data", help=_DATA_HELP)
+    score.add_argument("-o", "--out", metavar="FILE",
+                       help="write each row's log-likelihood here (.csv, .tsv, "
+                            ".npy) (default: not written)")
+    _common_arguments(score, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
+    score.set_defaults(func=_command(_score))
+
+
+_MODEL_COLUMNS_HELP = (
+    "the columns holding the model's features, in the order it was fitted "
+    "with: names, 0-based indices or ranges (0-3,5; comma-separated) "
+    "(default: the model's feature names when it has them and the file too, "
+    "else all columns less a leading row-index column)"
+)
+
+
+def _common_arguments(parser, columns_help, plot_help):
+    parser.add_argument("--columns", type=_columns, default=None, metavar="COLS",
+                        help=columns_help)
+    parser.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
+                        default=None,
+                        help="read DATA as this format whatever its name (default: "
+                             "from the suffix; for standard input, recognised "
+                             "from its first bytes, else CSV text)")
+    if plot_help is not None:
+        parser.add_argument("--plot", metavar="IMAGE", help=plot_help)
+    parser.add_argument("--json", action="store_true",
+                        help="print a JSON report on standard output")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar, notes or report (errors and "
+                             "warnings still shown)")

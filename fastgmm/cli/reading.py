@@ -1,0 +1,258 @@
+"""What a command reads: DATA by windows (`fastgmm.files.data`), its errors
+named by row, the ``--scale`` column statistics, saved models; and the
+model as the command line saves it (`finish_model`).
+"""
+
+import math
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager
+
+from .errors import CLIError
+from .output import Progress, _clock, _rate, _size
+
+#: Rows per window of the passes over the data after a fit, and of predict and
+#: score (fewer when rows are wide: see `_window_rows`).
+BLOCK_ROWS = 65536
+
+
+#: Bytes of one window of those passes (its rows, or its n x k probabilities).
+BLOCK_BYTES = 16 * 2**20
+
+
+#: A plot of more rows draws a random sample of this many (read by windows).
+PLOT_ROWS = 1_000_000
+
+
+def _read_data(args, names_wanted=None):
+    """Open DATA as the options say; print its notes (unless --quiet).
+
+    The data are closed (temporary files removed) when the command ends.
+    """
+    from ..files import data as _data
+
+    progress = Progress(enabled=not args.quiet)
+    name = _data.display_name(args.data)
+
+    def reading(rows, done, total):
+        progress.draw(f"reading {name}: {rows:,} rows, {_size(done)} of "
+                      f"{_size(total)}  {_clock(progress.elapsed())}")
+
+    try:
+        data = _data.read(args.data, columns=args.columns, names_wanted=names_wanted,
+                          fmt=args.data_format, progress=reading)
+    except UnicodeDecodeError:
+        raise CLIError(f"{name}: not a text file") from None
+    finally:
+        progress.close()
+    cleanup = getattr(args, "cleanup", None)
+    if cleanup is not None:
+        cleanup.callback(data.close)
+    if not args.quiet:
+        for note in data.notes:
+            print(f"fastgmm: note: {note}", file=sys.stderr)
+    return data
+
+
+def _check_rows_before_reading(args, n_components):
+    """Refuse more components than the file can have rows, before parsing it."""
+    from ..files import data as _data
+
+    bound = _data.max_rows(args.data, args.data_format)
+    if bound is not None and n_components > bound:
+        raise CLIError(
+            f"{args.data}: at most {bound:,} rows, fewer than the {n_components:,} "
+            "components asked for"
+        )
+
+
+def _window_rows(n_features, n_components=1):
+    """Rows per window: at most `BLOCK_ROWS`, within `BLOCK_BYTES`."""
+    wide = max(n_features, n_components) * 8
+    return int(min(BLOCK_ROWS, max(256, BLOCK_BYTES // wide)))
+
+
+_NON_FINITE = re.compile(r"Input X contains (NaN|infinity)")
+
+
+_NON_FINITE_ROW = re.compile(r"\(row (\d+)\)\.?$")
+
+
+@contextmanager
+def _data_errors(data, offset=0):
+    """The estimator's error for a NaN or infinity in X, as the CLI's line
+    naming the data row (1-based; ``offset``: the row of X's row 0)."""
+    from ..files import data as _data
+
+    try:
+        yield
+    except ValueError as exc:
+        message = str(exc)
+        if _NON_FINITE.match(message) is None:
+            raise
+        row = getattr(exc, "row", None)  # lost if pickled: then read it
+        if row is None and (found := _NON_FINITE_ROW.search(message)) is not None:
+            row = found[1]
+        if row is not None:
+            raise CLIError(_data.non_finite_message(
+                data.path, offset + int(row) + 1)) from None
+        _data.check_finite(data)  # finds the row (the message had none)
+        raise
+
+
+def _windows(data, scaling=None, rows=None, progress=None, what=None):
+    """(start, rows in memory) of consecutive windows of DATA, checked for
+    NaN and infinity, standardized with ``scaling`` (mean, scale) if given."""
+    from ..files import data as _data
+
+    n, d = data.X.shape
+    step = rows or _window_rows(d)
+    start_time = time.perf_counter()
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = data.window(start, stop)
+        _data.check_window(data.path, block, start)
+        if scaling is not None:
+            block = standardize(block, *scaling)
+        yield start, block
+        if progress is not None:
+            elapsed = time.perf_counter() - start_time
+            progress.draw(f"{what}: {stop:,}/{n:,} rows  "
+                          f"{_rate(stop / elapsed if elapsed > 0 else math.inf)}  "
+                          f"{_clock(progress.elapsed())}", force=stop == n)
+
+
+def _column_statistics(data, progress=None):
+    """Column means and scales (standard deviations; 1 for a constant column)
+    as float64, and the largest absolute value of each column, in one pass
+    over windows.
+
+    The values are shifted by the first row (exactly, for values of one
+    magnitude), then each window's mean and sum of squared deviations are
+    merged into the running ones (Chan, Golub and LeVeque's update), so that
+    nothing cancels when the values sit far from zero.
+    """
+    import numpy as np
+
+    d = data.X.shape[1]
+    count, mean, m2, top = 0, np.zeros(d), np.zeros(d), np.zeros(d)
+    shift = exponent = None
+    for _, block in _windows(data, progress=progress, what="scaling"):
+        block = np.asarray(block, dtype=np.float64)
+        np.maximum(top, np.max(np.abs(block), axis=0), out=top)
+        if shift is None:
+            # each column in units of a power of two near its first window's
+            # largest value (exact): squares of values near 1e300 overflow,
+            # of values near 1e-300 underflow
+            exponent = np.frexp(np.max(np.abs(block), axis=0))[1]
+            shift = np.ldexp(block[0], -exponent)
+        block = np.ldexp(block, -exponent) - shift
+        m = block.shape[0]
+        block_mean = block.mean(axis=0)
+        diff = block - block_mean
+        block_m2 = np.einsum("ij,ij->j", diff, diff)
+        delta = block_mean - mean
+        total = count + m
+        mean = mean + delta * (m / total)
+        m2 = m2 + block_m2 + delta * delta * (count * m / total)
+        count = total
+    mean = mean + shift
+    var = m2 / count
+    # constant up to rounding (the bound of scikit-learn's StandardScaler)
+    eps = np.finfo(np.float64).eps
+    constant = var <= count * eps * var + (count * mean * eps) ** 2
+    scale = np.ldexp(np.sqrt(var), exponent)
+    mean = np.ldexp(mean, exponent)
+    scale[constant] = 1.0
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+        from ..files.data import DataError
+
+        raise DataError(f"{data.path}: values too large to scale (a column's mean "
+                        "or spread overflows float64)")
+    return mean, scale, top
+
+
+def standardize(X, mean, scale):
+    """(X - mean) / scale: see `_data.standardize`."""
+    from ..files.data import standardize
+
+    return standardize(X, mean, scale)
+
+
+def _standardized(data, mean, scale):
+    """DATA standardized, as the estimator reads it: an array when DATA is in
+    memory (as before), else an array-like standardizing each window."""
+    from ..files.data import StandardizedRows
+
+    if data.in_memory:
+        return standardize(data.X, mean, scale)
+    return StandardizedRows(data.rows, mean, scale)
+
+
+def _load_model(path):
+    from .. import _persist
+
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such model file")
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: is a directory, not a model file")
+    return _persist.load(path)
+
+
+def _check_features(model, data):
+    d = data.X.shape[1]
+    if d != model.n_features_in_:
+        raise CLIError(
+            f"{data.path}: {d} columns, but the model was fitted on "
+            f"{model.n_features_in_} features (choose them with --columns)"
+        )
+
+
+def _describe_data(data):
+    n, d = data.X.shape
+    names = f" ({', '.join(data.feature_names)})" if data.feature_names else ""
+    if len(names) > 80:
+        names = names[:76] + "...)"
+    return f"{data.path}: {n:,} rows x {d} columns{names}"
+
+
+def _plot_rows(data, scaling=None):
+    """The rows a plot draws, in memory (standardized with ``scaling``)."""
+    import numpy as np
+
+    from ..files import data as _data
+
+    n = data.X.shape[0]
+    if n <= PLOT_ROWS:
+        X = data.X if data.in_memory else _data.to_array(data.rows)
+    else:
+        rng = np.random.RandomState(0)
+        X = _data.take_rows(data.rows, np.sort(rng.choice(n, PLOT_ROWS, replace=False)))
+    return X if scaling is None else standardize(X, *scaling)
+
+
+def finish_model(model, feature_names, scaling, out):
+    """A fitted model as the command line saves it: DATA's column names and
+    the --scale scaling attached, written to ``out`` (if given)."""
+    import numpy as np
+
+    if feature_names is not None:
+        model.feature_names_in_ = np.asarray(feature_names, dtype=object)
+    if scaling is not None:
+        model.scaling_ = {"mean": scaling[0], "scale": scaling[1]}
+    if out:
+        try:
+            model.save(out)
+        except OSError as exc:
+            raise CLIError(f"{out}: cannot write: {exc.strerror or exc}") from None
+
+
+def _in_memory(X):
+    """X as an ndarray (a memory map is one); an array-like read whole."""
+    import numpy as np
+
+    from ..files import data as _data
+
+    return X if isinstance(X, np.ndarray) else _data.to_array(X)
