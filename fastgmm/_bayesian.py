@@ -3,7 +3,7 @@
 The E-step is GaussianMixture's compiled pass with the variational
 constants, the M-step and the lower bound are `_variational.VariationalEM`,
 and everything else (validation, sources of rows, initialization, posterior
-outputs, sampling, saving) is `mixture._BaseMixture`'s.
+outputs, sampling, saving) is `_base._BaseMixture`'s.
 """
 
 from numbers import Real
@@ -12,15 +12,10 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
 from .em import covariance as cov
 from .em import variational as vb
-from .mixture import (
-    _DTYPES,
-    GaussianMixture,
-    _BaseMixture,
-    _check_precision_values,
-    _check_shape,
-)
+from .mixture import GaussianMixture
 from .sources import rows as _source
 
 #: Rows whose mean centres the pass of the priors' defaults.

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from fastgmm import GaussianMixture, mixture
+from fastgmm import GaussianMixture, _base
 from fastgmm.kernels import _common
 
 from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
@@ -155,12 +155,12 @@ def test_init_sample_size_draws_rows_with_random_state(memmap_of):
     one = GaussianMixture(3, random_state=0, init_sample_size=500, max_iter=0).fit(M)
     two = GaussianMixture(3, random_state=0, init_sample_size=500, max_iter=0).fit(X)
     assert_array_equal(one.means_, two.means_)
-    rows = mixture._sample_rows(np.random.RandomState(0), 6000, 500)
+    rows = _base._sample_rows(np.random.RandomState(0), 6000, 500)
     assert rows.size == 500 and np.all(np.diff(rows) > 0)
     from_sample = GaussianMixture(3, random_state=np.random.RandomState(0), max_iter=0)
     # the sample, then the same initialization on those rows
     rng = np.random.RandomState(0)
-    rows = mixture._sample_rows(rng, 6000, 500)
+    rows = _base._sample_rows(rng, 6000, 500)
     by_hand = GaussianMixture(3, random_state=rng, max_iter=0).fit(X[rows])
     from_sample.set_params(init_sample_size=500).fit(X)
     assert_array_equal(from_sample.means_, by_hand.means_)
@@ -176,7 +176,7 @@ def test_init_sample_size_draws_rows_with_random_state(memmap_of):
 def test_sample_rows_are_distinct_sorted_and_exactly_as_many(n, size):
     # close to n_samples the old draws degenerated (repeated rounds of
     # redraws: 17,724 rounds for 10,000 of 10,001)
-    rows = mixture._sample_rows(np.random.RandomState(0), n, size)
+    rows = _base._sample_rows(np.random.RandomState(0), n, size)
     assert rows.size == size and rows.dtype == np.int64
     assert np.all(np.diff(rows) > 0) and np.all((rows >= 0) & (rows < n))
 
@@ -186,7 +186,7 @@ def test_sample_rows_are_uniform(size):
     rng = np.random.RandomState(2)
     counts = np.zeros(20)
     for _ in range(6000):
-        counts[mixture._sample_rows(rng, 20, size)] += 1
+        counts[_base._sample_rows(rng, 20, size)] += 1
     expected = 6000 * size / 20
     # each row's count is binomial: within 5 standard deviations
     sd = np.sqrt(6000 * (size / 20) * (1 - size / 20))
@@ -200,7 +200,7 @@ def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
         warnings.simplefilter("error")  # within the budget: no warning
         within = GaussianMixture(3, random_state=0).fit(M)
     _assert_same_model(within, GaussianMixture(3, random_state=0).fit(X))
-    monkeypatch.setattr(mixture, "INIT_BYTES", 1000 * (2 * 8 + mixture.INIT_ROW_BYTES))
+    monkeypatch.setattr(_base, "INIT_BYTES", 1000 * (2 * 8 + _base.INIT_ROW_BYTES))
     with pytest.warns(UserWarning, match="sample of 1,000 rows"):
         sampled = GaussianMixture(3, random_state=0).fit(M)
     by_size = GaussianMixture(3, random_state=0, init_sample_size=1000).fit(M)

@@ -72,7 +72,8 @@ def test_kernel_boundary_rejects_every_inconsistent_shape():
     report = run_child(f"""
         import json
         import numpy as np
-        from fastgmm import kernels, _covariance as cov
+        from fastgmm import kernels
+        from fastgmm.em import covariance as cov
         from fastgmm.kernels import _common
         from fastgmm.kernels._backend import _readonly as ro
         rng = np.random.RandomState(0)

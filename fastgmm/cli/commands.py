@@ -253,7 +253,7 @@ def _init_sample_note(quiet):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    from ..mixture import _InitSampleWarning
+    from .._base import _InitSampleWarning
 
     notes = []
     for w in caught:
@@ -321,7 +321,7 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
 
 def _model_and_data(args):
     """The model, DATA, and the model's scaling (mean, scale) or None."""
-    from .._persist import scaling_of
+    from ..files.estimator import scaling_of
 
     model = _load_model(args.model)
     names = getattr(model, "feature_names_in_", None)
