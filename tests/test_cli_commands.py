@@ -15,6 +15,7 @@ import fastgmm
 from fastgmm.__main__ import main
 from fastgmm.cli import output, parser, reading
 from fastgmm.files import data as _data
+from fastgmm.files import dataset
 from fastgmm.files import model as _io
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -565,7 +566,7 @@ def test_scale_statistics_of_values_near_the_float64_limits():
     rng = np.random.default_rng(0)
     units = np.array([1e299, 1e-301, 1.0])
     X = rng.normal(size=(500, 3)) * units + np.array([5e299, 0.0, 1e3])
-    mean, scale, _ = reading._column_statistics(_data.Dataset(X, None, "x.npy"))
+    mean, scale, _ = reading._column_statistics(dataset.Dataset(X, None, "x.npy"))
     np.testing.assert_allclose(mean / units, (X / units).mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(scale / units, (X / units).std(axis=0), rtol=1e-12)
     assert np.all(np.isfinite(reading.standardize(X, mean, scale)))

@@ -21,6 +21,7 @@ import fastgmm
 from fastgmm import GaussianMixture
 from fastgmm.cli import output, reading
 from fastgmm.files import data as _data
+from fastgmm.files import dataset, parquet
 
 from .test_cli_commands import assert_one_error_line, run_here
 
@@ -232,7 +233,7 @@ def test_parquet_is_read_by_row_groups(capsys, tmp_path, monkeypatch):
                         800 * 3 * 8)
     monkeypatch.setattr(reading, "BLOCK_ROWS", 1000)
     calls, decoded = [], []
-    read, read_row_group = _data.ParquetRows.read, _data.ParquetRows._read_row_group
+    read, read_row_group = parquet.ParquetRows.read, parquet.ParquetRows._read_row_group
 
     def counting_read(self, start, stop):
         decoded.clear()
@@ -245,8 +246,8 @@ def test_parquet_is_read_by_row_groups(capsys, tmp_path, monkeypatch):
         decoded.append(len(block))
         return block
 
-    monkeypatch.setattr(_data.ParquetRows, "read", counting_read)
-    monkeypatch.setattr(_data.ParquetRows, "_read_row_group", counting_row_group)
+    monkeypatch.setattr(parquet.ParquetRows, "read", counting_read)
+    monkeypatch.setattr(parquet.ParquetRows, "_read_row_group", counting_row_group)
     code, out, err = run_here(capsys, "fit", path, "-k", "2", "--columns", "a,b,c",
                               "--out", tmp_path / "pq.npz", "--labels",
                               tmp_path / "pq.npy", "--json")
@@ -305,17 +306,17 @@ def test_a_large_text_table_is_parsed_in_chunks(capsys, tmp_path, monkeypatch,
     pd.DataFrame(X, columns=["a", "b", "c"]).to_csv(path)  # with its row index
     args = ["fit", path, "-k", "2", "--json"]
     runs = {}
-    temporary_file = _data._temporary_file
-    for name, limit in (("memory", _data.TEXT_IN_MEMORY_BYTES), ("chunks", 10_000)):
-        monkeypatch.setattr(_data, "TEXT_IN_MEMORY_BYTES", limit)
-        monkeypatch.setattr(_data, "TEXT_CHUNK_LINES", 700)
+    temporary_file = dataset._temporary_file
+    for name, limit in (("memory", dataset.TEXT_IN_MEMORY_BYTES), ("chunks", 10_000)):
+        monkeypatch.setattr(dataset, "TEXT_IN_MEMORY_BYTES", limit)
+        monkeypatch.setattr(dataset, "TEXT_CHUNK_LINES", 700)
         created = []
 
         def spy(temporary, suffix, created=created):
             created.append(temporary_file(temporary, suffix))
             return created[-1]
 
-        monkeypatch.setattr(_data, "_temporary_file", spy)
+        monkeypatch.setattr(dataset, "_temporary_file", spy)
         code, out, err = run_here(capsys, *args, "--out", tmp_path / f"{name}.npz",
                                   "--labels", tmp_path / f"{name}.csv")
         assert code == 0, err
@@ -354,8 +355,8 @@ def test_large_standard_input_is_copied_then_read_in_chunks(capsys, monkeypatch,
     np.save(buffer, X)
     expected = GaussianMixture(2, random_state=0).fit(X)
     for content in (text.encode(), buffer.getvalue()):
-        for limit in (_data.TEXT_IN_MEMORY_BYTES, 5000):
-            monkeypatch.setattr(_data, "TEXT_IN_MEMORY_BYTES", limit)
+        for limit in (dataset.TEXT_IN_MEMORY_BYTES, 5000):
+            monkeypatch.setattr(dataset, "TEXT_IN_MEMORY_BYTES", limit)
             write_stdin(monkeypatch, content)
             model = tmp_path / "m.npz"
             code, out, err = run_here(capsys, "fit", "-", "-k", "2", "--out", model,

@@ -13,6 +13,7 @@ import fastgmm
 from fastgmm.__main__ import build_parser, main
 from fastgmm.cli import output, parser
 from fastgmm.files import data as _data
+from fastgmm.files import dataset, text
 
 from .test_cli_commands import assert_one_error_line, run_here, three_blobs
 
@@ -195,12 +196,12 @@ def test_delimiters_are_sniffed(capsys, tmp_path, X, name, delimiter):
 
 
 def test_sniffing_rules():
-    assert _data.sniff_delimiter(["a;b\n", "1,5;2\n", "3,5;4\n"]) == ";"
-    assert _data.sniff_delimiter(["1 2 3\n", "4 5 6\n"]) is None
-    assert _data.sniff_delimiter(["1\t2\n", "3\t4\n"]) == "\t"
-    assert _data.sniff_delimiter(["1, 2\n", "3, 4\n"]) == ","
-    assert _data.sniff_delimiter(["x\n", "1\n", "2\n"]) == ""  # one column
-    assert _data.sniff_delimiter(["1,2\n", "3;4\n", "5|6\n", "7:8\n"]) == ""
+    assert text.sniff_delimiter(["a;b\n", "1,5;2\n", "3,5;4\n"]) == ";"
+    assert text.sniff_delimiter(["1 2 3\n", "4 5 6\n"]) is None
+    assert text.sniff_delimiter(["1\t2\n", "3\t4\n"]) == "\t"
+    assert text.sniff_delimiter(["1, 2\n", "3, 4\n"]) == ","
+    assert text.sniff_delimiter(["x\n", "1\n", "2\n"]) == ""  # one column
+    assert text.sniff_delimiter(["1,2\n", "3;4\n", "5|6\n", "7:8\n"]) == ""
 
 
 def test_an_unknown_separator_is_reported_with_the_ones_understood(capsys, tmp_path):
@@ -339,7 +340,7 @@ def test_column_ranges(capsys, tmp_path, X):
                            ("0-2,1", "selected twice")]:
         code, out, err = run_here(capsys, "fit", path, "-k", "1", "--columns", spec)
         assert_one_error_line(code, out, err, fragment)
-    assert _data.columns_option([0, 1, 2, 3, 5, 7, 8]) == "0-3,5,7-8"
+    assert dataset.columns_option([0, 1, 2, 3, 5, 7, 8]) == "0-3,5,7-8"
 
 
 # ---------------------------------------------------------- bounded searches

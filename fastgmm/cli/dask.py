@@ -55,7 +55,7 @@ class _DataFile:
 
 
 def _cli_error(message):
-    from ..files.data import DataError
+    from ..files.dataset import DataError
 
     return DataError(message)
 
@@ -83,7 +83,7 @@ def data_files(data):
 
 
 def _npy_file(path, tokens):
-    from ..files.data import _resolve_columns
+    from ..files.dataset import _resolve_columns
 
     try:
         X = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -102,7 +102,7 @@ def _npy_file(path, tokens):
 
 
 def _parquet_file(path, tokens):
-    from ..files.data import _resolve_columns
+    from ..files.dataset import _resolve_columns
 
     try:
         import pyarrow as pa

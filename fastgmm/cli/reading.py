@@ -32,9 +32,10 @@ def _read_data(args, names_wanted=None):
     The data are closed (temporary files removed) when the command ends.
     """
     from ..files import data as _data
+    from ..files import dataset
 
     progress = Progress(enabled=not args.quiet)
-    name = _data.display_name(args.data)
+    name = dataset.display_name(args.data)
 
     def reading(rows, done, total):
         progress.draw(f"reading {name}: {rows:,} rows, {_size(done)} of "
@@ -85,6 +86,7 @@ def _data_errors(data, offset=0):
     """The estimator's error for a NaN or infinity in X, as the CLI's line
     naming the data row (1-based; ``offset``: the row of X's row 0)."""
     from ..files import data as _data
+    from ..files import dataset
 
     try:
         yield
@@ -96,7 +98,7 @@ def _data_errors(data, offset=0):
         if row is None and (found := _NON_FINITE_ROW.search(message)) is not None:
             row = found[1]
         if row is not None:
-            raise CLIError(_data.non_finite_message(
+            raise CLIError(dataset.non_finite_message(
                 data.path, offset + int(row) + 1)) from None
         _data.check_finite(data)  # finds the row (the message had none)
         raise
@@ -105,7 +107,7 @@ def _data_errors(data, offset=0):
 def _windows(data, scaling=None, rows=None, progress=None, what=None):
     """(start, rows in memory) of consecutive windows of DATA, checked for
     NaN and infinity, standardized with ``scaling`` (mean, scale) if given."""
-    from ..files import data as _data
+    from ..files import dataset
 
     n, d = data.X.shape
     step = rows or _window_rows(d)
@@ -113,7 +115,7 @@ def _windows(data, scaling=None, rows=None, progress=None, what=None):
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = data.window(start, stop)
-        _data.check_window(data.path, block, start)
+        dataset.check_window(data.path, block, start)
         if scaling is not None:
             block = standardize(block, *scaling)
         yield start, block
@@ -167,7 +169,7 @@ def _column_statistics(data, progress=None):
     mean = np.ldexp(mean, exponent)
     scale[constant] = 1.0
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
-        from ..files.data import DataError
+        from ..files.dataset import DataError
 
         raise DataError(f"{data.path}: values too large to scale (a column's mean "
                         "or spread overflows float64)")
@@ -175,8 +177,8 @@ def _column_statistics(data, progress=None):
 
 
 def standardize(X, mean, scale):
-    """(X - mean) / scale: see `_data.standardize`."""
-    from ..files.data import standardize
+    """(X - mean) / scale: see `fastgmm.files.dataset.standardize`."""
+    from ..files.dataset import standardize
 
     return standardize(X, mean, scale)
 
@@ -184,7 +186,7 @@ def standardize(X, mean, scale):
 def _standardized(data, mean, scale):
     """DATA standardized, as the estimator reads it: an array when DATA is in
     memory (as before), else an array-like standardizing each window."""
-    from ..files.data import StandardizedRows
+    from ..files.dataset import StandardizedRows
 
     if data.in_memory:
         return standardize(data.X, mean, scale)
@@ -222,14 +224,14 @@ def _plot_rows(data, scaling=None):
     """The rows a plot draws, in memory (standardized with ``scaling``)."""
     import numpy as np
 
-    from ..files import data as _data
+    from ..files import dataset
 
     n = data.X.shape[0]
     if n <= PLOT_ROWS:
-        X = data.X if data.in_memory else _data.to_array(data.rows)
+        X = data.X if data.in_memory else dataset.to_array(data.rows)
     else:
         rng = np.random.RandomState(0)
-        X = _data.take_rows(data.rows, np.sort(rng.choice(n, PLOT_ROWS, replace=False)))
+        X = dataset.take_rows(data.rows, np.sort(rng.choice(n, PLOT_ROWS, replace=False)))
     return X if scaling is None else standardize(X, *scaling)
 
 
@@ -253,6 +255,6 @@ def _in_memory(X):
     """X as an ndarray (a memory map is one); an array-like read whole."""
     import numpy as np
 
-    from ..files import data as _data
+    from ..files import dataset
 
-    return X if isinstance(X, np.ndarray) else _data.to_array(X)
+    return X if isinstance(X, np.ndarray) else dataset.to_array(X)
