@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 import fastgmm
 from fastgmm import GaussianMixture
+from fastgmm.files import atomic
 from fastgmm.files import model as _io
 
 from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
@@ -242,12 +243,12 @@ def test_atomic_output_keeps_permissions_of_a_replaced_file(tmp_path):
     path = tmp_path / "out.txt"
     path.write_text("old")
     os.chmod(path, 0o640)
-    with _io.atomic_output(path, "w") as f:
+    with atomic.atomic_output(path, "w") as f:
         f.write("new")
     assert path.read_text() == "new"
     assert os.stat(path).st_mode & 0o777 == 0o640
     fresh = tmp_path / "fresh.txt"
-    with _io.atomic_output(fresh, "w") as f:
+    with atomic.atomic_output(fresh, "w") as f:
         f.write("x")
     umask = os.umask(0)
     os.umask(umask)

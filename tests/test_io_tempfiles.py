@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from fastgmm.files import model as _io
+from fastgmm.files import atomic
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from fastgmm.files.model import atomic_output
+    from fastgmm.files.atomic import atomic_output
     with atomic_output(sys.argv[1], "w") as f:
         f.write("half of the new contents")
         f.flush()
@@ -47,13 +47,13 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
         (name,) = temp_files(tmp_path)
         # named after the target and the writer, and hidden
         assert name.startswith(".labels.csv.fastgmm-" + str(writer.pid) + "-")
-        assert _io.temp_name_pattern("labels.csv").fullmatch(name)
+        assert atomic.temp_name_pattern("labels.csv").fullmatch(name)
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait()
     assert path.read_text() == "old contents"
     assert temp_files(tmp_path) == [name]  # what the killed process left
-    with _io.atomic_output(path, "w") as f:
+    with atomic.atomic_output(path, "w") as f:
         f.write("new contents")
     assert path.read_text() == "new contents"
     assert temp_files(tmp_path) == []
@@ -78,7 +78,7 @@ def test_only_stale_files_of_the_same_target_are_removed(tmp_path):
         sub = tmp_path / "sub"
         sub.mkdir()
         (sub / stale).write_text("x")  # another directory
-        removed = _io.remove_stale_temp_files(path)
+        removed = atomic.remove_stale_temp_files(path)
         assert removed == [str(tmp_path / stale)]
         assert sorted(os.listdir(tmp_path)) == sorted(keep + [live, "sub"])
         assert os.listdir(sub) == [stale]

@@ -60,7 +60,7 @@ def _writing(path):
     `CLIError`; writes inside the block report theirs with `_write_errors`
     (an OSError from anything else there, say reading the data, passes on).
     """
-    from ..files.model import atomic_output
+    from ..files.atomic import atomic_output
 
     suffix = os.path.splitext(path)[1].lower()
     binary = suffix not in (".csv", ".tsv")

@@ -1,7 +1,7 @@
 """The model file format: plain arrays and metadata in one ``.npz``, no pickle.
 
 This module reads and writes *data*; it builds no estimator (that mapping is
-`fastgmm._persist`, which imports this module, never the reverse).
+`fastgmm.files.estimator`, which imports this module, never the reverse).
 
 A file is a NumPy ``.npz`` archive holding the parameter arrays and one entry,
 ``fastgmm_metadata``, a JSON document (stored as a 0-d unicode array) with the
@@ -26,181 +26,80 @@ consistent, usable mixture raises ValueError saying what is wrong.
 `write_model_file` applies the same checks before writing, so a file that this
 version writes, it also reads.
 
-Output files are written to a temporary file in the destination directory and
-renamed over the destination only once complete (`atomic_output`).
+Model files are written to a temporary file in the destination directory and
+renamed over the destination only once complete (`files.atomic`).
 """
 
-import errno
 import json
 import math
 import os
-import re
-import secrets
 import zipfile
-from contextlib import contextmanager
 
 import numpy as np
 
 from .._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES, covariance_shape
 from .._version import __version__
+from .atomic import atomic_output
 
 FORMAT_NAME = "fastgmm.GaussianMixture"
+
+
 BAYESIAN_FORMAT_NAME = "fastgmm.BayesianGaussianMixture"
+
+
 #: Bump when a change makes files unreadable by older fastgmm versions.
 FORMAT_VERSION = 1
 
+
 METADATA_KEY = "fastgmm_metadata"
+
+
 _METADATA_KEY = METADATA_KEY  # older name, kept for callers
+
+
 PARAMETER_ARRAYS = (
     "weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_",
 )
+
+
 _PARAMETER_ARRAYS = PARAMETER_ARRAYS
+
+
 INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+
+
 _INIT_ARRAYS = INIT_ARRAYS
+
+
 SCALING_ARRAYS = ("scaling_mean", "scaling_scale")
+
+
 #: A BayesianGaussianMixture's posterior and priors (float64 arrays).
 BAYESIAN_ARRAYS = ("weight_concentration_", "mean_precision_", "degrees_of_freedom_",
                    "mean_prior_", "covariance_prior_")
+
+
 #: Its constructor parameters that may be arrays (``param_`` + name in a file).
 PARAM_ARRAYS = ("mean_prior", "covariance_prior")
+
+
 #: The one scaling method a file can describe: x -> (x - mean) / scale.
 SCALING_METHOD = "standardize"
+
 
 #: Relative tolerances of the consistency checks, by dtype: weights summing to
 #: one (those of scikit-learn's check of ``weights_init``), and element-wise /
 #: norm-wise agreement of products that are well conditioned.
 _SUM_ATOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-8}
+
+
 _RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-8}
+
+
 #: Rounding-error allowance, in units of eps(dtype) x condition number, for
 #: checks whose accuracy depends on the conditioning of the covariance (the
 #: fitted parameters of this version stay below 0.3 of it; see `_check_factor`).
 _ROUNDING_FACTOR = 16.0
-
-
-# ---------------------------------------------------------------- writing files
-
-
-def _default_file_mode():
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def temp_name_pattern(basename):
-    """The regular expression of the temporary files of `atomic_output`.
-
-    ``.{basename}.fastgmm-{pid}-{16 hex digits}.tmp``: hidden like an editor's
-    swap file, yet named after the target and the writing process, so that a
-    person sees what it is and fastgmm can remove the ones whose writer died.
-    """
-    return re.compile(
-        r"\." + re.escape(basename) + r"\.fastgmm-(?P<pid>[1-9][0-9]*)-[0-9a-f]{16}\.tmp"
-    )
-
-
-def _process_exists(pid):
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True  # another user's process (or a pid we cannot ask about)
-    except OSError as exc:
-        return exc.errno != errno.ESRCH
-    return True
-
-
-def remove_stale_temp_files(path):
-    """Remove the temporary files left for ``path`` by writers that died.
-
-    Only files in ``path``'s directory, named by `temp_name_pattern` for
-    ``path``'s own basename, whose writing process no longer exists. Returns
-    the removed paths. Never raises for a file it cannot remove.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    pattern = temp_name_pattern(os.path.basename(path))
-    removed = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        match = pattern.fullmatch(name)
-        if match is None or _process_exists(int(match["pid"])):
-            continue
-        stale = os.path.join(directory, name)
-        try:
-            if not os.path.isfile(stale) or os.path.islink(stale):
-                continue
-            os.unlink(stale)
-        except OSError:
-            continue
-        removed.append(stale)
-    return removed
-
-
-def _create_temp_file(path):
-    """A new temporary file beside ``path``: (fd, its path), mode 0600."""
-    directory = os.path.dirname(os.path.abspath(path))
-    basename = os.path.basename(path)
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    for _ in range(100):
-        name = f".{basename}.fastgmm-{os.getpid()}-{secrets.token_hex(8)}.tmp"
-        tmp = os.path.join(directory, name)
-        try:
-            return os.open(tmp, flags, 0o600), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
-
-
-@contextmanager
-def atomic_output(path, mode="wb", **open_kwargs):
-    """Open a temporary file beside ``path``; rename it to ``path`` on success.
-
-    A reader never sees a half-written ``path``, and an existing ``path`` is
-    replaced only when the block finishes without an exception (the temporary
-    file is removed otherwise). The temporary file is named
-    ``.{basename}.fastgmm-{pid}-{random}.tmp``; one left by a process that
-    was killed is removed by the next write of the same ``path``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The file to (re)place.
-    mode : str, default='wb'
-        'wb' for a binary file, 'w' for text.
-    **open_kwargs
-        Passed to :func:`open` (e.g. ``newline=''`` or ``encoding``).
-
-    Yields
-    ------
-    file : file object
-        The temporary file, opened in ``mode``.
-    """
-    path = os.fspath(path)
-    remove_stale_temp_files(path)
-    fd, tmp = _create_temp_file(path)
-    try:
-        with os.fdopen(fd, mode, **open_kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            file_mode = os.stat(path).st_mode & 0o777
-        except FileNotFoundError:
-            file_mode = _default_file_mode()
-        os.chmod(tmp, file_mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_model_file(path, arrays, metadata):
@@ -249,9 +148,6 @@ def write_model_file(path, arrays, metadata):
     arrays[METADATA_KEY] = np.array(text)
     with atomic_output(path) as f:
         np.savez(f, **arrays)
-
-
-# ----------------------------------------------------------------------- read
 
 
 def not_ours(path, why):
@@ -359,9 +255,6 @@ def read_model_file(path):
     arrays["lower_bounds_"] = np.asarray(
         arrays.get("lower_bounds_", np.empty(0)), dtype=np.float64).ravel()
     return arrays, metadata
-
-
-# ----------------------------------------------------------------- validation
 
 
 def _is_int(value):
