@@ -5,7 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from fastgmm import _bench
+from fastgmm.__main__ import bench_harness
+
+_bench = bench_harness()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""``python -m fastgmm bench``: every fitter on the same data, in one process.
+"""The bench harness behind ``python -m fastgmm bench`` (from a source
+checkout): every fitter on the same data, in one process.
 
 For each workload (n, d, k, covariance type, dtype) the fitters run
 alternately, several times, from the same initial parameters with ``tol=0``:
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._demo import make_data
+from fastgmm._demo import make_data
 
 FULL_GRID = (
     [(1_000_000, d, k, ct) for d in (2, 8, 32, 128) for k in (4, 16)
@@ -152,7 +153,7 @@ class Fitter:
 
 
 def _fastgmm_fitter(backend, n_threads=None):
-    from .mixture import GaussianMixture
+    from fastgmm.mixture import GaussianMixture
 
     def fit(X, init, covariance_type, max_iter):
         model = GaussianMixture(
@@ -205,7 +206,7 @@ def _bayes_fitter(name, make):
 
 def _fastgmm_bayes_fitter(backend):
     def make(k, covariance_type, max_iter):
-        from ._bayesian import BayesianGaussianMixture
+        from fastgmm._bayesian import BayesianGaussianMixture
 
         return BayesianGaussianMixture(
             n_components=k, covariance_type=covariance_type, tol=0, max_iter=max_iter,
@@ -226,7 +227,7 @@ def _sklearn_bayes_fitter():
 
 
 def bayes_fitters(backends):
-    from . import kernels
+    from fastgmm import kernels
 
     return [_fastgmm_bayes_fitter(b) for b in backends
             if b != "cython" or kernels.cython_available()] + [_sklearn_bayes_fitter()]
@@ -235,7 +236,7 @@ def bayes_fitters(backends):
 def initial_posterior(X, n_components, covariance_type, seed=0):
     """The shared start of the Bayesian fitters: the posterior after
     fastgmm's initialization (k-means on a sample of X)."""
-    from ._bayesian import BayesianGaussianMixture
+    from fastgmm._bayesian import BayesianGaussianMixture
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -247,7 +248,7 @@ def initial_posterior(X, n_components, covariance_type, seed=0):
 
 
 def _reference_fitter():
-    from . import reference
+    from fastgmm import reference
 
     def fit(X, init, covariance_type, max_iter):
         _, lower_bounds, _ = reference.fit(
@@ -314,7 +315,7 @@ def _daal4py_fitter():
 
 
 def default_fitters(backends, scaling=False):
-    from . import kernels
+    from fastgmm import kernels
 
     fitters = []
     for backend in backends:
@@ -334,7 +335,7 @@ def default_fitters(backends, scaling=False):
 
 def initial_parameters(X, n_components, covariance_type, seed=0):
     """Initial parameters from k-means on (a sample of) X, in X's dtype."""
-    from .mixture import GaussianMixture
+    from fastgmm.mixture import GaussianMixture
 
     sample = X[: min(len(X), 50_000)]
     with warnings.catch_warnings():
@@ -512,7 +513,7 @@ def run(grid=None, dtypes=("float64", "float32"), backends=("numba", "cython"),
         grid = grid or QUICK_GRID
     grid = grid or FULL_GRID
     peaks = {dt: measure_peak_gflops(np.dtype(dt)) for dt in dtypes}
-    from ._config import config
+    from fastgmm._config import config
 
     info = config()
     lines = [
@@ -555,8 +556,8 @@ MEMMAP_HEADER = (
 
 
 def _run_memmap_cells(n, grid, dtypes, backends, max_iter, repeats, directory, log):
-    from . import kernels
-    from ._config import config
+    from fastgmm import kernels
+    from fastgmm._config import config
 
     info = config()
     lines = [
