@@ -30,7 +30,7 @@ _DTYPES = [np.float64, np.float32]
 
 class _BaseMixture(DensityMixin, BaseEstimator):
     """What GaussianMixture and BayesianGaussianMixture share: fit on the
-    fused pass (`_em`), the sources of rows, the initialization's rows, the
+    fused pass (`em.driver`), the sources of rows, the initialization's rows, the
     posterior outputs, sampling and saving.
 
     A subclass supplies the per-model hooks: ``_fit_weights``,
@@ -149,8 +149,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         return rows
 
     def _rows(self, X, reset):
-        """X as a `_source` object: validated in memory, or read by windows
-        (or, for a dask array, in tasks on its cluster: `_dask`)."""
+        """X as a `sources.rows` object: validated in memory, or read by windows
+        (or, for a dask array, in tasks on its cluster: `sources.dask`)."""
         if _source.is_dask_array(X):
             from .sources import dask as _dask
 
@@ -189,7 +189,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         return rows.take(indices, w, progress)
 
     def _initial_gaussian(self, rows, w, random_state):
-        """(weights, means, covariances) of ``init_params`` (`_init`), drawn
+        """(weights, means, covariances) of ``init_params`` (`em.init`), drawn
         from the initialization's rows."""
         X, w = self._initial_rows(rows, w, random_state)
         if w is not None and np.count_nonzero(w) < self.n_components:
@@ -263,7 +263,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
 
     def _per_row(self, rows, output):
         """One per-row output of the posterior: 'labels' (n,), 'resp' (n, k) or
-        'log_norm' (n,); a lazy array for a dask X (`_dask`)."""
+        'log_norm' (n,); a lazy array for a dask X (`sources.dask`)."""
         if hasattr(rows, "lazy_posterior"):
             return rows.lazy_posterior(self, output)
         if output == "labels":

@@ -1,7 +1,7 @@
 """BayesianGaussianMixture: scikit-learn's variational mixture on the fused pass.
 
 The E-step is GaussianMixture's compiled pass with the variational
-constants, the M-step and the lower bound are `_variational.VariationalEM`,
+constants, the M-step and the lower bound are `em.variational.VariationalEM`,
 and everything else (validation, sources of rows, initialization, posterior
 outputs, sampling, saving) is `_base._BaseMixture`'s.
 """

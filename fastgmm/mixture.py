@@ -219,11 +219,11 @@ class GaussianMixture(_BaseMixture):
         return rows.sample_weight(sample_weight, self.n_components)
 
     def _em_model(self, rows, w, backend):
-        """The model of `_em`: None, the maximum-likelihood mixture."""
+        """The model of `em.driver`: None, the maximum-likelihood mixture."""
         return None
 
     def _fitted_params(self):
-        """The fitted parameters, as `_em` takes them (a warm start's)."""
+        """The fitted parameters, as `em.driver` takes them (a warm start's)."""
         return _em.MixtureParams.from_arrays(
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
 

@@ -1,4 +1,4 @@
-"""Fits and predictions on dask arrays, on a dask.distributed cluster (`_dask`)."""
+"""Fits and predictions on dask arrays, on a dask.distributed cluster (`sources.dask`)."""
 
 import os
 import signal

@@ -1,7 +1,7 @@
 """``fastgmm fit``, ``predict`` and ``score``: batch clustering of data files.
 
 `add_commands` adds the subcommands to the parser of ``fastgmm.__main__``.
-Each command validates its outputs first, opens the data (see `_data`: a
+Each command validates its outputs first, opens the data (see `files.data`: a
 memory map, an array-like read by windows, or an array in memory), fits or
 loads a model, then makes one pass over the rows, window by window, that
 writes every per-row output as it goes (through a temporary file renamed on

@@ -9,7 +9,7 @@ from .._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS, WEI
 from .commands import _fit, _predict, _score
 from .errors import _command
 
-#: --format values, the same as `_data.FORMATS` (here so that --help needs no NumPy)
+#: --format values, the same as `files.dataset.FORMATS` (here so that --help needs no NumPy)
 DATA_FORMATS = ("npy", "csv", "tsv", "txt", "dat", "parquet")
 
 
@@ -90,7 +90,7 @@ def _cv(text):
 
 
 def _columns(text):
-    """'x,y' / '0,2' / '0-3,5' -> tokens, resolved against the file in `_data`."""
+    """'x,y' / '0,2' / '0-3,5' -> tokens, resolved against the file in `files.data`."""
     return [c.strip() for c in text.split(",") if c.strip()]
 
 

@@ -1,7 +1,7 @@
 """Information criteria of a fitted mixture: the one home of their formulas.
 
 ``log_likelihood`` is the total (not the mean) log-likelihood of the rows,
-``n_parameters`` the model's free parameters (`_covariance.n_parameters`).
+``n_parameters`` the model's free parameters (`em.covariance.n_parameters`).
 Lower is better for all three.
 """
 

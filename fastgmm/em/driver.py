@@ -1,13 +1,13 @@
 """The EM driver: initialize, then alternate a fused pass and an M-step.
 
-The driver knows the rows it fits only as a `_source` object (one fused pass:
-``rows.statistics``), the per-type math of `_covariance`, and nothing of a
+The driver knows the rows it fits only as a `sources.rows` object (one fused pass:
+``rows.statistics``), the per-type math of `em.covariance`, and nothing of a
 backend's internals. Parameters travel as a `MixtureParams` in float64
 whatever X's dtype.
 
 What a pass's constants, the M-step and the lower bound are is a *model*
 (`MaximumLikelihood`, the default: GaussianMixture; the variational mixture
-of `_variational` is the other): ``run_em`` and ``fit`` take one and leave
+of `em.variational` is the other): ``run_em`` and ``fit`` take one and leave
 the loop, the pass and the convergence test to themselves.
 """
 

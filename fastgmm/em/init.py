@@ -2,7 +2,7 @@
 
 scikit-learn turns each ``init_params`` method into an n x k responsibility
 matrix and runs one M-step on it. We make the same draws in the same order
-(the k-means methods on fastgmm's compiled k-means, `_kmeans`, which follows
+(the k-means methods on fastgmm's compiled k-means, `em.kmeans`, which follows
 scikit-learn's ``KMeans`` and ``kmeans_plusplus`` draw by draw; scikit-learn's
 own where the Cython extension is not built), but never hold the n x k
 matrix: hard assignments stay a label vector, and the uniform draws of

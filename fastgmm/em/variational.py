@@ -161,8 +161,8 @@ def m_step(nk, xk, sk, priors, covariance_type, is_float32=False):
 
     ``nk`` (k,) the counts (with scikit-learn's 10 eps), ``xk`` (k, d) the
     means and ``sk`` the covariances (``reg_covar`` included, shaped by
-    covariance type): what `_covariance.m_step` returns, and scikit-learn's
-    ``_estimate_gaussian_parameters``. Raises `_covariance`'s ValueError for a
+    covariance type): what `em.covariance.m_step` returns, and scikit-learn's
+    ``_estimate_gaussian_parameters``. Raises `em.covariance`'s ValueError for a
     covariance that is not positive definite.
     """
     n_components = nk.shape[0]
@@ -242,7 +242,7 @@ def lower_bound_terms(params, prior_type, covariance_type, n_features):
 
 
 class VariationalEM:
-    """The model of `_em` for the variational mixture (see `_em.MaximumLikelihood`).
+    """The model of `em.driver` for the variational mixture (see `em.driver.MaximumLikelihood`).
 
     The lower bound is scikit-learn's: the entropy of the responsibilities of
     the pass plus the terms of the posterior the M-step made from it, a sum

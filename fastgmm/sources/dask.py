@@ -1,6 +1,6 @@
 """Rows of a dask array: a fit's passes run as tasks where the array lives.
 
-`DaskRows` offers the estimator what `_source.WindowedRows` offers
+`DaskRows` offers the estimator what `sources.rows.WindowedRows` offers
 (``sample_weight``, ``total_weight``, ``take``, ``rows``, ``statistics``,
 ``mean_log_likelihood``) and, for per-row results, lazy dask arrays
 (``lazy_posterior``). One EM iteration is one task per chunk of rows, each
@@ -400,7 +400,7 @@ class DaskRows(_source._Rows):
     # ---------------------------------------------------------- weights
 
     def sample_weight(self, sample_weight, n_components, scaled=True):
-        """The fit's weights, scaled as `_source.check_sample_weight` scales
+        """The fit's weights, scaled as `sources.rows.check_sample_weight` scales
         them (mean 1 over the positive ones; ``scaled=False``: as given), as
         a `_Weights`, or None."""
         if sample_weight is None:

@@ -13,9 +13,10 @@ into one reused buffer. Other dtypes than float32/float64 are converted window b
 and each window is checked for NaN and infinity the first time it is read,
 with scikit-learn's message and the row where the first one is.
 
-Both classes offer the same three things to the estimator: ``statistics``
-(one fused pass), ``posterior`` (per-row outputs, window by window) and
-``sample`` (rows for the initialization).
+Both classes offer the same things to the estimator: ``statistics`` (one
+fused pass), ``passes`` (the passes of one fit), ``posterior`` (per-row
+outputs, window by window), ``take`` and ``rows`` (rows for the
+initialization) and the weights (``sample_weight``, ``total_weight``).
 """
 
 import mmap
