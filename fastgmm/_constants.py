@@ -6,6 +6,8 @@ its options (and answer ``--help``) without loading NumPy or Numba.
 """
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: Rows a pass made in NumPy (norms, distances, outputs) takes at a time.
+BLOCK_ROWS = 65536
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 BACKENDS = ("auto", "numba", "cython")
 #: BayesianGaussianMixture's weight priors (the first is the default)
@@ -22,3 +24,14 @@ def covariance_shape(n_components, n_features, covariance_type):
         "diag": (n_components, n_features),
         "spherical": (n_components,),
     }[covariance_type]
+
+
+def fit_dtype(dtype):
+    """The dtype a fit reads its rows in: float32 stays float32, anything else
+    (float16, float64, integers, big-endian float32 included) becomes float64,
+    as scikit-learn's ``check_array(dtype=[np.float64, np.float32])``."""
+    import numpy as np  # (here: importing this module loads no NumPy)
+
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32 if dtype.kind == "f" and dtype.itemsize == 4
+                    else np.float64)

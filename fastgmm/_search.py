@@ -27,7 +27,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constants import COVARIANCE_TYPES, CRITERIA
+from ._constants import BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA
 from .em import covariance as cov
 from .em import criteria as _criteria
 from .kernels import single_threaded_blas
@@ -204,7 +204,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         self,
         n_components=range(1, 11),
         *,
-        covariance_type=("full", "tied", "diag", "spherical"),
+        covariance_type=COVARIANCE_TYPES,
         criterion="bic",
         cv=None,
         n_init=1,
@@ -455,7 +455,7 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params):
     return c, model, outcome
 
 
-def information_criteria(model, X, block_rows=65536):
+def information_criteria(model, X, block_rows=BLOCK_ROWS):
     """Log-likelihood, BIC, AIC and ICL of a fitted model on X.
 
     From the model's public ``score_samples`` and ``predict_proba``, block by

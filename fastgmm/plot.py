@@ -316,7 +316,7 @@ def search(search, *, criterion=None, ax=None, title=None):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from ._constants import CRITERIA
+    from ._constants import COVARIANCE_TYPES, CRITERIA
     from ._search import criterion_label
 
     _require_matplotlib()
@@ -337,7 +337,7 @@ def search(search, *, criterion=None, ax=None, title=None):
 
     ax = _new_axes(ax)
     types = list(dict.fromkeys(r["covariance_type"] for r in records))
-    colors = dict(zip(("full", "tied", "diag", "spherical"), _colors(4)))
+    colors = dict(zip(COVARIANCE_TYPES, _colors(len(COVARIANCE_TYPES))))
     for t in types:
         rows = sorted((r for r in records if r["covariance_type"] == t),
                       key=lambda r: r["n_components"])

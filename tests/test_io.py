@@ -284,3 +284,31 @@ def test_partial_fit_continues_after_save_and_load(tmp_path, covariance_type):
         fastgmm.load(bad)
     metadata = json.loads(str(arrays["fastgmm_metadata"]))
     assert metadata["stepwise"]["n_steps_"] == 4
+
+
+def test_the_npy_header_writer_gives_numpys_bytes():
+    import io
+
+    from fastgmm.files.dataset import npy_header, npy_header_size
+
+    for dtype, shape in ((np.float64, (5, 3)), (np.float32, (123_456_789, 17)),
+                         (np.int64, (0,)), (np.float64, (7,))):
+        expected = io.BytesIO()
+        np.lib.format.write_array_header_1_0(expected, {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False, "shape": shape})
+        assert npy_header(dtype, shape) == expected.getvalue()
+    # a header that any row count fits in, rewritable in place
+    size = npy_header_size(3)
+    assert len(npy_header(np.float64, (10**18, 3), size=size)) == size
+    with pytest.raises(ValueError, match="too long"):
+        npy_header(np.float64, (10**80, 3), size=size)
+
+
+def test_fit_dtype_keeps_float32_only():
+    from fastgmm._constants import fit_dtype
+
+    assert fit_dtype(np.float32) == np.float32
+    assert fit_dtype(np.dtype(">f4")) == np.float32
+    for dtype in (np.float16, np.float64, np.int32, np.uint8, np.bool_):
+        assert fit_dtype(dtype) == np.float64

@@ -17,6 +17,7 @@ import dask
 import dask.array as da
 import numpy as np
 
+from .._constants import fit_dtype
 from ..kernels import _common
 from .errors import CLIError
 from .output import (
@@ -29,8 +30,6 @@ from .output import (
     _writing,
 )
 from .reading import finish_model
-
-_FLOAT32 = np.dtype(np.float32)
 
 #: Bytes a chunk of the files' rows holds, about (see `file_chunks`).
 CHUNK_BYTES = 128 * 2**20
@@ -212,7 +211,7 @@ def read_files(data, columns=None, n_components=1, covariance_type="full",
                              f"differ from those of {first.path} ({', '.join(names)})")
     if n_features == 0:
         raise _cli_error(f"{data}: no columns selected")
-    dtype = np.dtype(np.float32 if all(dt == _FLOAT32 for _, dt, _ in opened)
+    dtype = np.dtype(np.float32 if all(fit_dtype(dt) == np.float32 for _, dt, _ in opened)
                      else np.float64)
     files = [f for f, _, _ in opened]
     ends = np.cumsum([f.n_rows for f in files])

@@ -103,12 +103,14 @@ class _Table:
     def write(self, values):
         import numpy as np
 
+        from ..files.dataset import npy_header
+
         values = np.ascontiguousarray(values)
         with _write_errors(self.path) if self.path else _nothing():
             if self.suffix == ".npy":
                 if self.written == 0:
                     shape = (self.n_rows,) + values.shape[1:]
-                    self.f.write(_npy_header(values.dtype, shape))
+                    self.f.write(npy_header(values.dtype, shape))
                 self.f.write(memoryview(values).cast("B"))
             else:
                 delimiter = "\t" if self.suffix == ".tsv" else ","
@@ -126,19 +128,6 @@ class _Table:
 @contextmanager
 def _nothing():
     yield
-
-
-def _npy_header(dtype, shape):
-    """The .npy header of an array of this dtype and shape (as np.save's)."""
-    import io
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {
-        "descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
-        "shape": tuple(shape)})
-    return buffer.getvalue()
 
 
 @contextmanager

@@ -10,12 +10,13 @@ import sys
 import time
 from contextlib import contextmanager
 
+from .. import _constants
 from .errors import CLIError
 from .output import Progress, _clock, _rate, _size
 
 #: Rows per window of the passes over the data after a fit, and of predict and
 #: score (fewer when rows are wide: see `_window_rows`).
-BLOCK_ROWS = 65536
+BLOCK_ROWS = _constants.BLOCK_ROWS
 
 
 #: Bytes of one window of those passes (its rows, or its n x k probabilities).
@@ -70,9 +71,11 @@ def _check_rows_before_reading(args, n_components):
 
 
 def _window_rows(n_features, n_components=1):
-    """Rows per window: at most `BLOCK_ROWS`, within `BLOCK_BYTES`."""
-    wide = max(n_features, n_components) * 8
-    return int(min(BLOCK_ROWS, max(256, BLOCK_BYTES // wide)))
+    """Rows per window: at most `BLOCK_ROWS`, within `BLOCK_BYTES` (the rule
+    of `fastgmm.files.dataset.window_rows`, for the widest per-row output)."""
+    from ..files.dataset import window_rows
+
+    return window_rows(max(n_features, n_components), 8, BLOCK_BYTES, BLOCK_ROWS)
 
 
 _NON_FINITE = re.compile(r"Input X contains (NaN|infinity)")

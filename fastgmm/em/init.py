@@ -13,10 +13,11 @@ The statistics go through the same M-step as EM itself.
 import numpy as np
 
 from .. import kernels
+from .._constants import BLOCK_ROWS
 from . import kmeans as _kmeans
 from .covariance import SufficientStats, m_step
 
-_CHUNK_ROWS = 65536
+_CHUNK_ROWS = BLOCK_ROWS
 
 
 def initial_parameters(X, w, n_components, covariance_type, init_params,

@@ -34,9 +34,10 @@ import warnings
 import numpy as np
 
 from .. import kernels
+from .._constants import BLOCK_ROWS
 from ..kernels import _common
 
-_CHUNK_ROWS = 65536
+_CHUNK_ROWS = BLOCK_ROWS
 
 
 class _Rows:

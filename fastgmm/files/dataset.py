@@ -8,10 +8,13 @@ import atexit
 import os
 import re
 import shlex
+import struct
 import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .._constants import BLOCK_ROWS
 
 SUFFIXES = (".npy", ".csv", ".tsv", ".txt", ".dat", ".parquet")
 
@@ -50,7 +53,7 @@ TEXT_IN_MEMORY_BYTES = 64 * 2**20
 
 
 #: Lines of a large text table parsed at a time.
-TEXT_CHUNK_LINES = 65536
+TEXT_CHUNK_LINES = BLOCK_ROWS
 
 
 #: Bytes of decoded Parquet row groups kept for the next reads (at least one
@@ -59,7 +62,7 @@ PARQUET_CACHE_BYTES = 256 * 2**20
 
 
 #: Rows per window of the checks and passes made here.
-WINDOW_ROWS = 65536
+WINDOW_ROWS = BLOCK_ROWS
 
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -246,9 +249,12 @@ class StandardizedRows(Rows):
         return standardize(self.rows.read(start, stop), self.mean, self.scale)
 
 
-def window_rows(n_features, itemsize=8, budget=16 * 2**20):
-    """Rows per window of a pass within about ``budget`` bytes."""
-    return int(min(WINDOW_ROWS, max(256, budget // max(1, n_features * itemsize))))
+def window_rows(n_features, itemsize=8, budget=16 * 2**20, max_rows=None):
+    """Rows per window of a pass within about ``budget`` bytes: at least 256,
+    at most ``max_rows`` (default `WINDOW_ROWS`). The command line's windows
+    (`fastgmm.cli.reading`) are cut by this rule too."""
+    cap = WINDOW_ROWS if max_rows is None else max_rows
+    return int(min(cap, max(256, budget // max(1, n_features * itemsize))))
 
 
 def to_array(rows):
@@ -360,6 +366,26 @@ def columns_option(indices, names=None):
             parts.append(str(start) if start == i else f"{start}-{i}")
             start = None
     return ",".join(parts)
+
+
+def npy_header_size(n_columns):
+    """Bytes of a .npy header that holds any number of rows of ``n_columns``
+    (so that it can be rewritten in place once the rows are counted)."""
+    return len(npy_header(np.float64, (10**19, n_columns)))
+
+
+def npy_header(dtype, shape, size=None):
+    """A version 1.0 .npy header for an array of ``dtype`` and ``shape``:
+    np.save's bytes, or padded to ``size`` bytes (`npy_header_size`)."""
+    text = ("{'descr': %r, 'fortran_order': False, 'shape': %r, }"
+            % (np.lib.format.dtype_to_descr(np.dtype(dtype)), tuple(shape)))
+    if size is None:  # the least multiple of 64 with magic, version, length, \n
+        size = -(-(len(text) + 11) // 64) * 64
+    body = size - 10
+    if len(text) + 1 > body:
+        raise ValueError("npy header too long")
+    return (_NPY_MAGIC + b"\x01\x00" + struct.pack("<H", body)
+            + (text.ljust(body - 1) + "\n").encode("latin1"))
 
 
 def _as_float(path, X):

@@ -10,7 +10,6 @@ import io
 import itertools
 import os
 import re
-import struct
 import warnings
 from collections import Counter
 
@@ -18,7 +17,6 @@ import numpy as np
 
 from . import dataset
 from .dataset import (
-    _NPY_MAGIC,
     DELIMITERS,
     DELIMITERS_TEXT,
     SNIFF_LINES,
@@ -32,6 +30,8 @@ from .dataset import (
     _select,
     check_window,
     columns_option,
+    npy_header,
+    npy_header_size,
 )
 
 
@@ -200,32 +200,13 @@ class _TextParse:
                                    single_column=self.single_column)
 
 
-def _npy_header(dtype, shape, size=None):
-    """A version 1.0 .npy header of ``size`` bytes (default: the least that
-    holds any shape of this many columns, so that it can be rewritten in
-    place once the number of rows is known)."""
-    def text(shape_):
-        return ("{'descr': %r, 'fortran_order': False, 'shape': %r, }"
-                % (np.lib.format.dtype_to_descr(np.dtype(dtype)), tuple(shape_)))
-
-    if size is None:
-        longest = len(text((10**19, shape[1]))) + 11  # magic, version, length, \n
-        size = -(-longest // 64) * 64
-    body = size - 10
-    header = text(shape)
-    if len(header) + 1 > body:  # pragma: no cover - size comes from the longest
-        raise ValueError("npy header too long")
-    return (_NPY_MAGIC + b"\x01\x00" + struct.pack("<H", body)
-            + (header.ljust(body - 1) + "\n").encode("latin1"))
-
-
 def _read_text_chunks(parse, skip, names, unnamed, temporary, progress, total_bytes):
     """Parse a text table chunk by chunk into a temporary .npy; its memory map."""
     source = parse.source
     path = source.name
     d = parse.n_columns
     tmp = dataset._temporary_file(temporary, ".npy")
-    header = _npy_header(np.float64, (0, d))
+    header = npy_header(np.float64, (0, d), size=npy_header_size(d))
     n_rows = 0
     done_bytes = 0
     # row numbers 0.. and 1.. still possible in each leading unnamed column
@@ -262,7 +243,7 @@ def _read_text_chunks(parse, skip, names, unnamed, temporary, progress, total_by
                 if progress is not None:
                     progress(n_rows, done_bytes, total_bytes)
             out.seek(0)
-            out.write(_npy_header(np.float64, (n_rows, d), size=len(header)))
+            out.write(npy_header(np.float64, (n_rows, d), size=len(header)))
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text file (it is not UTF-8)") from None
     except OSError as exc:

@@ -36,11 +36,9 @@ import dask.array as da
 import numpy as np
 
 from .. import kernels
+from .._constants import fit_dtype
 from ..kernels import _common
 from . import rows as _source
-
-_FLOAT32 = np.dtype(np.float32)
-
 
 # ------------------------------------------------------------ the scheduler
 
@@ -343,7 +341,7 @@ class DaskRows(_source._Rows):
         self.X = X
         self.n_samples, self.n_features = shape
         self.source_dtype = dtype
-        self.dtype = np.dtype(np.float32 if dtype == _FLOAT32 else np.float64)
+        self.dtype = fit_dtype(dtype)
         self.chunk_rows = np.asarray(X.chunks[0], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(self.chunk_rows)])
         self._blocks = None

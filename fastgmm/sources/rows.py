@@ -25,6 +25,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_array
 
+from .._constants import fit_dtype
 from ..kernels import _common
 
 #: Default window size of array-likes read window by window.
@@ -260,10 +261,8 @@ class WindowedRows(_Rows):
         self.X = X
         self.n_samples, self.n_features = shape
         self.source_dtype = dtype
-        # the dtype the kernels read: float32 stays float32, anything else
-        # becomes float64 (window by window), as scikit-learn's check_array
-        self.dtype = np.dtype(np.float32 if dtype.kind == "f" and dtype.itemsize == 4
-                              else np.float64)
+        # the dtype the kernels read (converted window by window)
+        self.dtype = fit_dtype(dtype)
         self.row_bytes = self.n_features * self.dtype.itemsize
         self.window_rows = max(1, int(window_bytes) // self.row_bytes)
         self.checked = np.zeros(0, dtype=bool)  # windows checked for NaN/inf
