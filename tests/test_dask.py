@@ -426,3 +426,29 @@ def test_bayesian_sample_weight_counts_as_in_memory(client, data, kind):
         assert_allclose(np.asarray(getattr(fitted, name)),
                         np.asarray(getattr(expected, name)), rtol=1e-9, err_msg=name)
     assert fitted.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-10)
+
+
+def test_cli_scale_of_a_directory_is_the_single_files(client, tmp_path, capsys):
+    # one algorithm for --scale (cli.reading.ColumnMoments), in windows of
+    # one file or in chunks of many: the same means and scales to rounding,
+    # here on columns far from zero, where a naive variance cancels
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(9000, 3)) * [1.0, 1e-3, 50.0] + [0.0, 1e6, -3e4]
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name, rows in (("a", slice(0, 4000)), ("b", slice(4000, 9000))):
+        np.save(parts / f"{name}.npy", X[rows])
+    np.save(tmp_path / "all.npy", X)
+    code, _, err = _cli(["fit", str(parts), "--scheduler", client.scheduler.address,
+                         "-k", "2", "--scale", "-q", "--out", str(tmp_path / "d.npz")],
+                        capsys)
+    assert code == 0, err
+    assert _cli(["fit", str(tmp_path / "all.npy"), "-k", "2", "--scale", "-q",
+                 "--out", str(tmp_path / "m.npz")], capsys)[0] == 0
+    from fastgmm import load
+
+    d, m = load(tmp_path / "d.npz").scaling_, load(tmp_path / "m.npz").scaling_
+    assert_allclose(d["mean"], X.mean(axis=0), rtol=1e-14)
+    assert_allclose(d["scale"], X.std(axis=0), rtol=1e-12)
+    assert_allclose(d["mean"], m["mean"], rtol=1e-15)
+    assert_allclose(d["scale"], m["scale"], rtol=1e-13)

@@ -17,7 +17,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .._constants import fit_dtype
+from .._constants import BLOCK_ROWS, fit_dtype
 from ..kernels import _common
 from .errors import CLIError
 from .output import (
@@ -29,7 +29,7 @@ from .output import (
     _print_model,
     _writing,
 )
-from .reading import finish_model
+from .reading import ColumnMoments, finish_model
 
 #: Bytes a chunk of the files' rows holds, about (see `file_chunks`).
 CHUNK_BYTES = 128 * 2**20
@@ -255,16 +255,15 @@ def _standardize_block(block, mean, scale):
 
 
 def _scaling(X):
-    """Column means and scales as `reading._column_statistics` computes them."""
-    n = X.shape[0]
-    X64 = X.astype(np.float64)
-    mean = X64.sum(axis=0).compute() / n
-    var = ((X64 - mean) ** 2).sum(axis=0).compute() / n
-    eps = np.finfo(np.float64).eps
-    constant = var <= n * eps * var + (n * mean * eps) ** 2
-    scale = np.sqrt(var)
-    scale[constant] = 1.0
-    return mean, scale
+    """Column means and scales of a dask array, as `reading._column_statistics`
+    computes them (`reading.ColumnMoments`): each chunk's moments on the
+    workers, merged here in chunk order."""
+    X = X.rechunk({1: -1})  # blocks of whole rows
+    moments = ColumnMoments(X[: min(X.shape[0], BLOCK_ROWS)].compute())
+    blocks = X.to_delayed().ravel()
+    for part in dask.compute(*[dask.delayed(moments.block)(b) for b in blocks]):
+        moments.add(part)
+    return moments.result()
 
 
 def _entropy(resp):

@@ -129,54 +129,87 @@ def _windows(data, scaling=None, rows=None, progress=None, what=None):
                           f"{_clock(progress.elapsed())}", force=stop == n)
 
 
+class ColumnMoments:
+    """Column means and sums of squared deviations merged block by block
+    (Chan, Golub and LeVeque's update), in float64, so that nothing cancels
+    when the values sit far from zero: each column is taken in units of a
+    power of two near the first block's largest value (exact; squares of
+    values near 1e300 overflow, of values near 1e-300 underflow) and shifted
+    by the first block's first row (exact for values of one magnitude).
+
+    `block` gives one block's moments (a pure function: dask runs it on the
+    workers), `add` merges them in order, `result` gives the means and
+    scales. `_column_statistics` (a file, window by window) and ``fit
+    --dask`` (chunk by chunk, `fastgmm.cli.dask`) both use it.
+    """
+
+    def __init__(self, first_block):
+        import numpy as np
+
+        first_block = np.asarray(first_block, dtype=np.float64)
+        d = first_block.shape[1]
+        self.exponent = np.frexp(np.max(np.abs(first_block), axis=0))[1]
+        self.shift = np.ldexp(first_block[0], -self.exponent)
+        self.count, self.mean, self.m2, self.top = 0, np.zeros(d), np.zeros(d), np.zeros(d)
+
+    def block(self, block):
+        """(rows, mean, sum of squared deviations, largest |value|) of a block,
+        in the shifted units."""
+        import numpy as np
+
+        block = np.asarray(block, dtype=np.float64)
+        top = np.max(np.abs(block), axis=0)
+        block = np.ldexp(block, -self.exponent) - self.shift
+        mean = block.mean(axis=0)
+        diff = block - mean
+        return block.shape[0], mean, np.einsum("ij,ij->j", diff, diff), top
+
+    def add(self, moments):
+        import numpy as np
+
+        m, block_mean, block_m2, top = moments
+        if m == 0:
+            return
+        np.maximum(self.top, top, out=self.top)
+        delta = block_mean - self.mean
+        total = self.count + m
+        self.mean = self.mean + delta * (m / total)
+        self.m2 = self.m2 + block_m2 + delta * delta * (self.count * m / total)
+        self.count = total
+
+    def result(self):
+        """(means, scales) in the data's units: standard deviations, 1 for a
+        column constant up to rounding (the bound of scikit-learn's
+        StandardScaler)."""
+        import numpy as np
+
+        mean = self.mean + self.shift
+        var = self.m2 / self.count
+        eps = np.finfo(np.float64).eps
+        constant = var <= self.count * eps * var + (self.count * mean * eps) ** 2
+        scale = np.ldexp(np.sqrt(var), self.exponent)
+        scale[constant] = 1.0
+        return np.ldexp(mean, self.exponent), scale
+
+
 def _column_statistics(data, progress=None):
     """Column means and scales (standard deviations; 1 for a constant column)
     as float64, and the largest absolute value of each column, in one pass
-    over windows.
-
-    The values are shifted by the first row (exactly, for values of one
-    magnitude), then each window's mean and sum of squared deviations are
-    merged into the running ones (Chan, Golub and LeVeque's update), so that
-    nothing cancels when the values sit far from zero.
-    """
+    over windows (`ColumnMoments`)."""
     import numpy as np
 
-    d = data.X.shape[1]
-    count, mean, m2, top = 0, np.zeros(d), np.zeros(d), np.zeros(d)
-    shift = exponent = None
+    moments = None
     for _, block in _windows(data, progress=progress, what="scaling"):
-        block = np.asarray(block, dtype=np.float64)
-        np.maximum(top, np.max(np.abs(block), axis=0), out=top)
-        if shift is None:
-            # each column in units of a power of two near its first window's
-            # largest value (exact): squares of values near 1e300 overflow,
-            # of values near 1e-300 underflow
-            exponent = np.frexp(np.max(np.abs(block), axis=0))[1]
-            shift = np.ldexp(block[0], -exponent)
-        block = np.ldexp(block, -exponent) - shift
-        m = block.shape[0]
-        block_mean = block.mean(axis=0)
-        diff = block - block_mean
-        block_m2 = np.einsum("ij,ij->j", diff, diff)
-        delta = block_mean - mean
-        total = count + m
-        mean = mean + delta * (m / total)
-        m2 = m2 + block_m2 + delta * delta * (count * m / total)
-        count = total
-    mean = mean + shift
-    var = m2 / count
-    # constant up to rounding (the bound of scikit-learn's StandardScaler)
-    eps = np.finfo(np.float64).eps
-    constant = var <= count * eps * var + (count * mean * eps) ** 2
-    scale = np.ldexp(np.sqrt(var), exponent)
-    mean = np.ldexp(mean, exponent)
-    scale[constant] = 1.0
+        if moments is None:
+            moments = ColumnMoments(block)
+        moments.add(moments.block(block))
+    mean, scale = moments.result()
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
         from ..files.dataset import DataError
 
         raise DataError(f"{data.path}: values too large to scale (a column's mean "
                         "or spread overflows float64)")
-    return mean, scale, top
+    return mean, scale, moments.top
 
 
 def standardize(X, mean, scale):
