@@ -466,20 +466,11 @@ def information_criteria(model, X, block_rows=BLOCK_ROWS):
     for start in range(0, X.shape[0], block_rows):
         block = X[start:start + block_rows]
         log_likelihood += float(np.sum(model.score_samples(block), dtype=np.float64))
-        resp = model.predict_proba(block).astype(np.float64, copy=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # r log r -> 0 as r -> 0
-            entropy -= float(np.sum(np.where(resp > 0, resp * np.log(resp), 0.0)))
+        entropy += _criteria.entropy(model.predict_proba(block))
     n_samples, n_features = X.shape
     n_parameters = cov.n_parameters(model.n_components, n_features,
                                     model.covariance_type)
-    return {
-        "log_likelihood": log_likelihood,
-        "n_parameters": n_parameters,
-        "bic": _criteria.bic(log_likelihood, n_parameters, n_samples),
-        "aic": _criteria.aic(log_likelihood, n_parameters),
-        "icl": _criteria.icl(log_likelihood, n_parameters, n_samples, entropy),
-    }
+    return _criteria.report(log_likelihood, n_parameters, n_samples, entropy)
 
 
 def _record(candidate, per_fold, criterion, n_features):

@@ -294,12 +294,7 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
                     if criteria:
                         log_likelihood += float(np.sum(model.score_samples(block),
                                                        dtype=np.float64))
-                        resp = model.predict_proba(block).astype(np.float64,
-                                                                 copy=False)
-                        with np.errstate(divide="ignore", invalid="ignore"):
-                            # r log r -> 0 as r -> 0
-                            entropy -= float(np.sum(np.where(
-                                resp > 0, resp * np.log(resp), 0.0)))
+                        entropy += _criteria.entropy(model.predict_proba(block))
                 sizes += np.bincount(labels, minlength=k)
                 if top is not None:
                     np.maximum(top, np.max(np.abs(block.astype(np.float64, copy=False)),
@@ -311,11 +306,7 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
     outcome = {"sizes": sizes, "magnitudes": top}
     if criteria:
         p = n_parameters(k, d, model.covariance_type)
-        outcome.update(
-            log_likelihood=log_likelihood, n_parameters=p,
-            bic=_criteria.bic(log_likelihood, p, n),
-            aic=_criteria.aic(log_likelihood, p),
-            icl=_criteria.icl(log_likelihood, p, n, entropy))
+        outcome.update(_criteria.report(log_likelihood, p, n, entropy))
     return outcome
 
 
@@ -414,14 +405,15 @@ def _score(args):
     finally:
         progress.close()
     p = n_parameters(model.n_components, model.n_features_in_, model.covariance_type)
+    criteria = _criteria.report(total, p, n)
     report = {
         "model": args.model,
         "data": data.path,
         "n_samples": int(n),
         "mean_log_likelihood": _number(total / n),
         "log_likelihood": _number(total),
-        "bic": _number(_criteria.bic(total, p, n)),
-        "aic": _number(_criteria.aic(total, p)),
+        "bic": _number(criteria["bic"]),
+        "aic": _number(criteria["aic"]),
         "scaled": scaling is not None,
         "out": args.out,
     }

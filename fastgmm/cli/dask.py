@@ -266,13 +266,6 @@ def _scaling(X):
     return moments.result()
 
 
-def _entropy(resp):
-    """-sum r log r over a block of responsibilities (0 log 0 = 0)."""
-    resp = np.asarray(resp, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -float(np.sum(np.where(resp > 0, resp * np.log(resp), 0.0)))
-
-
 def _sum64(values):
     return float(np.sum(values, dtype=np.float64))
 
@@ -384,7 +377,7 @@ def fit_command(args):
             log_norm, resp = model.score_samples(X), model.predict_proba(X)
             lls, entropies, sizes, magnitudes = dask.compute(
                 [dask.delayed(_sum64)(b) for b in log_norm.to_delayed().ravel()],
-                [dask.delayed(_entropy)(b) for b in resp.to_delayed().ravel()],
+                [dask.delayed(_criteria.entropy)(b) for b in resp.to_delayed().ravel()],
                 da.bincount(model.predict(X), minlength=k),
                 abs(X).max(axis=0))
             if args.labels:
@@ -403,6 +396,7 @@ def fit_command(args):
     if scaling is not None:
         means = means * scaling[1] + scaling[0]
     total_time = time.perf_counter() - start
+    criteria = _criteria.report(log_likelihood, n_params, n_samples, entropy)
     summary = {
         "data": args.data,
         "files": [f.path for f in files],
@@ -415,10 +409,7 @@ def fit_command(args):
         "n_iter": int(model.n_iter_),
         "lower_bound": _number(model.lower_bound_),
         "log_likelihood": _number(log_likelihood),
-        "bic": _number(_criteria.bic(log_likelihood, n_params, n_samples)),
-        "aic": _number(_criteria.aic(log_likelihood, n_params)),
-        "icl": _number(_criteria.icl(log_likelihood, n_params, n_samples,
-                                          entropy)),
+        **{name: _number(criteria[name]) for name in ("bic", "aic", "icl")},
         "fit_time": fit_time,
         "total_time": total_time,
         "weights": [float(w) for w in model.weights_],
