@@ -101,35 +101,14 @@ def _npy_file(path, tokens):
 
 
 def _parquet_file(path, tokens):
-    from ..files.dataset import _resolve_columns
+    """A Parquet file of the data set, opened as ``fastgmm fit`` opens one
+    (`fastgmm.files.parquet`: the same column checks and dtype)."""
+    from ..files.parquet import _read_parquet
 
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise _cli_error(f"{path}: reading .parquet files needs pyarrow "
-                         "(pip install pyarrow)") from None
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise _cli_error(f"{path}: not a readable Parquet file ({exc})") from None
-    schema = pf.schema_arrow
-    names = list(schema.names)
-    index = (_resolve_columns(path, tokens, names, len(names)) if tokens
-             else range(len(names)))
-    selected = tuple(names[i] for i in index)
-    types = [schema.field(n).type for n in selected]
-    for column, t in zip(selected, types):
-        if not (pa.types.is_integer(t) or pa.types.is_floating(t)
-                or pa.types.is_boolean(t)):
-            raise _cli_error(f"{path}: the column {column!r} holds {t} values, not "
-                             "numbers; choose numeric columns with --columns")
-    dtype = np.dtype(np.float32 if all(t == pa.float32() for t in types)
-                     else np.float64)
-    groups = tuple(pf.metadata.row_group(i).num_rows
-                   for i in range(pf.metadata.num_row_groups))
-    return (_DataFile(path, "parquet", pf.metadata.num_rows, selected, groups),
-            dtype, list(selected))
+    rows = _read_parquet(path, path, tokens, None).rows
+    groups = tuple(int(g) for g in np.diff(rows.starts))
+    return (_DataFile(path, "parquet", rows.shape[0], tuple(rows.columns), groups),
+            rows.dtype, list(rows.columns))
 
 
 def _read_piece(file, start, stop, out):
@@ -140,20 +119,12 @@ def _read_piece(file, start, stop, out):
             X = X.reshape(-1, 1)
         out[...] = X[start:stop][:, list(file.columns)]
         return
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    bounds = np.concatenate([[0], np.cumsum(file.row_groups)])
-    first = int(np.searchsorted(bounds, start, side="right")) - 1
-    last = int(np.searchsorted(bounds, stop, side="left"))
-    table = pq.ParquetFile(file.path).read_row_groups(
-        list(range(first, last)), columns=list(file.columns))
-    table = table.slice(start - int(bounds[first]), stop - start)
-    for j in range(table.num_columns):
-        column = table.column(j)
-        if column.null_count:
-            column = column.cast(pa.float64())  # nulls become NaN
-        out[:, j] = column.to_numpy()
+    from ..files.parquet import ParquetRows
+
+    rows = ParquetRows(pq.ParquetFile(file.path), file.columns, out.dtype, file.path)
+    out[...] = rows.read(start, stop)
 
 
 def _read_chunk(pieces, n_features, dtype):
