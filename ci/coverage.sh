@@ -9,6 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NUMBA_DISABLE_JIT=1 python -m pytest -q -p no:cacheprovider -n 0 \
-    --cov=fastgmm --cov-append --cov-report= tests/test_kernels.py \
+    --cov=fastgmm --cov-append --cov-report= tests/kernels/test_kernels.py \
     -k "any_shape or (numba and (reference or beyond or exp_and_log))"
 python -m coverage report --show-missing --skip-covered --fail-under=90

@@ -1,6 +1,8 @@
-"""Data and parameter generators shared by the tests."""
+"""What the tests share: data and parameter generators, an array-like that
+is not an ndarray, and the comparison of two fitted models bit for bit."""
 
 import numpy as np
+from numpy.testing import assert_array_equal
 
 from fastgmm import kernels
 
@@ -51,3 +53,36 @@ def random_params(n_components, n_features, covariance_type, seed=0, scale=1.0):
     else:
         covs = rng.rand(n_components) + 0.5
     return weights, means, covs * scale**2
+
+
+def blobs(n, d, seed=0, dtype=np.float64):
+    """Two well-separated blobs, rows in random order."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d)
+    X[rng.rand(n) < 0.4] += 6
+    return X.astype(dtype)
+
+
+class ArrayLike:
+    """A 2-D array-like read by row slices only, that is not an ndarray (as a
+    zarr array or an h5py dataset); ``reads`` lists the slices read."""
+
+    def __init__(self, X):
+        self._X = X
+        self.shape, self.dtype, self.ndim = X.shape, X.dtype, X.ndim
+        self.reads = []
+
+    def __getitem__(self, key):
+        assert isinstance(key, slice) and key.step is None, key  # row windows only
+        self.reads.append((key.start, key.stop))
+        return self._X[key].copy()
+
+    def __len__(self):
+        return self.shape[0]
+
+
+def assert_same_model(a, b):
+    """Two fitted mixtures with the same parameters, bit for bit."""
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.n_iter_ == b.n_iter_ and a.lower_bound_ == b.lower_bound_

@@ -12,7 +12,7 @@ for in slices at odd offsets and one by one; then the fit from a memory map
 (in windows) with the in-memory fit, and the per-row outputs of a dask array
 in uneven chunks with the in-memory ones. It prints one line per mismatch
 and a last line ``checked VARIANT: N cases, M mismatches``, and exits 1 on
-any mismatch. `tests/test_position.py` runs it in a child process per
+any mismatch. `tests/kernels/test_position.py` runs it in a child process per
 variant this CPU can run.
 """
 

@@ -7,7 +7,7 @@ import pytest
 
 from fastgmm import GaussianMixture, kernels
 
-from .helpers import BACKENDS, make_blobs
+from ..helpers import BACKENDS, make_blobs
 
 
 def test_named_backends():

@@ -14,7 +14,7 @@ from fastgmm import GaussianMixture
 from fastgmm.files import atomic
 from fastgmm.files import model as _io
 
-from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
+from ..helpers import COVARIANCE_TYPES, DTYPES, make_blobs
 
 
 def fitted(covariance_type="full", dtype=np.float64, **params):

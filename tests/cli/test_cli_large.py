@@ -23,6 +23,7 @@ from fastgmm.cli import output, reading
 from fastgmm.files import data as _data
 from fastgmm.files import dataset, parquet
 
+from ..helpers import assert_same_model, blobs
 from .test_cli_commands import assert_one_error_line, run_here
 
 
@@ -31,20 +32,6 @@ def no_progress_line(monkeypatch):
     """No progress line on stderr, however long a command takes here (the
     error tests expect one line)."""
     monkeypatch.setattr(output, "PROGRESS_DELAY", 1e9)
-
-
-def blobs(n, d, seed=0, dtype=np.float64):
-    """Two well-separated blobs, rows in random order."""
-    rng = np.random.RandomState(seed)
-    X = rng.randn(n, d)
-    X[rng.rand(n) < 0.4] += 6
-    return X.astype(dtype)
-
-
-def _assert_same_model(a, b):
-    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
-        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert a.n_iter_ == b.n_iter_ and a.lower_bound_ == b.lower_bound_
 
 
 def _plain(model):
@@ -201,7 +188,7 @@ def test_columns_and_scale_of_a_npy_are_applied_window_by_window(capsys, tmp_pat
     Z = (X[:, columns] - mean) / scale
     expected = GaussianMixture(2, random_state=0).fit(Z)
     model = _plain(fastgmm.load(model_path))
-    _assert_same_model(model, expected)
+    assert_same_model(model, expected)
     assert_array_equal(np.load(labels_path), expected.predict(Z))
     assert report["component_sizes"] == np.bincount(expected.predict(Z)).tolist()
     # predict and score standardize the same rows the same way
@@ -263,7 +250,7 @@ def test_parquet_is_read_by_row_groups(capsys, tmp_path, monkeypatch):
                                "--out", tmp_path / "npy.npz", "--labels",
                                tmp_path / "npy.npy", "--json")
     assert code == 0, err
-    _assert_same_model(_plain(fastgmm.load(tmp_path / "pq.npz")),
+    assert_same_model(_plain(fastgmm.load(tmp_path / "pq.npz")),
                        fastgmm.load(tmp_path / "npy.npz"))
     assert_array_equal(np.load(tmp_path / "pq.npy"), np.load(tmp_path / "npy.npy"))
     first, second = json.loads(out), json.loads(out2)
@@ -329,7 +316,7 @@ def test_a_large_text_table_is_parsed_in_chunks(capsys, tmp_path, monkeypatch,
         if not key.endswith("time") and key not in ("model", "labels"):
             assert chunks[key] == memory[key], key
     assert chunks["feature_names"] == ["a", "b", "c"]
-    _assert_same_model(fastgmm.load(tmp_path / "chunks.npz"),
+    assert_same_model(fastgmm.load(tmp_path / "chunks.npz"),
                        fastgmm.load(tmp_path / "memory.npz"))
     assert (tmp_path / "chunks.csv").read_text() == (tmp_path / "memory.csv").read_text()
 
@@ -363,7 +350,7 @@ def test_large_standard_input_is_copied_then_read_in_chunks(capsys, monkeypatch,
                                       "--json")
             assert code == 0, err
             assert json.loads(out)["data"] == "<stdin>"
-            _assert_same_model(_plain(fastgmm.load(model)), expected)
+            assert_same_model(_plain(fastgmm.load(model)), expected)
             assert os.listdir(temporary_directory) == []
 
 

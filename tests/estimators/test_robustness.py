@@ -19,7 +19,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm import GaussianMixture, GaussianMixtureSearch
 
-from .helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, make_blobs
+from ..helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, make_blobs
 
 
 def run_child(code, env=None, timeout=600):

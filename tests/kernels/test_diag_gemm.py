@@ -18,7 +18,7 @@ from fastgmm import GaussianMixture, kernels, reference
 from fastgmm.em import covariance as cov
 from fastgmm.kernels import _backend, _common
 
-from .helpers import BACKENDS, make_blobs, random_params
+from ..helpers import BACKENDS, make_blobs, random_params
 
 GEMM_TYPES = ["diag", "spherical"]
 

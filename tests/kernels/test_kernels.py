@@ -10,7 +10,7 @@ from fastgmm import kernels, reference
 from fastgmm.em import covariance as cov
 from fastgmm.kernels import _common
 
-from .helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, make_blobs, random_params
+from ..helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, make_blobs, random_params
 
 
 def kernel_args(weights, means, covs, covariance_type):

@@ -7,7 +7,7 @@ import pytest
 
 from fastgmm import GaussianMixture, GaussianMixtureSearch, plot
 
-from .helpers import make_blobs
+from ..helpers import make_blobs
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

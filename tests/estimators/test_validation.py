@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from fastgmm import GaussianMixture
 
-from .helpers import make_blobs
+from ..helpers import make_blobs
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import GaussianMixture, reference
 
-from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
+from ..helpers import COVARIANCE_TYPES, DTYPES, make_blobs
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 

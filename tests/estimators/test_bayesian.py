@@ -16,7 +16,7 @@ from fastgmm import BayesianGaussianMixture, kernels
 from fastgmm.em import variational as _variational
 from fastgmm.kernels import _common
 
-from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
+from ..helpers import COVARIANCE_TYPES, DTYPES, ArrayLike, make_blobs
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 
@@ -230,22 +230,6 @@ def test_priors_of_data_far_from_the_origin():
     centered = X - X.mean(axis=0)
     assert_allclose(model.covariance_prior_, np.cov(centered.T), rtol=1e-9)
     assert_allclose(model.mean_prior_, X.mean(axis=0), rtol=1e-15)
-
-
-class ArrayLike:
-    """A 2-D array-like read by row slices (as a zarr array or h5py dataset)."""
-
-    def __init__(self, X):
-        self._X = X
-        self.shape, self.dtype, self.ndim = X.shape, X.dtype, X.ndim
-        self.reads = []
-
-    def __getitem__(self, key):
-        self.reads.append((key.start, key.stop))
-        return self._X[key].copy()
-
-    def __len__(self):
-        return self.shape[0]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -8,7 +8,7 @@ from fastgmm import GaussianMixture, kernels
 from fastgmm.em import covariance as cov
 from fastgmm.kernels import _backend, _common
 
-from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs, random_params
+from ..helpers import COVARIANCE_TYPES, DTYPES, make_blobs, random_params
 
 
 def kernel_args(weights, means, covs, covariance_type):

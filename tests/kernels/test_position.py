@@ -16,7 +16,7 @@ import pytest
 from fastgmm import kernels
 from fastgmm.kernels import _dispatch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def runnable_variants():

@@ -21,7 +21,7 @@ from fastgmm import GaussianMixture, _base  # noqa: E402
 from fastgmm.kernels import _common  # noqa: E402
 from fastgmm.sources import dask as _dask  # noqa: E402
 
-from .helpers import BACKENDS, COVARIANCE_TYPES, make_blobs  # noqa: E402
+from ..helpers import BACKENDS, COVARIANCE_TYPES, make_blobs  # noqa: E402
 
 # one cluster per test process: with --dist loadgroup, every test of this file
 # runs in the same xdist worker

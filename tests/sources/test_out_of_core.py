@@ -14,24 +14,7 @@ from numpy.testing import assert_array_equal
 from fastgmm import GaussianMixture, _base
 from fastgmm.kernels import _common
 
-from .helpers import COVARIANCE_TYPES, DTYPES, make_blobs
-
-
-class ArrayLike:
-    """A 2-D array-like that is not an ndarray (as a zarr array or h5py dataset)."""
-
-    def __init__(self, X):
-        self._X = X
-        self.shape, self.dtype, self.ndim = X.shape, X.dtype, X.ndim
-        self.reads = []
-
-    def __getitem__(self, key):
-        assert isinstance(key, slice) and key.step is None, key  # row windows only
-        self.reads.append((key.start, key.stop))
-        return self._X[key].copy()
-
-    def __len__(self):
-        return self.shape[0]
+from ..helpers import COVARIANCE_TYPES, DTYPES, ArrayLike, assert_same_model, make_blobs
 
 
 @pytest.fixture
@@ -42,12 +25,6 @@ def memmap_of(tmp_path):
         return np.load(path, mmap_mode="r")
 
     return save
-
-
-def _assert_same_model(a, b):
-    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
-        assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert a.n_iter_ == b.n_iter_ and a.lower_bound_ == b.lower_bound_
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -65,7 +42,7 @@ def test_memmap_fit_is_bitwise_the_in_memory_fit(backend, covariance_type, dtype
         warnings.simplefilter("ignore")  # ConvergenceWarning
         expected = GaussianMixture(3, **params).fit(X)
         fitted = GaussianMixture(3, **params, window_bytes=300 * d * X.itemsize).fit(M)
-    _assert_same_model(fitted, expected)
+    assert_same_model(fitted, expected)
     assert_array_equal(fitted.predict(M), expected.predict(X))
     assert_array_equal(fitted.predict_proba(M), expected.predict_proba(X))
     assert_array_equal(fitted.score_samples(M), expected.score_samples(X))
@@ -85,7 +62,7 @@ def test_weighted_fit_from_an_array_like(backend, monkeypatch):
         expected = GaussianMixture(3, **params).fit(X, sample_weight=w)
         fitted = GaussianMixture(3, **params, window_bytes=20000).fit(
             A, sample_weight=w)
-    _assert_same_model(fitted, expected)
+    assert_same_model(fitted, expected)
     # read window by window, never whole
     assert max(stop - start for start, stop in A.reads) < 3000
 
@@ -105,7 +82,7 @@ def test_zarr_and_h5py_arrays(module, tmp_path):
     try:
         expected = GaussianMixture(2, random_state=0).fit(X)
         fitted = GaussianMixture(2, random_state=0, window_bytes=4000).fit(A)
-        _assert_same_model(fitted, expected)
+        assert_same_model(fitted, expected)
         assert fitted.means_.dtype == np.float32
         assert_array_equal(fitted.predict(A), expected.predict(X))
     finally:
@@ -118,7 +95,7 @@ def test_integer_memmap_is_converted_window_by_window(memmap_of):
     X[:1500] += 100
     fitted = GaussianMixture(2, random_state=0, window_bytes=8000).fit(memmap_of(X))
     expected = GaussianMixture(2, random_state=0).fit(X.astype(np.float64))
-    _assert_same_model(fitted, expected)
+    assert_same_model(fitted, expected)
 
 
 def test_a_nan_in_a_memmap_names_its_row(memmap_of):
@@ -199,12 +176,12 @@ def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # within the budget: no warning
         within = GaussianMixture(3, random_state=0).fit(M)
-    _assert_same_model(within, GaussianMixture(3, random_state=0).fit(X))
+    assert_same_model(within, GaussianMixture(3, random_state=0).fit(X))
     monkeypatch.setattr(_base, "INIT_BYTES", 1000 * (2 * 8 + _base.INIT_ROW_BYTES))
     with pytest.warns(UserWarning, match="sample of 1,000 rows"):
         sampled = GaussianMixture(3, random_state=0).fit(M)
     by_size = GaussianMixture(3, random_state=0, init_sample_size=1000).fit(M)
-    _assert_same_model(sampled, by_size)
+    assert_same_model(sampled, by_size)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # in memory: all rows, always
         GaussianMixture(3, random_state=0).fit(X)

@@ -1,0 +1,1 @@
+"""Tests of the estimators (mixture, _base, _bayesian, _search, plot)."""
