@@ -67,6 +67,7 @@ def _peak_anonymous_memory(args, tmp_path):
     return peak
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
 def test_a_large_npy_is_fitted_and_labelled_in_bounded_memory(tmp_path):
     # 2e7 rows x 8 float32 (610 MiB), written in chunks. The fit holds the

@@ -187,6 +187,7 @@ def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
         GaussianMixture(3, random_state=0).fit(X)
 
 
+@pytest.mark.slow
 def test_anonymous_memory_of_a_large_memmap_fit_is_bounded(tmp_path):
     # 2e7 rows x 4 float32 (305 MiB); the fit with default arguments must not
     # copy it: anonymous memory grows by a window (64 MiB) and the
