@@ -1,0 +1,53 @@
+"""Initial parameters (`fastgmm.em.init`): from hard labels as the textbook
+M-step computes them, zero-weight rows left out, weights over the rows."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from fastgmm import reference
+from fastgmm.em import init
+
+from ..helpers import COVARIANCE_TYPES, make_blobs
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_parameters_from_labels_are_the_textbook_m_step(covariance_type, weighted):
+    X, _ = make_blobs(700, 3, 4, seed=72, offset=50.0)
+    labels = np.random.RandomState(73).randint(4, size=700)
+    w = np.random.RandomState(74).rand(700) + 0.1 if weighted else None
+    weights, means, covs = init._from_labels(X, w, labels, 4, covariance_type, 1e-6)
+    resp = np.eye(4)[labels]
+    ref_weights, ref_means, ref_covs = reference.m_step(X, resp, covariance_type, 1e-6,
+                                                        sample_weight=w)
+    assert_allclose(weights, ref_weights, rtol=1e-12)
+    assert_allclose(means, ref_means, rtol=1e-12)
+    assert_allclose(covs, ref_covs, rtol=1e-9)
+
+
+def test_the_compiled_labels_step_agrees_with_numpy():
+    pytest.importorskip("fastgmm.kernels._cython")
+    X, _ = make_blobs(3000, 5, 3, seed=75)
+    labels = np.random.RandomState(76).randint(3, size=3000)
+    w = np.random.RandomState(77).rand(3000)
+    for covariance_type in COVARIANCE_TYPES:
+        a = init._from_labels(X, w, labels, 3, covariance_type, 1e-6)
+        b = init._from_labels_compiled(X, w, labels, 3, covariance_type, 1e-6)
+        for x, y in zip(a, b):
+            assert_allclose(x, y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random",
+                                         "random_from_data"])
+def test_rows_of_zero_weight_take_no_part(init_params):
+    X, _ = make_blobs(400, 2, 3, seed=78)
+    w = np.ones(400)
+    w[::3] = 0.0
+    kept = np.flatnonzero(w > 0)
+    a = init.initial_parameters(X, w, 3, "full", init_params, np.random.RandomState(0),
+                                1e-6)
+    b = init.initial_parameters(X[kept], w[kept], 3, "full", init_params,
+                                np.random.RandomState(0), 1e-6)
+    for x, y in zip(a, b):
+        assert_allclose(x, y, rtol=1e-12)
