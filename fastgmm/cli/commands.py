@@ -1,6 +1,6 @@
 """``fastgmm fit``, ``predict`` and ``score``: batch clustering of data files.
 
-`add_commands` adds the subcommands to the parser of ``fastgmm.__main__``.
+`cli.parser.add_commands` adds them to the parser of ``fastgmm.__main__``.
 Each command validates its outputs first, opens the data (see `files.data`: a
 memory map, an array-like read by windows, or an array in memory), fits or
 loads a model, then makes one pass over the rows, window by window, that

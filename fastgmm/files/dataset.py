@@ -83,7 +83,7 @@ class Dataset:
     """The rows of a data file.
 
     ``X`` is what the estimator reads: an array in memory, a read-only memory
-    map, or a `Rows` array-like (read window by window). ``rows`` reads the
+    map, or a `FileRows` array-like (read window by window). ``rows`` reads the
     same rows window by window into memory (see `window`).
     """
 
@@ -98,7 +98,7 @@ class Dataset:
 
     def __post_init__(self):
         if self.rows is None:
-            self.rows = self.X if isinstance(self.X, Rows) else ArrayRows(self.X)
+            self.rows = self.X if isinstance(self.X, FileRows) else ArrayRows(self.X)
 
     @property
     def in_memory(self):
@@ -152,7 +152,7 @@ def _remove_all_temporary():
         _remove_temporary(path)
 
 
-class Rows:
+class FileRows:
     """A read-only 2-D array-like of rows, read by row slices ``X[start:stop]``.
 
     What the estimator reads window by window (``shape``, ``dtype``, ``ndim``
@@ -176,7 +176,7 @@ class Rows:
         raise NotImplementedError
 
 
-class ArrayRows(Rows):
+class ArrayRows(FileRows):
     """An array (in memory or a memory map) read by windows: copies of its rows."""
 
     def __init__(self, X):
@@ -187,7 +187,7 @@ class ArrayRows(Rows):
         return np.array(self.X[start:stop])
 
 
-class NpyRows(Rows):
+class NpyRows(FileRows):
     """The rows of a C-ordered ``.npy`` file, read with ``readinto`` (so the
     file's pages are not kept mapped); ``X`` is the file's memory map."""
 
@@ -212,8 +212,8 @@ class NpyRows(Rows):
         return out
 
 
-class ColumnRows(Rows):
-    """Some columns of another `Rows`, selected window by window."""
+class ColumnRows(FileRows):
+    """Some columns of another `FileRows`, selected window by window."""
 
     def __init__(self, rows, index):
         self.rows, self.index = rows, list(index)
@@ -236,7 +236,7 @@ def standardize(X, mean, scale):
     return ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(dtype, copy=False)
 
 
-class StandardizedRows(Rows):
+class StandardizedRows(FileRows):
     """Rows standardized window by window (`standardize`)."""
 
     def __init__(self, rows, mean, scale):
@@ -258,7 +258,7 @@ def window_rows(n_features, itemsize=8, budget=16 * 2**20, max_rows=None):
 
 
 def to_array(rows):
-    """All rows of a `Rows` in one array in memory (for what needs them all)."""
+    """All rows of a `FileRows` in one array in memory (for what needs them all)."""
     out = np.empty(rows.shape, dtype=rows.dtype)
     step = window_rows(rows.shape[1], rows.dtype.itemsize)
     for start in range(0, rows.shape[0], step):
@@ -268,7 +268,7 @@ def to_array(rows):
 
 
 def take_rows(rows, indices):
-    """The rows at sorted ``indices`` of a `Rows`, read window by window."""
+    """The rows at sorted ``indices`` of a `FileRows`, read window by window."""
     out = np.empty((len(indices), rows.shape[1]), dtype=rows.dtype)
     step = window_rows(rows.shape[1], rows.dtype.itemsize)
     at = 0

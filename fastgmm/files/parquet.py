@@ -7,7 +7,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import dataset
-from .dataset import DataError, Dataset, Rows, _select, columns_option
+from .dataset import DataError, Dataset, FileRows, _select, columns_option
 
 
 def _read_parquet(source, name, columns, names_wanted):
@@ -42,7 +42,7 @@ def _read_parquet(source, name, columns, names_wanted):
     return Dataset(ParquetRows(pf, selected, dtype, name), selected, name)
 
 
-class ParquetRows(Rows):
+class ParquetRows(FileRows):
     """The chosen columns of a Parquet file, read by row groups.
 
     ``X[start:stop]`` reads only the row groups that rows [start, stop) touch
