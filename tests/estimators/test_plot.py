@@ -7,7 +7,7 @@ import pytest
 
 from fastgmm import GaussianMixture, GaussianMixtureSearch, plot
 
-from ..helpers import make_blobs
+from ..helpers import COVARIANCE_TYPES, make_blobs
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -42,7 +42,7 @@ def ellipses(ax):
     return [p for p in ax.patches if isinstance(p, Ellipse)]
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_mixture_two_features(tmp_path, covariance_type):
     X, _ = make_blobs(400, 2, 3, seed=0)
     model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)

@@ -11,6 +11,8 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 import fastgmm
 from fastgmm import GaussianMixture, GaussianMixtureSearch
 
+from ..helpers import COVARIANCE_TYPES
+
 
 def sample_mixture(covariance_type, n_samples, seed):
     """Rows from a known, well-separated mixture of the given covariance type."""
@@ -66,7 +68,7 @@ def expected_parameters(k, d, covariance_type):
     return covariance + k * d + (k - 1)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_bic_aic_icl_match_their_formulas(covariance_type):
     X, _ = sample_mixture("full", 800, seed=5)
     X = np.hstack([X, X[:, :1] * 0.5 + np.random.RandomState(0).randn(800, 1)])

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from fastgmm import GaussianMixture
 
-from ..helpers import make_blobs
+from ..helpers import COVARIANCE_TYPES, make_blobs
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 
@@ -137,7 +137,7 @@ def test_bad_sample_weight(sample_weight, pattern):
     np.testing.assert_array_equal(sample_weight, before)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_ill_defined_covariance_names_component_and_remedy(covariance_type):
     # two collapsed clouds and no regularization
     X = np.vstack([np.zeros((5, 3)), np.ones((5, 3))])

@@ -259,7 +259,7 @@ def test_load_is_exported():
     assert "load" in fastgmm.__all__
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_partial_fit_continues_after_save_and_load(tmp_path, covariance_type):
     # the online state (step count, rows seen, running statistics) is in the file
     X, _ = make_blobs(2500, 3, 2, seed=3)

@@ -18,6 +18,8 @@ import fastgmm
 from fastgmm import _persist
 from fastgmm.files import model as _io
 
+from ..helpers import COVARIANCE_TYPES
+
 PARAMS = {
     "n_components": 2, "covariance_type": "full", "tol": 0.001, "reg_covar": 1e-06,
     "max_iter": 100, "n_init": 1, "init_params": "kmeans", "weights_init": None,
@@ -91,7 +93,7 @@ def assert_damaged(path, *fragments):
 # --------------------------------------------------------------- valid files
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_a_hand_made_file_loads_and_predicts_as_scikit_learn(
         tmp_path, covariance_type, dtype):
