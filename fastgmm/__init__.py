@@ -16,6 +16,7 @@ from ._version import __version__
 __all__ = [
     "BayesianGaussianMixture",
     "GaussianMixture",
+    "GaussianMixtureImputer",
     "GaussianMixtureSearch",
     "load",
     "plot",
@@ -27,6 +28,7 @@ __all__ = [
 _LAZY = {
     "BayesianGaussianMixture": ("_bayesian", "BayesianGaussianMixture"),
     "GaussianMixture": ("mixture", "GaussianMixture"),
+    "GaussianMixtureImputer": ("_impute", "GaussianMixtureImputer"),
     "GaussianMixtureSearch": ("_search", "GaussianMixtureSearch"),
     "load": ("_persist", "load"),
     "plot": ("plot", None),  # matplotlib itself is imported only when drawing

@@ -139,6 +139,11 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     backend : {'auto', 'numba', 'cython'}, default='auto'
         The compiled kernels of each fit.
 
+    nan_policy : {'raise', 'marginalize'}, default='raise'
+        As :class:`GaussianMixture`'s: 'marginalize' fits and scores each
+        candidate on the observed entries of X (NaN: missing), BIC, AIC, ICL
+        and held-out likelihood included.
+
     Attributes
     ----------
     best_estimator_ : GaussianMixture
@@ -197,7 +202,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         # the parameters each candidate's GaussianMixture takes
         **{name: GaussianMixture._parameter_constraints[name] for name in (
             "n_init", "tol", "reg_covar", "max_iter", "init_params", "random_state",
-            "n_threads", "backend")},
+            "n_threads", "backend", "nan_policy")},
     }
 
     def __init__(
@@ -216,6 +221,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         n_jobs=-1,
         n_threads=None,
         backend="auto",
+        nan_policy="raise",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -230,6 +236,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.n_threads = n_threads
         self.backend = backend
+        self.nan_policy = nan_policy
 
     # ----------------------------------------------------------------- grid
 
@@ -326,7 +333,9 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         """
         self._validate_params()
         grid = self._grid()
-        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2)
+        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2,
+                          ensure_all_finite=("allow-nan" if self.nan_policy == "marginalize"
+                                             else True))
         n_samples = X.shape[0]
         heldout = self.criterion == "heldout"
         splits = ([(None, None)] if not heldout else
@@ -343,7 +352,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         self.n_jobs_, self.n_threads_ = self._resources(len(grid))
         params = dict(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                       init_params=self.init_params, backend=self.backend,
-                      n_init=self.n_init, n_threads=self.n_threads_)
+                      n_init=self.n_init, n_threads=self.n_threads_,
+                      nan_policy=self.nan_policy)
         # outcomes[(candidate, fold)] = (model, outcome)
         outcomes = {}
         done, total = 0, len(grid) * len(splits)

@@ -112,6 +112,18 @@ class GaussianMixture(_BaseMixture):
         (closer to 0.5: old batches are forgotten faster, for drifting
         streams).
 
+    nan_policy : {'raise', 'marginalize'}, default='raise'
+        'raise': NaN in X is an error, as in scikit-learn. 'marginalize':
+        NaN entries are missing values (missing at random): the fit is the
+        exact EM of the observed entries (Ghahramani & Jordan 1994), and
+        ``predict``, ``predict_proba``, ``score_samples``, ``score``,
+        ``bic`` and ``aic`` use the marginal density of each row's observed
+        entries; a row with every entry missing gets the weights as
+        responsibilities and log-likelihood 0. The initialization clusters
+        the rows with each missing entry replaced by its feature's mean.
+        :meth:`impute` fills the missing entries. Only for X in memory in
+        this version (a memory map or dask array with NaN raises).
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -165,6 +177,7 @@ class GaussianMixture(_BaseMixture):
         "window_bytes": [Interval(Integral, 1, None, closed="left")],
         "learning_offset": [Interval(Real, 0.0, None, closed="left")],
         "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "nan_policy": [StrOptions({"raise", "marginalize"})],
     }
 
     def __init__(
@@ -190,6 +203,7 @@ class GaussianMixture(_BaseMixture):
         window_bytes=_source.WINDOW_BYTES,
         learning_offset=10.0,
         learning_decay=0.7,
+        nan_policy="raise",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -211,6 +225,12 @@ class GaussianMixture(_BaseMixture):
         self.window_bytes = window_bytes
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
+        self.nan_policy = nan_policy
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.nan_policy == "marginalize"
+        return tags
 
     # --------------------------------------------------- the hooks of _fit
 

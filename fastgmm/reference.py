@@ -31,6 +31,10 @@ __all__ = [
     "m_step",
     "sufficient_statistics",
     "fit",
+    "e_step_missing",
+    "m_step_missing",
+    "fit_missing",
+    "impute",
 ]
 
 
@@ -212,3 +216,135 @@ def fit(X, weights, means, covariances, covariance_type, *, reg_covar=1e-6,
             break
         previous = lower_bound
     return params, lower_bounds, converged
+
+
+# ------------------------------------------------- missing entries (NaN)
+#
+# EM with missing entries (Ghahramani & Jordan 1994), one row at a time: a
+# row's responsibilities come from the marginal density of its observed
+# entries o, N(x_o; m_o, C_oo); the M-step takes, per component, the
+# conditional mean of the missing entries m, m_m + C_mo C_oo^-1 (x_o - m_o),
+# and adds their conditional covariance C_mm - C_mo C_oo^-1 C_om to the
+# scatter. A row with no observed entry has log-likelihood 0 and the weights
+# as responsibilities.
+
+
+def _row_log_prob_missing(x, weights, means, covs):
+    """log w_k + log N(x_o | m_k,o, C_k,oo) of one row (NaN = missing)."""
+    o = ~np.isnan(x)
+    out = np.empty(len(weights))
+    for k in range(len(weights)):
+        out[k] = math.log(weights[k])
+        if o.any():
+            out[k] += log_gaussian_density(x[o], means[k][o], covs[k][np.ix_(o, o)])
+    return out
+
+
+def e_step_missing(X, weights, means, covariances, covariance_type):
+    """Responsibilities and per-row log-likelihoods of the observed entries."""
+    X = np.asarray(X, dtype=np.float64)
+    n_samples, n_features = X.shape
+    covs = full_covariances(covariances, covariance_type, len(weights), n_features)
+    resp = np.empty((n_samples, len(weights)))
+    log_likelihood = np.empty(n_samples)
+    for i in range(n_samples):
+        log_prob = _row_log_prob_missing(X[i], weights, means, covs)
+        log_likelihood[i] = logsumexp(log_prob)
+        resp[i] = np.exp(log_prob - log_likelihood[i])
+    return resp, log_likelihood
+
+
+def _conditional(x, mean, cov):
+    """(completed row, conditional covariance of the missing entries placed
+    in a d x d matrix) of one row under one Gaussian."""
+    o = ~np.isnan(x)
+    m = ~o
+    completed = x.copy()
+    extra = np.zeros((len(x), len(x)))
+    if m.any():
+        if o.any():
+            gain = cov[np.ix_(m, o)] @ np.linalg.inv(cov[np.ix_(o, o)])
+            completed[m] = mean[m] + gain @ (x[o] - mean[o])
+            extra[np.ix_(m, m)] = cov[np.ix_(m, m)] - gain @ cov[np.ix_(o, m)]
+        else:
+            completed[m] = mean[m]
+            extra[np.ix_(m, m)] = cov[np.ix_(m, m)]
+    return completed, extra
+
+
+def m_step_missing(X, resp, weights, means, covariances, covariance_type,
+                   reg_covar=1e-6, sample_weight=None):
+    """The M-step with missing entries, under the parameters of the E-step.
+
+    Each row, for each component, is completed by its conditional mean; the
+    scatter adds the conditional covariance of the missing entries.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_samples, n_features = X.shape
+    n_components = resp.shape[1]
+    w = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
+    covs = full_covariances(covariances, covariance_type, n_components, n_features)
+    counts = np.zeros(n_components)
+    sums = np.zeros((n_components, n_features))
+    completed = np.empty((n_samples, n_components, n_features))
+    extras = np.empty((n_samples, n_components, n_features, n_features))
+    for i in range(n_samples):
+        for k in range(n_components):
+            completed[i, k], extras[i, k] = _conditional(X[i], means[k], covs[k])
+            counts[k] += w[i] * resp[i, k]
+            sums[k] += w[i] * resp[i, k] * completed[i, k]
+    new_means = sums / counts[:, None]
+    scatter = np.zeros((n_components, n_features, n_features))
+    for i in range(n_samples):
+        for k in range(n_components):
+            diff = completed[i, k] - new_means[k]
+            scatter[k] += w[i] * resp[i, k] * (np.outer(diff, diff) + extras[i, k])
+    if covariance_type == "tied":
+        full = np.array([scatter.sum(axis=0) / counts.sum()] * n_components)
+    else:
+        full = scatter / counts[:, None, None]
+    if covariance_type == "diag":
+        full = np.array([np.diag(np.diag(c)) for c in full])
+    elif covariance_type == "spherical":
+        full = np.array([np.mean(np.diag(c)) * np.eye(n_features) for c in full])
+    full = full + reg_covar * np.eye(n_features)
+    return (counts / counts.sum(), new_means, compress_covariances(full, covariance_type))
+
+
+def fit_missing(X, weights, means, covariances, covariance_type, *, reg_covar=1e-6,
+                max_iter=100, tol=1e-3, sample_weight=None):
+    """EM with missing entries (NaN) from the given initial parameters; the
+    lower bound is the mean observed-data log-likelihood. Returns as `fit`."""
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    params = (np.asarray(weights, float), np.asarray(means, float),
+              np.asarray(covariances, float))
+    lower_bounds = []
+    previous = -np.inf
+    converged = False
+    for _ in range(max_iter):
+        resp, log_likelihood = e_step_missing(X, *params, covariance_type)
+        params = m_step_missing(X, resp, *params, covariance_type, reg_covar,
+                                sample_weight=w)
+        lower_bound = float(np.sum(w * log_likelihood) / np.sum(w))
+        lower_bounds.append(lower_bound)
+        if abs(lower_bound - previous) < tol:
+            converged = True
+            break
+        previous = lower_bound
+    return params, lower_bounds, converged
+
+
+def impute(X, weights, means, covariances, covariance_type):
+    """X with each NaN replaced by E[x_m | x_o] = sum_k r_k(x_o) (m_k,m +
+    C_k,mo C_k,oo^-1 (x_o - m_k,o))."""
+    X = np.asarray(X, dtype=np.float64)
+    n_features = X.shape[1]
+    covs = full_covariances(covariances, covariance_type, len(weights), n_features)
+    resp, _ = e_step_missing(X, weights, means, covariances, covariance_type)
+    out = X.copy()
+    for i in range(len(X)):
+        if np.isnan(X[i]).any():
+            out[i] = sum(resp[i, k] * _conditional(X[i], means[k], covs[k])[0]
+                         for k in range(len(weights)))
+    return out

@@ -1,0 +1,241 @@
+"""Rows with missing entries (NaN), in memory: EM with the missing entries
+marginalised (``nan_policy='marginalize'``).
+
+`IncompleteRows` is a rows source like `rows.InMemoryRows`, so the EM
+driver, the initialization and the estimator's outputs run on it unchanged.
+What it computes (Ghahramani & Jordan 1994):
+
+- a row's responsibilities and log-likelihood come from the marginal
+  density of its observed entries o, N(x_o; m_o, S_oo), and the same per
+  component constants (log weights) as a complete row;
+- the statistics of a pass around the means m_k are those of the rows
+  completed, per component, by the conditional mean of their missing
+  entries, x_m = m_m + S_mo S_oo^-1 (x_o - m_o), with the conditional
+  covariance S_mm - S_mo S_oo^-1 S_om added to the scatter's missing block,
+  each weighted by the row's responsibility; the M-step (`em.covariance`)
+  is then the complete-data one. For 'diag' and 'spherical' S_mo = 0: the
+  missing entries take the means and add their variances;
+- a row with every entry missing has log-likelihood 0 and the weights as
+  responsibilities (its marginal density is over no variable).
+
+Rows are grouped by their pattern of missing entries: each pattern's
+Cholesky factor of S_oo and its regression coefficients S_oo^-1 S_om are
+computed once per component and pass, for all its rows at once. The rows
+without a missing entry go through the compiled kernels as they would
+without NaN. The initialization draws from the rows with each missing entry
+replaced by its feature's (weighted) mean of the observed values. The
+incomplete rows are computed in float64 whatever X's dtype.
+"""
+
+import math
+
+import numpy as np
+from scipy import linalg
+
+from ..em import covariance as cov
+from .rows import InMemoryRows, _Passes
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _full_covariances(precisions_chol, covariance_type, n_components, n_features):
+    """The k full d x d covariances of precision Cholesky factors U."""
+    covs = cov.covariances_from_cholesky(precisions_chol, covariance_type)
+    if covariance_type == "full":
+        return covs
+    if covariance_type == "tied":
+        return np.broadcast_to(covs, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return np.stack([np.diag(c) for c in covs])
+    return np.stack([c * np.eye(n_features) for c in covs])
+
+
+class _Pattern:
+    """The rows of one pattern of missing entries and, per component, what the
+    pattern needs of each Gaussian."""
+
+    def __init__(self, rows, observed):
+        self.rows = rows
+        self.o = np.flatnonzero(observed)
+        self.m = np.flatnonzero(~observed)
+
+    def terms(self, X, k_means, k_cov):
+        """(log N(x_o; m_o, S_oo) per row, z = completed row - m (n, d), the
+        conditional covariance of the missing block) under one Gaussian."""
+        x = X[self.rows].astype(np.float64)
+        o, m = self.o, self.m
+        z = np.empty_like(x)
+        if o.size:
+            zo = x[:, o] - k_means[o]
+            factor = linalg.cho_factor(k_cov[np.ix_(o, o)], lower=True,
+                                       check_finite=False)
+            y = linalg.solve_triangular(factor[0], zo.T, lower=True, check_finite=False)
+            log_det = 2.0 * np.sum(np.log(np.diag(factor[0])))
+            log_density = -0.5 * (o.size * _LOG_2PI + log_det
+                                  + np.einsum("ij,ij->j", y, y))
+            z[:, o] = zo
+        else:
+            log_density = np.zeros(x.shape[0])
+        conditional = None
+        if m.size:
+            if o.size:
+                gain = linalg.cho_solve(factor, k_cov[np.ix_(o, m)], check_finite=False)
+                z[:, m] = zo @ gain
+                conditional = k_cov[np.ix_(m, m)] - k_cov[np.ix_(m, o)] @ gain
+            else:
+                z[:, m] = 0.0
+                conditional = np.array(k_cov[np.ix_(m, m)])
+        return log_density, z, conditional
+
+
+class IncompleteRows(InMemoryRows):
+    """A validated float32/float64 array in memory with NaN entries."""
+
+    def __init__(self, X):
+        super().__init__(X)
+        missing = np.isnan(X)
+        complete = ~missing.any(axis=1)
+        self.complete = np.flatnonzero(complete)
+        self.X_complete = np.ascontiguousarray(X[self.complete])
+        incomplete = np.flatnonzero(~complete)
+        patterns, inverse = np.unique(missing[incomplete], axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        self.patterns = [_Pattern(incomplete[inverse == p], ~patterns[p])
+                         for p in range(patterns.shape[0])]
+        self.n_incomplete = incomplete.size
+
+    # -- the estimator's interface ------------------------------------------------
+
+    def passes(self, backend, w, n_components, covariance_type, n_threads):
+        return _Passes(self, backend, w, covariance_type, n_threads)
+
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+        """One pass: the statistics around ``means`` of the completed rows
+        (`SufficientStats`, the observed-data log-likelihood in ``ll``)."""
+        k, d = means.shape
+        stats = cov.SufficientStats.zeros(k, d, covariance_type)
+        total = 0.0
+        if self.complete.size:
+            w_c = None if w is None else np.ascontiguousarray(w[self.complete])
+            total = backend.accumulate(self.X_complete, w_c, c, means, U,
+                                       covariance_type, stats, n_threads=n_threads)
+        nk, s1 = np.zeros(k), np.zeros((k, d))
+        s2 = np.zeros((k, d, d))
+        for pattern, log_resp, log_norm, parts in self._incomplete_passes(c, means, U,
+                                                                          covariance_type):
+            wp = None if w is None else w[pattern.rows]
+            total += float(np.sum(log_norm if wp is None else wp * log_norm))
+            resp = np.exp(log_resp)
+            if wp is not None:
+                resp *= wp[:, None]
+            for j, (z, conditional) in enumerate(parts):
+                r = resp[:, j]
+                weight = float(np.sum(r))
+                nk[j] += weight
+                s1[j] += r @ z
+                s2[j] += z.T @ (r[:, None] * z)
+                if conditional is not None:
+                    s2[j][np.ix_(pattern.m, pattern.m)] += weight * conditional
+        stats.nk += nk
+        stats.s1 += s1
+        if covariance_type == "full":
+            stats.s2 += s2
+        elif covariance_type == "tied":
+            stats.s2 += s2.sum(axis=0)
+        elif covariance_type == "diag":
+            stats.s2 += np.einsum("kii->ki", s2)
+        else:
+            stats.s2 += np.einsum("kii->k", s2)
+        stats.ll = total
+        return stats
+
+    def _incomplete_passes(self, c, means, U, covariance_type):
+        """Per pattern: (pattern, log responsibilities (n_p, k), log p(x_o)
+        (n_p,), [(z, conditional covariance) per component])."""
+        k, d = means.shape
+        covs = _full_covariances(U, covariance_type, k, d)
+        # the components' log weights (with any other constant of the model)
+        log_weights = c - cov.log_det_cholesky(U, covariance_type, d) + 0.5 * d * _LOG_2PI
+        for pattern in self.patterns:
+            log_prob = np.empty((pattern.rows.size, k))
+            parts = []
+            for j in range(k):
+                log_density, z, conditional = pattern.terms(self.X, means[j], covs[j])
+                log_prob[:, j] = log_weights[j] + log_density
+                parts.append((z, conditional))
+            top = np.max(log_prob, axis=1)
+            with np.errstate(invalid="ignore"):
+                shifted = log_prob - top[:, None]
+            log_norm = top + np.log(np.sum(np.exp(shifted), axis=1))
+            if pattern.o.size == 0:  # nothing observed: the weights, log p = 0
+                log_prob -= log_norm[:, None]
+                log_norm[:] = 0.0
+            yield pattern, log_prob - log_norm[:, None], log_norm, parts
+
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
+        """Per-row outputs: the complete rows through the kernels, the others
+        from their observed entries."""
+        wanted = {name: out for name, out in outputs.items() if out is not None}
+        if self.complete.size:
+            part = {}
+            for name, out in wanted.items():
+                shape = (self.complete.size,) + out.shape[1:]
+                part[name] = np.empty(shape, dtype=out.dtype)
+            backend.posterior(self.X_complete, c, means, U, covariance_type,
+                              n_threads=n_threads, **part)
+            for name, values in part.items():
+                wanted[name][self.complete] = values
+        for pattern, log_resp, log_norm, _ in self._incomplete_passes(c, means, U,
+                                                                     covariance_type):
+            if "log_norm" in wanted:
+                wanted["log_norm"][pattern.rows] = log_norm
+            if "resp" in wanted:
+                wanted["resp"][pattern.rows] = np.exp(log_resp)
+            if "labels" in wanted:
+                wanted["labels"][pattern.rows] = np.argmax(log_resp, axis=1)
+
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+        log_norm = np.empty(self.n_samples, dtype=np.float64)
+        self.posterior(backend, c, means, U, covariance_type, n_threads,
+                       log_norm=log_norm)
+        return float(np.mean(log_norm))
+
+    def impute(self, c, means, U, covariance_type):
+        """X (a new float64 array) with each NaN replaced by its conditional
+        expectation under the mixture: sum_k r_k(x_o) (m_k + z_k)."""
+        out = self.X.astype(np.float64)
+        for pattern, log_resp, _, parts in self._incomplete_passes(c, means, U,
+                                                                   covariance_type):
+            resp = np.exp(log_resp)
+            completed = np.zeros((pattern.rows.size, pattern.m.size))
+            for j, (z, _) in enumerate(parts):
+                completed += resp[:, j:j + 1] * (means[j][pattern.m] + z[:, pattern.m])
+            out[np.ix_(pattern.rows, pattern.m)] = completed
+        return out
+
+    # -- the initialization's rows ------------------------------------------------
+
+    def rows(self, indices=None, progress=None):
+        """Rows with each missing entry replaced by its feature's mean over the
+        observed values (what the initialization clusters)."""
+        if not hasattr(self, "_feature_means"):
+            self._feature_means = self._observed_means(None)
+        X = self.X if indices is None else self.X[indices]
+        filled = np.array(X)
+        mask = np.isnan(filled)
+        filled[mask] = np.take(self._feature_means, np.nonzero(mask)[1])
+        return filled
+
+    def take(self, indices, w, progress=None):
+        self._feature_means = self._observed_means(w)
+        return super().take(indices, w, progress)
+
+    def _observed_means(self, w):
+        observed = ~np.isnan(self.X)
+        weights = np.ones(self.n_samples) if w is None else w
+        values = np.where(observed, self.X, 0.0).astype(np.float64)
+        counts = weights @ observed
+        sums = weights @ values
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / counts
+        return np.where(counts > 0, means, 0.0)

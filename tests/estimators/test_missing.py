@@ -1,0 +1,184 @@
+"""Missing values (``nan_policy='marginalize'``): the grouped EM against the
+textbook per-row EM of `fastgmm.reference`, monotone lower bounds, the
+marginal outputs, imputation, and the imputer as a scikit-learn transformer."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastgmm import GaussianMixture, GaussianMixtureImputer, GaussianMixtureSearch, reference
+
+from ..helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, assert_same_model, make_blobs
+
+
+def _data(n=400, d=3, k=3, seed=80, fraction=0.15, dtype=np.float64):
+    X, _ = make_blobs(n, d, k, seed=seed, offset=20.0)
+    rng = np.random.RandomState(seed + 1)
+    X[rng.rand(n, d) < fraction] = np.nan
+    X[5] = np.nan  # a row with nothing observed
+    return X.astype(dtype)
+
+
+def _quiet_fit(model, X, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, **kwargs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_fit_is_the_textbook_em_of_the_observed_entries(backend, covariance_type,
+                                                            dtype, weighted):
+    X = _data(dtype=dtype)
+    w = np.random.RandomState(82).rand(len(X)) + 0.2 if weighted else None
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  nan_policy="marginalize", backend=backend, tol=0.0)
+    start = _quiet_fit(GaussianMixture(max_iter=0, **params), X, sample_weight=w)
+    # the same start for both: the initial parameters in float64
+    init = dict(weights_init=start.weights_.astype(float),
+                means_init=start.means_.astype(float),
+                precisions_init=start.precisions_.astype(float))
+    fitted = _quiet_fit(GaussianMixture(max_iter=4, **params, **init), X, sample_weight=w)
+    covariances = reference.full_covariances(
+        1.0 / init["precisions_init"] if covariance_type in ("diag", "spherical")
+        else np.linalg.inv(init["precisions_init"]), covariance_type, 3, X.shape[1])
+    expected, bounds, _ = reference.fit_missing(
+        X, init["weights_init"], init["means_init"],
+        reference.compress_covariances(covariances, covariance_type), covariance_type,
+        max_iter=4, tol=0.0, sample_weight=w)
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    assert_allclose(fitted.lower_bounds_, bounds, rtol=rtol)
+    assert_allclose(fitted.weights_, expected[0], rtol=rtol)
+    assert_allclose(fitted.means_, expected[1], rtol=rtol)
+    assert_allclose(fitted.covariances_, expected[2], rtol=rtol * 10)
+    assert fitted.means_.dtype == dtype
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_observed_data_likelihood_never_decreases(covariance_type):
+    X = _data(fraction=0.3, seed=83)
+    fitted = _quiet_fit(GaussianMixture(3, covariance_type=covariance_type, tol=0.0,
+                                        max_iter=40, nan_policy="marginalize",
+                                        random_state=1), X)
+    assert np.all(np.diff(fitted.lower_bounds_) >= -1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_without_nan_the_fit_is_todays_bit_for_bit(covariance_type):
+    X, _ = make_blobs(500, 3, 3, seed=84)
+    a = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    b = GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                        nan_policy="marginalize").fit(X)
+    assert_same_model(a, b)
+    assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_outputs_marginalise_the_missing_entries(covariance_type):
+    X = _data(seed=85)
+    model = _quiet_fit(GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                                       nan_policy="marginalize"), X)
+    resp, log_likelihood = reference.e_step_missing(
+        X, model.weights_, model.means_, model.covariances_, covariance_type)
+    assert_allclose(model.score_samples(X), log_likelihood, rtol=1e-10)
+    assert_allclose(model.predict_proba(X), resp, rtol=1e-8, atol=1e-12)
+    assert_array_equal(model.predict(X), np.argmax(resp, axis=1))
+    assert_allclose(model.score(X), np.mean(log_likelihood), rtol=1e-12)
+    n, p = len(X), model._n_parameters()
+    assert_allclose(model.bic(X), -2 * np.sum(log_likelihood) + p * np.log(n), rtol=1e-12)
+    # the row with nothing observed: the weights, log-likelihood 0
+    assert model.score_samples(X)[5] == 0.0
+    assert_allclose(model.predict_proba(X)[5], model.weights_, rtol=1e-12)
+    imputed = model.impute(X)
+    assert_allclose(imputed, reference.impute(X, model.weights_, model.means_,
+                                              model.covariances_, covariance_type),
+                    rtol=1e-10)
+    observed = ~np.isnan(X)
+    assert_array_equal(imputed[observed], X[observed])
+    assert_allclose(imputed[5], model.weights_ @ model.means_, rtol=1e-12)
+
+
+def test_nan_is_an_error_unless_marginalised(tmp_path):
+    X = _data()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        GaussianMixture(3).fit(X)
+    model = _quiet_fit(GaussianMixture(3, nan_policy="marginalize", random_state=0), X)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        GaussianMixture(3, random_state=0).fit(X[~np.isnan(X).any(axis=1)]).predict(X)
+    X_inf = X.copy()
+    X_inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        model.predict(X_inf)
+    with pytest.raises(ValueError, match="nan_policy"):
+        GaussianMixture(nan_policy="drop").fit(X)
+    # not in memory: this version refuses NaN there
+    np.save(tmp_path / "X.npy", X)
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixture(3, nan_policy="marginalize").fit(
+            np.load(tmp_path / "X.npy", mmap_mode="r"))
+
+
+def test_marginalising_recovers_the_mixture_better_than_imputing_or_dropping():
+    # two correlated Gaussians, 30% of the entries missing completely at random
+    rng = np.random.RandomState(86)
+    covariance = np.array([[1.0, 0.9, 0.8], [0.9, 1.0, 0.85], [0.8, 0.85, 1.0]])
+    means = np.array([[0.0, 0.0, 0.0], [4.0, -3.0, 2.0]])
+    labels = rng.rand(6000) < 0.4
+    X = np.where(labels[:, None], means[1], means[0]) + rng.multivariate_normal(
+        np.zeros(3), covariance, size=6000)
+    missing = X.copy()
+    missing[rng.rand(*X.shape) < 0.3] = np.nan
+
+    def error(model):
+        order = np.argsort(model.means_[:, 0])
+        return (np.max(np.abs(model.means_[order] - means)),
+                np.max(np.abs(model.covariances_[order] - covariance)))
+
+    params = dict(n_components=2, random_state=0)
+    marginal = error(GaussianMixture(nan_policy="marginalize", **params).fit(missing))
+    filled = np.where(np.isnan(missing), np.nanmean(missing, axis=0), missing)
+    imputed = error(GaussianMixture(**params).fit(filled))
+    complete = missing[~np.isnan(missing).any(axis=1)]
+    dropped = error(GaussianMixture(**params).fit(complete))
+    assert marginal[1] < imputed[1] / 5  # mean imputation shrinks the covariances
+    assert marginal[0] < imputed[0]
+    assert marginal[1] < dropped[1] and marginal[0] < dropped[0] * 1.5
+
+
+def test_the_imputer_in_a_pipeline():
+    X = _data(n=600, seed=87)
+    imputer = GaussianMixtureImputer(n_components=3, random_state=0)
+    pipeline = make_pipeline(imputer, StandardScaler())
+    out = pipeline.fit_transform(X)
+    assert not np.isnan(out).any() and out.shape == X.shape
+    mixture = GaussianMixture(3, random_state=0, nan_policy="marginalize").fit(X)
+    assert_allclose(imputer.transform(X), mixture.impute(X), rtol=1e-12)
+    assert imputer.n_iter_ == mixture.n_iter_
+    assert imputer.transform(X.astype(np.float32)).dtype == np.float32
+
+
+def test_a_search_on_data_with_missing_entries():
+    X = _data(n=600, seed=88)
+    search = GaussianMixtureSearch(range(1, 5), covariance_type=["full", "diag"],
+                                   nan_policy="marginalize", random_state=0).fit(X)
+    assert search.best_params_["n_components"] == 3
+    assert search.best_estimator_.nan_policy == "marginalize"
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixtureSearch(range(1, 3), random_state=0).fit(X)
+
+
+@parametrize_with_checks([GaussianMixtureImputer(random_state=0),
+                          GaussianMixtureImputer(2, covariance_type="diag", random_state=0),
+                          GaussianMixture(nan_policy="marginalize", random_state=0)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
