@@ -2,7 +2,8 @@
 
 A drop-in for :class:`sklearn.mixture.GaussianMixture` (and
 ``BayesianGaussianMixture``) with the hot loop compiled twice (Numba and
-Cython). See ``GaussianMixture``, ``BayesianGaussianMixture`` and
+Cython). See ``GaussianMixture``, ``BayesianGaussianMixture``,
+``GaussianMixtureSearch``, ``GaussianMixtureImputer`` and
 ``reference`` (the naive EM the tests compare against).
 
 The public names are imported on first use (PEP 562), so that importing the

@@ -98,6 +98,7 @@ class IncompleteRows(InMemoryRows):
         self.complete = np.flatnonzero(complete)
         self.X_complete = np.ascontiguousarray(X[self.complete])
         incomplete = np.flatnonzero(~complete)
+        self.incomplete = incomplete
         patterns, inverse = np.unique(missing[incomplete], axis=0, return_inverse=True)
         inverse = inverse.ravel()
         self.patterns = [_Pattern(incomplete[inverse == p], ~patterns[p])
@@ -119,6 +120,10 @@ class IncompleteRows(InMemoryRows):
             w_c = None if w is None else np.ascontiguousarray(w[self.complete])
             total = backend.accumulate(self.X_complete, w_c, c, means, U,
                                        covariance_type, stats, n_threads=n_threads)
+        if covariance_type in ("diag", "spherical") and self.n_incomplete:
+            total += self._diagonal_statistics(w, c, means, U, covariance_type, stats)
+            stats.ll = total
+            return stats
         nk, s1 = np.zeros(k), np.zeros((k, d))
         s2 = np.zeros((k, d, d))
         for pattern, log_resp, log_norm, parts in self._incomplete_passes(c, means, U,
@@ -148,6 +153,53 @@ class IncompleteRows(InMemoryRows):
             stats.s2 += np.einsum("kii->k", s2)
         stats.ll = total
         return stats
+
+    # -- 'diag' and 'spherical': the missing entries drop out feature by feature
+
+    def _diagonal_terms(self, c, means, U, covariance_type):
+        """For all incomplete rows at once: (x in float64 with 0 where missing,
+        the observed mask, variances (k, d), log responsibilities (n, k),
+        log p(x_o) (n,))."""
+        k, d = means.shape
+        x = self.X[self.incomplete].astype(np.float64)
+        observed = ~np.isnan(x)
+        x[~observed] = 0.0
+        precision = np.broadcast_to(
+            (U if covariance_type == "diag" else U[:, None]) ** 2, (k, d))
+        log_weights = c - cov.log_det_cholesky(U, covariance_type, d) + 0.5 * d * _LOG_2PI
+        mask = observed.astype(np.float64)
+        # sum over observed j of (x_j - m_kj)^2 p_kj = x^2.p - 2 x.(m p) + m^2.p
+        quadratic = ((x * x) @ precision.T - 2.0 * x @ (means * precision).T
+                     + mask @ (means * means * precision).T)
+        log_det = mask @ np.log(precision).T  # sum over observed j of log p_kj
+        log_prob = (log_weights[None, :] + 0.5 * log_det
+                    - 0.5 * (mask.sum(axis=1)[:, None] * _LOG_2PI + quadratic))
+        top = np.max(log_prob, axis=1)
+        log_norm = top + np.log(np.sum(np.exp(log_prob - top[:, None]), axis=1))
+        nothing = mask.sum(axis=1) == 0
+        log_resp = log_prob - log_norm[:, None]
+        log_norm[nothing] = 0.0
+        return x, mask, 1.0 / precision, log_resp, log_norm
+
+    def _diagonal_statistics(self, w, c, means, U, covariance_type, stats):
+        """Add the incomplete rows' statistics; return their log-likelihood."""
+        x, mask, variance, log_resp, log_norm = self._diagonal_terms(c, means, U,
+                                                                     covariance_type)
+        resp = np.exp(log_resp)
+        if w is not None:
+            wi = w[self.incomplete]
+            resp *= wi[:, None]
+            log_norm = wi * log_norm
+        nk = resp.sum(axis=0)
+        # z = x - m where observed, 0 (the conditional mean) where missing
+        s1 = resp.T @ x - (resp.T @ mask) * means
+        # z^2 where observed, the variance where missing
+        s2 = (resp.T @ (x * x) - 2.0 * means * (resp.T @ x)
+              + means * means * (resp.T @ mask) + variance * (resp.T @ (1.0 - mask)))
+        stats.nk += nk
+        stats.s1 += s1
+        stats.s2 += s2 if covariance_type == "diag" else s2.sum(axis=1)
+        return float(np.sum(log_norm))
 
     def _incomplete_passes(self, c, means, U, covariance_type):
         """Per pattern: (pattern, log responsibilities (n_p, k), log p(x_o)
@@ -185,6 +237,17 @@ class IncompleteRows(InMemoryRows):
                               n_threads=n_threads, **part)
             for name, values in part.items():
                 wanted[name][self.complete] = values
+        if covariance_type in ("diag", "spherical") and self.n_incomplete:
+            _, _, _, log_resp, log_norm = self._diagonal_terms(c, means, U,
+                                                               covariance_type)
+            rows = self.incomplete
+            if "log_norm" in wanted:
+                wanted["log_norm"][rows] = log_norm
+            if "resp" in wanted:
+                wanted["resp"][rows] = np.exp(log_resp)
+            if "labels" in wanted:
+                wanted["labels"][rows] = np.argmax(log_resp, axis=1)
+            return
         for pattern, log_resp, log_norm, _ in self._incomplete_passes(c, means, U,
                                                                      covariance_type):
             if "log_norm" in wanted:
