@@ -168,6 +168,12 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         else:
             rows = _source.WindowedRows(X, self.window_bytes,
                                         ensure_min_samples=2 if reset else 1)
+            if getattr(self, "nan_policy", "raise") == "marginalize":
+                from .sources import missing
+
+                if missing.has_nan(rows):  # (one more read of X)
+                    rows = missing.WindowedIncompleteRows(
+                        X, self.window_bytes, ensure_min_samples=2 if reset else 1)
         if reset:
             self.n_features_in_ = rows.n_features
             self.__dict__.pop("feature_names_in_", None)

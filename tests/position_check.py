@@ -30,7 +30,6 @@ from fastgmm import kernels
 from fastgmm.kernels import _common
 from tests.helpers import COVARIANCE_TYPES
 
-
 #: (n_features, n_components): d <= 8 (copies per d), 12 x 3 ('diag' on
 #: row-major tiles; generic 'full'/'tied'), 12 x 6 (generic loops), 17 x 20
 #: (the shape of the 'diag' products in a fit), 27 x 5 ('full' tiles), 40 x 3

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import linalg
 
 from ..em import covariance as cov
-from .rows import InMemoryRows, _Passes
+from .rows import InMemoryRows, WindowedRows, _finite_error, _Passes
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -302,3 +302,87 @@ class IncompleteRows(InMemoryRows):
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / counts
         return np.where(counts > 0, means, 0.0)
+
+
+def has_nan(rows):
+    """Whether a `WindowedRows` source holds a NaN (one read of its windows;
+    infinity is an error here, as scikit-learn's)."""
+    found = False
+    for start in range(0, rows.n_samples, rows.window_rows):
+        stop = min(start + rows.window_rows, rows.n_samples)
+        window = rows.read([(start, stop)], check=False)
+        if not np.isfinite(np.add.reduce(window, axis=None, dtype=np.float64)):
+            _check_no_infinity(window, start)
+            found = found or bool(np.isnan(window).any())
+        rows.release([(start, stop)])
+    return found
+
+
+def _check_no_infinity(window, first_row):
+    if np.isinf(window).any():
+        bad = np.where(np.isnan(window), 0.0, window)
+        raise _finite_error(bad, first_row)
+
+
+class WindowedIncompleteRows(WindowedRows):
+    """A memory map or array-like read by windows, with NaN entries: each
+    window is an `IncompleteRows` of its own (its patterns grouped anew in
+    each pass), the windows' statistics added in row order; nothing X-sized
+    is held. Infinity is still an error, naming its row."""
+
+    def read(self, pieces, check=True):
+        window = super().read(pieces, check=False)
+        if check:
+            at = 0
+            for start, stop in pieces:
+                part = window[at:at + stop - start]
+                if not np.isfinite(np.add.reduce(part, axis=None, dtype=np.float64)):
+                    _check_no_infinity(part, start)
+                at += stop - start
+        return window
+
+    def passes(self, backend, w, n_components, covariance_type, n_threads):
+        return _Passes(self, backend, w, covariance_type, n_threads)
+
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+        k, d = means.shape
+        total = cov.SufficientStats.zeros(k, d, covariance_type)
+        for start, stop, window in self._windows():
+            part = IncompleteRows(window).statistics(
+                backend, None if w is None else w[start:stop], c, means, U,
+                covariance_type, n_threads)
+            total = total + part
+        return total
+
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
+        for start, stop, window in self._windows():
+            IncompleteRows(window).posterior(
+                backend, c, means, U, covariance_type, n_threads,
+                **{name: out[start:stop] for name, out in outputs.items()
+                   if out is not None})
+
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+        total = 0.0
+        for start, stop, window in self._windows():
+            log_norm = np.empty(stop - start)
+            IncompleteRows(window).posterior(backend, c, means, U, covariance_type,
+                                             n_threads, log_norm=log_norm)
+            total += float(np.sum(log_norm))
+        return total / self.n_samples
+
+    def take(self, indices, w, progress=None):
+        """Rows for the initialization, each NaN replaced by its feature's
+        (weighted) mean over the observed values (one more pass)."""
+        counts, sums = np.zeros(self.n_features), np.zeros(self.n_features)
+        for start, stop, window in self._windows():
+            observed = ~np.isnan(window)
+            weights = np.ones(stop - start) if w is None else w[start:stop]
+            counts += weights @ observed
+            sums += weights @ np.where(observed, window, 0.0).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / counts, 0.0)
+        X, w_taken = super().take(indices, w, progress)
+        X = np.array(X)
+        mask = np.isnan(X)
+        X[mask] = np.take(means, np.nonzero(mask)[1])
+        return X, w_taken

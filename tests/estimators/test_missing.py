@@ -14,7 +14,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastgmm import GaussianMixture, GaussianMixtureImputer, GaussianMixtureSearch, reference
 
-from ..helpers import BACKENDS, COVARIANCE_TYPES, DTYPES, assert_same_model, make_blobs
+from ..helpers import (
+    BACKENDS,
+    COVARIANCE_TYPES,
+    DTYPES,
+    ArrayLike,
+    assert_same_model,
+    make_blobs,
+)
 
 
 def _data(n=400, d=3, k=3, seed=80, fraction=0.15, dtype=np.float64):
@@ -119,11 +126,54 @@ def test_nan_is_an_error_unless_marginalised(tmp_path):
         model.predict(X_inf)
     with pytest.raises(ValueError, match="nan_policy"):
         GaussianMixture(nan_policy="drop").fit(X)
-    # not in memory: this version refuses NaN there
-    np.save(tmp_path / "X.npy", X)
-    with pytest.raises(ValueError, match="NaN"):
+    # read by windows: infinity is still an error, naming its row
+    np.save(tmp_path / "X.npy", X_inf)
+    with pytest.raises(ValueError, match=r"infinity.*\(row 0\)"):
         GaussianMixture(3, nan_policy="marginalize").fit(
             np.load(tmp_path / "X.npy", mmap_mode="r"))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("source", ["memmap", "array-like"])
+def test_data_read_by_windows_fit_as_in_memory(covariance_type, source, tmp_path):
+    X = _data(n=3000, seed=89)
+    w = np.random.RandomState(90).rand(len(X))
+    if source == "memmap":
+        np.save(tmp_path / "X.npy", X)
+        windowed = np.load(tmp_path / "X.npy", mmap_mode="r")
+    else:
+        windowed = ArrayLike(X)
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  nan_policy="marginalize")
+    a = _quiet_fit(GaussianMixture(**params), X, sample_weight=w)
+    b = _quiet_fit(GaussianMixture(window_bytes=3 * 8 * 700, **params), windowed,
+                   sample_weight=w)
+    assert a.n_iter_ == b.n_iter_
+    assert_allclose(b.means_, a.means_, rtol=1e-12, atol=1e-12)
+    assert_allclose(b.covariances_, a.covariances_, rtol=1e-11)
+    assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=1e-13)
+    assert_allclose(b.predict_proba(windowed), a.predict_proba(X), rtol=1e-10, atol=1e-14)
+    assert_allclose(b.score(windowed), a.score(X), rtol=1e-13)
+    if source == "array-like":  # only windows were read, never all rows at once
+        assert max(stop - start for start, stop in windowed.reads) <= 700
+
+
+def test_a_memmap_without_nan_fits_as_today(tmp_path):
+    X, _ = make_blobs(3000, 3, 3, seed=91)
+    np.save(tmp_path / "X.npy", X)
+    M = np.load(tmp_path / "X.npy", mmap_mode="r")
+    assert_same_model(GaussianMixture(3, random_state=0).fit(M),
+                      GaussianMixture(3, random_state=0, nan_policy="marginalize").fit(M))
+
+
+def test_partial_fit_on_batches_with_missing_entries():
+    X = _data(n=20000, seed=92, fraction=0.1)
+    model = GaussianMixture(3, nan_policy="marginalize", random_state=0)
+    for batch in np.array_split(X, 10):
+        model.partial_fit(batch)
+    fitted = _quiet_fit(GaussianMixture(3, nan_policy="marginalize", random_state=0), X)
+    order = [int(np.argmin(np.sum((model.means_ - m) ** 2, axis=1))) for m in fitted.means_]
+    assert_allclose(model.means_[order], fitted.means_, atol=0.2)
 
 
 def test_marginalising_recovers_the_mixture_better_than_imputing_or_dropping():
