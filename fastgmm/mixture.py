@@ -7,8 +7,10 @@ BayesianGaussianMixture.
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import linalg
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from . import kernels
 from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
@@ -407,6 +409,94 @@ class GaussianMixture(_BaseMixture):
         self.precisions_ = cov.precisions_from_cholesky(
             params.precisions_cholesky, self.covariance_type
         ).astype(dtype)
+
+    def condition(self, values, features):
+        """The mixture of the other features given the values of some.
+
+        For each component the conditional Gaussian of the other features,
+        mean ``m_k,r + S_k,rg S_k,gg^-1 (values - m_k,g)`` and covariance
+        ``S_k,rr - S_k,rg S_k,gg^-1 S_k,gr`` (g: the given features, r: the
+        rest), weighted by ``w_k N(values; m_k,g, S_k,gg)`` normalised: the
+        posterior weights of the components given the values.
+
+        Parameters
+        ----------
+        values : array-like of shape (n_given,)
+            The values of the given features.
+        features : array-like of int of shape (n_given,), or of bool of shape
+            (n_features,)
+            Which features ``values`` are (indices, in the order of
+            ``values``, or a mask).
+
+        Returns
+        -------
+        conditional : GaussianMixture
+            A fitted mixture over the other features (in their order), of the
+            same ``covariance_type`` (the conditionals of 'tied', 'diag' and
+            'spherical' covariances keep their structure), in float64.
+        """
+        from .sources.missing import _full_covariances
+
+        check_is_fitted(self)
+        d = self.means_.shape[1]
+        features = np.asarray(features)
+        if features.dtype == bool:
+            if features.shape != (d,):
+                raise ValueError(f"a mask of features needs {d} values, got "
+                                 f"{features.shape}")
+            given = np.flatnonzero(features)
+        else:
+            given = features.astype(np.intp, copy=False).ravel()
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if (given.size == 0 or given.size >= d or np.unique(given).size != given.size
+                or given.min() < 0 or given.max() >= d):
+            raise ValueError(f"features must name between 1 and {d - 1} distinct "
+                             f"features of the {d}, got {features.tolist()}")
+        if values.shape != given.shape or not np.all(np.isfinite(values)):
+            raise ValueError(f"values must be {given.size} finite numbers, one per "
+                             f"given feature, got {values.tolist()}")
+        rest = np.setdiff1d(np.arange(d), given)
+        k = self.means_.shape[0]
+        means = self.means_.astype(np.float64)
+        covs = _full_covariances(self.precisions_cholesky_.astype(np.float64),
+                                 self.covariance_type, k, d)
+        log_weights = np.log(self.weights_.astype(np.float64))
+        new_means, new_covs = np.empty((k, rest.size)), np.empty((k, rest.size, rest.size))
+        for j in range(k):
+            s_gg = covs[j][np.ix_(given, given)]
+            factor = linalg.cho_factor(s_gg, lower=True)
+            diff = values - means[j][given]
+            gain = linalg.cho_solve(factor, covs[j][np.ix_(given, rest)])
+            new_means[j] = means[j][rest] + diff @ gain
+            new_covs[j] = covs[j][np.ix_(rest, rest)] - covs[j][np.ix_(rest, given)] @ gain
+            y = linalg.solve_triangular(factor[0], diff, lower=True)
+            log_weights[j] += -0.5 * (given.size * np.log(2 * np.pi)
+                                      + 2 * np.sum(np.log(np.diag(factor[0]))) + y @ y)
+        weights = np.exp(log_weights - np.max(log_weights))
+        weights /= weights.sum()
+        t = self.covariance_type
+        if t == "full":
+            covariances = new_covs
+        elif t == "tied":
+            covariances = new_covs[0]
+        elif t == "diag":
+            covariances = np.stack([np.diag(c) for c in new_covs])
+        else:
+            covariances = new_covs[:, 0, 0].copy()
+        out = GaussianMixture(n_components=k, covariance_type=t, **{
+            name: value for name, value in self.get_params(deep=False).items()
+            if name not in ("n_components", "covariance_type", "weights_init",
+                            "means_init", "precisions_init")})
+        chol = cov.precisions_cholesky(covariances, t)
+        out._set_parameters(_em.MixtureParams.from_arrays(weights, new_means,
+                                                          covariances, chol), np.float64)
+        out.converged_, out.n_iter_ = True, 0
+        out.lower_bound_, out.lower_bounds_ = -np.inf, []
+        out.n_features_in_ = rest.size
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            out.feature_names_in_ = np.asarray(names)[rest]
+        return out
 
     # ----------------------------------------------------- model selection
 

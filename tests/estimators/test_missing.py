@@ -232,3 +232,35 @@ def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_condition_is_the_joint_over_the_marginal(covariance_type):
+    X, _ = make_blobs(900, 4, 3, seed=93)
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+                            nan_policy="marginalize").fit(X)
+    rng = np.random.RandomState(94)
+    for given in ([1], [3, 0], [0, 2, 3]):
+        rest = [j for j in range(4) if j not in given]
+        point = X[rng.randint(len(X))] + rng.randn(4) * 0.3
+        conditional = model.condition(point[given], given)
+        assert conditional.covariance_type == covariance_type
+        assert conditional.n_features_in_ == len(rest)
+        queries = point[rest] + rng.randn(5, len(rest))
+        full = np.tile(point, (5, 1))
+        full[:, rest] = queries
+        marginal = np.full((1, 4), np.nan)
+        marginal[0, given] = point[given]
+        # log p(x_r | x_g) = log p(x) - log p(x_g), the latter marginalised
+        assert_allclose(conditional.score_samples(queries),
+                        model.score_samples(full) - model.score_samples(marginal)[0],
+                        rtol=1e-10, atol=1e-10)
+        mask = np.zeros(4, dtype=bool)
+        mask[given] = True
+        by_mask = model.condition(point[np.sort(given)], mask)
+        assert_allclose(by_mask.means_, conditional.means_, rtol=1e-12)
+    for bad in ([], [0, 1, 2, 3], [0, 0], [4]):
+        with pytest.raises(ValueError, match="features must name"):
+            model.condition(np.zeros(len(bad)), bad)
+    with pytest.raises(ValueError, match="values must be"):
+        model.condition([1.0, np.nan], [0, 1])
