@@ -71,6 +71,10 @@ def _save_plot(path, model, data, scaling=None, search=None):
 
 
 def _fit(args):
+    missing = args.missing == "marginalize"
+    if missing and (args.dask or args.scheduler or args.bayesian or args.scale):
+        raise CLIError("--missing marginalize does not combine with --dask, --scheduler, "
+                       "--bayesian or --scale yet")
     if args.bayesian and (args.dask or args.scheduler):
         raise CLIError("--bayesian does not run on dask yet: fit without --dask")
     if args.dask or args.scheduler:
@@ -124,6 +128,8 @@ def _fit(args):
     params = dict(tol=args.tol, reg_covar=args.reg_covar, max_iter=args.max_iter,
                   init_params=args.init_params, random_state=args.seed,
                   n_init=args.n_init, backend=args.backend, n_threads=args.threads)
+    if missing:
+        params["nan_policy"] = "marginalize"
     start = time.perf_counter()
     search = None
     with _data_errors(data), _init_sample_note(args.quiet):
@@ -315,6 +321,11 @@ def _model_and_data(args):
     from ..files.estimator import scaling_of
 
     model = _load_model(args.model)
+    if getattr(args, "missing", "error") == "marginalize":
+        if not hasattr(model, "nan_policy"):
+            raise CLIError(f"{args.model}: a Bayesian mixture does not marginalise "
+                           "missing values yet")
+        model.set_params(nan_policy="marginalize")
     names = getattr(model, "feature_names_in_", None)
     data = _read_data(args, names_wanted=None if names is None
                       else [str(n) for n in names])
@@ -427,4 +438,43 @@ def _score(args):
               f"AIC {report['aic']:.6g}")
         if args.out:
             print(f"log-likelihoods written to {args.out}")
+    return 0
+
+
+def _impute(args):
+    """``fastgmm impute MODEL DATA``: DATA with each missing entry replaced by
+    its conditional expectation under the model, window by window."""
+    import numpy as np
+
+    args.missing = "marginalize"
+    if args.json and args.out is None:
+        raise CLIError("impute --json needs --out (the completed rows go there)")
+    _check_output(args.out, _TABLE_SUFFIXES, "output")
+    model, data, scaling = _model_and_data(args)
+    if scaling is not None:
+        raise CLIError(f"{args.model}: the model was fitted with --scale; impute "
+                       "does not undo the scaling yet")
+    n, d = data.X.shape
+    names = data.feature_names or [f"x{j}" for j in range(d)]
+    missing = 0
+    to_stdout = args.out is None
+    progress = Progress(enabled=not args.quiet and not (
+        to_stdout and getattr(sys.stdout, "isatty", lambda: False)()))
+    try:
+        with _table(args.out, n, names) as table:
+            if to_stdout:
+                table = _Table(sys.stdout, ".csv", n, names)
+            for start, block in _windows(data, progress=progress, what="impute"):
+                missing += int(np.count_nonzero(np.isnan(block)))
+                with _data_errors(data, start):
+                    table.write(model.impute(block))
+    finally:
+        progress.close()
+    report = {"model": args.model, "data": data.path, "n_samples": int(n),
+              "n_missing": missing, "out": args.out}
+    if args.json:
+        _print_json(report)
+    elif args.out is not None and not args.quiet:
+        print(f"{_describe_data(data)}\n{missing:,} missing values imputed; written to "
+              f"{args.out}")
     return 0

@@ -6,7 +6,7 @@ values (component counts, covariance lists, columns, folds).
 import argparse
 
 from .._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS, WEIGHT_PRIOR_TYPES
-from .commands import _fit, _predict, _score
+from .commands import _fit, _impute, _predict, _score
 from .errors import _command
 
 #: --format values, the same as `files.dataset.FORMATS` (here so that --help needs no NumPy)
@@ -99,7 +99,8 @@ _DATA_HELP = ("the data: a .npy, .csv, .tsv, .txt, .dat or .parquet file, one ro
 
 
 def add_commands(commands):
-    """Add ``fit``, ``predict`` and ``score`` to the subparsers ``commands``."""
+    """Add ``fit``, ``predict``, ``score`` and ``impute`` to the subparsers
+    ``commands``."""
     fit = commands.add_parser(
         "fit", help="fit a mixture to a data file, or search the best one",
         description=(
@@ -224,6 +225,22 @@ def add_commands(commands):
     _common_arguments(score, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
     score.set_defaults(func=_command(_score))
 
+    impute = commands.add_parser(
+        "impute", help="fill the missing values of a data file with a saved model",
+        description=(
+            "Write DATA with each missing value (an empty cell or NaN) replaced "
+            "by its expectation given the row's observed values under the model "
+            "(GaussianMixture.impute), to --out or as CSV to standard output."
+        ),
+    )
+    impute.add_argument("model", help="a model saved by 'fastgmm fit --out'")
+    impute.add_argument("data", help=_DATA_HELP)
+    impute.add_argument("-o", "--out", metavar="FILE",
+                        help="output file (.csv, .tsv or .npy) (default: CSV on "
+                             "standard output)")
+    _common_arguments(impute, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
+    impute.set_defaults(func=_command(_impute))
+
 
 _MODEL_COLUMNS_HELP = (
     "the columns holding the model's features, in the order it was fitted "
@@ -236,6 +253,10 @@ _MODEL_COLUMNS_HELP = (
 def _common_arguments(parser, columns_help, plot_help):
     parser.add_argument("--columns", type=_columns, default=None, metavar="COLS",
                         help=columns_help)
+    parser.add_argument("--missing", choices=("error", "marginalize"), default="error",
+                        help="'marginalize': empty cells and NaN are missing values, "
+                             "marginalised (nan_policy='marginalize'); 'error': they "
+                             "are an error (default: error)")
     parser.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
                         default=None,
                         help="read DATA as this format whatever its name (default: "

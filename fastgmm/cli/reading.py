@@ -44,7 +44,8 @@ def _read_data(args, names_wanted=None):
 
     try:
         data = _data.read(args.data, columns=args.columns, names_wanted=names_wanted,
-                          fmt=args.data_format, progress=reading)
+                          fmt=args.data_format, progress=reading,
+                          missing=getattr(args, "missing", "error") == "marginalize")
     except UnicodeDecodeError:
         raise CLIError(f"{name}: not a text file") from None
     finally:
@@ -118,7 +119,7 @@ def _windows(data, scaling=None, rows=None, progress=None, what=None):
     for start in range(0, n, step):
         stop = min(start + step, n)
         block = data.window(start, stop)
-        dataset.check_window(data.path, block, start)
+        dataset.check_window(data.path, block, start, data.allow_nan)
         if scaling is not None:
             block = standardize(block, *scaling)
         yield start, block

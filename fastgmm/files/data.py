@@ -60,7 +60,8 @@ from .parquet import _read_parquet
 from .text import _read_text, _TextFile, _TextInMemory
 
 
-def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=None):
+def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=None,
+         missing=False):
     """Read a data file, or standard input for ``-``.
 
     Parameters
@@ -84,6 +85,9 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=N
     progress : callable, default=None
         Called as ``progress(rows, bytes_read, bytes_total)`` while a large
         text table is parsed chunk by chunk.
+    missing : bool, default=False
+        Empty cells and NaN are missing values (NaN in the rows) instead of
+        an error; infinity is still one.
 
     Returns
     -------
@@ -94,7 +98,8 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=N
     temporary = []
     try:
         if path == STDIN:
-            data = _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress)
+            data = _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress,
+                               missing)
         else:
             kind = fmt or suffix(path)[1:]
             if kind not in FORMATS:
@@ -110,15 +115,16 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=N
             if not os.access(path, os.R_OK):
                 raise DataError(f"{path}: permission denied")
             data = _read_file(path, path, kind, columns, names_wanted, temporary,
-                              progress)
+                              progress, missing)
         data.temporary = temporary
         if data.X.shape[0] == 0:
             raise DataError(f"{data.path}: no data rows")
         if data.X.shape[1] == 0:
             raise DataError(f"{data.path}: no columns selected")
+        data.allow_nan = missing
         if data.in_memory:
             # memory maps and array-likes: checked window by window where read
-            check_finite(data)
+            check_finite(data, allow_nan=missing)
     except BaseException:
         for tmp in temporary:
             _remove_temporary(tmp)
@@ -126,7 +132,8 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=N
     return data
 
 
-def _read_file(path, name, kind, columns, names_wanted, temporary, progress):
+def _read_file(path, name, kind, columns, names_wanted, temporary, progress,
+               missing=False):
     """Read the file ``path`` as ``kind``, naming it ``name`` in messages."""
     if kind == "npy":
         return _read_npy(path, name, columns)
@@ -135,8 +142,9 @@ def _read_file(path, name, kind, columns, names_wanted, temporary, progress):
     source = _TextFile(path, name)
     if os.path.getsize(path) > dataset.TEXT_IN_MEMORY_BYTES:
         return _read_text(source, columns, names_wanted, kind,
-                          chunks=(temporary, progress, os.path.getsize(path)))
-    return _read_text(source, columns, names_wanted, kind)
+                          chunks=(temporary, progress, os.path.getsize(path)),
+                          missing=missing)
+    return _read_text(source, columns, names_wanted, kind, missing=missing)
 
 
 def max_rows(path, fmt=None):
@@ -161,7 +169,7 @@ def max_rows(path, fmt=None):
     return None
 
 
-def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress):
+def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress, missing=False):
     stream = stdin
     if stream is None:
         if sys.stdin is None:
@@ -183,7 +191,7 @@ def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress):
                     break
                 f.write(block)
         return _read_file(copy, STDIN_NAME, fmt, columns, names_wanted, temporary,
-                          progress)
+                          progress, missing)
     if fmt == "npy":
         return _read_npy(io.BytesIO(content), STDIN_NAME, columns)
     if fmt == "parquet":
@@ -192,7 +200,7 @@ def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress):
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{STDIN_NAME}: not a text file (it is not UTF-8)") from None
-    return _read_text(_TextInMemory(text), columns, names_wanted, fmt)
+    return _read_text(_TextInMemory(text), columns, names_wanted, fmt, missing=missing)
 
 
 def _read_up_to(stream, size):

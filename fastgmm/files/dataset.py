@@ -95,6 +95,8 @@ class Dataset:
     rows: object = None
     #: temporary files holding the rows, removed by `close`
     temporary: list = field(default_factory=list)
+    #: NaN entries are missing values (``--missing marginalize``), not errors
+    allow_nan: bool = False
 
     def __post_init__(self):
         if self.rows is None:
@@ -446,23 +448,26 @@ def _is_unnamed(name):
 def non_finite_message(path, row):
     """The one-line error for a NaN or infinity in (1-based) data row ``row``."""
     return (f"{path}: data row {row} has a missing, NaN or infinite value; "
-            "remove or fill that row")
+            "remove or fill that row (--missing marginalize takes NaN as missing)")
 
 
-def check_window(path, block, first_row):
+def check_window(path, block, first_row, allow_nan=False):
     """Raise DataError naming the first row of ``block`` (whose first row is
-    data row ``first_row + 1``) with a NaN or infinite value."""
+    data row ``first_row + 1``) with a NaN or infinite value (with
+    ``allow_nan``, an infinite one)."""
     if not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):
-        ok = np.isfinite(block).all(axis=1)
+        ok = ~np.isinf(block).any(axis=1) if allow_nan else np.isfinite(block).all(axis=1)
         if not ok.all():
-            raise DataError(non_finite_message(path, first_row + int(np.argmin(ok)) + 1))
+            row = first_row + int(np.argmin(ok)) + 1
+            raise DataError(f"{path}: data row {row} has an infinite value; remove or "
+                            "fill that row" if allow_nan else non_finite_message(path, row))
 
 
-def check_finite(data, chunk_rows=WINDOW_ROWS):
+def check_finite(data, chunk_rows=WINDOW_ROWS, allow_nan=False):
     """Raise DataError naming the first row with a NaN or infinite value
     (window by window for memory maps and array-likes)."""
     n = data.X.shape[0]
     for start in range(0, n, chunk_rows):
         stop = min(start + chunk_rows, n)
         block = data.X[start:stop] if data.in_memory else data.window(start, stop)
-        check_window(data.path, block, start)
+        check_window(data.path, block, start, allow_nan)

@@ -8,6 +8,7 @@ column.
 import csv
 import io
 import itertools
+import math
 import os
 import re
 import warnings
@@ -118,7 +119,13 @@ def sniff_delimiter(lines):
     return tied[0]
 
 
-def _read_text(source, columns, names_wanted, kind, chunks=None):
+def _missing_float(cell):
+    """A cell as a float, an empty one as NaN (``missing=True``)."""
+    cell = cell.strip()
+    return float(cell) if cell else math.nan
+
+
+def _read_text(source, columns, names_wanted, kind, chunks=None, missing=False):
     """A text table: parsed into memory, or with ``chunks`` = (temporary
     files, progress, bytes) chunk by chunk into a temporary .npy."""
     path = source.name
@@ -147,7 +154,7 @@ def _read_text(source, columns, names_wanted, kind, chunks=None):
     names = fields if has_header else None
     index = _select(path, columns, names_wanted, names, len(fields))
     parse = _TextParse(source, delimiter, has_header, index, len(fields),
-                       single_column)
+                       single_column, missing)
     skip = header_line if has_header else 0
     feature_names = None if names is None else (
         names if index is None else [names[i] for i in index]
@@ -167,6 +174,7 @@ def _read_text(source, columns, names_wanted, kind, chunks=None):
                 f, delimiter=delimiter, skiprows=skip,
                 usecols=index, dtype=np.float64, ndmin=2, comments=None,
                 quotechar='"', encoding=None,
+                converters=_missing_float if missing else None,
             )
     except (ValueError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(parse.explain(exc)) from None
@@ -179,8 +187,10 @@ def _read_text(source, columns, names_wanted, kind, chunks=None):
 class _TextParse:
     """How a text table is parsed, and the error message when it fails."""
 
-    def __init__(self, source, delimiter, has_header, index, n_fields, single_column):
+    def __init__(self, source, delimiter, has_header, index, n_fields, single_column,
+                 missing=False):
         self.source, self.delimiter, self.has_header = source, delimiter, has_header
+        self.missing = missing
         self.index, self.n_fields, self.single_column = index, n_fields, single_column
         self.n_columns = n_fields if index is None else len(index)
 
@@ -191,7 +201,7 @@ class _TextParse:
             return np.loadtxt(
                 lines, delimiter=self.delimiter, usecols=self.index,
                 dtype=np.float64, ndmin=2, comments=None, quotechar='"',
-                encoding=None,
+                encoding=None, converters=_missing_float if self.missing else None,
             )
 
     def explain(self, exc):
@@ -230,7 +240,7 @@ def _read_text_chunks(parse, skip, names, unnamed, temporary, progress, total_by
                 if block.shape[1] != d:
                     raise DataError(parse.explain(ValueError(
                         f"{block.shape[1]} columns instead of {d}")))
-                check_window(path, block, n_rows)
+                check_window(path, block, n_rows, parse.missing)
                 for j in range(unnamed):
                     for start in (0, 1):
                         if row_numbers[j, start]:
@@ -353,7 +363,8 @@ def _explain_text_error(source, delimiter, has_header, index, n_fields, exc,
                         return (f"{path}, line {line_no}: cannot tell how the "
                                 f"columns are separated in {cell[:40]!r}; fastgmm "
                                 f"reads columns separated by {DELIMITERS_TEXT}")
-                    what = ("an empty cell" if not cell
+                    what = ("an empty cell (--missing marginalize reads empty cells "
+                            "as missing values)" if not cell
                             else f"{cell!r} is not a number")
                     where = (f"column {fields[j]!r}" if has_header
                              else f"field {j + 1}")

@@ -1,0 +1,72 @@
+"""``--missing marginalize`` and ``fastgmm impute``: the command line on data
+with empty cells and NaN, against the Python API on the same rows."""
+
+import json
+
+import numpy as np
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastgmm import GaussianMixture, load
+
+from .test_cli_commands import assert_one_error_line, run_here
+
+
+def _table(tmp_path, seed=95):
+    rng = np.random.RandomState(seed)
+    X = np.vstack([rng.randn(300, 3) + 5, rng.randn(300, 3)])
+    X[rng.rand(*X.shape) < 0.1] = np.nan
+    lines = ["a,b,c"] + [",".join("" if np.isnan(v) else repr(float(v)) for v in row)
+                         for row in X]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, X
+
+
+def test_fit_predict_score_and_impute_with_missing_cells(capsys, tmp_path):
+    path, X = _table(tmp_path)
+    code, out, err = run_here(capsys, "fit", str(path), "-k", "2", "--missing",
+                              "marginalize", "--seed", "0", "--out",
+                              str(tmp_path / "m.npz"), "--labels", str(tmp_path / "l.npy"),
+                              "-q")
+    assert code == 0, err
+    model = load(tmp_path / "m.npz")
+    expected = GaussianMixture(2, random_state=0, nan_policy="marginalize").fit(X)
+    assert_allclose(model.means_, expected.means_, rtol=1e-12)
+    assert_array_equal(np.load(tmp_path / "l.npy"), expected.predict(X))
+    code, out, err = run_here(capsys, "score", str(tmp_path / "m.npz"), str(path),
+                              "--missing", "marginalize", "--json")
+    assert code == 0, err
+    assert_allclose(json.loads(out)["mean_log_likelihood"], expected.score(X), rtol=1e-12)
+    code, out, err = run_here(capsys, "impute", str(tmp_path / "m.npz"), str(path),
+                              "--out", str(tmp_path / "full.npy"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["n_missing"] == int(np.isnan(X).sum())
+    assert_allclose(np.load(tmp_path / "full.npy"), expected.impute(X), rtol=1e-12)
+
+
+def test_a_npy_with_nan_is_read_by_windows(capsys, tmp_path):
+    _, X = _table(tmp_path, seed=96)
+    np.save(tmp_path / "X.npy", X)
+    code, _, err = run_here(capsys, "fit", str(tmp_path / "X.npy"), "-k", "2",
+                            "--missing", "marginalize", "--seed", "0", "-q",
+                            "--out", str(tmp_path / "m.npz"))
+    assert code == 0, err
+    expected = GaussianMixture(2, random_state=0, nan_policy="marginalize").fit(X)
+    assert_allclose(load(tmp_path / "m.npz").means_, expected.means_, rtol=1e-11)
+
+
+def test_errors_name_the_option(capsys, tmp_path):
+    path, _ = _table(tmp_path)
+    assert_one_error_line(*run_here(capsys, "fit", str(path), "-k", "2"),
+                          "an empty cell", "--missing marginalize")
+    assert_one_error_line(*run_here(capsys, "fit", str(path), "-k", "2", "--missing",
+                                    "marginalize", "--scale"), "--scale")
+    code, _, err = run_here(capsys, "fit", str(path), "-k", "2", "--missing",
+                            "marginalize", "-q", "--out", str(tmp_path / "m.npz"))
+    assert code == 0, err
+    assert_one_error_line(*run_here(capsys, "impute", str(tmp_path / "m.npz"), str(path),
+                                    "--json"), "needs --out")
+    bad = tmp_path / "inf.csv"
+    bad.write_text("a,b,c\n1,2,3\n4,inf,\n")
+    assert_one_error_line(*run_here(capsys, "impute", str(tmp_path / "m.npz"), str(bad),
+                                    "-o", str(tmp_path / "x.csv")), "infinite")
