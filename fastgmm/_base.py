@@ -155,6 +155,12 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             from .sources import dask as _dask
 
             rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1)
+            if getattr(self, "nan_policy", "raise") == "marginalize":
+                import dask.array as da
+
+                if bool(da.isnan(rows.X).any().compute()):  # (one more pass)
+                    rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1,
+                                          missing=True)
         elif not _source.is_windowed(X):
             marginalize = getattr(self, "nan_policy", "raise") == "marginalize"
             X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",

@@ -123,10 +123,9 @@ class GaussianMixture(_BaseMixture):
         entries; a row with every entry missing gets the weights as
         responsibilities and log-likelihood 0. The initialization clusters
         the rows with each missing entry replaced by its feature's mean.
-        :meth:`impute` fills the missing entries. X in memory, a memory map
-        or an array-like read by windows (for those, one more read of X
-        finds whether it holds a NaN); a dask array with NaN raises in this
-        version.
+        :meth:`impute` fills the missing entries. X in memory, a memory map,
+        an array-like read by windows or a dask array (for those, one more
+        pass over X finds whether it holds a NaN).
 
     Attributes
     ----------

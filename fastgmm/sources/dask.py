@@ -118,13 +118,19 @@ def _threads(n_threads, X):
 # --------------------------------------------------------------- the tasks
 
 
-def _kernel_rows(block, dtype, start, check):
+def _kernel_rows(block, dtype, start, check, missing=False):
     """A chunk as the kernels read it (C-contiguous float32/float64), checked
-    for NaN and infinity (the row named in all of X) when ``check``."""
+    for NaN and infinity (with ``missing``, infinity only: NaN is a missing
+    entry) (the row named in all of X) when ``check``."""
     X = np.ascontiguousarray(block, dtype=dtype)
     if X.ndim != 2:
         raise ValueError(f"a chunk of X has shape {X.shape}, expected 2-D rows")
-    if check:
+    if check and missing:
+        from .missing import _check_no_infinity
+
+        if not np.isfinite(np.add.reduce(X, axis=None, dtype=np.float64)):
+            _check_no_infinity(X, start)
+    elif check:
         _source.check_finite(X, start)
     return X
 
@@ -151,6 +157,8 @@ class _PassJob(_Job):
     #: the in-memory pass's partition bounds when the chunks align with
     #: them, else None (each chunk a pass of its own)
     bounds: object = None
+    #: NaN entries are missing values (``nan_policy='marginalize'``)
+    missing: bool = False
 
 
 @dataclass
@@ -166,8 +174,13 @@ class _Partitions:
 
 def _chunk_statistics(block, w, start, job):
     """The statistics of one chunk: `SufficientStats`, or its `_Partitions`."""
-    X = _kernel_rows(block, job.dtype, start, job.check)
+    X = _kernel_rows(block, job.dtype, start, job.check, job.missing)
     backend = kernels.get_backend(job.backend)
+    if job.missing:  # the chunk's own patterns (`sources.missing`)
+        from .missing import IncompleteRows
+
+        return IncompleteRows(X).statistics(backend, w, job.c, job.means, job.U,
+                                            job.covariance_type, job.threads())
     # the in-memory pass's partitions inside this chunk, counted from its row 0
     bounds = (None if job.bounds is None else
               _common.window_bounds(job.bounds, start, start + X.shape[0]))
@@ -205,10 +218,17 @@ class _PosteriorJob(_Job):
 
     #: partitions of all rows ('diag' layout), where the in-memory tiles fall
     bounds: np.ndarray
+    missing: bool = False
 
     def run(self, block, start, **outputs):
-        X = _kernel_rows(block, self.dtype, start, True)
-        if X.shape[0]:
+        X = _kernel_rows(block, self.dtype, start, True, self.missing)
+        if X.shape[0] and self.missing:
+            from .missing import IncompleteRows
+
+            IncompleteRows(X).posterior(
+                kernels.get_backend(self.backend), self.c, self.means, self.U,
+                self.covariance_type, self.threads(), **outputs)
+        elif X.shape[0]:
             kernels.get_backend(self.backend).posterior(
                 X, self.c, self.means, self.U, self.covariance_type,
                 n_threads=self.threads(),
@@ -237,9 +257,9 @@ def _posterior_block(block, job, output, block_info=None):
     return out
 
 
-def _take_block(block, w, local, start, dtype):
+def _take_block(block, w, local, start, dtype, missing=False):
     """Rows ``local`` (None: all) of a chunk, and their weights."""
-    X = _kernel_rows(block, dtype, start, True)
+    X = _kernel_rows(block, dtype, start, True, missing)
     if local is None:
         return X, w
     return X[local], None if w is None else np.asarray(w)[local]
@@ -318,7 +338,8 @@ class DaskRows(_source._Rows):
         As in scikit-learn's ``check_array``.
     """
 
-    def __init__(self, X, ensure_min_samples=1):
+    def __init__(self, X, ensure_min_samples=1, missing=False):
+        self.missing = missing  # NaN entries: missing values, marginalised
         if X.ndim != 2:
             raise ValueError(
                 f"Expected 2D array, got {X.ndim}D array instead (a dask array of "
@@ -493,10 +514,12 @@ class DaskRows(_source._Rows):
                     continue
                 local = np.asarray(indices[lo:hi]) - start
             tasks.append(take(block, None if weight_blocks is None else
-                              weight_blocks[i], local, start, self.dtype))
+                              weight_blocks[i], local, start, self.dtype, self.missing))
         parts = dask.compute(*tasks)
         X = np.concatenate([p[0] for p in parts]) if parts else np.empty(
             (0, self.n_features), dtype=self.dtype)
+        if self.missing:  # each NaN: its feature's (weighted) observed mean
+            X = self._filled(X, w)
         if w is None:
             return X, None
         if w.values is not None:
@@ -506,6 +529,22 @@ class DaskRows(_source._Rows):
     def rows(self, indices=None):
         """The rows at sorted ``indices`` (None: all), in memory."""
         return self.take(indices, None)[0]
+
+    def _filled(self, X, w):
+        """``X`` (rows taken, in memory) with each NaN replaced by its
+        feature's weighted mean over the observed entries of all of X."""
+        observed = ~da.isnan(self.X)
+        weights = (da.ones(self.n_samples, chunks=(self.X.chunks[0],)) if w is None
+                   else w.array)
+        values = da.where(observed, self.X, 0).astype(np.float64)
+        counts, sums = dask.compute(weights @ observed.astype(np.float64),
+                                    weights @ values)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / counts, 0.0)
+        X = np.array(X)
+        mask = np.isnan(X)
+        X[mask] = np.take(means, np.nonzero(mask)[1])
+        return X
 
     # ----------------------------------------------------------- passes
 
@@ -521,10 +560,11 @@ class DaskRows(_source._Rows):
         tree in chunk order; `SufficientStats` (L in ``ll``)."""
         self._warn_unless_persisted()
         n_components = means.shape[0]
-        bounds = self.aligned(n_components, covariance_type)
+        bounds = None if self.missing else self.aligned(n_components, covariance_type)
         job = dask.delayed(_PassJob(
             backend.name, c, means, U, covariance_type, self.dtype,
-            self.threads(n_threads), not self._checked, bounds), pure=True)
+            self.threads(n_threads), not self._checked, bounds, self.missing),
+            pure=True)
         weight_blocks = self._weight_blocks(w)
         chunk = dask.delayed(_chunk_statistics, pure=True)
         parts = [chunk(block, None if weight_blocks is None else weight_blocks[i],
@@ -544,7 +584,7 @@ class DaskRows(_source._Rows):
             backend.name, c, means, U, covariance_type, self.dtype,
             self.threads(n_threads),
             _common.partition_bounds(self.n_samples, means.shape[0], self.n_features,
-                                     "diag"))
+                                     "diag"), self.missing)
 
     def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
         """The mean of log p(x_i): chunk sums in float64, added in chunk order."""

@@ -452,3 +452,27 @@ def test_cli_scale_of_a_directory_is_the_single_files(client, tmp_path, capsys):
     assert_allclose(d["scale"], X.std(axis=0), rtol=1e-12)
     assert_allclose(d["mean"], m["mean"], rtol=1e-15)
     assert_allclose(d["scale"], m["scale"], rtol=1e-13)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_missing_entries_on_a_cluster_fit_as_in_memory(client, data, covariance_type):
+    X = data.copy()
+    rng = np.random.RandomState(97)
+    X[rng.rand(*X.shape) < 0.1] = np.nan
+    X[3] = np.nan
+    w = rng.rand(len(X))
+    params = dict(n_components=K, covariance_type=covariance_type, random_state=0,
+                  nan_policy="marginalize")
+    expected = GaussianMixture(**params).fit(X, sample_weight=w)
+    dX = _persisted(client, X, UNEVEN)
+    fitted = GaussianMixture(**params).fit(dX, sample_weight=w)
+    assert fitted.n_iter_ == expected.n_iter_
+    assert_allclose(fitted.means_, expected.means_, rtol=1e-12, atol=1e-12)
+    assert_allclose(fitted.covariances_, expected.covariances_, rtol=1e-11)
+    assert_allclose(fitted.predict_proba(dX).compute(), expected.predict_proba(X),
+                    rtol=1e-10, atol=1e-14)
+    assert_allclose(fitted.score(dX), expected.score(X), rtol=1e-13)
+    bad = X.copy()
+    bad[7000, 1] = np.inf
+    with pytest.raises(ValueError, match=r"infinity.*\(row 7000\)"):
+        GaussianMixture(**params).fit(_persisted(client, bad, UNEVEN))
