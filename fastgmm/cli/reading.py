@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 
 from .. import _constants
@@ -149,8 +150,18 @@ class ColumnMoments:
 
         first_block = np.asarray(first_block, dtype=np.float64)
         d = first_block.shape[1]
-        self.exponent = np.frexp(np.max(np.abs(first_block), axis=0))[1]
-        self.shift = np.ldexp(first_block[0], -self.exponent)
+        if np.isnan(first_block).any():  # missing entries (--missing marginalize)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+                top = np.nan_to_num(np.nanmax(np.abs(first_block), axis=0))
+            self.exponent = np.frexp(top)[1]
+            observed = ~np.isnan(first_block)
+            first = np.where(observed.any(axis=0),
+                             first_block[np.argmax(observed, axis=0), np.arange(d)], 0.0)
+            self.shift = np.ldexp(first, -self.exponent)
+        else:
+            self.exponent = np.frexp(np.max(np.abs(first_block), axis=0))[1]
+            self.shift = np.ldexp(first_block[0], -self.exponent)
         self.count, self.mean, self.m2, self.top = 0, np.zeros(d), np.zeros(d), np.zeros(d)
 
     def block(self, block):
@@ -159,6 +170,16 @@ class ColumnMoments:
         import numpy as np
 
         block = np.asarray(block, dtype=np.float64)
+        missing = np.isnan(block)
+        if missing.any():  # each column over its observed entries
+            observed = ~missing
+            count = observed.sum(axis=0).astype(np.float64)
+            top = np.max(np.abs(np.where(observed, block, 0.0)), axis=0)
+            block = np.where(observed, np.ldexp(block, -self.exponent) - self.shift, 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(count > 0, block.sum(axis=0) / count, 0.0)
+            diff = np.where(observed, block - mean, 0.0)
+            return count, mean, np.einsum("ij,ij->j", diff, diff), top
         top = np.max(np.abs(block), axis=0)
         block = np.ldexp(block, -self.exponent) - self.shift
         mean = block.mean(axis=0)
@@ -169,13 +190,20 @@ class ColumnMoments:
         import numpy as np
 
         m, block_mean, block_m2, top = moments
-        if m == 0:
+        if np.all(m == 0):
             return
         np.maximum(self.top, top, out=self.top)
         delta = block_mean - self.mean
         total = self.count + m
-        self.mean = self.mean + delta * (m / total)
-        self.m2 = self.m2 + block_m2 + delta * delta * (self.count * m / total)
+        if np.ndim(total):  # per-column counts (missing entries)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(total > 0, m / total, 0.0)
+                cross = np.where(total > 0, self.count * m / total, 0.0)
+            self.mean = self.mean + delta * share
+            self.m2 = self.m2 + block_m2 + delta * delta * cross
+        else:
+            self.mean = self.mean + delta * (m / total)
+            self.m2 = self.m2 + block_m2 + delta * delta * (self.count * m / total)
         self.count = total
 
     def result(self):
@@ -185,7 +213,8 @@ class ColumnMoments:
         import numpy as np
 
         mean = self.mean + self.shift
-        var = self.m2 / self.count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = self.m2 / self.count  # a column never observed: NaN
         eps = np.finfo(np.float64).eps
         constant = var <= self.count * eps * var + (self.count * mean * eps) ** 2
         scale = np.ldexp(np.sqrt(var), self.exponent)
@@ -205,6 +234,13 @@ def _column_statistics(data, progress=None):
             moments = ColumnMoments(block)
         moments.add(moments.block(block))
     mean, scale = moments.result()
+    never = np.flatnonzero(np.asarray(moments.count) == 0) if np.ndim(moments.count) else []
+    if len(never):
+        from ..files.dataset import DataError
+
+        what = (f"column {data.feature_names[never[0]]!r}" if data.feature_names
+                else f"column {never[0]}")
+        raise DataError(f"{data.path}: {what} has no observed value to scale by")
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
         from ..files.dataset import DataError
 

@@ -60,7 +60,7 @@ def test_errors_name_the_option(capsys, tmp_path):
     assert_one_error_line(*run_here(capsys, "fit", str(path), "-k", "2"),
                           "an empty cell", "--missing marginalize")
     assert_one_error_line(*run_here(capsys, "fit", str(path), "-k", "2", "--missing",
-                                    "marginalize", "--scale"), "--scale")
+                                    "marginalize", "--bayesian"), "--bayesian")
     code, _, err = run_here(capsys, "fit", str(path), "-k", "2", "--missing",
                             "marginalize", "-q", "--out", str(tmp_path / "m.npz"))
     assert code == 0, err
@@ -70,3 +70,27 @@ def test_errors_name_the_option(capsys, tmp_path):
     bad.write_text("a,b,c\n1,2,3\n4,inf,\n")
     assert_one_error_line(*run_here(capsys, "impute", str(tmp_path / "m.npz"), str(bad),
                                     "-o", str(tmp_path / "x.csv")), "infinite")
+
+
+def test_scale_with_missing_cells_uses_the_observed_values(capsys, tmp_path):
+    path, X = _table(tmp_path, seed=98)
+    X[:, 1] = X[:, 1] * 1e-3 + 1e6  # far from zero: a naive variance cancels
+    lines = ["a,b,c"] + [",".join("" if np.isnan(v) else repr(float(v)) for v in row)
+                         for row in X]
+    path.write_text("\n".join(lines) + "\n")
+    code, _, err = run_here(capsys, "fit", str(path), "-k", "2", "--missing",
+                            "marginalize", "--scale", "-q", "--seed", "0", "--out",
+                            str(tmp_path / "m.npz"))
+    assert code == 0, err
+    scaling = load(tmp_path / "m.npz").scaling_
+    assert_allclose(scaling["mean"], np.nanmean(X, axis=0), rtol=1e-14)
+    assert_allclose(scaling["scale"], np.nanstd(X, axis=0), rtol=1e-10)
+    # the model predicts the file's rows as the Python API on the scaled rows
+    scaled = (X - scaling["mean"]) / scaling["scale"]
+    expected = GaussianMixture(2, random_state=0, nan_policy="marginalize").fit(scaled)
+    assert_allclose(load(tmp_path / "m.npz").means_, expected.means_, rtol=1e-10,
+                    atol=1e-12)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,b\n1,\n2,\n3,\n")
+    assert_one_error_line(*run_here(capsys, "fit", str(empty), "-k", "1", "--missing",
+                                    "marginalize", "--scale"), "'b' has no observed value")
