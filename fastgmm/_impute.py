@@ -7,14 +7,11 @@ by its conditional expectation given the row's observed entries
 (`GaussianMixture.impute`).
 """
 
-from numbers import Integral, Real
-
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _DTYPES
-from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
+from .mixture import GaussianMixture
 
 _MIXTURE_PARAMETERS = ("n_components", "covariance_type", "tol", "reg_covar",
                        "max_iter", "n_init", "init_params", "random_state",
@@ -61,16 +58,7 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions(set(INIT_METHODS))],
-        "random_state": ["random_state"],
-        "backend": [StrOptions(set(BACKENDS))],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        name: GaussianMixture._parameter_constraints[name] for name in _MIXTURE_PARAMETERS
     }
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3,
@@ -101,8 +89,6 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         -------
         self : GaussianMixtureImputer
         """
-        from .mixture import GaussianMixture
-
         self._validate_params()
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2,
                           ensure_all_finite="allow-nan")

@@ -199,6 +199,16 @@ def fit(X, weights, means, covariances, covariance_type, *, reg_covar=1e-6,
     lower_bounds : list of float
     converged : bool
     """
+    def step(X, params, w):
+        resp, log_likelihood = e_step(X, *params, covariance_type)
+        return m_step(X, resp, covariance_type, reg_covar, sample_weight=w), log_likelihood
+
+    return _em_loop(step, X, weights, means, covariances, max_iter, tol, sample_weight)
+
+
+def _em_loop(step, X, weights, means, covariances, max_iter, tol, sample_weight):
+    """The loop of `fit` and `fit_missing`: ``step(X, params, w)`` returns
+    (new params, per-row log-likelihoods under the old ones)."""
     X = np.asarray(X, dtype=np.float64)
     w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
     params = (np.asarray(weights, float), np.asarray(means, float),
@@ -207,8 +217,7 @@ def fit(X, weights, means, covariances, covariance_type, *, reg_covar=1e-6,
     previous = -np.inf
     converged = False
     for _ in range(max_iter):
-        resp, log_likelihood = e_step(X, *params, covariance_type)
-        params = m_step(X, resp, covariance_type, reg_covar, sample_weight=w)
+        params, log_likelihood = step(X, params, w)
         lower_bound = float(np.sum(w * log_likelihood) / np.sum(w))
         lower_bounds.append(lower_bound)
         if abs(lower_bound - previous) < tol:
@@ -315,24 +324,12 @@ def fit_missing(X, weights, means, covariances, covariance_type, *, reg_covar=1e
                 max_iter=100, tol=1e-3, sample_weight=None):
     """EM with missing entries (NaN) from the given initial parameters; the
     lower bound is the mean observed-data log-likelihood. Returns as `fit`."""
-    X = np.asarray(X, dtype=np.float64)
-    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
-    params = (np.asarray(weights, float), np.asarray(means, float),
-              np.asarray(covariances, float))
-    lower_bounds = []
-    previous = -np.inf
-    converged = False
-    for _ in range(max_iter):
+    def step(X, params, w):
         resp, log_likelihood = e_step_missing(X, *params, covariance_type)
-        params = m_step_missing(X, resp, *params, covariance_type, reg_covar,
-                                sample_weight=w)
-        lower_bound = float(np.sum(w * log_likelihood) / np.sum(w))
-        lower_bounds.append(lower_bound)
-        if abs(lower_bound - previous) < tol:
-            converged = True
-            break
-        previous = lower_bound
-    return params, lower_bounds, converged
+        return (m_step_missing(X, resp, *params, covariance_type, reg_covar,
+                               sample_weight=w), log_likelihood)
+
+    return _em_loop(step, X, weights, means, covariances, max_iter, tol, sample_weight)
 
 
 def impute(X, weights, means, covariances, covariance_type):

@@ -539,12 +539,9 @@ class DaskRows(_source._Rows):
         values = da.where(observed, self.X, 0).astype(np.float64)
         counts, sums = dask.compute(weights @ observed.astype(np.float64),
                                     weights @ values)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(counts > 0, sums / counts, 0.0)
-        X = np.array(X)
-        mask = np.isnan(X)
-        X[mask] = np.take(means, np.nonzero(mask)[1])
-        return X
+        from .missing import filled, observed_means
+
+        return filled(X, observed_means(counts, sums))
 
     # ----------------------------------------------------------- passes
 

@@ -38,6 +38,28 @@ from .rows import InMemoryRows, WindowedRows, _finite_error, _Passes
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+def observed_sums(X, w):
+    """(weighted count, weighted sum) of each feature's observed entries."""
+    observed = ~np.isnan(X)
+    weights = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
+    return (weights @ observed, weights @ np.where(observed, X, 0.0).astype(np.float64))
+
+
+def observed_means(counts, sums):
+    """Each feature's mean over its observed entries (0 for a feature never
+    observed)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, 0.0)
+
+
+def filled(X, means):
+    """A copy of X with each NaN replaced by its feature's entry of ``means``."""
+    out = np.array(X)
+    mask = np.isnan(out)
+    out[mask] = np.take(means, np.nonzero(mask)[1])
+    return out
+
+
 def _full_covariances(precisions_chol, covariance_type, n_components, n_features):
     """The k full d x d covariances of precision Cholesky factors U."""
     covs = cov.covariances_from_cholesky(precisions_chol, covariance_type)
@@ -282,26 +304,12 @@ class IncompleteRows(InMemoryRows):
         """Rows with each missing entry replaced by its feature's mean over the
         observed values (what the initialization clusters)."""
         if not hasattr(self, "_feature_means"):
-            self._feature_means = self._observed_means(None)
-        X = self.X if indices is None else self.X[indices]
-        filled = np.array(X)
-        mask = np.isnan(filled)
-        filled[mask] = np.take(self._feature_means, np.nonzero(mask)[1])
-        return filled
+            self._feature_means = observed_means(*observed_sums(self.X, None))
+        return filled(self.X if indices is None else self.X[indices], self._feature_means)
 
     def take(self, indices, w, progress=None):
-        self._feature_means = self._observed_means(w)
+        self._feature_means = observed_means(*observed_sums(self.X, w))
         return super().take(indices, w, progress)
-
-    def _observed_means(self, w):
-        observed = ~np.isnan(self.X)
-        weights = np.ones(self.n_samples) if w is None else w
-        values = np.where(observed, self.X, 0.0).astype(np.float64)
-        counts = weights @ observed
-        sums = weights @ values
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = sums / counts
-        return np.where(counts > 0, means, 0.0)
 
 
 def has_nan(rows):
@@ -375,14 +383,8 @@ class WindowedIncompleteRows(WindowedRows):
         (weighted) mean over the observed values (one more pass)."""
         counts, sums = np.zeros(self.n_features), np.zeros(self.n_features)
         for start, stop, window in self._windows():
-            observed = ~np.isnan(window)
-            weights = np.ones(stop - start) if w is None else w[start:stop]
-            counts += weights @ observed
-            sums += weights @ np.where(observed, window, 0.0).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(counts > 0, sums / counts, 0.0)
+            c, s = observed_sums(window, None if w is None else w[start:stop])
+            counts += c
+            sums += s
         X, w_taken = super().take(indices, w, progress)
-        X = np.array(X)
-        mask = np.isnan(X)
-        X[mask] = np.take(means, np.nonzero(mask)[1])
-        return X, w_taken
+        return filled(X, observed_means(counts, sums)), w_taken
