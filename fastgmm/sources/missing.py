@@ -30,7 +30,6 @@ incomplete rows are computed in float64 whatever X's dtype.
 import math
 
 import numpy as np
-from scipy import linalg
 
 from ..em import covariance as cov
 from .rows import InMemoryRows, WindowedRows, _finite_error, _Passes
@@ -81,32 +80,35 @@ class _Pattern:
         self.o = np.flatnonzero(observed)
         self.m = np.flatnonzero(~observed)
 
-    def terms(self, X, k_means, k_cov):
-        """(log N(x_o; m_o, S_oo) per row, z = completed row - m (n, d), the
-        conditional covariance of the missing block) under one Gaussian."""
+    def terms(self, X, means, covs):
+        """Under every component at once: (log N(x_o; m_k,o, S_k,oo), (n, k);
+        z = completed row - m_k, (k, n, d); the conditional covariances of
+        the missing block, (k, |m|, |m|), or None when nothing is missing)."""
         x = X[self.rows].astype(np.float64)
         o, m = self.o, self.m
-        z = np.empty_like(x)
+        k = means.shape[0]
+        z = np.empty((k,) + x.shape)
         if o.size:
-            zo = x[:, o] - k_means[o]
-            factor = linalg.cho_factor(k_cov[np.ix_(o, o)], lower=True,
-                                       check_finite=False)
-            y = linalg.solve_triangular(factor[0], zo.T, lower=True, check_finite=False)
-            log_det = 2.0 * np.sum(np.log(np.diag(factor[0])))
-            log_density = -0.5 * (o.size * _LOG_2PI + log_det
-                                  + np.einsum("ij,ij->j", y, y))
-            z[:, o] = zo
+            zo = x[None, :, o] - means[:, None, o]  # (k, n, |o|)
+            s_oo = covs[:, o[:, None], o[None, :]]
+            lower = np.linalg.cholesky(s_oo)  # a batch of k factors
+            y = np.linalg.inv(lower) @ np.swapaxes(zo, 1, 2)  # L y = z^T
+            log_det = 2.0 * np.sum(np.log(np.diagonal(lower, axis1=1, axis2=2)), axis=1)
+            log_density = -0.5 * (o.size * _LOG_2PI + log_det[None, :]
+                                  + np.einsum("kon,kon->nk", y, y))
+            z[:, :, o] = zo
         else:
-            log_density = np.zeros(x.shape[0])
+            log_density = np.zeros((x.shape[0], k))
         conditional = None
         if m.size:
             if o.size:
-                gain = linalg.cho_solve(factor, k_cov[np.ix_(o, m)], check_finite=False)
-                z[:, m] = zo @ gain
-                conditional = k_cov[np.ix_(m, m)] - k_cov[np.ix_(m, o)] @ gain
+                s_om = covs[:, o[:, None], m[None, :]]
+                gain = np.linalg.solve(s_oo, s_om)  # S_oo^-1 S_om, (k, |o|, |m|)
+                z[:, :, m] = zo @ gain
+                conditional = covs[:, m[:, None], m[None, :]] - np.swapaxes(s_om, 1, 2) @ gain
             else:
-                z[:, m] = 0.0
-                conditional = np.array(k_cov[np.ix_(m, m)])
+                z[:, :, m] = 0.0
+                conditional = np.array(covs[:, m[:, None], m[None, :]])
         return log_density, z, conditional
 
 
@@ -148,21 +150,21 @@ class IncompleteRows(InMemoryRows):
             return stats
         nk, s1 = np.zeros(k), np.zeros((k, d))
         s2 = np.zeros((k, d, d))
-        for pattern, log_resp, log_norm, parts in self._incomplete_passes(c, means, U,
-                                                                          covariance_type):
+        for pattern, log_resp, log_norm, z, conditional in self._incomplete_passes(
+                c, means, U, covariance_type):
             wp = None if w is None else w[pattern.rows]
             total += float(np.sum(log_norm if wp is None else wp * log_norm))
             resp = np.exp(log_resp)
             if wp is not None:
                 resp *= wp[:, None]
-            for j, (z, conditional) in enumerate(parts):
-                r = resp[:, j]
-                weight = float(np.sum(r))
-                nk[j] += weight
-                s1[j] += r @ z
-                s2[j] += z.T @ (r[:, None] * z)
-                if conditional is not None:
-                    s2[j][np.ix_(pattern.m, pattern.m)] += weight * conditional
+            weight = resp.sum(axis=0)
+            nk += weight
+            rz = resp.T[:, :, None] * z  # (k, n, d)
+            s1 += rz.sum(axis=1)
+            s2 += np.swapaxes(z, 1, 2) @ rz
+            if conditional is not None:
+                m = pattern.m
+                s2[:, m[:, None], m[None, :]] += weight[:, None, None] * conditional
         stats.nk += nk
         stats.s1 += s1
         if covariance_type == "full":
@@ -178,46 +180,57 @@ class IncompleteRows(InMemoryRows):
 
     # -- 'diag' and 'spherical': the missing entries drop out feature by feature
 
+    def _diagonal_rows(self):
+        """The incomplete rows transposed, (d, n): x in float64 with 0 where
+        missing, x^2, the 0/1 mask of observed entries, and its row sums
+        (made once: the rows of every pass)."""
+        if getattr(self, "_transposed", None) is None:
+            x = self.X[self.incomplete].astype(np.float64).T.copy()
+            observed = ~np.isnan(x)
+            x[~observed] = 0.0
+            mask = observed.astype(np.float64)
+            self._transposed = (x, x * x, mask, mask.sum(axis=0))
+        return self._transposed
+
     def _diagonal_terms(self, c, means, U, covariance_type):
-        """For all incomplete rows at once: (x in float64 with 0 where missing,
-        the observed mask, variances (k, d), log responsibilities (n, k),
-        log p(x_o) (n,))."""
+        """For all incomplete rows at once, components along the first axis:
+        (log responsibilities (k, n), log p(x_o) (n,))."""
         k, d = means.shape
-        x = self.X[self.incomplete].astype(np.float64)
-        observed = ~np.isnan(x)
-        x[~observed] = 0.0
-        precision = np.broadcast_to(
-            (U if covariance_type == "diag" else U[:, None]) ** 2, (k, d))
+        x, xx, mask, n_observed = self._diagonal_rows()
+        precision = np.ascontiguousarray(np.broadcast_to(
+            (U if covariance_type == "diag" else U[:, None]) ** 2, (k, d)))
         log_weights = c - cov.log_det_cholesky(U, covariance_type, d) + 0.5 * d * _LOG_2PI
-        mask = observed.astype(np.float64)
-        # sum over observed j of (x_j - m_kj)^2 p_kj = x^2.p - 2 x.(m p) + m^2.p
-        quadratic = ((x * x) @ precision.T - 2.0 * x @ (means * precision).T
-                     + mask @ (means * means * precision).T)
-        log_det = mask @ np.log(precision).T  # sum over observed j of log p_kj
-        log_prob = (log_weights[None, :] + 0.5 * log_det
-                    - 0.5 * (mask.sum(axis=1)[:, None] * _LOG_2PI + quadratic))
-        top = np.max(log_prob, axis=1)
-        log_norm = top + np.log(np.sum(np.exp(log_prob - top[:, None]), axis=1))
-        nothing = mask.sum(axis=1) == 0
-        log_resp = log_prob - log_norm[:, None]
-        log_norm[nothing] = 0.0
-        return x, mask, 1.0 / precision, log_resp, log_norm
+        # sum over observed j of (x_j - m_kj)^2 p_kj = x^2.p - 2 x.(m p) + m^2.p,
+        # and of log p_kj (the log-determinant of the observed block)
+        log_prob = (precision @ xx - 2.0 * (means * precision) @ x
+                    + (means * means * precision - np.log(precision)) @ mask)
+        log_prob += n_observed * _LOG_2PI
+        log_prob *= -0.5
+        log_prob += log_weights[:, None]
+        top = np.max(log_prob, axis=0)
+        log_norm = top + np.log(np.sum(np.exp(log_prob - top), axis=0))
+        log_prob -= log_norm
+        log_norm[n_observed == 0] = 0.0  # nothing observed: the weights, log p = 0
+        return log_prob, log_norm
 
     def _diagonal_statistics(self, w, c, means, U, covariance_type, stats):
         """Add the incomplete rows' statistics; return their log-likelihood."""
-        x, mask, variance, log_resp, log_norm = self._diagonal_terms(c, means, U,
-                                                                     covariance_type)
-        resp = np.exp(log_resp)
+        x, xx, mask, _ = self._diagonal_rows()
+        log_resp, log_norm = self._diagonal_terms(c, means, U, covariance_type)
+        resp = np.exp(log_resp)  # (k, n)
         if w is not None:
             wi = w[self.incomplete]
-            resp *= wi[:, None]
+            resp *= wi
             log_norm = wi * log_norm
-        nk = resp.sum(axis=0)
-        # z = x - m where observed, 0 (the conditional mean) where missing
-        s1 = resp.T @ x - (resp.T @ mask) * means
+        nk = resp.sum(axis=1)
+        rx, rm = resp @ x.T, resp @ mask.T
+        variance = 1.0 / np.broadcast_to(
+            (U if covariance_type == "diag" else U[:, None]) ** 2, means.shape)
+        # z = x - m where observed, 0 (the conditional mean) where missing;
         # z^2 where observed, the variance where missing
-        s2 = (resp.T @ (x * x) - 2.0 * means * (resp.T @ x)
-              + means * means * (resp.T @ mask) + variance * (resp.T @ (1.0 - mask)))
+        s1 = rx - rm * means
+        s2 = (resp @ xx.T - 2.0 * means * rx + means * means * rm
+              + variance * (nk[:, None] - rm))
         stats.nk += nk
         stats.s1 += s1
         stats.s2 += s2 if covariance_type == "diag" else s2.sum(axis=1)
@@ -225,18 +238,14 @@ class IncompleteRows(InMemoryRows):
 
     def _incomplete_passes(self, c, means, U, covariance_type):
         """Per pattern: (pattern, log responsibilities (n_p, k), log p(x_o)
-        (n_p,), [(z, conditional covariance) per component])."""
+        (n_p,), z (k, n_p, d), the conditional covariances (k, |m|, |m|))."""
         k, d = means.shape
         covs = _full_covariances(U, covariance_type, k, d)
         # the components' log weights (with any other constant of the model)
         log_weights = c - cov.log_det_cholesky(U, covariance_type, d) + 0.5 * d * _LOG_2PI
         for pattern in self.patterns:
-            log_prob = np.empty((pattern.rows.size, k))
-            parts = []
-            for j in range(k):
-                log_density, z, conditional = pattern.terms(self.X, means[j], covs[j])
-                log_prob[:, j] = log_weights[j] + log_density
-                parts.append((z, conditional))
+            log_density, z, conditional = pattern.terms(self.X, means, covs)
+            log_prob = log_weights[None, :] + log_density
             top = np.max(log_prob, axis=1)
             with np.errstate(invalid="ignore"):
                 shifted = log_prob - top[:, None]
@@ -244,7 +253,7 @@ class IncompleteRows(InMemoryRows):
             if pattern.o.size == 0:  # nothing observed: the weights, log p = 0
                 log_prob -= log_norm[:, None]
                 log_norm[:] = 0.0
-            yield pattern, log_prob - log_norm[:, None], log_norm, parts
+            yield pattern, log_prob - log_norm[:, None], log_norm, z, conditional
 
     def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
         """Per-row outputs: the complete rows through the kernels, the others
@@ -260,18 +269,17 @@ class IncompleteRows(InMemoryRows):
             for name, values in part.items():
                 wanted[name][self.complete] = values
         if covariance_type in ("diag", "spherical") and self.n_incomplete:
-            _, _, _, log_resp, log_norm = self._diagonal_terms(c, means, U,
-                                                               covariance_type)
+            log_resp, log_norm = self._diagonal_terms(c, means, U, covariance_type)
             rows = self.incomplete
             if "log_norm" in wanted:
                 wanted["log_norm"][rows] = log_norm
             if "resp" in wanted:
-                wanted["resp"][rows] = np.exp(log_resp)
+                wanted["resp"][rows] = np.exp(log_resp).T
             if "labels" in wanted:
-                wanted["labels"][rows] = np.argmax(log_resp, axis=1)
+                wanted["labels"][rows] = np.argmax(log_resp, axis=0)
             return
-        for pattern, log_resp, log_norm, _ in self._incomplete_passes(c, means, U,
-                                                                     covariance_type):
+        for pattern, log_resp, log_norm, _, _ in self._incomplete_passes(
+                c, means, U, covariance_type):
             if "log_norm" in wanted:
                 wanted["log_norm"][pattern.rows] = log_norm
             if "resp" in wanted:
@@ -289,13 +297,12 @@ class IncompleteRows(InMemoryRows):
         """X (a new float64 array) with each NaN replaced by its conditional
         expectation under the mixture: sum_k r_k(x_o) (m_k + z_k)."""
         out = self.X.astype(np.float64)
-        for pattern, log_resp, _, parts in self._incomplete_passes(c, means, U,
-                                                                   covariance_type):
-            resp = np.exp(log_resp)
-            completed = np.zeros((pattern.rows.size, pattern.m.size))
-            for j, (z, _) in enumerate(parts):
-                completed += resp[:, j:j + 1] * (means[j][pattern.m] + z[:, pattern.m])
-            out[np.ix_(pattern.rows, pattern.m)] = completed
+        for pattern, log_resp, _, z, _ in self._incomplete_passes(c, means, U,
+                                                                  covariance_type):
+            m = pattern.m
+            resp = np.exp(log_resp)  # (n, k); the completed entries m_k,m + z_k,m
+            completed = np.einsum("nk,knm->nm", resp, means[:, None, m] + z[:, :, m])
+            out[np.ix_(pattern.rows, m)] = completed
         return out
 
     # -- the initialization's rows ------------------------------------------------
