@@ -5,7 +5,8 @@ the final E-step included); the kernels are loaded before the clock starts.
 Fitters alternate, the minimum of REPEATS is kept; the same solution is
 checked (labels, n_iter_, lower bound). Run on an idle machine:
 
-    python benchmarks/whole_fits.py [--repeats 3] [--out results.md]
+    python benchmarks/whole_fits.py [--repeats 3] [--quick] [--out results.md]
+    python -m fastgmm bench --whole-fits [--quick] [--repeats 3]   # the same
 """
 
 import argparse
@@ -16,7 +17,7 @@ import warnings
 import numpy as np
 
 
-def _cases():
+def _cases(quick=False):
     from sklearn.datasets import load_digits, load_iris, load_wine
     from sklearn.decomposition import PCA
 
@@ -27,6 +28,8 @@ def _cases():
         yield f"digits PCA-16, k=10, {t}", digits, 10, t
     yield "iris, k=3, full", load_iris().data, 3, "full"
     yield "wine, k=3, full", load_wine().data, 3, "full"
+    if quick:
+        return
     try:
         from sklearn.datasets import load_sample_image
 
@@ -118,6 +121,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out")
+    parser.add_argument("--quick", action="store_true",
+                        help="the small data sets only (digits, iris, wine) and the search")
     args = parser.parse_args(argv)
     cpu = _cpu()
     lines = [f"Whole default fits, {time.strftime('%Y-%m-%d')}, {cpu}, "
@@ -127,7 +132,7 @@ def main(argv=None):
              "| data | scikit-learn | fastgmm | whole-fit ratio | n_iter | same labels "
              "| lower bound rel. diff |", "|---|---:|---:|---:|---:|---|---:|"]
     print("\n".join(lines))
-    for name, X, k, t in _cases():
+    for name, X, k, t in _cases(args.quick):
         _fit(fastgmm.GaussianMixture, X[:2000], k, t)  # load/compile the kernels
         best = {"ours": np.inf, "theirs": np.inf}
         for _ in range(args.repeats):

@@ -24,17 +24,17 @@ def _demo(args):
     return 0
 
 
-def bench_harness():
-    """``benchmarks/harness.py`` of the source checkout this package runs
-    from (an editable install): the bench is a maintainer's tool and does not
-    ship in the package."""
+def bench_harness(script="harness"):
+    """``benchmarks/harness.py`` (or another script there) of the source
+    checkout this package runs from (an editable install): the bench is a
+    maintainer's tool and does not ship in the package."""
     import importlib.util
     import pathlib
 
-    name = "fastgmm_bench_harness"
+    name = f"fastgmm_bench_{script}"
     if name in sys.modules:
         return sys.modules[name]
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "harness.py"
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / f"{script}.py"
     if not path.is_file():
         sys.exit("fastgmm bench: the bench runs from a source checkout of fastgmm "
                  f"(pip install -e .): {path} not found")
@@ -46,6 +46,10 @@ def bench_harness():
 
 
 def _bench(args):
+    if args.whole_fits:  # what a user waits for: default fits, whole
+        bench_harness("whole_fits").main(
+            ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else []))
+        return 0
     _bench = bench_harness()
 
     grid = None
@@ -136,6 +140,12 @@ def build_parser():
     bench.add_argument("--memmap-dir", metavar="DIR",
                        help="where --memmap writes its .npy (default: the "
                             "temporary directory, TMPDIR)")
+    bench.add_argument("--whole-fits", action="store_true",
+                       help="whole default fits (initialization, EM, final E-step) "
+                            "against scikit-learn's on digits, iris, wine, china.jpg "
+                            "and blobs of 1e6 rows, and a model search "
+                            "(benchmarks/whole_fits.py; --quick: the small data sets "
+                            "only) instead of the per-iteration grid")
     bench.set_defaults(func=_bench)
 
     from .cli.parser import add_commands

@@ -110,3 +110,15 @@ def test_bench_bayesian_rows_small():
     assert float(ours[2]) > 0 and ours[3].endswith("x")
     assert float(ours[7]) < 1e-6 * 3000   # the same ELBO as scikit-learn's
     assert ours[8].endswith("x")          # predict_proba against scikit-learn's
+
+
+def test_bench_whole_fits_quick(capsys):
+    from fastgmm.__main__ import main
+
+    assert main(["bench", "--whole-fits", "--quick", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| digits PCA-16, k=10,")]
+    assert len(rows) == 4  # the four covariance types
+    assert all(row.split("|")[6].strip() == "yes" for row in rows)  # same labels
+    search = [line for line in out.splitlines() if "k=1..10, 4 types" in line]
+    assert len(search) == 1 and "| yes (" in search[0]  # the same best model
