@@ -7,7 +7,6 @@ BayesianGaussianMixture.
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -463,7 +462,7 @@ class GaussianMixture(_BaseMixture):
             same ``covariance_type`` (the conditionals of 'tied', 'diag' and
             'spherical' covariances keep their structure), in float64.
         """
-        from .sources.missing import _full_covariances
+        from .sources.missing import _full_covariances, _Pattern
 
         check_is_fitted(self)
         d = self.means_.shape[1]
@@ -488,18 +487,16 @@ class GaussianMixture(_BaseMixture):
         means = self.means_.astype(np.float64)
         covs = _full_covariances(self.precisions_cholesky_.astype(np.float64),
                                  self.covariance_type, k, d)
-        log_weights = np.log(self.weights_.astype(np.float64))
-        new_means, new_covs = np.empty((k, rest.size)), np.empty((k, rest.size, rest.size))
-        for j in range(k):
-            s_gg = covs[j][np.ix_(given, given)]
-            factor = linalg.cho_factor(s_gg, lower=True)
-            diff = values - means[j][given]
-            gain = linalg.cho_solve(factor, covs[j][np.ix_(given, rest)])
-            new_means[j] = means[j][rest] + diff @ gain
-            new_covs[j] = covs[j][np.ix_(rest, rest)] - covs[j][np.ix_(rest, given)] @ gain
-            y = linalg.solve_triangular(factor[0], diff, lower=True)
-            log_weights[j] += -0.5 * (given.size * np.log(2 * np.pi)
-                                      + 2 * np.sum(np.log(np.diag(factor[0]))) + y @ y)
+        # the values as one row whose other entries are missing: the
+        # conditional Gaussians are the completed row's (`sources.missing`)
+        row = np.full((1, d), np.nan)
+        row[0, given] = values
+        observed = np.zeros(d, dtype=bool)
+        observed[given] = True
+        log_density, z, new_covs = _Pattern(np.array([0]), observed).terms(row, means,
+                                                                           covs)
+        new_means = means[:, rest] + z[:, 0, rest]
+        log_weights = np.log(self.weights_.astype(np.float64)) + log_density[0]
         weights = np.exp(log_weights - np.max(log_weights))
         weights /= weights.sum()
         t = self.covariance_type

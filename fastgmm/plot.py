@@ -53,15 +53,9 @@ def _colors(n):
 
 def _full_covariances(model):
     """Every component's covariance as a (n_components, d, d) array."""
-    covs = np.asarray(model.covariances_, dtype=np.float64)
-    k, d = model.means_.shape
-    if model.covariance_type == "full":
-        return covs
-    if model.covariance_type == "tied":
-        return np.broadcast_to(covs, (k, d, d))
-    if model.covariance_type == "diag":
-        return np.einsum("ki,ij->kij", covs, np.eye(d))
-    return covs[:, None, None] * np.eye(d)
+    from .em.covariance import expand
+
+    return expand(model.covariances_, model.covariance_type, *model.means_.shape)
 
 
 def _min_weight(model, min_weight):

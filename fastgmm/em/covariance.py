@@ -193,6 +193,19 @@ def _upper_factor(precision):
     return np.ascontiguousarray(lower[::-1, ::-1])
 
 
+def expand(covariances, covariance_type, n_components, n_features):
+    """Covariances of any type as k full d x d matrices, float64 ('tied': a
+    read-only broadcast of the one matrix)."""
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return np.einsum("ki,ij->kij", covariances, np.eye(n_features))
+    return covariances[:, None, None] * np.eye(n_features)
+
+
 def covariances_from_cholesky(precisions_chol, covariance_type):
     """inv(U U^T) for each factor (the covariance of user-given precisions)."""
     if covariance_type in ("full", "tied"):
@@ -258,6 +271,7 @@ __all__ = [
     "precisions_cholesky",
     "precisions_cholesky_from_precisions",
     "covariances_from_cholesky",
+    "expand",
     "precisions_from_cholesky",
     "log_det_cholesky",
     "log_prob_constants",

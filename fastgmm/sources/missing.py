@@ -61,14 +61,8 @@ def filled(X, means):
 
 def _full_covariances(precisions_chol, covariance_type, n_components, n_features):
     """The k full d x d covariances of precision Cholesky factors U."""
-    covs = cov.covariances_from_cholesky(precisions_chol, covariance_type)
-    if covariance_type == "full":
-        return covs
-    if covariance_type == "tied":
-        return np.broadcast_to(covs, (n_components, n_features, n_features))
-    if covariance_type == "diag":
-        return np.stack([np.diag(c) for c in covs])
-    return np.stack([c * np.eye(n_features) for c in covs])
+    return cov.expand(cov.covariances_from_cholesky(precisions_chol, covariance_type),
+                      covariance_type, n_components, n_features)
 
 
 class _Pattern:
@@ -80,10 +74,12 @@ class _Pattern:
         self.o = np.flatnonzero(observed)
         self.m = np.flatnonzero(~observed)
 
-    def terms(self, X, means, covs):
+    def terms(self, X, means, covs, completed=True):
         """Under every component at once: (log N(x_o; m_k,o, S_k,oo), (n, k);
         z = completed row - m_k, (k, n, d); the conditional covariances of
-        the missing block, (k, |m|, |m|), or None when nothing is missing)."""
+        the missing block, (k, |m|, |m|), or None when nothing is missing).
+        ``completed=False``: the log-densities only (z and the covariances
+        None), for per-row outputs."""
         x = X[self.rows].astype(np.float64)
         o, m = self.o, self.m
         k = means.shape[0]
@@ -100,6 +96,8 @@ class _Pattern:
         else:
             log_density = np.zeros((x.shape[0], k))
         conditional = None
+        if not completed:
+            return log_density, None, None
         if m.size:
             if o.size:
                 s_om = covs[:, o[:, None], m[None, :]]
@@ -236,7 +234,7 @@ class IncompleteRows(InMemoryRows):
         stats.s2 += s2 if covariance_type == "diag" else s2.sum(axis=1)
         return float(np.sum(log_norm))
 
-    def _incomplete_passes(self, c, means, U, covariance_type):
+    def _incomplete_passes(self, c, means, U, covariance_type, completed=True):
         """Per pattern: (pattern, log responsibilities (n_p, k), log p(x_o)
         (n_p,), z (k, n_p, d), the conditional covariances (k, |m|, |m|))."""
         k, d = means.shape
@@ -244,7 +242,7 @@ class IncompleteRows(InMemoryRows):
         # the components' log weights (with any other constant of the model)
         log_weights = c - cov.log_det_cholesky(U, covariance_type, d) + 0.5 * d * _LOG_2PI
         for pattern in self.patterns:
-            log_density, z, conditional = pattern.terms(self.X, means, covs)
+            log_density, z, conditional = pattern.terms(self.X, means, covs, completed)
             log_prob = log_weights[None, :] + log_density
             top = np.max(log_prob, axis=1)
             with np.errstate(invalid="ignore"):
@@ -279,7 +277,7 @@ class IncompleteRows(InMemoryRows):
                 wanted["labels"][rows] = np.argmax(log_resp, axis=0)
             return
         for pattern, log_resp, log_norm, _, _ in self._incomplete_passes(
-                c, means, U, covariance_type):
+                c, means, U, covariance_type, completed=False):
             if "log_norm" in wanted:
                 wanted["log_norm"][pattern.rows] = log_norm
             if "resp" in wanted:
