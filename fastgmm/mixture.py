@@ -434,8 +434,8 @@ class GaussianMixture(_BaseMixture):
         from .sources.missing import IncompleteRows
 
         rows = IncompleteRows(X)
-        _, c, means, chol = self._kernel_args(rows)
-        return rows.impute(c, means, chol, self.covariance_type).astype(X.dtype)
+        backend, c, means, chol = self._kernel_args(rows)
+        return rows.impute(backend, c, means, chol, self.covariance_type).astype(X.dtype)
 
     def condition(self, values, features):
         """The mixture of the other features given the values of some.
@@ -462,7 +462,7 @@ class GaussianMixture(_BaseMixture):
             same ``covariance_type`` (the conditionals of 'tied', 'diag' and
             'spherical' covariances keep their structure), in float64.
         """
-        from .sources.missing import _full_covariances, _Pattern
+        from .sources.missing import conditional_gaussians
 
         check_is_fitted(self)
         d = self.means_.shape[1]
@@ -485,18 +485,13 @@ class GaussianMixture(_BaseMixture):
         rest = np.setdiff1d(np.arange(d), given)
         k = self.means_.shape[0]
         means = self.means_.astype(np.float64)
-        covs = _full_covariances(self.precisions_cholesky_.astype(np.float64),
-                                 self.covariance_type, k, d)
-        # the values as one row whose other entries are missing: the
-        # conditional Gaussians are the completed row's (`sources.missing`)
-        row = np.full((1, d), np.nan)
-        row[0, given] = values
-        observed = np.zeros(d, dtype=bool)
-        observed[given] = True
-        log_density, z, new_covs = _Pattern(np.array([0]), observed).terms(row, means,
-                                                                           covs)
-        new_means = means[:, rest] + z[:, 0, rest]
-        log_weights = np.log(self.weights_.astype(np.float64)) + log_density[0]
+        covs = cov.expand(cov.covariances_from_cholesky(
+            self.precisions_cholesky_.astype(np.float64), self.covariance_type),
+            self.covariance_type, k, d)
+        # the conditional Gaussians of a row whose other entries are missing
+        log_density, new_means, new_covs = conditional_gaussians(values, given, rest,
+                                                                 means, covs)
+        log_weights = np.log(self.weights_.astype(np.float64)) + log_density
         weights = np.exp(log_weights - np.max(log_weights))
         weights /= weights.sum()
         t = self.covariance_type

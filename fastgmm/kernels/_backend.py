@@ -308,7 +308,8 @@ class FitPass:
     limit around each pass through BLAS tiles.
     """
 
-    def __init__(self, backend, X, w, n_components, covariance_type, n_threads=None):
+    def __init__(self, backend, X, w, n_components, covariance_type, n_threads=None,
+                 blas_held=False):
         if covariance_type not in COVARIANCE_TYPES:
             raise ValueError(f"kernel: unknown covariance type {covariance_type!r}")
         if not isinstance(X, np.ndarray) or X.ndim != 2:
@@ -333,6 +334,7 @@ class FitPass:
         self._fresh = True  # the partials are zeros
         self.n_threads = max(1, min(backend.threads(n_threads), len(self.segments)))
         self._blas_limit = None
+        self._blas_held = bool(blas_held)
         self._out = None
 
     @property
@@ -378,7 +380,8 @@ class FitPass:
             q.zero()
         self._fresh = False
         _accumulate(self.backend.drivers, self.X, self.w, p, self.segments, q,
-                    self.n_threads, hold_blas=self._blas_limit is None)
+                    self.n_threads,
+                    hold_blas=self._blas_limit is None and not self._blas_held)
         _reduce(p, q, self.X.dtype, out)
         return out
 
@@ -417,11 +420,14 @@ class Backend:
         return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads,
                          bounds)
 
-    def fit_pass(self, X, w, n_components, covariance_type, n_threads=None):
+    def fit_pass(self, X, w, n_components, covariance_type, n_threads=None,
+                 blas_held=False):
         """A `FitPass`: the passes of one fit over all rows of X (weights
         ``w``), for ``n_components`` components, made once and run once per
-        EM iteration (``run(c, means, U)``)."""
-        return FitPass(self, X, w, n_components, covariance_type, n_threads)
+        EM iteration (``run(c, means, U)``). ``blas_held``: the caller holds
+        BLAS to one thread around every `run` (as the pass's own context
+        would)."""
+        return FitPass(self, X, w, n_components, covariance_type, n_threads, blas_held)
 
     def accumulate(self, X, w, c, means, U, covariance_type, out=None,
                    n_threads=None):

@@ -1,13 +1,14 @@
-"""Rows with missing entries (NaN), in memory: EM with the missing entries
-marginalised (``nan_policy='marginalize'``).
+"""Rows with missing entries (NaN): EM with the missing entries marginalised
+(``nan_policy='marginalize'``).
 
-`IncompleteRows` is a rows source like `rows.InMemoryRows`, so the EM
-driver, the initialization and the estimator's outputs run on it unchanged.
-What it computes (Ghahramani & Jordan 1994):
+`IncompleteRows` (in memory) and `WindowedIncompleteRows` (a memory map or
+array-like read by windows) are rows sources like those of `rows`, so the EM
+driver, the initialization and the estimator's outputs run on them
+unchanged. What they compute (Ghahramani & Jordan 1994):
 
 - a row's responsibilities and log-likelihood come from the marginal
-  density of its observed entries o, N(x_o; m_o, S_oo), and the same per
-  component constants (log weights) as a complete row;
+  density of its observed entries o, N(x_o; m_o, S_oo), with the same log
+  weights as a complete row;
 - the statistics of a pass around the means m_k are those of the rows
   completed, per component, by the conditional mean of their missing
   entries, x_m = m_m + S_mo S_oo^-1 (x_o - m_o), with the conditional
@@ -18,13 +19,28 @@ What it computes (Ghahramani & Jordan 1994):
 - a row with every entry missing has log-likelihood 0 and the weights as
   responsibilities (its marginal density is over no variable).
 
-Rows are grouped by their pattern of missing entries: each pattern's
-Cholesky factor of S_oo and its regression coefficients S_oo^-1 S_om are
-computed once per component and pass, for all its rows at once. The rows
-without a missing entry go through the compiled kernels as they would
-without NaN. The initialization draws from the rows with each missing entry
-replaced by its feature's (weighted) mean of the observed values. The
-incomplete rows are computed in float64 whatever X's dtype.
+How: the rows are cut into blocks (`BLOCK_BYTES` of X; a window when X is
+read by windows), and a block's rows are grouped by their pattern of missing
+entries (a bitmask per row). Each pattern's observed entries are gathered
+once into a small C-contiguous array, and the pass over it is the compiled
+kernels' fused pass (`kernels.FitPass`, either backend, any dtype) under the
+marginal parameters of the pattern: means m_k,o and the Cholesky factor of
+S_k,oo. Because the completed row is affine in x_o (z_m = G^T z_o with the
+gain G = S_oo^-1 S_om), the statistics of the completed rows follow exactly
+from the kernels' statistics of the observed entries:
+
+    s1_m = G^T s1_o,  S2_mo = G^T S2_oo,  S2_mm = G^T S2_oo G + n_k C,
+
+C the conditional covariance; so per pattern and pass only the marginal
+factors (batched over the patterns with the same number of observed
+entries) and a few small products are computed in NumPy, never anything per
+row. The rows without a missing entry go through one pass of their own, as
+they would without NaN. A fit keeps its blocks' gathered copies (at most
+`CACHE_BYTES`: the memory beyond X is bounded whatever n); blocks past that
+are grouped again in each pass.
+
+The initialization draws from the rows with each missing entry replaced by
+its feature's (weighted) mean of the observed values.
 """
 
 import math
@@ -32,9 +48,15 @@ import math
 import numpy as np
 
 from ..em import covariance as cov
-from .rows import InMemoryRows, WindowedRows, _finite_error, _Passes
+from ..kernels import _common
+from .rows import InMemoryRows, WindowedRows, _finite_error
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+#: Rows per block: at most this many bytes of X (whole tiles).
+BLOCK_BYTES = 1 << 26
+#: A fit keeps the blocks' grouped copies up to this many bytes in all.
+CACHE_BYTES = 1 << 28
 
 
 def observed_sums(X, w):
@@ -59,248 +81,410 @@ def filled(X, means):
     return out
 
 
-def _full_covariances(precisions_chol, covariance_type, n_components, n_features):
-    """The k full d x d covariances of precision Cholesky factors U."""
-    return cov.expand(cov.covariances_from_cholesky(precisions_chol, covariance_type),
-                      covariance_type, n_components, n_features)
+# ------------------------------------------------------------ the algebra
 
 
-class _Pattern:
-    """The rows of one pattern of missing entries and, per component, what the
-    pattern needs of each Gaussian."""
+def _model_terms(c, U, covariance_type, n_features):
+    """(log weights, covariances in their own shape): what every pattern's
+    marginal parameters come from, once per pass."""
+    log_weights = (c - cov.log_det_cholesky(U, covariance_type, n_features)
+                   + 0.5 * n_features * _LOG_2PI)
+    return log_weights, cov.covariances_from_cholesky(U, covariance_type)
 
-    def __init__(self, rows, observed):
-        self.rows = rows
-        self.o = np.flatnonzero(observed)
-        self.m = np.flatnonzero(~observed)
 
-    def terms(self, X, means, covs, completed=True):
-        """Under every component at once: (log N(x_o; m_k,o, S_k,oo), (n, k);
-        z = completed row - m_k, (k, n, d); the conditional covariances of
-        the missing block, (k, |m|, |m|), or None when nothing is missing).
-        ``completed=False``: the log-densities only (z and the covariances
-        None), for per-row outputs."""
-        x = X[self.rows].astype(np.float64)
-        o, m = self.o, self.m
-        k = means.shape[0]
-        z = np.empty((k,) + x.shape)
-        if o.size:
-            zo = x[None, :, o] - means[:, None, o]  # (k, n, |o|)
-            s_oo = covs[:, o[:, None], o[None, :]]
-            lower = np.linalg.cholesky(s_oo)  # a batch of k factors
-            y = np.linalg.inv(lower) @ np.swapaxes(zo, 1, 2)  # L y = z^T
-            log_det = 2.0 * np.sum(np.log(np.diagonal(lower, axis1=1, axis2=2)), axis=1)
-            log_density = -0.5 * (o.size * _LOG_2PI + log_det[None, :]
-                                  + np.einsum("kon,kon->nk", y, y))
-            z[:, :, o] = zo
+class _Marginals:
+    """For P patterns with q observed entries each (O, (P, q)) and the
+    others missing (M, (P, r)), under every component: what the kernels take
+    for the observed entries, ``c`` (P, k), ``means`` (P, k, q) and ``U``
+    (P, ...) as the covariance type shapes it for q features; and what
+    completes a row: the gains ``G`` = S_oo^-1 S_om, (P, k', q, r), and the
+    conditional covariances ``C``, (P, k', r, r), with k' = k ('full') or 1
+    ('tied'); the variances (diag, spherical)."""
+
+    def __init__(self, O, M, log_weights, means, U, covs, covariance_type):
+        P, q = O.shape
+        self.G = self.C = None
+        self.means = np.ascontiguousarray(np.swapaxes(means[:, O], 0, 1))
+        if covariance_type in ("full", "tied"):
+            S = covs if covariance_type == "full" else covs[None]
+
+            def block(rows, cols):  # (P, k', |rows|, |cols|)
+                return np.swapaxes(S[:, rows[:, :, None], cols[:, None, :]], 0, 1)
+
+            s_oo, s_om = block(O, O), block(O, M)
+            lower = np.linalg.cholesky(s_oo)
+            lower_inv = np.linalg.inv(lower)
+            upper = np.triu(np.swapaxes(lower_inv, -1, -2))
+            log_det = -np.sum(np.log(np.diagonal(lower, axis1=-2, axis2=-1)), axis=-1)
+            self.G = upper @ (lower_inv @ s_om)
+            self.C = block(M, M) - np.swapaxes(s_om, -1, -2) @ self.G
+            self.U = np.ascontiguousarray(upper if covariance_type == "full"
+                                          else upper[:, 0])
+        elif covariance_type == "diag":
+            self.U = np.ascontiguousarray(np.swapaxes(U[:, O], 0, 1))
+            log_det = np.sum(np.log(self.U), axis=-1)
+            self.variance = covs
         else:
-            log_density = np.zeros((x.shape[0], k))
-        conditional = None
-        if not completed:
-            return log_density, None, None
-        if m.size:
-            if o.size:
-                s_om = covs[:, o[:, None], m[None, :]]
-                gain = np.linalg.solve(s_oo, s_om)  # S_oo^-1 S_om, (k, |o|, |m|)
-                z[:, :, m] = zo @ gain
-                conditional = covs[:, m[:, None], m[None, :]] - np.swapaxes(s_om, 1, 2) @ gain
-            else:
-                z[:, :, m] = 0.0
-                conditional = np.array(covs[:, m[:, None], m[None, :]])
-        return log_density, z, conditional
+            self.U = np.ascontiguousarray(np.broadcast_to(U, (P, U.shape[0])))
+            log_det = q * np.log(self.U)
+            self.variance = covs
+        self.c = np.ascontiguousarray(log_weights[None, :] + log_det - 0.5 * q * _LOG_2PI)
 
 
-class IncompleteRows(InMemoryRows):
-    """A validated float32/float64 array in memory with NaN entries."""
+def _put(out, index, values):
+    """out[p, k, index[p, j]] = values[p, k, j]."""
+    np.put_along_axis(out, np.broadcast_to(index[:, None, :], values.shape), values,
+                      axis=2)
+
+
+def _add_completed(stats, O, M, marginals, nk, s1, s2, covariance_type):
+    """Add the statistics of the completed rows of P patterns, from those of
+    their observed entries: nk (P, k), s1 (P, k, q), s2 as the kernels give
+    it for q features, stacked over P."""
+    P, q = O.shape
+    k, d = stats.s1.shape
+    stats.nk += nk.sum(axis=0)
+    z1 = np.zeros((P, k, d))
+    _put(z1, O, s1)
+    if covariance_type in ("diag", "spherical"):
+        stats.s1 += z1.sum(axis=0)
+        var = marginals.variance
+        if covariance_type == "diag":
+            z2 = np.empty((P, k, d))
+            _put(z2, O, s2)
+            _put(z2, M, nk[:, :, None] * np.swapaxes(var[:, M], 0, 1))
+            stats.s2 += z2.sum(axis=0)
+        else:
+            stats.s2 += s2.sum(axis=0) + (M.shape[1] * var) * nk.sum(axis=0)
+        return
+    G, C = marginals.G, marginals.C
+    gain_t = np.swapaxes(G, -1, -2)  # (P, k', r, q)
+    _put(z1, M, (gain_t @ s1[..., None])[..., 0])
+    stats.s1 += z1.sum(axis=0)
+    if covariance_type == "tied":
+        s2, weight = s2[:, None], nk.sum(axis=1)[:, None]
+    else:
+        weight = nk
+    # S2 in the frame (o, m) of each pattern, then back to the features' order
+    gs = gain_t @ s2
+    frame = np.empty(s2.shape[:2] + (d, d))
+    frame[..., :q, :q] = s2
+    frame[..., q:, :q] = gs
+    frame[..., :q, q:] = np.swapaxes(gs, -1, -2)
+    frame[..., q:, q:] = gs @ G + weight[:, :, None, None] * C
+    back = np.argsort(np.concatenate([O, M], axis=1), axis=1)
+    frame = np.take_along_axis(frame, back[:, None, :, None], axis=2)
+    frame = np.take_along_axis(frame, back[:, None, None, :], axis=3)
+    stats.s2 += frame.sum(axis=0) if covariance_type == "full" else frame[:, 0].sum(axis=0)
+
+
+def conditional_gaussians(values, given, rest, means, covs):
+    """Given the values of features ``given`` (in that order), under each
+    full covariance ``covs`` (k, d, d): (log N(values; m_k,g, S_k,gg), (k,);
+    the conditional means of features ``rest``, (k, |rest|); their
+    conditional covariances, (k, |rest|, |rest|))."""
+    k = means.shape[0]
+    marginals = _Marginals(given[None], rest[None], np.zeros(k), means, None, covs,
+                           "full")
+    z = values[None, :] - marginals.means[0]  # (k, q)
+    y = np.einsum("kq,kqj->kj", z, marginals.U[0])  # (U^T z)^T
+    log_density = marginals.c[0] - 0.5 * np.sum(y * y, axis=1)
+    conditional_means = means[:, rest] + np.einsum("kq,kqr->kr", z, marginals.G[0])
+    return log_density, conditional_means, marginals.C[0]
+
+
+# ---------------------------------------------------------------- blocks
+
+
+def _group_by_pattern(missing):
+    """The rows of a (n, d) missing mask grouped by pattern: (patterns (P, d)
+    bool, the row indices of each)."""
+    n, d = missing.shape
+    if d <= 62:
+        codes = missing.astype(np.int64) @ (np.int64(1) << np.arange(d, dtype=np.int64))
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        patterns = missing[first]
+    else:
+        patterns, inverse = np.unique(missing, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=patterns.shape[0])
+    return patterns, np.split(order, np.cumsum(counts)[:-1])
+
+
+class _Group:
+    """The patterns of a block with the same number q of observed entries:
+    O (P, q), M (P, r), each pattern's rows (in the block) and, when q > 0,
+    its observed entries gathered (n_p, q), in X's dtype."""
+
+    def __init__(self, X, O, M, rows):
+        self.O, self.M, self.rows = O, M, rows
+        self.x = [np.ascontiguousarray(X[np.ix_(r, o)]) for r, o in zip(rows, O)]
+        self.nbytes = sum(x.nbytes + r.nbytes for x, r in zip(self.x, rows))
+
+
+class _Block:
+    """Consecutive rows of X grouped for the passes: the complete rows (X
+    itself when there are only those) and the groups of patterns."""
 
     def __init__(self, X):
-        super().__init__(X)
         missing = np.isnan(X)
-        complete = ~missing.any(axis=1)
-        self.complete = np.flatnonzero(complete)
-        self.X_complete = np.ascontiguousarray(X[self.complete])
-        incomplete = np.flatnonzero(~complete)
-        self.incomplete = incomplete
-        patterns, inverse = np.unique(missing[incomplete], axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        self.patterns = [_Pattern(incomplete[inverse == p], ~patterns[p])
-                         for p in range(patterns.shape[0])]
-        self.n_incomplete = incomplete.size
-
-    # -- the estimator's interface ------------------------------------------------
+        incomplete_mask = missing.any(axis=1)
+        self.n_samples, self.n_features = X.shape
+        incomplete = np.flatnonzero(incomplete_mask)
+        self.complete = np.flatnonzero(~incomplete_mask)
+        self.nbytes = 0
+        if incomplete.size == 0:
+            self.X_complete = X
+        else:
+            self.X_complete = np.ascontiguousarray(X[self.complete])
+            self.nbytes = self.X_complete.nbytes + self.complete.nbytes
+        self.groups, self.unobserved = [], None
+        if incomplete.size == 0:
+            return
+        patterns, rows = _group_by_pattern(missing[incomplete])
+        rows = [incomplete[r] for r in rows]
+        n_observed = self.n_features - patterns.sum(axis=1)
+        for q in np.unique(n_observed):
+            members = np.flatnonzero(n_observed == q)
+            if q == 0:  # (one pattern at most: every entry missing)
+                self.unobserved = rows[members[0]]
+                continue
+            O = np.stack([np.flatnonzero(~patterns[p]) for p in members])
+            M = np.stack([np.flatnonzero(patterns[p]) for p in members])
+            group = _Group(X, O, M, [rows[p] for p in members])
+            self.groups.append(group)
+            self.nbytes += group.nbytes
 
     def passes(self, backend, w, n_components, covariance_type, n_threads):
-        return _Passes(self, backend, w, covariance_type, n_threads)
+        """The block's `kernels.FitPass` objects for one fit (``w``: the
+        block's weights): (complete rows' or None, one list per group)."""
+
+        def fit_pass(x, rows):
+            w_rows = None if w is None else np.ascontiguousarray(w[rows])
+            return backend.fit_pass(x, w_rows, n_components, covariance_type,
+                                    n_threads, blas_held=True)
+
+        complete = None
+        if self.complete.size:
+            whole = self.complete.size == self.n_samples
+            complete = fit_pass(self.X_complete, slice(None) if whole else self.complete)
+        return complete, [[fit_pass(x, r) for x, r in zip(g.x, g.rows)]
+                          for g in self.groups]
+
+    def add_statistics(self, stats, passes, w, c, means, U, covariance_type, terms):
+        """Add the block's statistics (one pass) into ``stats``."""
+        complete, group_passes = passes
+        log_weights, covs = terms
+        k = means.shape[0]
+        if complete is not None:
+            part = complete.run(c, means, U)
+            stats.nk += part.nk
+            stats.s1 += part.s1
+            stats.s2 += part.s2
+            stats.ll += part.ll
+        for group, fits in zip(self.groups, group_passes):
+            marginals = _Marginals(group.O, group.M, log_weights, means, U, covs,
+                                   covariance_type)
+            P = len(fits)
+            nk = np.empty((P, k))
+            s1 = np.empty((P, k, group.O.shape[1]))
+            s2 = None
+            for p, fit in enumerate(fits):
+                part = fit.run(marginals.c[p], marginals.means[p], marginals.U[p])
+                if s2 is None:
+                    s2 = np.empty((P,) + part.s2.shape)
+                nk[p], s1[p], s2[p] = part.nk, part.s1, part.s2
+                stats.ll += part.ll
+            _add_completed(stats, group.O, group.M, marginals, nk, s1, s2,
+                           covariance_type)
+        if self.unobserved is not None:
+            # z = 0 (the conditional mean is the mean), the scatter the covariance
+            weight = (self.unobserved.size if w is None
+                      else float(np.sum(w[self.unobserved])))
+            nk = weight * _softmax(log_weights)
+            stats.nk += nk
+            if covariance_type == "full":
+                stats.s2 += nk[:, None, None] * covs
+            elif covariance_type == "tied":
+                stats.s2 += nk.sum() * covs
+            elif covariance_type == "diag":
+                stats.s2 += nk[:, None] * covs
+            else:
+                stats.s2 += self.n_features * nk * covs
+
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, terms,
+                  outputs):
+        """Fill ``outputs`` (name -> array over the block's rows)."""
+        if not self.groups and self.unobserved is None:
+            backend.posterior(self.X_complete, c, means, U, covariance_type,
+                              n_threads=n_threads, **outputs)
+            return
+        if self.complete.size:
+            self._scatter(outputs, self.complete, lambda part: backend.posterior(
+                self.X_complete, c, means, U, covariance_type, n_threads=n_threads,
+                **part))
+        log_weights, covs = terms
+        for group in self.groups:
+            marginals = _Marginals(group.O, group.M, log_weights, means, U, covs,
+                                   covariance_type)
+            for p, (x, rows) in enumerate(zip(group.x, group.rows)):
+                self._scatter(outputs, rows, lambda part: backend.posterior(
+                    x, marginals.c[p], marginals.means[p], marginals.U[p],
+                    covariance_type, n_threads=n_threads, **part))
+        if self.unobserved is not None:
+            rows, resp = self.unobserved, _softmax(log_weights)
+            if "log_norm" in outputs:
+                outputs["log_norm"][rows] = 0.0
+            if "resp" in outputs:
+                outputs["resp"][rows] = resp
+            if "labels" in outputs:
+                outputs["labels"][rows] = np.argmax(resp)
+
+    @staticmethod
+    def _scatter(outputs, rows, compute):
+        part = {name: np.empty((rows.size,) + out.shape[1:], dtype=out.dtype)
+                for name, out in outputs.items()}
+        compute(part)
+        for name, values in part.items():
+            outputs[name][rows] = values
+
+    def impute(self, out, backend, c, means, U, covariance_type, terms):
+        """Fill the missing entries of ``out`` (the block's rows, float64)
+        with their conditional expectations."""
+        log_weights, covs = terms
+        k = means.shape[0]
+        for group in self.groups:
+            marginals = _Marginals(group.O, group.M, log_weights, means, U, covs,
+                                   covariance_type)
+            for p, (x, rows) in enumerate(zip(group.x, group.rows)):
+                m = group.M[p]
+                resp = np.empty((rows.size, k), dtype=x.dtype)
+                backend.posterior(x, marginals.c[p], marginals.means[p], marginals.U[p],
+                                  covariance_type, resp=resp)
+                resp = resp.astype(np.float64)
+                if marginals.G is None:  # 'diag', 'spherical': x_m = m_m
+                    completed = resp @ means[:, m]
+                else:  # x_m = m_m + G^T (x_o - m_o), per component
+                    gain = marginals.G[p]  # (k', q, r)
+                    offset = means[:, m] - (marginals.means[p][:, None, :] @ gain)[:, 0]
+                    xo = x.astype(np.float64)
+                    if covariance_type == "tied":
+                        completed = resp @ offset + xo @ gain[0]
+                    else:
+                        completed = resp @ offset + np.einsum("nk,kqr,nq->nr", resp, gain, xo)
+                out[np.ix_(rows, m)] = completed
+        if self.unobserved is not None:
+            out[self.unobserved] = _softmax(log_weights) @ means
+
+
+def _softmax(log_weights):
+    top = np.max(log_weights)
+    weights = np.exp(log_weights - top)
+    return weights / weights.sum()
+
+
+class _MissingPasses:
+    """`passes` of a source with missing entries: its blocks' kernel passes,
+    made once per fit for the blocks it keeps; BLAS held to one thread while
+    open. ``run(c, means, U)`` is one pass: `SufficientStats` (L in ``ll``),
+    the blocks added in row order."""
+
+    def __init__(self, rows, backend, w, n_components, covariance_type, n_threads):
+        self.rows, self.backend, self.w = rows, backend, w
+        self.n_components, self.covariance_type = n_components, covariance_type
+        self.n_threads = n_threads
+        self._kept = {}
+        self._blas_limit = None
+
+    def __enter__(self):
+        self._blas_limit = _common.single_threaded_blas()
+        self._blas_limit.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        limit, self._blas_limit = self._blas_limit, None
+        limit.__exit__(*exc_info)
+        self._kept.clear()
+
+    def run(self, c, means, U):
+        k, d = means.shape
+        t = self.covariance_type
+        stats = cov.SufficientStats.zeros(k, d, t)
+        terms = _model_terms(c, U, t, d)
+        for key, start, stop, block in self.rows.blocks():
+            w = None if self.w is None else self.w[start:stop]
+            passes = self._kept.get(key) if key is not None else None
+            if passes is None:
+                passes = block.passes(self.backend, w, k, t, self.n_threads)
+                if key is not None:
+                    self._kept[key] = passes
+            block.add_statistics(stats, passes, w, c, means, U, t, terms)
+        return stats
+
+
+class _IncompleteSource:
+    """What the in-memory and windowed sources with missing entries share;
+    each has ``blocks()``: (key or None, start, stop, `_Block`) in row
+    order, key naming a block a fit may keep."""
+
+    def passes(self, backend, w, n_components, covariance_type, n_threads):
+        return _MissingPasses(self, backend, w, n_components, covariance_type, n_threads)
 
     def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
         """One pass: the statistics around ``means`` of the completed rows
         (`SufficientStats`, the observed-data log-likelihood in ``ll``)."""
-        k, d = means.shape
-        stats = cov.SufficientStats.zeros(k, d, covariance_type)
-        total = 0.0
-        if self.complete.size:
-            w_c = None if w is None else np.ascontiguousarray(w[self.complete])
-            total = backend.accumulate(self.X_complete, w_c, c, means, U,
-                                       covariance_type, stats, n_threads=n_threads)
-        if covariance_type in ("diag", "spherical") and self.n_incomplete:
-            total += self._diagonal_statistics(w, c, means, U, covariance_type, stats)
-            stats.ll = total
-            return stats
-        nk, s1 = np.zeros(k), np.zeros((k, d))
-        s2 = np.zeros((k, d, d))
-        for pattern, log_resp, log_norm, z, conditional in self._incomplete_passes(
-                c, means, U, covariance_type):
-            wp = None if w is None else w[pattern.rows]
-            total += float(np.sum(log_norm if wp is None else wp * log_norm))
-            resp = np.exp(log_resp)
-            if wp is not None:
-                resp *= wp[:, None]
-            weight = resp.sum(axis=0)
-            nk += weight
-            rz = resp.T[:, :, None] * z  # (k, n, d)
-            s1 += rz.sum(axis=1)
-            s2 += np.swapaxes(z, 1, 2) @ rz
-            if conditional is not None:
-                m = pattern.m
-                s2[:, m[:, None], m[None, :]] += weight[:, None, None] * conditional
-        stats.nk += nk
-        stats.s1 += s1
-        if covariance_type == "full":
-            stats.s2 += s2
-        elif covariance_type == "tied":
-            stats.s2 += s2.sum(axis=0)
-        elif covariance_type == "diag":
-            stats.s2 += np.einsum("kii->ki", s2)
-        else:
-            stats.s2 += np.einsum("kii->k", s2)
-        stats.ll = total
-        return stats
-
-    # -- 'diag' and 'spherical': the missing entries drop out feature by feature
-
-    def _diagonal_rows(self):
-        """The incomplete rows transposed, (d, n): x in float64 with 0 where
-        missing, x^2, the 0/1 mask of observed entries, and its row sums
-        (made once: the rows of every pass)."""
-        if getattr(self, "_transposed", None) is None:
-            x = self.X[self.incomplete].astype(np.float64).T.copy()
-            observed = ~np.isnan(x)
-            x[~observed] = 0.0
-            mask = observed.astype(np.float64)
-            self._transposed = (x, x * x, mask, mask.sum(axis=0))
-        return self._transposed
-
-    def _diagonal_terms(self, c, means, U, covariance_type):
-        """For all incomplete rows at once, components along the first axis:
-        (log responsibilities (k, n), log p(x_o) (n,))."""
-        k, d = means.shape
-        x, xx, mask, n_observed = self._diagonal_rows()
-        precision = np.ascontiguousarray(np.broadcast_to(
-            (U if covariance_type == "diag" else U[:, None]) ** 2, (k, d)))
-        log_weights = c - cov.log_det_cholesky(U, covariance_type, d) + 0.5 * d * _LOG_2PI
-        # sum over observed j of (x_j - m_kj)^2 p_kj = x^2.p - 2 x.(m p) + m^2.p,
-        # and of log p_kj (the log-determinant of the observed block)
-        log_prob = (precision @ xx - 2.0 * (means * precision) @ x
-                    + (means * means * precision - np.log(precision)) @ mask)
-        log_prob += n_observed * _LOG_2PI
-        log_prob *= -0.5
-        log_prob += log_weights[:, None]
-        top = np.max(log_prob, axis=0)
-        log_norm = top + np.log(np.sum(np.exp(log_prob - top), axis=0))
-        log_prob -= log_norm
-        log_norm[n_observed == 0] = 0.0  # nothing observed: the weights, log p = 0
-        return log_prob, log_norm
-
-    def _diagonal_statistics(self, w, c, means, U, covariance_type, stats):
-        """Add the incomplete rows' statistics; return their log-likelihood."""
-        x, xx, mask, _ = self._diagonal_rows()
-        log_resp, log_norm = self._diagonal_terms(c, means, U, covariance_type)
-        resp = np.exp(log_resp)  # (k, n)
-        if w is not None:
-            wi = w[self.incomplete]
-            resp *= wi
-            log_norm = wi * log_norm
-        nk = resp.sum(axis=1)
-        rx, rm = resp @ x.T, resp @ mask.T
-        variance = 1.0 / np.broadcast_to(
-            (U if covariance_type == "diag" else U[:, None]) ** 2, means.shape)
-        # z = x - m where observed, 0 (the conditional mean) where missing;
-        # z^2 where observed, the variance where missing
-        s1 = rx - rm * means
-        s2 = (resp @ xx.T - 2.0 * means * rx + means * means * rm
-              + variance * (nk[:, None] - rm))
-        stats.nk += nk
-        stats.s1 += s1
-        stats.s2 += s2 if covariance_type == "diag" else s2.sum(axis=1)
-        return float(np.sum(log_norm))
-
-    def _incomplete_passes(self, c, means, U, covariance_type, completed=True):
-        """Per pattern: (pattern, log responsibilities (n_p, k), log p(x_o)
-        (n_p,), z (k, n_p, d), the conditional covariances (k, |m|, |m|))."""
-        k, d = means.shape
-        covs = _full_covariances(U, covariance_type, k, d)
-        # the components' log weights (with any other constant of the model)
-        log_weights = c - cov.log_det_cholesky(U, covariance_type, d) + 0.5 * d * _LOG_2PI
-        for pattern in self.patterns:
-            log_density, z, conditional = pattern.terms(self.X, means, covs, completed)
-            log_prob = log_weights[None, :] + log_density
-            top = np.max(log_prob, axis=1)
-            with np.errstate(invalid="ignore"):
-                shifted = log_prob - top[:, None]
-            log_norm = top + np.log(np.sum(np.exp(shifted), axis=1))
-            if pattern.o.size == 0:  # nothing observed: the weights, log p = 0
-                log_prob -= log_norm[:, None]
-                log_norm[:] = 0.0
-            yield pattern, log_prob - log_norm[:, None], log_norm, z, conditional
+        with self.passes(backend, w, means.shape[0], covariance_type, n_threads) as p:
+            return p.run(c, means, U)
 
     def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
         """Per-row outputs: the complete rows through the kernels, the others
         from their observed entries."""
         wanted = {name: out for name, out in outputs.items() if out is not None}
-        if self.complete.size:
-            part = {}
-            for name, out in wanted.items():
-                shape = (self.complete.size,) + out.shape[1:]
-                part[name] = np.empty(shape, dtype=out.dtype)
-            backend.posterior(self.X_complete, c, means, U, covariance_type,
-                              n_threads=n_threads, **part)
-            for name, values in part.items():
-                wanted[name][self.complete] = values
-        if covariance_type in ("diag", "spherical") and self.n_incomplete:
-            log_resp, log_norm = self._diagonal_terms(c, means, U, covariance_type)
-            rows = self.incomplete
-            if "log_norm" in wanted:
-                wanted["log_norm"][rows] = log_norm
-            if "resp" in wanted:
-                wanted["resp"][rows] = np.exp(log_resp).T
-            if "labels" in wanted:
-                wanted["labels"][rows] = np.argmax(log_resp, axis=0)
-            return
-        for pattern, log_resp, log_norm, _, _ in self._incomplete_passes(
-                c, means, U, covariance_type, completed=False):
-            if "log_norm" in wanted:
-                wanted["log_norm"][pattern.rows] = log_norm
-            if "resp" in wanted:
-                wanted["resp"][pattern.rows] = np.exp(log_resp)
-            if "labels" in wanted:
-                wanted["labels"][pattern.rows] = np.argmax(log_resp, axis=1)
+        terms = _model_terms(c, U, covariance_type, means.shape[1])
+        for _, start, stop, block in self.blocks():
+            block.posterior(backend, c, means, U, covariance_type, n_threads, terms,
+                            {name: out[start:stop] for name, out in wanted.items()})
 
     def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
-        log_norm = np.empty(self.n_samples, dtype=np.float64)
-        self.posterior(backend, c, means, U, covariance_type, n_threads,
-                       log_norm=log_norm)
-        return float(np.mean(log_norm))
+        total = 0.0
+        terms = _model_terms(c, U, covariance_type, means.shape[1])
+        for _, start, stop, block in self.blocks():
+            log_norm = np.empty(stop - start)
+            block.posterior(backend, c, means, U, covariance_type, n_threads, terms,
+                            {"log_norm": log_norm})
+            total += float(np.sum(log_norm))
+        return total / self.n_samples
 
-    def impute(self, c, means, U, covariance_type):
+
+class IncompleteRows(_IncompleteSource, InMemoryRows):
+    """A validated float32/float64 array in memory with NaN entries."""
+
+    def __init__(self, X):
+        super().__init__(X)
+        n, d = X.shape
+        step = max(_common.TILE, BLOCK_BYTES // (d * X.itemsize)
+                   // _common.TILE * _common.TILE)
+        self._ranges = [(start, min(start + step, n)) for start in range(0, n, step)]
+        self._kept, self._kept_bytes = {}, 0
+
+    def blocks(self):
+        for key, (start, stop) in enumerate(self._ranges):
+            block = self._kept.get(key)
+            if block is None:
+                block = _Block(self.X[start:stop])
+                if self._kept_bytes + block.nbytes <= CACHE_BYTES:
+                    self._kept[key] = block
+                    self._kept_bytes += block.nbytes
+            yield (key if key in self._kept else None), start, stop, block
+
+    def impute(self, backend, c, means, U, covariance_type):
         """X (a new float64 array) with each NaN replaced by its conditional
-        expectation under the mixture: sum_k r_k(x_o) (m_k + z_k)."""
+        expectation under the mixture: sum_k r_k(x_o) (m_k,m + G_k^T z_k,o)."""
         out = self.X.astype(np.float64)
-        for pattern, log_resp, _, z, _ in self._incomplete_passes(c, means, U,
-                                                                  covariance_type):
-            m = pattern.m
-            resp = np.exp(log_resp)  # (n, k); the completed entries m_k,m + z_k,m
-            completed = np.einsum("nk,knm->nm", resp, means[:, None, m] + z[:, :, m])
-            out[np.ix_(pattern.rows, m)] = completed
+        terms = _model_terms(c, U, covariance_type, means.shape[1])
+        for _, start, stop, block in self.blocks():
+            block.impute(out[start:stop], backend, c, means, U, covariance_type, terms)
         return out
 
     # -- the initialization's rows ------------------------------------------------
@@ -337,11 +521,11 @@ def _check_no_infinity(window, first_row):
         raise _finite_error(bad, first_row)
 
 
-class WindowedIncompleteRows(WindowedRows):
+class WindowedIncompleteRows(_IncompleteSource, WindowedRows):
     """A memory map or array-like read by windows, with NaN entries: each
-    window is an `IncompleteRows` of its own (its patterns grouped anew in
-    each pass), the windows' statistics added in row order; nothing X-sized
-    is held. Infinity is still an error, naming its row."""
+    window is a block of its own (its patterns grouped anew in each pass),
+    the windows' statistics added in row order; nothing X-sized is held.
+    Infinity is still an error, naming its row."""
 
     def read(self, pieces, check=True):
         window = super().read(pieces, check=False)
@@ -354,34 +538,9 @@ class WindowedIncompleteRows(WindowedRows):
                 at += stop - start
         return window
 
-    def passes(self, backend, w, n_components, covariance_type, n_threads):
-        return _Passes(self, backend, w, covariance_type, n_threads)
-
-    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
-        k, d = means.shape
-        total = cov.SufficientStats.zeros(k, d, covariance_type)
+    def blocks(self):
         for start, stop, window in self._windows():
-            part = IncompleteRows(window).statistics(
-                backend, None if w is None else w[start:stop], c, means, U,
-                covariance_type, n_threads)
-            total = total + part
-        return total
-
-    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
-        for start, stop, window in self._windows():
-            IncompleteRows(window).posterior(
-                backend, c, means, U, covariance_type, n_threads,
-                **{name: out[start:stop] for name, out in outputs.items()
-                   if out is not None})
-
-    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
-        total = 0.0
-        for start, stop, window in self._windows():
-            log_norm = np.empty(stop - start)
-            IncompleteRows(window).posterior(backend, c, means, U, covariance_type,
-                                             n_threads, log_norm=log_norm)
-            total += float(np.sum(log_norm))
-        return total / self.n_samples
+            yield None, start, stop, _Block(np.ascontiguousarray(window))
 
     def take(self, indices, w, progress=None):
         """Rows for the initialization, each NaN replaced by its feature's

@@ -158,6 +158,48 @@ def test_data_read_by_windows_fit_as_in_memory(covariance_type, source, tmp_path
         assert max(stop - start for start, stop in windowed.reads) <= 700
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_blocks_kept_or_grouped_again_fit_as_one_block(covariance_type, monkeypatch):
+    # X cut into blocks of 512 rows, only the first kept: the fit is the one
+    # of a single block (sums in another order: the last bits only)
+    from fastgmm.sources import missing
+
+    X = _data(n=3000, seed=95)
+    w = np.random.RandomState(96).rand(len(X))
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  nan_policy="marginalize")
+    a = _quiet_fit(GaussianMixture(**params), X, sample_weight=w)
+    monkeypatch.setattr(missing, "BLOCK_BYTES", 512 * 3 * 8)
+    monkeypatch.setattr(missing, "CACHE_BYTES", 512 * 3 * 8 * 2)
+    rows = missing.IncompleteRows(X)
+    kinds = [key is not None for key, *_ in rows.blocks()]
+    assert len(kinds) == 6 and kinds[0] and not all(kinds)
+    b = _quiet_fit(GaussianMixture(**params), X, sample_weight=w)
+    assert a.n_iter_ == b.n_iter_
+    assert_allclose(b.means_, a.means_, rtol=1e-12, atol=1e-12)
+    assert_allclose(b.covariances_, a.covariances_, rtol=1e-11)
+    assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=1e-13)
+    assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-10, atol=1e-14)
+    assert_allclose(b.impute(X), a.impute(X), rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_features", [5, 70])
+def test_rows_are_grouped_by_their_pattern(n_features):
+    # bitmask codes up to 62 features, whole rows compared beyond
+    from fastgmm.sources.missing import _group_by_pattern
+
+    rng = np.random.RandomState(97)
+    missing = rng.rand(500, n_features) < 0.5
+    missing[:, 2:] = missing[:, :1] if n_features > 62 else missing[:, 2:]
+    patterns, rows = _group_by_pattern(missing)
+    assert sum(r.size for r in rows) == 500
+    assert np.unique(np.concatenate(rows)).size == 500
+    assert np.unique(patterns, axis=0).shape[0] == patterns.shape[0]
+    for pattern, r in zip(patterns, rows):
+        assert r.size and np.all(np.diff(r) > 0)
+        assert_array_equal(missing[r], np.broadcast_to(pattern, (r.size, n_features)))
+
+
 def test_a_memmap_without_nan_fits_as_today(tmp_path):
     X, _ = make_blobs(3000, 3, 3, seed=91)
     np.save(tmp_path / "X.npy", X)
