@@ -2,7 +2,7 @@
 mixture, against mean imputation and dropping incomplete rows; and its time
 per EM iteration against the complete-data fit of the same shape, in one run.
 
-    python benchmarks/missing.py [--n 100000] [--repeats 3]
+    python benchmarks/missing.py [--n 100000] [--repeats 3] [--memory 1000000,4000000]
 """
 
 import argparse
@@ -98,14 +98,44 @@ def speed(n, repeats, fraction=0.1, d=8, k=16):
         print(f"| {t} | {a * 1e3:.1f} ms | {b * 1e3:.1f} ms | {b / a:.1f}x |")
 
 
+def memory(sizes, fraction=0.1, d=8, k=16):
+    """Peak memory a fit allocates beyond X (tracemalloc: NumPy's arrays
+    included), with and without missing entries, at several n."""
+    import tracemalloc
+
+    from fastgmm import GaussianMixture
+    from fastgmm._demo import make_data
+
+    print(f"\nPeak memory allocated by a fit beyond X (k={k}, 'full', 3 iterations, "
+          f"{fraction:.0%} of entries missing), MiB:\n")
+    print("| rows | X | complete data | with missing entries |\n|---:|---:|---:|---:|")
+    for n in sizes:
+        X = make_data(n, d, k, seed=0)
+        rng = np.random.RandomState(1)
+        missing = X.copy()
+        missing[rng.rand(*X.shape) < fraction] = np.nan
+        peaks = []
+        for data in (X, missing):
+            tracemalloc.start()
+            GaussianMixture(k, random_state=0, max_iter=3, nan_policy="marginalize").fit(data)
+            peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
+            tracemalloc.stop()
+        print(f"| {n:,} | {X.nbytes / 2**20:.0f} | {peaks[0]:.0f} | {peaks[1]:.0f} |")
+        del X, missing
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--memory", default="",
+                        help="row counts for the memory table, comma-separated")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     recovery()
     speed(args.n, args.repeats)
+    if args.memory:
+        memory([int(n) for n in args.memory.split(",")])
 
 
 if __name__ == "__main__":

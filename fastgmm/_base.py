@@ -163,13 +163,16 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                                           missing=True)
         elif not _source.is_windowed(X):
             marginalize = getattr(self, "nan_policy", "raise") == "marginalize"
+            # (with missing values, infinity is looked for block by block:
+            # scikit-learn's check would allocate a mask the size of X)
             X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
                               ensure_min_samples=2 if reset else 1,
-                              ensure_all_finite="allow-nan" if marginalize else True)
-            if marginalize and np.isnan(np.add.reduce(X, axis=None)) and np.isnan(X).any():
-                from .sources.missing import IncompleteRows
+                              ensure_all_finite=not marginalize)
+            if marginalize:
+                from .sources import missing
 
-                return IncompleteRows(X)
+                if missing.array_has_nan(X):
+                    return missing.IncompleteRows(X)
             return _source.InMemoryRows(X)
         else:
             rows = _source.WindowedRows(X, self.window_bytes,
@@ -209,6 +212,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     def _initial_gaussian(self, rows, w, random_state):
         """(weights, means, covariances) of ``init_params`` (`em.init`), drawn
         from the initialization's rows."""
+        fill = rows.initial_fill(w)
         X, w = self._initial_rows(rows, w, random_state)
         if w is not None and np.count_nonzero(w) < self.n_components:
             raise ValueError(
@@ -217,7 +221,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                 f"n_components = {self.n_components}; raise init_sample_size.")
         return _init.initial_parameters(
             X, w, self.n_components, self.covariance_type, self.init_params,
-            random_state, self.reg_covar,
+            random_state, self.reg_covar, fill,
         )
 
     def _warm_start_run(self, n_features):

@@ -8,6 +8,12 @@ own where the Cython extension is not built), but never hold the n x k
 matrix: hard assignments stay a label vector, and the uniform draws of
 'random' are made again chunk by chunk from a copy of the generator state.
 The statistics go through the same M-step as EM itself.
+
+Rows with missing entries (``fill`` given) are initialized as the rows
+completed with ``fill`` (each feature's observed mean), without making that
+completed copy: the compiled passes read X in place and take a NaN entry as
+its fill value; other paths fill chunk by chunk (or, without the compiled
+extension, a copy for scikit-learn's KMeans).
 """
 
 import numpy as np
@@ -21,11 +27,13 @@ _CHUNK_ROWS = BLOCK_ROWS
 
 
 def initial_parameters(X, w, n_components, covariance_type, init_params,
-                       random_state, reg_covar):
+                       random_state, reg_covar, fill=None):
     """(weights, means, covariances) in float64 from ``init_params``.
 
     ``w`` holds the sample weights, or is None when every sample weighs 1.
     Rows of weight 0 take no part: the result is that of the other rows.
+    ``fill``: X's NaN entries are missing, each counting as its feature's
+    value in ``fill``.
     """
     if w is not None and not np.all(w > 0):
         rows = np.flatnonzero(w > 0)
@@ -33,23 +41,25 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
     n_samples = X.shape[0]
     compiled = kernels.cython_available()
     if init_params == "kmeans" and compiled:
-        labels = _kmeans.kmeans(X, w, n_components, random_state).labels
+        labels = _kmeans.kmeans(X, w, n_components, random_state, fill=fill).labels
     elif init_params == "kmeans":
         from sklearn.cluster import KMeans
 
         labels = (
             KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-            .fit(X, sample_weight=w)
+            .fit(_filled(X, fill), sample_weight=w)
             .labels_
         )
     elif init_params == "k-means++":
         if compiled:
-            indices = _kmeans.plusplus_indices(X, w, n_components, random_state)
+            indices = _kmeans.plusplus_indices(X, w, n_components, random_state,
+                                               fill=fill)
         else:
             from sklearn.cluster import kmeans_plusplus
 
             _, indices = kmeans_plusplus(
-                X, n_components, sample_weight=w, random_state=random_state
+                _filled(X, fill), n_components, sample_weight=w,
+                random_state=random_state
             )
         labels = _labels_from_indices(indices, n_samples)
     elif init_params == "random_from_data":
@@ -58,8 +68,18 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
         labels = _labels_from_indices(indices, n_samples)
     else:  # "random"
         return _from_random_resp(X, w, n_components, covariance_type, random_state,
-                                 reg_covar)
-    return _from_labels(X, w, labels, n_components, covariance_type, reg_covar)
+                                 reg_covar, fill)
+    return _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill)
+
+
+def _filled(X, fill):
+    """X, or (``fill`` given) a copy with each NaN replaced by its
+    feature's fill value."""
+    if fill is None:
+        return X
+    from ..sources.missing import filled
+
+    return filled(X, fill)
 
 
 def _labels_from_indices(indices, n_samples):
@@ -81,11 +101,11 @@ def _total_weight(w, n_samples):
     return float(n_samples if w is None else w.sum())
 
 
-def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
+def _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill=None):
     """One M-step on hard assignments (label -1: the row belongs to none)."""
     if kernels.cython_available():
         return _from_labels_compiled(X, w, labels, n_components, covariance_type,
-                                     reg_covar)
+                                     reg_covar, fill)
     n_features = X.shape[1]
     stats = SufficientStats.zeros(n_components, n_features, covariance_type)
     centers = np.zeros((n_components, n_features))
@@ -95,7 +115,7 @@ def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
         rows = order[starts[k] : starts[k + 1]]
         if rows.size == 0:
             continue  # empty: no statistics, the mean stays at 0 as in sklearn
-        xk = X[rows].astype(np.float64)
+        xk = _filled(X[rows], fill).astype(np.float64)
         wk = _weights(w, rows, rows.size)
         nk = wk.sum()
         if nk == 0.0:
@@ -109,7 +129,8 @@ def _from_labels(X, w, labels, n_components, covariance_type, reg_covar):
                   _total_weight(w, X.shape[0]))
 
 
-def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar):
+def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar,
+                          fill=None):
     """`_from_labels` in two compiled passes over X (the labels' means, then
     the statistics around them), in fixed partitions reduced in order."""
     from ..kernels import _common
@@ -121,13 +142,15 @@ def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar
     s2_shape = {_common.FULL: (k, d, d), _common.TIED: (d, d),
                 _common.DIAG: (k, d)}[kind]
     labels = np.ascontiguousarray(labels, dtype=np.intp)
+    fill_values = None if fill is None else np.ascontiguousarray(fill, dtype=np.float64)
     nk = np.empty((rows.n_parts, k))
     s1 = np.empty((rows.n_parts, k * d))
     s2 = np.empty((rows.n_parts, int(np.prod(s2_shape))))
 
     def statistics(centers, kind):
         rows.module.labelled_partitions(rows.X, rows.w, labels, centers.ravel(),
-                                        rows.bounds, nk, s1, s2, kind, rows.n_threads)
+                                        rows.bounds, nk, s1, s2, kind, rows.n_threads,
+                                        fill_values)
         return nk.sum(axis=0), s1.sum(axis=0).reshape(k, d)
 
     counts, sums = statistics(np.zeros((k, d)), -1)
@@ -161,7 +184,8 @@ def _random_resp_chunks(random_state, n_samples, n_components, dtype):
         yield start, stop, resp
 
 
-def _from_random_resp(X, w, n_components, covariance_type, random_state, reg_covar):
+def _from_random_resp(X, w, n_components, covariance_type, random_state, reg_covar,
+                      fill=None):
     """One M-step on uniform random responsibilities, in two chunked passes.
 
     The first pass draws the responsibilities and sums counts and means; the
@@ -180,7 +204,7 @@ def _from_random_resp(X, w, n_components, covariance_type, random_state, reg_cov
     ):
         rw = resp * _weights(w, slice(start, stop), stop - start)[:, None]
         nk += rw.sum(axis=0)
-        sums += rw.T @ X[start:stop]
+        sums += rw.T @ _filled(X[start:stop], fill)
     centers = sums / np.where(nk > 0, nk, 1.0)[:, None]
 
     stats = SufficientStats.zeros(n_components, n_features, covariance_type)
@@ -189,7 +213,7 @@ def _from_random_resp(X, w, n_components, covariance_type, random_state, reg_cov
         replay, n_samples, n_components, X.dtype
     ):
         rw = resp * _weights(w, slice(start, stop), stop - start)[:, None]
-        xc = X[start:stop].astype(np.float64)
+        xc = _filled(X[start:stop], fill).astype(np.float64)
         for k in range(n_components):
             diff = xc - centers[k]
             stats.s1[k] += rw[:, k] @ diff

@@ -26,7 +26,10 @@ data are clustered in float64 here (scikit-learn clusters them in float32).
 Either can only change a label that sits on a tie to rounding.
 
 The rows are read in place (centred tile by tile): nothing X-sized but
-per-row norms, distances and labels is allocated.
+per-row norms, distances and labels is allocated. Rows with missing entries
+(NaN, ``nan_policy='marginalize'``) are clustered with each NaN taken as its
+feature's ``fill`` value, still in place: the rows are centred on ``fill``
+and a NaN entry of a centred row is 0.
 """
 
 import warnings
@@ -45,9 +48,11 @@ class _Rows:
 
     ``layout``: (n_components, covariance_type) whose partial statistics the
     partitions must hold (`partition_bounds` keeps them within its budget).
+    ``missing``: X may hold NaN entries, taken at the offset (0 once centred).
     """
 
-    def __init__(self, X, w, offset, n_threads=None, layout=(1, "diag")):
+    def __init__(self, X, w, offset, n_threads=None, layout=(1, "diag"),
+                 missing=False):
         backend = kernels.get_backend("cython")
         self.module = backend.drivers
         self.X = np.ascontiguousarray(X)
@@ -60,10 +65,15 @@ class _Rows:
             dtype=np.intp)
         self.n_parts = self.bounds.shape[0] - 1
         self.n_threads = max(1, min(backend.threads(n_threads), self.n_parts))
+        self.missing = missing
 
     def centred(self, rows):
-        """X[rows] - offset in float64 (what scikit-learn's centred X holds)."""
-        return self.X[rows].astype(np.float64) - self.offset
+        """X[rows] - offset in float64 (what scikit-learn's centred X holds;
+        a missing entry 0)."""
+        out = self.X[rows].astype(np.float64) - self.offset
+        if self.missing:
+            out[np.isnan(out)] = 0.0
+        return out
 
     def squared_norms(self):
         """(|x - offset|^2 per row, as scikit-learn's row_norms (einsum); the
@@ -140,15 +150,21 @@ class KMeansResult:
         self.n_iter = n_iter
 
 
-def kmeans(X, w, n_clusters, random_state, *, max_iter=300, tol=1e-4, n_threads=None):
+def kmeans(X, w, n_clusters, random_state, *, max_iter=300, tol=1e-4, n_threads=None,
+           fill=None):
     """scikit-learn's ``KMeans(n_clusters, n_init=1).fit(X, sample_weight=w)``:
-    labels, centres (in X's coordinates) and n_iter."""
+    labels, centres (in X's coordinates) and n_iter. ``fill``: X's NaN
+    entries count as these values (then the rows are centred on them, their
+    mean when they are the features' observed means)."""
     X = np.asarray(X)
     n = X.shape[0]
     if n < n_clusters:
         raise ValueError(f"n_samples={n} should be >= n_clusters={n_clusters}.")
-    mean = X.mean(axis=0, dtype=np.float64)
-    rows = _Rows(X, w, mean, n_threads)
+    if fill is None:
+        mean = X.mean(axis=0, dtype=np.float64)
+    else:
+        mean = np.asarray(fill, dtype=np.float64)
+    rows = _Rows(X, w, mean, n_threads, missing=fill is not None)
     xsq, squares = rows.squared_norms()
     # tol * the mean of the features' variances (scikit-learn's _tolerance)
     threshold = float(np.mean(squares / n)) * tol if tol else 0.0
@@ -166,10 +182,12 @@ def kmeans(X, w, n_clusters, random_state, *, max_iter=300, tol=1e-4, n_threads=
     return KMeansResult(labels, centers + mean, n_iter)
 
 
-def plusplus_indices(X, w, n_clusters, random_state, n_threads=None):
-    """scikit-learn's ``kmeans_plusplus(X, n_clusters, sample_weight=w)[1]``."""
+def plusplus_indices(X, w, n_clusters, random_state, n_threads=None, fill=None):
+    """scikit-learn's ``kmeans_plusplus(X, n_clusters, sample_weight=w)[1]``
+    (``fill``: as in `kmeans`)."""
     X = np.asarray(X)
-    rows = _Rows(X, w, np.zeros(X.shape[1]), n_threads)
+    offset = np.zeros(X.shape[1]) if fill is None else np.asarray(fill, dtype=np.float64)
+    rows = _Rows(X, w, offset, n_threads, missing=fill is not None)
     return kmeans_plusplus(rows, n_clusters, random_state)
 
 

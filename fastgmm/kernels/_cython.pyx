@@ -1549,11 +1549,12 @@ def kpp_pick(const double[::1] closest, const double[::1] w,
 
 
 cdef void _labelled_range(const floating* X, Py_ssize_t d, const double* w, bint weighted,
-                          const Py_ssize_t* labels, const double* centers, int kind,
-                          Py_ssize_t start, Py_ssize_t stop, double* nk, double* s1,
-                          double* s2, int* failed) noexcept nogil:
+                          const Py_ssize_t* labels, const double* centers,
+                          const double* fill, int kind, Py_ssize_t start,
+                          Py_ssize_t stop, double* nk, double* s1, double* s2,
+                          int* failed) noexcept nogil:
     cdef Py_ssize_t i, j, l, lab
-    cdef double wi, wj
+    cdef double wi, wj, x
     cdef const floating* row
     cdef double* base
     cdef double* diff = <double*> malloc(d * sizeof(double))
@@ -1568,7 +1569,10 @@ cdef void _labelled_range(const floating* X, Py_ssize_t d, const double* w, bint
         nk[lab] += wi
         row = X + i * d
         for j in range(d):
-            diff[j] = <double> row[j] - centers[lab * d + j]
+            x = <double> row[j]
+            if fill != NULL and x != x:  # a missing entry: its fill value
+                x = fill[j]
+            diff[j] = x - centers[lab * d + j]
             s1[lab * d + j] += wi * diff[j]
         if kind == FULL or kind == TIED:
             base = s2 + (lab * d * d if kind == FULL else 0)
@@ -1593,9 +1597,11 @@ def labelled_partitions(
     double[:, ::1] s2,              # OUT (P, |S2|) sum w (x - c)(x - c)^T by kind
     int kind,                       # FULL, TIED, DIAG, or -1: nk and s1 only
     int n_threads,
+    const double[::1] fill=None,    # IN (d,) the value of a NaN entry, or None
 ):
     """The statistics of hard assignments (one M-step on labels), partition
-    by partition: each row counts for its label alone."""
+    by partition: each row counts for its label alone. With ``fill``, a NaN
+    entry of X (a missing value) counts as its feature's fill value."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = nk.shape[1], p, i
     cdef Py_ssize_t n_parts = _check_bounds(bounds, n)
     cdef bint weighted = w.shape[0] > 0
@@ -1606,6 +1612,8 @@ def labelled_partitions(
         raise ValueError("kernel: weights and labels must have one value per row")
     if kind not in (-1, FULL, TIED, DIAG):
         raise ValueError(f"kernel: unknown covariance kind {kind}")
+    if fill is not None and fill.shape[0] != d:
+        raise ValueError("kernel: fill must have n_features values")
     if (nk.shape[0] != n_parts or s1.shape[0] != n_parts or s2.shape[0] != n_parts
             or s1.shape[1] != K * d
             or (kind >= 0 and s2.shape[1] != _u_size(kind, K, d))):
@@ -1621,9 +1629,11 @@ def labelled_partitions(
     if n == 0:
         return
     cdef const double* w_ptr = &w[0] if weighted else NULL
+    cdef const double* fill_ptr = &fill[0] if fill is not None else NULL
     with nogil, parallel(num_threads=n_threads):
         for p in prange(n_parts, schedule="static"):
-            _labelled_range(&X[0, 0], d, w_ptr, weighted, &labels[0], &centers[0], kind,
+            _labelled_range(&X[0, 0], d, w_ptr, weighted, &labels[0], &centers[0],
+                            fill_ptr, kind,
                             bounds[p], bounds[p + 1], &nk[p, 0], &s1[p, 0], &s2[p, 0],
                             &failed)
     if failed:

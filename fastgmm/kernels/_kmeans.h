@@ -41,7 +41,9 @@ static FASTGMM_NO_CONTRACT void fastgmm_cumsum_search(
  * FMA where the CPU has it; a BLAS kernel's inner loop adds the same way),
  * so the distances are the ones scikit-learn gets from its matrix products.
  * A row's lane holds nothing but that row: its results do not depend on
- * where it falls. Rows past the last are 0 and their results unused. */
+ * where it falls. Rows past the last are 0 and their results unused. A NaN
+ * entry (a missing value, nan_policy='marginalize') is taken at the offset:
+ * the caller centres such data on the values it fills them with. */
 #include <string.h>
 
 typedef double fgk_vd __attribute__((vector_size(64)));
@@ -102,8 +104,10 @@ static inline void NAME(const T *X, Py_ssize_t d, const double *offset,         
     Py_ssize_t r, j;                                                               \
     for (r = 0; r < nr; r++) {                                                     \
         const T *row = X + (i + r) * d;                                            \
-        for (j = 0; j < d; j++)                                                    \
-            xt[j * 16 + r] = (double) row[j] - offset[j];                          \
+        for (j = 0; j < d; j++) {                                                  \
+            double v = (double) row[j] - offset[j];                                \
+            xt[j * 16 + r] = v == v ? v : 0.0;  /* NaN: missing, at the offset */  \
+        }                                                                          \
     }                                                                              \
     for (r = nr; r < 16; r++)                                                      \
         for (j = 0; j < d; j++)                                                    \

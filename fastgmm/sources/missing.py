@@ -60,10 +60,19 @@ CACHE_BYTES = 1 << 28
 
 
 def observed_sums(X, w):
-    """(weighted count, weighted sum) of each feature's observed entries."""
-    observed = ~np.isnan(X)
-    weights = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
-    return (weights @ observed, weights @ np.where(observed, X, 0.0).astype(np.float64))
+    """(weighted count, weighted sum) of each feature's observed entries, in
+    blocks of rows (nothing X-sized is allocated)."""
+    n, d = X.shape
+    counts, sums = np.zeros(d), np.zeros(d)
+    step = max(1, BLOCK_BYTES // 8 // max(d, 1))
+    for start in range(0, n, step):
+        part = X[start:start + step]
+        observed = ~np.isnan(part)
+        weights = (np.ones(part.shape[0]) if w is None
+                   else np.asarray(w[start:start + step], dtype=np.float64))
+        counts += weights @ observed
+        sums += weights @ np.where(observed, part, 0.0).astype(np.float64)
+    return counts, sums
 
 
 def observed_means(counts, sums):
@@ -487,18 +496,11 @@ class IncompleteRows(_IncompleteSource, InMemoryRows):
             block.impute(out[start:stop], backend, c, means, U, covariance_type, terms)
         return out
 
-    # -- the initialization's rows ------------------------------------------------
-
-    def rows(self, indices=None, progress=None):
-        """Rows with each missing entry replaced by its feature's mean over the
-        observed values (what the initialization clusters)."""
-        if not hasattr(self, "_feature_means"):
-            self._feature_means = observed_means(*observed_sums(self.X, None))
-        return filled(self.X if indices is None else self.X[indices], self._feature_means)
-
-    def take(self, indices, w, progress=None):
-        self._feature_means = observed_means(*observed_sums(self.X, w))
-        return super().take(indices, w, progress)
+    def initial_fill(self, w):
+        """Each feature's (weighted) mean over its observed entries: the
+        initialization clusters the rows completed with these, reading X in
+        place (`em.init`)."""
+        return observed_means(*observed_sums(self.X, w))
 
 
 def has_nan(rows):
@@ -512,6 +514,19 @@ def has_nan(rows):
             _check_no_infinity(window, start)
             found = found or bool(np.isnan(window).any())
         rows.release([(start, stop)])
+    return found
+
+
+def array_has_nan(X):
+    """Whether an array in memory holds a NaN, in blocks of rows (infinity
+    is an error, as scikit-learn's, naming its row)."""
+    found = False
+    step = max(1, BLOCK_BYTES // max(X.shape[1] * X.itemsize, 1))
+    for start in range(0, X.shape[0], step):
+        part = X[start:start + step]
+        if not np.isfinite(np.add.reduce(part, axis=None, dtype=np.float64)):
+            _check_no_infinity(part, start)
+            found = found or bool(np.isnan(part).any())
     return found
 
 
@@ -542,13 +557,13 @@ class WindowedIncompleteRows(_IncompleteSource, WindowedRows):
         for start, stop, window in self._windows():
             yield None, start, stop, _Block(np.ascontiguousarray(window))
 
-    def take(self, indices, w, progress=None):
-        """Rows for the initialization, each NaN replaced by its feature's
-        (weighted) mean over the observed values (one more pass)."""
+    def initial_fill(self, w):
+        """Each feature's (weighted) mean over its observed entries (one more
+        pass): what the initialization takes for the NaN entries of the rows
+        `take` returns."""
         counts, sums = np.zeros(self.n_features), np.zeros(self.n_features)
         for start, stop, window in self._windows():
             c, s = observed_sums(window, None if w is None else w[start:stop])
             counts += c
             sums += s
-        X, w_taken = super().take(indices, w, progress)
-        return filled(X, observed_means(counts, sums)), w_taken
+        return observed_means(counts, sums)

@@ -168,6 +168,11 @@ class _Rows:
     def total_weight(self, w):
         return float(self.n_samples if w is None else np.sum(w))
 
+    def initial_fill(self, w):
+        """The values the initialization takes for the missing (NaN) entries
+        of the rows `take` returns, one per feature, or None: they have none."""
+        return None
+
     def take(self, indices, w, progress=None):
         """The rows at sorted ``indices`` (None: all) and their weights.
         ``progress(rows read, rows wanted)`` is called as a windowed source

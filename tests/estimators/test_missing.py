@@ -306,3 +306,36 @@ def test_condition_is_the_joint_over_the_marginal(covariance_type):
             model.condition(np.zeros(len(bad)), bad)
     with pytest.raises(ValueError, match="values must be"):
         model.condition([1.0, np.nan], [0, 1])
+
+
+@pytest.mark.parametrize("init_params",
+                         ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_initialization_reads_missing_entries_as_their_fill(init_params, compiled, dtype,
+                                                            weighted, monkeypatch):
+    # the initialization clusters the rows completed with the features'
+    # observed means, reading X in place: the same start as the completed copy
+    from fastgmm import kernels
+    from fastgmm.em.init import initial_parameters
+    from fastgmm.sources.missing import filled, observed_means, observed_sums
+
+    if compiled and not kernels.cython_available():
+        pytest.skip("the compiled extension is not built")
+    if not compiled:
+        monkeypatch.setattr(kernels, "cython_available", lambda: False)
+    X = _data(n=300, d=4, dtype=dtype)
+    w = np.random.RandomState(3).uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    fill = observed_means(*observed_sums(X, w))
+    kept = X.copy()
+    for covariance_type in COVARIANCE_TYPES:
+        got = initial_parameters(X, w, 3, covariance_type, init_params,
+                                 np.random.RandomState(0), 1e-6, fill)
+        want = initial_parameters(filled(X, fill), w, 3, covariance_type, init_params,
+                                  np.random.RandomState(0), 1e-6)
+        for a, b in zip(got, want):
+            assert np.all(np.isfinite(a))
+            # (float32: the copy holds the fill values rounded to float32)
+            assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-9, atol=1e-9)
+    assert_array_equal(X, kept)  # X is read, not changed
