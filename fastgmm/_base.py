@@ -371,6 +371,36 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         """
         return self._per_row(self._validate_predict(X), "resp")
 
+    def impute(self, X):
+        """X with each missing entry (NaN) replaced by its expectation given
+        the row's observed entries under the fitted mixture,
+        ``E[x_m | x_o] = sum_k r_k(x_o) (m_k,m + S_k,mo S_k,oo^-1 (x_o - m_k,o))``
+        with ``r_k(x_o)`` the responsibilities of the observed entries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, NaN where an entry is missing (whatever ``nan_policy``).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            A new array in X's dtype (float32 stays float32, else float64);
+            observed entries unchanged. A row with every entry missing gets
+            the mixture's mean.
+        """
+        check_is_fitted(self)
+        # (infinity is looked for block by block, by array_has_nan)
+        X = validate_data(self, X, reset=False, dtype=_DTYPES, order="C",
+                          ensure_all_finite=False)
+        from .sources import missing
+
+        if not missing.array_has_nan(X):
+            return X.copy()
+        rows = missing.IncompleteRows(X)
+        backend, c, means, chol = self._kernel_args(rows)
+        return rows.impute(backend, c, means, chol, self.covariance_type).astype(X.dtype)
+
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
 

@@ -24,7 +24,7 @@ _CENTER_ROWS = 1024
 _SHARED_PARAMETERS = (
     "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init",
     "init_params", "random_state", "warm_start", "verbose", "verbose_interval",
-    "backend", "n_threads", "init_sample_size", "window_bytes",
+    "backend", "n_threads", "init_sample_size", "window_bytes", "nan_policy",
 )
 
 
@@ -123,6 +123,21 @@ class BayesianGaussianMixture(_BaseMixture):
     window_bytes : int, default=64 MiB
         For X read by windows: bytes of rows read at a time.
 
+    nan_policy : {'raise', 'marginalize'}, default='raise'
+        'raise': NaN in X is an error, as in scikit-learn. 'marginalize':
+        NaN entries are missing values (missing at random), latent variables
+        of the variational posterior with the responsibilities: a row's
+        responsibilities come from the expected density of its observed
+        entries, and the statistics add the missing entries' conditional
+        means and covariances, as in :class:`fastgmm.GaussianMixture` (with
+        the expected precisions ``nu_k W_k``); the lower bound adds the
+        entropy of the missing entries' posterior. The outputs marginalise
+        in the same way, and :meth:`impute` fills the missing entries. The
+        defaults of ``mean_prior`` and ``covariance_prior`` come from the
+        observed entries: each feature's observed mean, and the covariance
+        of the rows completed with those means, scaled so that each
+        feature's variance is that of its observed entries.
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -207,6 +222,7 @@ degrees_of_freedom_prior_, covariance_prior_
         n_threads=None,
         init_sample_size="auto",
         window_bytes=_source.WINDOW_BYTES,
+        nan_policy="raise",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -229,6 +245,12 @@ degrees_of_freedom_prior_, covariance_prior_
         self.n_threads = n_threads
         self.init_sample_size = init_sample_size
         self.window_bytes = window_bytes
+        self.nan_policy = nan_policy
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.nan_policy == "marginalize"
+        return tags
 
     # --------------------------------------------------- the hooks of _fit
 
@@ -287,8 +309,16 @@ degrees_of_freedom_prior_, covariance_prior_
         d = rows.n_features
         head = np.asarray(rows.rows(rows.first_weighted(w, _CENTER_ROWS)),
                           dtype=np.float64)
-        center = head.mean(axis=0)
-        spread = float(np.max(head.std(axis=0)))
+        observed = rows.observed_sums(w) if rows.missing else None
+        if observed is None:
+            center = head.mean(axis=0)
+            spread = float(np.max(head.std(axis=0)))
+        else:  # missing entries: the features' observed means centre the pass
+            from .sources.missing import observed_means
+
+            center = observed_means(*observed)
+            with np.errstate(invalid="ignore"):
+                spread = float(np.nanmax(np.nan_to_num(np.nanstd(head, axis=0))))
         # any factor gives responsibilities 1; this one keeps the distances
         # (and their log-sum-exp) far from overflow
         scale = 1.0 / spread if 0.0 < spread < np.inf else 1.0
@@ -301,6 +331,8 @@ degrees_of_freedom_prior_, covariance_prior_
             raise ValueError(
                 "The mean and covariance of the data are not finite in double "
                 "precision: scale the input data.")
+        if observed is not None:
+            _observed_scatter(stats, observed[0], scale, pass_type)
         return vb.data_moments(stats, center, self.covariance_type)
 
     def _priors(self):
@@ -370,6 +402,28 @@ degrees_of_freedom_prior_, covariance_prior_
         params.precisions_cholesky = precisions_cholesky
         return vb.log_prob_constants(params, self.weight_concentration_prior_type,
                                      self.covariance_type, n_features)
+
+
+def _observed_scatter(stats, counts, scale, pass_type):
+    """Make the one-component pass of `_data_moments` over rows with missing
+    entries the scatter of the rows completed with the centre (the
+    features' observed means), scaled so that each feature's variance is
+    that of its observed entries (a congruence: positive semi-definite
+    stays so). The pass completed each missing entry with the centre (its
+    component is isotropic, so nothing regresses) and added the component's
+    variance 1 / scale^2 to the diagonal for each: that is taken out."""
+    total = float(stats.nk[0])
+    s2 = stats.s2[0]
+    diagonal = np.arange(counts.shape[0])
+    if pass_type != "diag":
+        diagonal = (diagonal, diagonal)
+    s2[diagonal] = np.maximum(s2[diagonal] - (total - counts) / scale**2, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(counts > 1.0, np.sqrt((total - 1.0) / (counts - 1.0)), 1.0)
+    if pass_type == "diag":
+        stats.s2[0] *= factor**2
+    else:
+        stats.s2[0] *= factor[:, None] * factor[None, :]
 
 
 def _checked_covariance_prior(value, covariance_type, n_features):

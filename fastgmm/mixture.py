@@ -9,7 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import kernels
 from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
@@ -407,35 +407,6 @@ class GaussianMixture(_BaseMixture):
         self.precisions_ = cov.precisions_from_cholesky(
             params.precisions_cholesky, self.covariance_type
         ).astype(dtype)
-
-    def impute(self, X):
-        """X with each missing entry (NaN) replaced by its expectation given
-        the row's observed entries under the fitted mixture,
-        ``E[x_m | x_o] = sum_k r_k(x_o) (m_k,m + S_k,mo S_k,oo^-1 (x_o - m_k,o))``
-        with ``r_k(x_o)`` the responsibilities of the observed entries.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples, NaN where an entry is missing (whatever ``nan_policy``).
-
-        Returns
-        -------
-        X_imputed : ndarray of shape (n_samples, n_features)
-            A new array in X's dtype (float32 stays float32, else float64);
-            observed entries unchanged. A row with every entry missing gets
-            the mixture's mean.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_DTYPES, order="C",
-                          ensure_all_finite="allow-nan")
-        if not np.isnan(X).any():
-            return X.copy()
-        from .sources.missing import IncompleteRows
-
-        rows = IncompleteRows(X)
-        backend, c, means, chol = self._kernel_args(rows)
-        return rows.impute(backend, c, means, chol, self.covariance_type).astype(X.dtype)
 
     def condition(self, values, features):
         """The mixture of the other features given the values of some.

@@ -72,9 +72,6 @@ def _save_plot(path, model, data, scaling=None, search=None):
 
 def _fit(args):
     missing = args.missing == "marginalize"
-    if missing and (args.dask or args.scheduler or args.bayesian):
-        raise CLIError("--missing marginalize does not combine with --dask, --scheduler "
-                       "or --bayesian yet")
     if args.bayesian and (args.dask or args.scheduler):
         raise CLIError("--bayesian does not run on dask yet: fit without --dask")
     if args.dask or args.scheduler:

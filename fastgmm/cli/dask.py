@@ -269,8 +269,9 @@ def _write_labels(path, labels, batch):
                     np.savetxt(f, values, fmt="%d")
 
 
-def _row_error(exc, files):
-    """A NaN/inf error of the fit, with the file and data row it is in."""
+def _row_error(exc, files, missing=False):
+    """A NaN/inf error of the fit, with the file and data row it is in
+    (``missing``: NaN are missing values, only infinity is an error)."""
     import re
 
     match = re.search(r"\(row (\d+)\)", str(exc))
@@ -279,8 +280,12 @@ def _row_error(exc, files):
     row = int(match[1])
     for f in files:
         if row < f.n_rows:
+            if missing:
+                return _cli_error(f"{f.path}: data row {row + 1} has an infinite "
+                                  "value; remove or fill that row")
             return _cli_error(f"{f.path}: data row {row + 1} has a missing, NaN or "
-                              "infinite value; remove or fill that row")
+                              "infinite value; remove or fill that row, or fit with "
+                              "--missing marginalize")
         row -= f.n_rows
     return exc
 
@@ -308,6 +313,7 @@ def fit_command(args):
     _check_output(args.out, (".npz",), "model")
     _check_output(args.labels, _TABLE_SUFFIXES, "labels")
     k, covariance_type = ks[0], types[0]
+    missing = args.missing == "marginalize"
     X, names, files = read_files(args.data, args.columns, k, covariance_type)
     n_samples, n_features = (int(s) for s in X.shape)
     if n_samples < max(k, 2):
@@ -331,7 +337,8 @@ def fit_command(args):
                 k, covariance_type=covariance_type, tol=args.tol,
                 reg_covar=args.reg_covar, max_iter=args.max_iter,
                 init_params=args.init_params, random_state=args.seed,
-                n_init=args.n_init, backend=args.backend, n_threads=args.threads)
+                n_init=args.n_init, backend=args.backend, n_threads=args.threads,
+                nan_policy="marginalize" if missing else "raise")
             progress = Progress(enabled=not args.quiet)
             fit_start = time.perf_counter()
             try:
@@ -341,7 +348,7 @@ def fit_command(args):
                     model.fit(X, callback=progress.fit_callback(args.n_init,
                                                                 args.max_iter))
             except ValueError as exc:
-                raise _row_error(exc, files) from None
+                raise _row_error(exc, files, missing) from None
             finally:
                 progress.close()
             fit_time = time.perf_counter() - fit_start
@@ -350,7 +357,9 @@ def fit_command(args):
                 [dask.delayed(_sum64)(b) for b in log_norm.to_delayed().ravel()],
                 [dask.delayed(_criteria.entropy)(b) for b in resp.to_delayed().ravel()],
                 da.bincount(model.predict(X), minlength=k),
-                abs(X).max(axis=0))
+                # (a column with nothing observed: 0)
+                da.nan_to_num(da.nanmax(abs(X), axis=0)) if missing
+                else abs(X).max(axis=0))
             if args.labels:
                 _write_labels(args.labels, model.predict(X),
                               batch=max(1, 2 * sum(int(w["nthreads"])

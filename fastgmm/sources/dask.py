@@ -518,8 +518,6 @@ class DaskRows(_source._Rows):
         parts = dask.compute(*tasks)
         X = np.concatenate([p[0] for p in parts]) if parts else np.empty(
             (0, self.n_features), dtype=self.dtype)
-        if self.missing:  # each NaN: its feature's (weighted) observed mean
-            X = self._filled(X, w)
         if w is None:
             return X, None
         if w.values is not None:
@@ -530,18 +528,24 @@ class DaskRows(_source._Rows):
         """The rows at sorted ``indices`` (None: all), in memory."""
         return self.take(indices, None)[0]
 
-    def _filled(self, X, w):
-        """``X`` (rows taken, in memory) with each NaN replaced by its
-        feature's weighted mean over the observed entries of all of X."""
+    def observed_sums(self, w):
+        """(weighted count, weighted sum) of each feature's observed entries
+        (one more pass on the cluster)."""
         observed = ~da.isnan(self.X)
         weights = (da.ones(self.n_samples, chunks=(self.X.chunks[0],)) if w is None
                    else w.array)
         values = da.where(observed, self.X, 0).astype(np.float64)
-        counts, sums = dask.compute(weights @ observed.astype(np.float64),
-                                    weights @ values)
-        from .missing import filled, observed_means
+        return dask.compute(weights @ observed.astype(np.float64), weights @ values)
 
-        return filled(X, observed_means(counts, sums))
+    def initial_fill(self, w):
+        """With missing entries, each feature's weighted mean over its observed
+        entries of all of X (what the initialization takes for the NaN of the
+        rows `take` returns); else None."""
+        if not self.missing:
+            return None
+        from .missing import observed_means
+
+        return observed_means(*self.observed_sums(w))
 
     # ----------------------------------------------------------- passes
 

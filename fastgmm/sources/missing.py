@@ -313,6 +313,7 @@ class _Block:
                       else float(np.sum(w[self.unobserved])))
             nk = weight * _softmax(log_weights)
             stats.nk += nk
+            stats.ll += weight * _log_total(log_weights)
             if covariance_type == "full":
                 stats.s2 += nk[:, None, None] * covs
             elif covariance_type == "tied":
@@ -344,7 +345,7 @@ class _Block:
         if self.unobserved is not None:
             rows, resp = self.unobserved, _softmax(log_weights)
             if "log_norm" in outputs:
-                outputs["log_norm"][rows] = 0.0
+                outputs["log_norm"][rows] = _log_total(log_weights)
             if "resp" in outputs:
                 outputs["resp"][rows] = resp
             if "labels" in outputs:
@@ -385,6 +386,15 @@ class _Block:
                 out[np.ix_(rows, m)] = completed
         if self.unobserved is not None:
             out[self.unobserved] = _softmax(log_weights) @ means
+
+
+def _log_total(log_weights):
+    """log sum_k exp(c'_k): a row with nothing observed integrates its
+    density over every entry (0 for a mixture's weights, but for rounding;
+    the variational constants' own total for `BayesianGaussianMixture`)."""
+    top = np.max(log_weights)
+    total = top + math.log(np.sum(np.exp(log_weights - top)))
+    return 0.0 if abs(total) <= 8 * np.finfo(np.float64).eps else total
 
 
 def _softmax(log_weights):
@@ -435,7 +445,15 @@ class _MissingPasses:
 class _IncompleteSource:
     """What the in-memory and windowed sources with missing entries share;
     each has ``blocks()``: (key or None, start, stop, `_Block`) in row
-    order, key naming a block a fit may keep."""
+    order, key naming a block a fit may keep, and ``observed_sums(w)``."""
+
+    missing = True
+
+    def initial_fill(self, w):
+        """Each feature's (weighted) mean over its observed entries: the
+        initialization clusters the rows completed with these, reading the
+        rows `take` returns in place (`em.init`)."""
+        return observed_means(*self.observed_sums(w))
 
     def passes(self, backend, w, n_components, covariance_type, n_threads):
         return _MissingPasses(self, backend, w, n_components, covariance_type, n_threads)
@@ -496,11 +514,9 @@ class IncompleteRows(_IncompleteSource, InMemoryRows):
             block.impute(out[start:stop], backend, c, means, U, covariance_type, terms)
         return out
 
-    def initial_fill(self, w):
-        """Each feature's (weighted) mean over its observed entries: the
-        initialization clusters the rows completed with these, reading X in
-        place (`em.init`)."""
-        return observed_means(*observed_sums(self.X, w))
+    def observed_sums(self, w):
+        """(weighted count, weighted sum) of each feature's observed entries."""
+        return observed_sums(self.X, w)
 
 
 def has_nan(rows):
@@ -557,13 +573,12 @@ class WindowedIncompleteRows(_IncompleteSource, WindowedRows):
         for start, stop, window in self._windows():
             yield None, start, stop, _Block(np.ascontiguousarray(window))
 
-    def initial_fill(self, w):
-        """Each feature's (weighted) mean over its observed entries (one more
-        pass): what the initialization takes for the NaN entries of the rows
-        `take` returns."""
+    def observed_sums(self, w):
+        """(weighted count, weighted sum) of each feature's observed entries
+        (one more read of X)."""
         counts, sums = np.zeros(self.n_features), np.zeros(self.n_features)
         for start, stop, window in self._windows():
             c, s = observed_sums(window, None if w is None else w[start:stop])
             counts += c
             sums += s
-        return observed_means(counts, sums)
+        return counts, sums

@@ -148,6 +148,9 @@ class _Rows:
     """What both sources share: the weights of their rows, and the passes of
     a fit (`passes`)."""
 
+    #: Whether the rows hold missing (NaN) entries (`sources.missing`).
+    missing = False
+
     def passes(self, backend, w, n_components, covariance_type, n_threads):
         """The passes of one fit, a context manager (holding BLAS to one
         thread while open) whose ``run(c, means, U)`` is ``statistics`` with

@@ -56,11 +56,18 @@ def test_a_npy_with_nan_is_read_by_windows(capsys, tmp_path):
 
 
 def test_errors_name_the_option(capsys, tmp_path):
-    path, _ = _table(tmp_path)
+    path, X = _table(tmp_path)
     assert_one_error_line(*run_here(capsys, "fit", str(path), "-k", "2"),
                           "an empty cell", "--missing marginalize")
-    assert_one_error_line(*run_here(capsys, "fit", str(path), "-k", "2", "--missing",
-                                    "marginalize", "--bayesian"), "--bayesian")
+    # the variational mixture fits missing values too
+    code, out, err = run_here(capsys, "fit", str(path), "-k", "3", "--missing",
+                              "marginalize", "--bayesian", "--seed", "0", "--json")
+    assert code == 0, err
+    from fastgmm import BayesianGaussianMixture
+
+    expected = BayesianGaussianMixture(n_components=3, random_state=0,
+                                       nan_policy="marginalize").fit(X)
+    assert_allclose(json.loads(out)["weights"], expected.weights_, rtol=1e-10)
     code, _, err = run_here(capsys, "fit", str(path), "-k", "2", "--missing",
                             "marginalize", "-q", "--out", str(tmp_path / "m.npz"))
     assert code == 0, err

@@ -12,7 +12,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastgmm import GaussianMixture, GaussianMixtureImputer, GaussianMixtureSearch, reference
+from fastgmm import (
+    BayesianGaussianMixture,
+    GaussianMixture,
+    GaussianMixtureImputer,
+    GaussianMixtureSearch,
+    reference,
+)
 
 from ..helpers import (
     BACKENDS,
@@ -269,7 +275,8 @@ def test_a_search_on_data_with_missing_entries():
 
 @parametrize_with_checks([GaussianMixtureImputer(random_state=0),
                           GaussianMixtureImputer(2, covariance_type="diag", random_state=0),
-                          GaussianMixture(nan_policy="marginalize", random_state=0)])
+                          GaussianMixture(nan_policy="marginalize", random_state=0),
+                          BayesianGaussianMixture(nan_policy="marginalize", random_state=0)])
 def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -339,3 +346,113 @@ def test_initialization_reads_missing_entries_as_their_fill(init_params, compile
             # (float32: the copy holds the fill values rounded to float32)
             assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-9, atol=1e-9)
     assert_array_equal(X, kept)  # X is read, not changed
+
+
+# ------------------------------------------------- BayesianGaussianMixture
+
+
+def _sklearn_variational(model):
+    """scikit-learn's BayesianGaussianMixture holding ``model``'s posterior."""
+    from sklearn.mixture import BayesianGaussianMixture as SkBayesian
+
+    peer = SkBayesian(n_components=model.n_components,
+                      covariance_type=model.covariance_type,
+                      weight_concentration_prior_type=model.weight_concentration_prior_type)
+    for name in ("weight_concentration_", "mean_precision_", "means_",
+                 "degrees_of_freedom_", "covariances_", "precisions_cholesky_",
+                 "precisions_"):
+        setattr(peer, name, getattr(model, name))
+    return peer
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_variational_outputs_integrate_out_the_missing_entries(covariance_type):
+    # the responsibilities of a row with missing entries are the expected
+    # joint density, exp E[log p(x, z = k | theta)] (scikit-learn's), with the
+    # missing entries integrated out: checked by quadrature on scikit-learn's
+    X = _data(n=300, d=2, seed=87)
+    model = _quiet_fit(BayesianGaussianMixture(
+        n_components=3, covariance_type=covariance_type, random_state=0,
+        nan_policy="marginalize"), X)
+    peer = _sklearn_variational(model)
+    rows = [i for i in range(len(X)) if np.isnan(X[i]).sum() == 1][:6]
+    assert len(rows) == 6
+    grid = np.linspace(-60.0, 100.0, 40001)
+    for i in rows:
+        m = int(np.flatnonzero(np.isnan(X[i]))[0])
+        points = np.repeat(X[i][None], grid.size, axis=0)
+        points[:, m] = grid
+        joint = np.exp(peer._estimate_weighted_log_prob(points))  # (grid, k)
+        integral = np.trapezoid(joint, grid, axis=0)
+        assert_allclose(model.score_samples(X[i:i + 1])[0], np.log(integral.sum()),
+                        rtol=1e-7)
+        assert_allclose(model.predict_proba(X[i:i + 1])[0], integral / integral.sum(),
+                        rtol=1e-6, atol=1e-10)
+    # complete rows: scikit-learn's own outputs
+    complete = ~np.isnan(X).any(axis=1)
+    assert_allclose(model.predict_proba(X[complete]), peer.predict_proba(X[complete]),
+                    rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_variational_lower_bound_never_decreases(covariance_type, dtype):
+    X = _data(n=600, d=4, seed=88, dtype=dtype)
+    w = np.random.RandomState(4).uniform(0.5, 2.0, X.shape[0])
+    model = _quiet_fit(BayesianGaussianMixture(
+        n_components=4, covariance_type=covariance_type, random_state=0, max_iter=60,
+        tol=0.0, nan_policy="marginalize"), X, sample_weight=w)
+    bounds = np.asarray(model.lower_bounds_)
+    assert np.all(np.isfinite(bounds)) and len(bounds) == 60
+    slack = (1e-4 if dtype == np.float32 else 1e-9) * np.abs(bounds[1:])
+    assert np.all(np.diff(bounds) >= -slack)
+    for name in ("weights_", "means_", "covariances_"):
+        assert np.all(np.isfinite(getattr(model, name)))
+    imputed = model.impute(X)
+    observed = ~np.isnan(X)
+    assert_array_equal(imputed[observed], X[observed])
+    assert np.all(np.isfinite(imputed))
+
+
+def test_variational_priors_come_from_the_observed_entries():
+    X = _data(n=500, d=3, seed=91)
+    model = _quiet_fit(BayesianGaussianMixture(n_components=2, random_state=0, max_iter=2,
+                                               nan_policy="marginalize"), X)
+    assert_allclose(model.mean_prior_, np.nanmean(X, axis=0), rtol=1e-12)
+    deviations = np.nan_to_num(X - np.nanmean(X, axis=0))
+    counts = (~np.isnan(X)).sum(axis=0)
+    scale = np.sqrt(counts - 1.0)
+    want = deviations.T @ deviations / np.outer(scale, scale)
+    assert_allclose(model.covariance_prior_, want, rtol=1e-10)
+    # so each feature's variance is that of its observed entries
+    assert_allclose(np.diag(model.covariance_prior_), np.nanvar(X, axis=0, ddof=1),
+                    rtol=1e-10)
+    diag = _quiet_fit(BayesianGaussianMixture(n_components=2, covariance_type="diag",
+                                              random_state=0, max_iter=2,
+                                              nan_policy="marginalize"), X)
+    assert_allclose(diag.covariance_prior_, np.nanvar(X, axis=0, ddof=1), rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_variational_without_nan_is_todays_bit_for_bit(covariance_type):
+    X, _ = make_blobs(500, 3, 3, seed=84)
+    params = dict(n_components=4, covariance_type=covariance_type, random_state=0)
+    a = BayesianGaussianMixture(**params).fit(X)
+    b = BayesianGaussianMixture(nan_policy="marginalize", **params).fit(X)
+    assert_array_equal(a.lower_bounds_, b.lower_bounds_)
+    assert_array_equal(a.means_, b.means_)
+    assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        BayesianGaussianMixture(**params).fit(_data())
+
+
+def test_variational_fit_read_by_windows_as_in_memory(tmp_path):
+    X = _data(n=3000, seed=92)
+    np.save(tmp_path / "X.npy", X)
+    params = dict(n_components=3, random_state=0, nan_policy="marginalize")
+    a = _quiet_fit(BayesianGaussianMixture(**params), X)
+    b = _quiet_fit(BayesianGaussianMixture(window_bytes=3 * 8 * 700, **params),
+                   np.load(tmp_path / "X.npy", mmap_mode="r"))
+    assert a.n_iter_ == b.n_iter_
+    assert_allclose(b.means_, a.means_, rtol=1e-11, atol=1e-12)
+    assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=1e-12)

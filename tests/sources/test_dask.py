@@ -353,6 +353,40 @@ def test_cli_fits_a_directory_of_npy_files(client, data, tmp_path, capsys):
     assert code == 1 and f"{parts / 'c.npy'}: data row 6 has a missing" in err, err
 
 
+def test_cli_missing_values_on_a_cluster(client, data, tmp_path, capsys):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    X = data.copy()
+    X[np.random.RandomState(99).rand(*X.shape) < 0.1] = np.nan
+    np.save(parts / "a.npy", X[:9000])
+    np.save(parts / "b.npy", X[9000:])
+    address = client.scheduler.address
+    code, out, err = _cli(["fit", str(parts), "--scheduler", address, "-k", "3",
+                           "--missing", "marginalize", "--seed", "0", "--json",
+                           "--out", str(tmp_path / "d.npz")], capsys)
+    assert code == 0, err
+    import json
+
+    from fastgmm import load
+
+    report = json.loads(out)
+    expected = GaussianMixture(3, random_state=0, nan_policy="marginalize").fit(X)
+    assert report["n_iter"] == expected.n_iter_
+    assert report["log_likelihood"] == pytest.approx(expected.score(X) * len(X),
+                                                     rel=1e-10)
+    assert_allclose(load(tmp_path / "d.npz").means_, expected.means_, rtol=1e-10)
+    # without --missing, a NaN is an error that says how to fit it
+    code, _, err = _cli(["fit", str(parts), "--scheduler", address, "-k", "3", "-q"],
+                        capsys)
+    assert code == 1 and "--missing marginalize" in err, err
+    bad = X[9000:].copy()
+    bad[4, 1] = np.inf
+    np.save(parts / "b.npy", bad)
+    code, _, err = _cli(["fit", str(parts), "--scheduler", address, "-k", "3", "-q",
+                         "--missing", "marginalize"], capsys)
+    assert code == 1 and f"{parts / 'b.npy'}: data row 5 has an infinite" in err, err
+
+
 def test_cli_local_cluster_and_parquet(data, tmp_path, capsys, monkeypatch):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
@@ -476,3 +510,16 @@ def test_missing_entries_on_a_cluster_fit_as_in_memory(client, data, covariance_
     bad[7000, 1] = np.inf
     with pytest.raises(ValueError, match=r"infinity.*\(row 7000\)"):
         GaussianMixture(**params).fit(_persisted(client, bad, UNEVEN))
+
+
+def test_variational_missing_entries_on_a_cluster_fit_as_in_memory(client, data):
+    from fastgmm import BayesianGaussianMixture
+
+    X = data.copy()
+    X[np.random.RandomState(98).rand(*X.shape) < 0.1] = np.nan
+    params = dict(n_components=K, random_state=0, nan_policy="marginalize")
+    expected = BayesianGaussianMixture(**params).fit(X)
+    fitted = BayesianGaussianMixture(**params).fit(_persisted(client, X, UNEVEN))
+    assert fitted.n_iter_ == expected.n_iter_
+    assert_allclose(fitted.means_, expected.means_, rtol=1e-12, atol=1e-12)
+    assert_allclose(fitted.lower_bounds_, expected.lower_bounds_, rtol=1e-12)
