@@ -96,6 +96,30 @@ def speed(n, repeats, fraction=0.1, d=8, k=16):
                                    / 5)
         a, b = min(times["complete"]), min(times["missing"])
         print(f"| {t} | {a * 1e3:.1f} ms | {b * 1e3:.1f} ms | {b / a:.1f}x |")
+    whole_fits(X, missing, k)
+
+
+def whole_fits(X, missing, k):
+    """Whole fits with default arguments (initialization included), once
+    each: fastgmm on the complete and on the incomplete data, and
+    scikit-learn's on the complete data (it takes no NaN)."""
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    from fastgmm import GaussianMixture
+
+    print(f"\nWhole fits, default arguments (k={k}, random_state=0), once each:\n")
+    print("| covariance | scikit-learn, complete | fastgmm, complete | "
+          "fastgmm, missing entries |\n|---|---:|---:|---:|")
+    for t in ("full", "diag"):
+        cells = []
+        for make, data in ((SkGaussianMixture, X), (GaussianMixture, X),
+                           (GaussianMixture, missing)):
+            params = {} if make is SkGaussianMixture else {"nan_policy": "marginalize"}
+            model = make(k, covariance_type=t, random_state=0, **params)
+            t0 = time.perf_counter()
+            model.fit(data)
+            cells.append(f"{time.perf_counter() - t0:.2f} s ({model.n_iter_} it.)")
+        print(f"| {t} | " + " | ".join(cells) + " |")
 
 
 def memory(sizes, fraction=0.1, d=8, k=16):

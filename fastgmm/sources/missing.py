@@ -19,6 +19,14 @@ unchanged. What they compute (Ghahramani & Jordan 1994):
 - a row with every entry missing has log-likelihood 0 and the weights as
   responsibilities (its marginal density is over no variable).
 
+A pass under (c, m_k, U_k) recovers each component's covariance from U_k and
+its constant c'_k = c_k - log det U_k + d/2 log 2 pi (the log weight for
+`GaussianMixture`); whatever else a model puts in c carries over. For
+`BayesianGaussianMixture` c'_k holds the variational constants and U_k the
+expected precisions nu_k W_k: the same pass is then the variational E-step
+with the missing entries latent (a row with nothing observed: log-likelihood
+log sum_k exp c'_k).
+
 How: the rows are cut into blocks (`BLOCK_BYTES` of X; a window when X is
 read by windows), and a block's rows are grouped by their pattern of missing
 entries (a bitmask per row). Each pattern's observed entries are gathered
@@ -39,8 +47,9 @@ they would without NaN. A fit keeps its blocks' gathered copies (at most
 `CACHE_BYTES`: the memory beyond X is bounded whatever n); blocks past that
 are grouped again in each pass.
 
-The initialization draws from the rows with each missing entry replaced by
-its feature's (weighted) mean of the observed values.
+The initialization clusters the rows completed with each feature's
+(weighted) mean over its observed entries (``initial_fill``), reading X in
+place (`em.init`): no completed copy of X is made.
 """
 
 import math
