@@ -17,6 +17,7 @@ from . import kernels
 from .em import covariance as cov
 from .em import driver as _em
 from .em import init as _init
+from .em import parsimonious
 from .sources import rows as _source
 
 #: 'auto' initializes from all rows of an X read by windows when the
@@ -117,7 +118,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         initial = self._check_initial_parameters(n_features)
         warm = self._warm_start_run(n_features)
         backend = kernels.get_backend(
-            self.backend, n_samples, n_features, self.n_components, self.covariance_type
+            self.backend, n_samples, n_features, self.n_components, self._structure
         )
         model = self._em_model(rows, w, backend)
         random_state = check_random_state(self.random_state)
@@ -127,7 +128,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
 
         best = _em.fit(
             backend, rows, w, initialize=initialize, n_init=self.n_init,
-            covariance_type=self.covariance_type, tol=self.tol,
+            covariance_type=self._structure, tol=self.tol,
             reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
             n_threads=self.n_threads,
             monitor=_VerboseMonitor(self) if callback is None
@@ -219,10 +220,27 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                 f"The initialization's sample of {X.shape[0]} rows has "
                 f"{np.count_nonzero(w)} with a positive weight, fewer than "
                 f"n_components = {self.n_components}; raise init_sample_size.")
-        return _init.initial_parameters(
-            X, w, self.n_components, self.covariance_type, self.init_params,
+        weights, means, covariances = _init.initial_parameters(
+            X, w, self.n_components, self._structure, self.init_params,
             random_state, self.reg_covar, fill,
         )
+        if self._mclust_model is not None:  # the model's own first M-step
+            covariances = parsimonious.constrain(weights, covariances,
+                                                 self._mclust_model)
+        return weights, means, covariances
+
+    @property
+    def _structure(self):
+        """The covariance type ('full', 'tied', 'diag', 'spherical') the
+        model is stored and computed as (`em.parsimonious`)."""
+        return parsimonious.structure_of(self.covariance_type)
+
+    @property
+    def _mclust_model(self):
+        """The mclust model whose M-step constrains the structure's, or None
+        (the structure's own: scikit-learn's four types)."""
+        model = parsimonious.model_of(self.covariance_type)
+        return None if model in parsimonious.NATIVE else model
 
     def _warm_start_run(self, n_features):
         """The fitted parameters a warm start continues from, or None.
@@ -234,7 +252,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             return None
         k, t = self.n_components, self.covariance_type
         fitted_k, fitted_d = np.shape(self.means_)
-        expected = cov.covariance_shape(k, n_features, t)
+        expected = cov.covariance_shape(k, n_features, self._structure)
         if self._warm_start_shapes_differ(n_features):
             raise ValueError(
                 "warm_start=True continues from the previous fit, whose means "
@@ -252,10 +270,10 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         another covariance type (recorded with the arrays: with n_components ==
         n_features 'diag' and 'tied' arrays have one shape), or other shapes."""
         fitted_type = self.__dict__.get("_fitted_covariance_type")
-        if fitted_type is not None and fitted_type != self.covariance_type:
+        if fitted_type is not None and (parsimonious.model_of(fitted_type)
+                                        != parsimonious.model_of(self.covariance_type)):
             return True
-        expected = cov.covariance_shape(self.n_components, n_features,
-                                        self.covariance_type)
+        expected = cov.covariance_shape(self.n_components, n_features, self._structure)
         return np.shape(self.means_) != (self.n_components, n_features) or any(
             np.shape(getattr(self, name)) != expected
             for name in ("covariances_", "precisions_cholesky_"))
@@ -280,7 +298,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         (n,) to fill; see `fastgmm.kernels`.
         """
         backend, c, means, chol = self._kernel_args(rows)
-        rows.posterior(backend, c, means, chol, self.covariance_type, self.n_threads,
+        rows.posterior(backend, c, means, chol, self._structure, self.n_threads,
                        **outputs)
 
     def _per_row(self, rows, output):
@@ -338,7 +356,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
 
     def _mean_log_likelihood(self, rows):
         backend, c, means, chol = self._kernel_args(rows)
-        return rows.mean_log_likelihood(backend, c, means, chol, self.covariance_type,
+        return rows.mean_log_likelihood(backend, c, means, chol, self._structure,
                                         self.n_threads)
 
     def predict(self, X):
@@ -399,7 +417,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             return X.copy()
         rows = missing.IncompleteRows(X)
         backend, c, means, chol = self._kernel_args(rows)
-        return rows.impute(backend, c, means, chol, self.covariance_type).astype(X.dtype)
+        return rows.impute(backend, c, means, chol, self._structure).astype(X.dtype)
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -433,12 +451,12 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         counts = rng.multinomial(n_samples, weights)
         means = np.asarray(self.means_, dtype=np.float64)
         covariances = np.asarray(self.covariances_, dtype=np.float64)
-        if self.covariance_type == "full":
+        if self._structure == "full":
             parts = [
                 rng.multivariate_normal(m, c, int(n))
                 for m, c, n in zip(means, covariances, counts)
             ]
-        elif self.covariance_type == "tied":
+        elif self._structure == "tied":
             parts = [
                 rng.multivariate_normal(m, covariances, int(n))
                 for m, n in zip(means, counts)

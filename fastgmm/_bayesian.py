@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
+from ._constants import COVARIANCE_TYPES
 from .em import covariance as cov
 from .em import variational as vb
 from .mixture import GaussianMixture
@@ -189,6 +190,9 @@ degrees_of_freedom_prior_, covariance_prior_
     _parameter_constraints: dict = {
         **{name: GaussianMixture._parameter_constraints[name]
            for name in _SHARED_PARAMETERS},
+        # (the priors are those of scikit-learn's four types; mclust's other
+        # models are GaussianMixture's)
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "weight_concentration_prior_type": [StrOptions(set(vb.PRIOR_TYPES))],
         "weight_concentration_prior": [None, Interval(Real, 0.0, None, closed="neither")],
         "mean_precision_prior": [None, Interval(Real, 0.0, None, closed="neither")],

@@ -6,6 +6,14 @@ its options (and answer ``--help``) without loading NumPy or Numba.
 """
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: R mclust's 14 parsimonious models (`em.parsimonious`), in mclust's order.
+MCLUST_MODELS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE",
+                 "EEV", "VEV", "EVV", "VVV")
+#: The covariance type each mclust model is stored and computed as.
+MCLUST_STRUCTURE = {"EII": "spherical", "VII": "spherical", "EEI": "diag", "VEI": "diag",
+                    "EVI": "diag", "VVI": "diag", "EEE": "tied", "VEE": "full",
+                    "EVE": "full", "VVE": "full", "EEV": "full", "VEV": "full",
+                    "EVV": "full", "VVV": "full"}
 #: Rows a pass made in NumPy (norms, distances, outputs) takes at a time.
 BLOCK_ROWS = 65536
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")

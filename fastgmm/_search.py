@@ -27,7 +27,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constants import BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA
+from ._constants import BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, MCLUST_MODELS
 from .em import covariance as cov
 from .em import criteria as _criteria
 from .kernels import single_threaded_blas
@@ -78,7 +78,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     covariance_type : str or iterable of str, \
             default=('full', 'tied', 'diag', 'spherical')
         The covariance types to try, any of 'full', 'tied', 'diag',
-        'spherical'.
+        'spherical' and R mclust's 14 models ('EII', ..., 'VVV'; see
+        :class:`GaussianMixture`), or 'mclust' for all 14.
 
     criterion : {'bic', 'aic', 'icl', 'heldout'}, default='bic'
         How candidates are ranked:
@@ -259,18 +260,20 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             )
         types = self.covariance_type
         if isinstance(types, str):
-            types = [types]
+            types = list(MCLUST_MODELS) if types == "mclust" else [types]
         try:
             types = list(types)
         except TypeError:
             types = None
         if not types or not all(
-            isinstance(t, str) and t in COVARIANCE_TYPES for t in types
+            isinstance(t, str) and (t in COVARIANCE_TYPES or t in MCLUST_MODELS)
+            for t in types
         ):
             raise InvalidParameterError(
                 "The 'covariance_type' parameter of GaussianMixtureSearch must be "
-                f"one of {list(COVARIANCE_TYPES)} or a non-empty iterable of "
-                f"them. Got {self.covariance_type!r} instead."
+                f"one of {list(COVARIANCE_TYPES)}, an mclust model "
+                f"({', '.join(MCLUST_MODELS)}), 'mclust' (all 14) or a non-empty "
+                f"iterable of them. Got {self.covariance_type!r} instead."
             )
         ks = sorted({int(k) for k in ks})
         types = list(dict.fromkeys(types))

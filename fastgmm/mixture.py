@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import kernels
 from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
-from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS
+from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS, MCLUST_MODELS
 from .em import covariance as cov
 from .em import criteria as _criteria
 from .em import driver as _em
@@ -33,10 +33,23 @@ class GaussianMixture(_BaseMixture):
     n_components : int, default=1
         The number of mixture components.
 
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or an mclust \
+            model name, default='full'
         'full': each component has its own covariance matrix; 'tied': all
         components share one; 'diag': each has its own diagonal covariance;
-        'spherical': each has its own single variance.
+        'spherical': each has its own single variance. Or one of R mclust's
+        14 models S_k = l_k D_k A_k D_k^T, volume l_k, shape A_k and
+        orientation D_k each Equal, Variable or the Identity across the
+        components (in that order): 'EII', 'VII', 'EEI', 'VEI', 'EVI',
+        'VVI', 'EEE', 'VEE', 'EVE', 'VVE', 'EEV', 'VEV', 'EVV', 'VVV'. 'VVV',
+        'EEE', 'VVI' and 'VII' are 'full', 'tied', 'diag' and 'spherical';
+        the others are fitted with their own M-step (`em.parsimonious`) and
+        stored as the type of their structure: the rotated models as
+        'full' ((k, d, d) covariances), EEI/VEI/EVI as 'diag' ((k, d)), EII
+        as 'spherical' ((k,)). ``reg_covar`` is added to each component's
+        scatter per unit weight before the model's M-step, so that each
+        model keeps its form; ``precisions_init`` is given in the
+        structure's shape.
 
     tol : float, default=1e-3
         EM stops when the mean log-likelihood gains less than ``tol``.
@@ -159,7 +172,7 @@ class GaussianMixture(_BaseMixture):
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES) | set(MCLUST_MODELS))],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
@@ -241,8 +254,9 @@ class GaussianMixture(_BaseMixture):
         return rows.sample_weight(sample_weight, self.n_components)
 
     def _em_model(self, rows, w, backend):
-        """The model of `em.driver`: None, the maximum-likelihood mixture."""
-        return None
+        """The model of `em.driver`: the maximum-likelihood mixture (with the
+        mclust model's M-step, if any)."""
+        return _em.MaximumLikelihood(self._mclust_model)
 
     def _fitted_params(self):
         """The fitted parameters, as `em.driver` takes them (a warm start's)."""
@@ -253,7 +267,7 @@ class GaussianMixture(_BaseMixture):
         """c_k of the fitted mixture, as the kernels take them."""
         weights = np.asarray(self.weights_, dtype=np.float64)
         return cov.log_prob_constants(weights, precisions_cholesky,
-                                      self.covariance_type, n_features)
+                                      self._structure, n_features)
 
     # ---------------------------------------------------------- partial_fit
 
@@ -300,7 +314,7 @@ class GaussianMixture(_BaseMixture):
                 f"n_samples = {n_samples}")
         w = rows.sample_weight(sample_weight, self.n_components if first else 1)
         backend = kernels.get_backend(
-            self.backend, n_samples, n_features, self.n_components, self.covariance_type
+            self.backend, n_samples, n_features, self.n_components, self._structure
         )
         if first:
             params = self._initial_parameters(
@@ -324,14 +338,14 @@ class GaussianMixture(_BaseMixture):
             self.__dict__.setdefault("n_samples_seen_", 0)
         state = getattr(self, "_stepwise_state", None)
         if state is None:
-            state = _em.StepwiseState.from_params(params, self.covariance_type,
+            state = _em.StepwiseState.from_params(params, self._structure,
                                                   self.reg_covar)
         step = (self.learning_offset + self.n_steps_) ** -self.learning_decay
         with kernels.single_threaded_blas():
             params, state, bound = _em.stepwise_step(
                 backend, rows, w, params, state, step=min(step, 1.0),
-                covariance_type=self.covariance_type, reg_covar=self.reg_covar,
-                n_threads=self.n_threads)
+                covariance_type=self._structure, reg_covar=self.reg_covar,
+                n_threads=self.n_threads, model=self._mclust_model)
         self._set_parameters(params, rows.dtype)
         self._stepwise_state = state
         self.n_steps_ += 1
@@ -344,7 +358,7 @@ class GaussianMixture(_BaseMixture):
 
     def _check_initial_parameters(self, n_features):
         """Validated copies of the user's initial parameters (never mutated)."""
-        k, t = self.n_components, self.covariance_type
+        k, t = self.n_components, self._structure
         weights = means = precisions = None
         if self.weights_init is not None:
             weights = check_array(self.weights_init, dtype=_DTYPES, ensure_2d=False)
@@ -387,14 +401,12 @@ class GaussianMixture(_BaseMixture):
             means = means_init
         if precisions_init is not None:
             precisions_chol = cov.precisions_cholesky_from_precisions(
-                np.asarray(precisions_init, dtype=np.float64), self.covariance_type
+                np.asarray(precisions_init, dtype=np.float64), self._structure
             )
-            covariances = cov.covariances_from_cholesky(
-                precisions_chol, self.covariance_type
-            )
+            covariances = cov.covariances_from_cholesky(precisions_chol, self._structure)
         else:
             precisions_chol = cov.precisions_cholesky(
-                covariances, self.covariance_type, rows.dtype == np.float32
+                covariances, self._structure, rows.dtype == np.float32
             )
         return _em.MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
 
@@ -405,7 +417,7 @@ class GaussianMixture(_BaseMixture):
         self.covariances_ = params.covariances.astype(dtype)
         self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype)
         self.precisions_ = cov.precisions_from_cholesky(
-            params.precisions_cholesky, self.covariance_type
+            params.precisions_cholesky, self._structure
         ).astype(dtype)
 
     def condition(self, values, features):
@@ -457,8 +469,8 @@ class GaussianMixture(_BaseMixture):
         k = self.means_.shape[0]
         means = self.means_.astype(np.float64)
         covs = cov.expand(cov.covariances_from_cholesky(
-            self.precisions_cholesky_.astype(np.float64), self.covariance_type),
-            self.covariance_type, k, d)
+            self.precisions_cholesky_.astype(np.float64), self._structure),
+            self._structure, k, d)
         # the conditional Gaussians of a row whose other entries are missing
         log_density, new_means, new_covs = conditional_gaussians(values, given, rest,
                                                                  means, covs)

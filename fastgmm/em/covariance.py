@@ -253,15 +253,12 @@ def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
 
 
 def n_parameters(n_components, n_features, covariance_type):
-    """Free parameters of the mixture: weights, means and covariances."""
-    d = n_features
-    cov_params = {
-        "full": n_components * d * (d + 1) / 2.0,
-        "diag": n_components * d,
-        "tied": d * (d + 1) / 2.0,
-        "spherical": n_components,
-    }[covariance_type]
-    return int(cov_params + n_components * d + n_components - 1)
+    """Free parameters of the mixture: weights, means and covariances
+    (``covariance_type`` one of the four or an mclust model: mclust's count)."""
+    from .parsimonious import n_covariance_parameters
+
+    cov_params = n_covariance_parameters(covariance_type, n_components, n_features)
+    return int(cov_params + n_components * n_features + n_components - 1)
 
 
 __all__ = [

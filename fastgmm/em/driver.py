@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import covariance as cov
+from . import parsimonious
 
 NONFINITE_MESSAGE = (
     "The log-likelihood of the data is not finite under the current "
@@ -83,11 +84,19 @@ def expectation(backend, rows, w, params, covariance_type, n_threads=None, c=Non
     return stats, stats.ll
 
 
-def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32):
-    """The M-step: statistics around ``centers`` -> new parameters."""
+def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32,
+                 model=None, previous=None):
+    """The M-step: statistics around ``centers`` -> new parameters.
+
+    ``model``: an mclust model stored as ``covariance_type`` (its structure,
+    `em.parsimonious`), or None: the structure's own M-step; ``previous``
+    the covariances it starts from where its M-step iterates.
+    """
     weights, means, covariances = cov.m_step(
         stats, centers, reg_covar, covariance_type, eps
     )
+    if model is not None:
+        covariances = parsimonious.constrain(weights, covariances, model, previous)
     precisions_chol = cov.precisions_cholesky(covariances, covariance_type, is_float32)
     return MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
 
@@ -101,6 +110,9 @@ class MaximumLikelihood:
     with ``means`` and ``precisions_cholesky`` for the pass.
     """
 
+    def __init__(self, model=None):
+        self.model = model  # an mclust model name, or None: the structure's
+
     def log_prob_constants(self, params, covariance_type):
         """c_k = log w_k + log det U_k - d/2 log(2 pi)."""
         return cov.log_prob_constants(params.weights, params.precisions_cholesky,
@@ -109,7 +121,7 @@ class MaximumLikelihood:
     def maximization(self, stats, params, covariance_type, reg_covar, eps, is_float32):
         """New `MixtureParams` from the pass's statistics around params.means."""
         return maximization(stats, params.means, covariance_type, reg_covar, eps,
-                            is_float32)
+                            is_float32, self.model, params.covariances)
 
     def lower_bound(self, stats, c, params, new_params, total_weight):
         """The mean log-likelihood of the pass (under ``params``)."""
@@ -211,7 +223,7 @@ class StepwiseState:
 
 
 def stepwise_step(backend, rows, w, params, state, *, step, covariance_type,
-                  reg_covar, n_threads=None):
+                  reg_covar, n_threads=None, model=None):
     """One step of stepwise EM (Cappe & Moulines 2009) on a batch of rows.
 
     The batch's statistics per unit of weight, ``s_hat``, are blended into the
@@ -229,7 +241,7 @@ def stepwise_step(backend, rows, w, params, state, *, step, covariance_type,
         (1.0 - step) * state.s2 + step * stats.s2 / batch_weight,
     )
     new = maximization(blended, params.means, covariance_type, reg_covar, eps,
-                       rows.dtype == np.float32)
+                       rows.dtype == np.float32, model, params.covariances)
     nk = blended.nk + 10.0 * eps
     delta = blended.s1 / nk[:, None]
     state = StepwiseState(blended.nk, cov.shift_scatter(blended.s2, nk, delta,

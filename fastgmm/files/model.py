@@ -37,7 +37,13 @@ import zipfile
 
 import numpy as np
 
-from .._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES, covariance_shape
+from .._constants import (
+    COVARIANCE_TYPES,
+    MCLUST_MODELS,
+    MCLUST_STRUCTURE,
+    WEIGHT_PRIOR_TYPES,
+    covariance_shape,
+)
 from .._version import __version__
 from .atomic import atomic_output
 
@@ -275,8 +281,12 @@ def _validate(arrays, metadata):
         dtype_name = metadata["dtype"]
     except KeyError as exc:
         return f"incomplete metadata (no {exc})"
-    if covariance_type not in COVARIANCE_TYPES:
+    if covariance_type not in COVARIANCE_TYPES and covariance_type not in MCLUST_MODELS:
         return f"unknown covariance type {covariance_type!r}"
+    if metadata.get("bayesian") is not None and covariance_type not in COVARIANCE_TYPES:
+        return f"a Bayesian mixture of covariance type {covariance_type!r}"
+    # (an mclust model's arrays are those of its structure)
+    covariance_type = MCLUST_STRUCTURE.get(covariance_type, covariance_type)
     if dtype_name not in ("float32", "float64") or not _is_int(k) or not _is_int(d) \
             or k < 1 or d < 1:
         return "invalid dtype or sizes in the metadata"

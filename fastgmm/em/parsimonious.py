@@ -1,0 +1,290 @@
+"""R mclust's 14 parsimonious covariance models (Celeux & Govaert 1995).
+
+Each covariance is S_k = l_k D_k A_k D_k^T: volume l_k = |S_k|^(1/d),
+orientation D_k (orthogonal), shape A_k (diagonal, |A_k| = 1), each Equal
+(E) or Variable (V) across the components, or the identity (I) for shape and
+orientation. The name gives volume, shape, orientation in that order:
+
+======  ======  =====  ===========  =========  ==============================
+model   volume  shape  orientation  structure  M-step
+======  ======  =====  ===========  =========  ==============================
+EII     E       I      I            spherical  closed form
+VII     V       I      I            spherical  closed form ('spherical')
+EEI     E       E      I            diag       closed form
+VEI     V       E      I            diag       iterative
+EVI     E       V      I            diag       closed form
+VVI     V       V      I            diag       closed form ('diag')
+EEE     E       E      E            tied       closed form ('tied')
+VEE     V       E      E            full       iterative
+EVE     E       V      E            full       iterative (MM for D)
+VVE     V       V      E            full       iterative (MM for D)
+EEV     E       E      V            full       closed form
+VEV     V       E      V            full       iterative
+EVV     E       V      V            full       closed form
+VVV     V       V      V            full       closed form ('full')
+======  ======  =====  ===========  =========  ==============================
+
+The *structure* is the covariance type whose kernels, shapes and precision
+factors a model uses: its covariances are stored as that type's (EII's as
+(k,) variances, EEI's as (k, d) diagonals, the rotated models' as (k, d, d)
+matrices), so the E-step is the existing pass.
+
+The M-step of a model starts from the structure's own M-step: S_k =
+W_k / n_k + reg_covar I, with W_k the component's scatter, which is
+scikit-learn's for the four models it has. Every other model maximises the
+expected complete-data log-likelihood
+``-1/2 sum_k [n_k log|S_k| + tr(W'_k S_k^-1)]`` over its constrained
+covariances with W'_k = n_k S_k (so ``reg_covar`` enters as the scatter
+``W_k + n_k reg_covar I``, which keeps every model's structure). Only the
+ratios of the n_k matter: they come in as the weights. The iterative
+M-steps (VEI, VEE, VEV: volumes and shape in turn; EVE, VVE: the common
+orientation by a majorize-minimize step, Browne & McNicholas 2014) run to
+convergence inside each M-step.
+"""
+
+import numpy as np
+
+from .._constants import MCLUST_MODELS as MODELS
+from .._constants import MCLUST_STRUCTURE as STRUCTURE
+
+__all__ = ["MODELS", "STRUCTURE", "ALIASES", "NATIVE", "model_of", "structure_of",
+           "n_covariance_parameters", "constrain"]
+
+#: scikit-learn's names for the four models it has.
+ALIASES = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
+#: Models whose M-step is the structure's own.
+NATIVE = frozenset(ALIASES.values())
+
+#: Inner iterations of an iterative M-step: at most this many, until the
+#: objective changes by at most ``_INNER_TOL`` relative.
+INNER_MAX_ITER = 2000
+_INNER_TOL = 1e-14
+
+
+def model_of(covariance_type):
+    """The mclust name of a covariance type (scikit-learn's names are aliases)."""
+    return ALIASES.get(covariance_type, covariance_type)
+
+
+def structure_of(covariance_type):
+    """The covariance type ('full', 'tied', 'diag', 'spherical') a model is
+    stored and computed as."""
+    if covariance_type in ALIASES:
+        return covariance_type
+    # (a name that is neither: as it is, for the parameter check to refuse)
+    return STRUCTURE.get(covariance_type, covariance_type)
+
+
+def n_covariance_parameters(model, n_components, n_features):
+    """Free parameters of the covariances, as mclust's ``nVarParams``."""
+    k, d = n_components, n_features
+    rotation = d * (d - 1) // 2
+    return {
+        "EII": 1, "VII": k, "EEI": d, "VEI": k + d - 1, "EVI": 1 + k * (d - 1),
+        "VVI": k * d, "EEE": d * (d + 1) // 2, "VEE": k + d * (d + 1) // 2 - 1,
+        "EVE": 1 + k * (d - 1) + rotation, "VVE": k * d + rotation,
+        "EEV": d + k * rotation, "VEV": k + d - 1 + k * rotation,
+        "EVV": 1 + k * (d - 1) + k * rotation, "VVV": k * d * (d + 1) // 2,
+    }[model_of(model)]
+
+
+def constrain(weights, covariances, model, previous=None):
+    """The model's covariances from the structure's M-step.
+
+    ``weights`` (k,) the components' shares of the total weight,
+    ``covariances`` the structure's M-step (W_k / n_k + reg_covar I, shaped
+    by the structure), ``previous`` the previous iteration's covariances of
+    the model (the start of EVE's and VVE's common orientation), or None.
+    Returns new float64 covariances in the structure's shape.
+    """
+    model = model_of(model)
+    if model in NATIVE:
+        return covariances
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    S = np.asarray(covariances, dtype=np.float64)
+    return _M_STEPS[model](w, S, previous)
+
+
+# --------------------------------------------------------- spherical, diagonal
+
+
+def _eii(w, S, previous):
+    return np.full_like(S, w @ S)  # the pooled variance
+
+
+def _eei(w, S, previous):
+    return np.broadcast_to(w @ S, S.shape).copy()
+
+
+def _evi(w, S, previous):
+    volumes = _geometric_mean(S)  # |diag W_k / n_k|^(1/d)
+    return (w @ volumes) * (S / volumes[:, None])
+
+
+def _vei(w, S, previous):
+    shape = _unit(w @ S)  # EEI's shape to start
+    objective = np.inf
+    for _ in range(INNER_MAX_ITER):
+        volumes = np.mean(S / shape, axis=1)
+        shape = _unit(w @ (S / volumes[:, None]))
+        new = _objective_diag(w, S, volumes[:, None] * shape)
+        if _converged(objective, new):
+            break
+        objective = new
+    return volumes[:, None] * shape
+
+
+# ----------------------------------------------------------------- rotated
+
+
+def _evv(w, S, previous):
+    volumes = np.exp(_log_det(S) / S.shape[-1])
+    return (w @ volumes) * (S / volumes[:, None, None])
+
+
+def _eev(w, S, previous):
+    values, vectors = _eigh_descending(S)
+    common = w @ values  # lambda A = sum_k n_k omega_k / n
+    return _compose(vectors, np.broadcast_to(common, values.shape))
+
+
+def _vev(w, S, previous):
+    values, vectors = _eigh_descending(S)
+    shape = _unit(w @ values)
+    objective = np.inf
+    for _ in range(INNER_MAX_ITER):
+        volumes = np.mean(values / shape, axis=1)
+        shape = _unit(w @ (values / volumes[:, None]))
+        new = _objective_diag(w, values, volumes[:, None] * shape)
+        if _converged(objective, new):
+            break
+        objective = new
+    return _compose(vectors, volumes[:, None] * shape)
+
+
+def _vee(w, S, previous):
+    d = S.shape[-1]
+    C = _unit_matrix(np.einsum("k,kij->ij", w, S))
+    objective = np.inf
+    for _ in range(INNER_MAX_ITER):
+        C_inv = np.linalg.inv(C)
+        volumes = np.einsum("kij,ji->k", S, C_inv) / d
+        C = _unit_matrix(np.einsum("k,kij->ij", w / volumes, S))
+        new = _objective_full(w, S, volumes[:, None, None] * C)
+        if _converged(objective, new):
+            break
+        objective = new
+    return volumes[:, None, None] * C
+
+
+def _eve(w, S, previous):
+    return _common_orientation(w, S, previous, equal_volume=True)
+
+
+def _vve(w, S, previous):
+    return _common_orientation(w, S, previous, equal_volume=False)
+
+
+def _common_orientation(w, S, previous, equal_volume):
+    """EVE and VVE: S_k = D diag(a_k) D^T with a common orthogonal D.
+
+    Given D, the diagonals are closed forms (VVE: a_k = diag(D^T S_k D);
+    EVE: their shapes times the equal volume). Given the diagonals, D
+    minimises sum_k n_k tr(S_k D B_k D^T), B_k = diag(1 / a_k): as
+    tr(S D B D^T) = alpha tr(B) + tr((S - alpha I) D B D^T) with alpha the
+    largest eigenvalue of S, the second term is concave in D and lies below
+    its tangent, so D_next = the orthogonal polar factor of
+    sum_k n_k (alpha_k I - S_k) D B_k (an SVD) never increases the
+    objective (Browne & McNicholas 2014, their first MM algorithm).
+    """
+    k, d, _ = S.shape
+    D = _start_orientation(w, S, previous)
+    alpha = np.linalg.eigvalsh(S)[:, -1]
+    eye = np.eye(d)
+    objective = np.inf
+    for _ in range(INNER_MAX_ITER):
+        inner = np.einsum("ji,kjl,lm->kim", D, S, D)  # D^T S_k D
+        diag = np.einsum("kii->ki", inner)
+        if equal_volume:
+            volumes = _geometric_mean(diag)
+            a = (w @ volumes) * diag / volumes[:, None]
+        else:
+            a = diag
+        new = _objective_rotated(w, S, D, a)
+        if _converged(objective, new):
+            break
+        objective = new
+        # one MM step for D, then the diagonals again
+        G = np.einsum("k,kij,jl,kl->il", w, alpha[:, None, None] * eye - S, D, 1.0 / a)
+        u, _, vt = np.linalg.svd(G)
+        D = u @ vt
+    return np.einsum("ij,kj,lj->kil", D, a, D)
+
+
+def _start_orientation(w, S, previous):
+    """The common orientation to start from: the previous iteration's (the
+    eigenvectors of a combination of its covariances with distinct
+    coefficients, which share them), else the identity (as mclust starts:
+    the MM iterations may have several local solutions, and this start
+    finds mclust's)."""
+    if previous is not None and np.ndim(previous) == 3:
+        P = np.asarray(previous, dtype=np.float64)
+        scale = np.trace(P, axis1=1, axis2=2)[:, None, None]
+        coefficients = 1.0 + 0.6180339887498949 * np.arange(P.shape[0])
+        return np.linalg.eigh(np.einsum("k,kij->ij", coefficients, P / scale))[1]
+    return np.eye(S.shape[-1])
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _geometric_mean(values):
+    return np.exp(np.mean(np.log(values), axis=-1))
+
+
+def _unit(values):
+    """values / |values|^(1/d) (a diagonal of determinant 1)."""
+    return values / _geometric_mean(values)[..., None]
+
+
+def _unit_matrix(M):
+    sign, log_det = np.linalg.slogdet(M)
+    return M / np.exp(log_det / M.shape[-1])
+
+
+def _log_det(S):
+    return np.linalg.slogdet(S)[1]
+
+
+def _eigh_descending(S):
+    values, vectors = np.linalg.eigh(S)
+    return values[..., ::-1], vectors[..., ::-1]
+
+
+def _compose(vectors, values):
+    """sum_j values_kj v_kj v_kj^T."""
+    return np.einsum("kij,kj,klj->kil", vectors, values, vectors)
+
+
+def _converged(old, new):
+    return abs(old - new) <= _INNER_TOL * max(abs(new), 1.0)
+
+
+def _objective_diag(w, S, a):
+    """sum_k n_k [log|A_k| + tr(S_k A_k^-1)] for diagonal S_k (or the
+    eigenvalues of S_k in its own axes) and diagonal A_k."""
+    return float(w @ np.sum(np.log(a) + S / a, axis=1))
+
+
+def _objective_full(w, S, C):
+    return float(w @ (_log_det(C) + np.einsum("kij,kji->k", S, np.linalg.inv(C))))
+
+
+def _objective_rotated(w, S, D, a):
+    inner = np.einsum("ji,kjl,li->ki", D, S, D)  # diag(D^T S_k D)
+    return float(w @ np.sum(np.log(a) + inner / a, axis=1))
+
+
+_M_STEPS = {"EII": _eii, "EEI": _eei, "EVI": _evi, "VEI": _vei, "EVV": _evv,
+            "EEV": _eev, "VEV": _vev, "VEE": _vee, "EVE": _eve, "VVE": _vve}
