@@ -232,15 +232,20 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     @property
     def _structure(self):
         """The covariance type ('full', 'tied', 'diag', 'spherical') the
-        model is stored and computed as (`em.parsimonious`)."""
-        return parsimonious.structure_of(self.covariance_type)
+        model is stored and computed as (`em.parsimonious`); 'tied' with a
+        noise component is stored as 'full' (a component of its own)."""
+        structure = parsimonious.structure_of(self.covariance_type)
+        if structure == "tied" and getattr(self, "noise", False):
+            return "full"
+        return structure
 
     @property
     def _mclust_model(self):
         """The mclust model whose M-step constrains the structure's, or None
         (the structure's own: scikit-learn's four types)."""
         model = parsimonious.model_of(self.covariance_type)
-        return None if model in parsimonious.NATIVE else model
+        native = parsimonious.structure_of(self.covariance_type) == self._structure
+        return None if model in parsimonious.NATIVE and native else model
 
     def _warm_start_run(self, n_features):
         """The fitted parameters a warm start continues from, or None.
@@ -308,8 +313,9 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             return rows.lazy_posterior(self, output)
         if output == "labels":
             out = np.empty(rows.n_samples, dtype=np.intp)
-        elif output == "resp":
-            out = np.empty((rows.n_samples, self.means_.shape[0]), dtype=rows.dtype)
+        elif output == "resp":  # (a noise component: one more column, the last)
+            k = self.means_.shape[0] + int("noise_weight_" in self.__dict__)
+            out = np.empty((rows.n_samples, k), dtype=rows.dtype)
         else:
             out = np.empty(rows.n_samples, dtype=rows.dtype)
         self._posterior(rows, **{output: out})

@@ -4,6 +4,7 @@
 BayesianGaussianMixture.
 """
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,6 +18,7 @@ from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS, MCLUST_MODELS
 from .em import covariance as cov
 from .em import criteria as _criteria
 from .em import driver as _em
+from .em import noise as _noise
 from .sources import rows as _source
 
 
@@ -193,6 +195,8 @@ class GaussianMixture(_BaseMixture):
         "learning_offset": [Interval(Real, 0.0, None, closed="left")],
         "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
         "nan_policy": [StrOptions({"raise", "marginalize"})],
+        "noise": ["boolean"],
+        "noise_volume": [None, Interval(Real, 0.0, None, closed="neither")],
     }
 
     def __init__(
@@ -219,6 +223,8 @@ class GaussianMixture(_BaseMixture):
         learning_offset=10.0,
         learning_decay=0.7,
         nan_policy="raise",
+        noise=False,
+        noise_volume=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -241,6 +247,8 @@ class GaussianMixture(_BaseMixture):
         self.learning_offset = learning_offset
         self.learning_decay = learning_decay
         self.nan_policy = nan_policy
+        self.noise = noise
+        self.noise_volume = noise_volume
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -255,13 +263,53 @@ class GaussianMixture(_BaseMixture):
 
     def _em_model(self, rows, w, backend):
         """The model of `em.driver`: the maximum-likelihood mixture (with the
-        mclust model's M-step, if any)."""
-        return _em.MaximumLikelihood(self._mclust_model)
+        mclust model's M-step, if any; with the noise component last)."""
+        if not self.noise:
+            return _em.MaximumLikelihood(self._mclust_model)
+        self._check_noise_rows(rows)
+        if self.noise_volume is not None:
+            volume = float(self.noise_volume)
+        else:
+            volume = _noise.hypervolume(lambda: _row_blocks(rows))
+        self.noise_volume_ = volume
+        return _noise.NoiseEM(self._mclust_model, math.log(volume))
+
+    def _check_noise_rows(self, rows):
+        """noise=True runs on rows in memory or read by windows, complete."""
+        if rows.missing or hasattr(rows, "lazy_posterior"):
+            raise ValueError(
+                "noise=True needs complete rows in memory or read by windows "
+                "(not yet with missing values or a dask array)")
 
     def _fitted_params(self):
-        """The fitted parameters, as `em.driver` takes them (a warm start's)."""
-        return _em.MixtureParams.from_arrays(
+        """The fitted parameters, as `em.driver` takes them (a warm start's;
+        with the noise component last)."""
+        params = _em.MixtureParams.from_arrays(
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+        if self._noise_fitted():
+            params = _noise.with_noise(params, self.noise_weight_, self.means_.shape[1],
+                                       rescale=False)
+        return params
+
+    def _kernel_args(self, rows):
+        backend, c, means, chol = super()._kernel_args(rows)
+        if not self._noise_fitted():
+            return backend, c, means, chol
+        self._check_noise_rows(rows)
+        params = self._fitted_params()
+        return (backend, _noise.log_prob_constants(params, self._structure,
+                                                   math.log(self.noise_volume_)),
+                params.means, params.precisions_cholesky)
+
+    def _noise_fitted(self):
+        """Whether the fitted mixture has a noise component."""
+        return "noise_weight_" in self.__dict__
+
+    def _labels(self, rows):
+        labels = super()._labels(rows)
+        if self._noise_fitted():  # the noise component: -1
+            labels[labels == self.means_.shape[0]] = -1
+        return labels
 
     def _log_prob_constants(self, precisions_cholesky, n_features):
         """c_k of the fitted mixture, as the kernels take them."""
@@ -316,6 +364,9 @@ class GaussianMixture(_BaseMixture):
         backend = kernels.get_backend(
             self.backend, n_samples, n_features, self.n_components, self._structure
         )
+        if self.noise:
+            raise ValueError("partial_fit does not fit a noise component yet "
+                             "(noise=True): use fit")
         if first:
             params = self._initial_parameters(
                 rows, w, check_random_state(self.random_state),
@@ -362,7 +413,8 @@ class GaussianMixture(_BaseMixture):
         weights = means = precisions = None
         if self.weights_init is not None:
             weights = check_array(self.weights_init, dtype=_DTYPES, ensure_2d=False)
-            _check_shape(weights, (k,), "weights")
+            if not (self.noise and weights.shape == (k + 1,)):  # (the noise's last)
+                _check_shape(weights, (k,), "weights")
             if np.any(weights < 0.0) or np.any(weights > 1.0):
                 raise ValueError(
                     "The parameter 'weights' should be in the range "
@@ -408,9 +460,20 @@ class GaussianMixture(_BaseMixture):
             precisions_chol = cov.precisions_cholesky(
                 covariances, self._structure, rows.dtype == np.float32
             )
-        return _em.MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
+        noise_weight = None
+        if self.noise and len(weights) == self.n_components + 1:  # given
+            weights, noise_weight = weights[:-1], float(weights[-1])
+        params = _em.MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
+        if self.noise:  # the Gaussians' weights scaled to make room for it
+            params = _noise.with_noise(
+                params, _noise.INITIAL_NOISE_WEIGHT if noise_weight is None
+                else noise_weight, params.means.shape[1], rescale=noise_weight is None)
+        return params
 
     def _set_parameters(self, params, dtype):
+        self.__dict__.pop("noise_weight_", None)
+        if self.noise and params.means.shape[0] == self.n_components + 1:
+            params, self.noise_weight_ = _noise.gaussians(params)
         self._fitted_covariance_type = self.covariance_type
         self.weights_ = params.weights.astype(dtype)
         self.means_ = params.means.astype(dtype)
@@ -506,7 +569,10 @@ class GaussianMixture(_BaseMixture):
     def _n_parameters(self):
         """Number of free parameters of the model."""
         n_features = self.means_.shape[1]
-        return cov.n_parameters(self.n_components, n_features, self.covariance_type)
+        # (a noise component adds 2, as mclust's nMclustParams counts it: its
+        # weight and its volume)
+        return (cov.n_parameters(self.n_components, n_features, self.covariance_type)
+                + 2 * int(self._noise_fitted()))
 
     def bic(self, X):
         """Bayesian information criterion on X (lower is better).
@@ -542,3 +608,13 @@ class GaussianMixture(_BaseMixture):
         n = rows.n_samples
         return _criteria.aic(self._mean_log_likelihood(rows) * n, self._n_parameters())
 
+
+
+def _row_blocks(rows, block_rows=65536):
+    """The rows of an in-memory or windowed source, block by block."""
+    if hasattr(rows, "_windows"):
+        for _, _, window in rows._windows():
+            yield window
+        return
+    for start in range(0, rows.n_samples, block_rows):
+        yield rows.X[start:start + block_rows]

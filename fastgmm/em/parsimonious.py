@@ -98,11 +98,14 @@ def constrain(weights, covariances, model, previous=None):
     Returns new float64 covariances in the structure's shape.
     """
     model = model_of(model)
+    S = np.asarray(covariances, dtype=np.float64)
+    if model == "EEE" and S.ndim == 3:  # stored as 'full' (with a noise component)
+        w = np.asarray(weights, dtype=np.float64)
+        return np.broadcast_to(np.einsum("k,kij->ij", w / w.sum(), S), S.shape).copy()
     if model in NATIVE:
         return covariances
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
-    S = np.asarray(covariances, dtype=np.float64)
     return _M_STEPS[model](w, S, previous)
 
 

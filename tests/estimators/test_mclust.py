@@ -21,10 +21,12 @@ FIXTURE = pathlib.Path(__file__).parent.parent / "fixtures" / "mclust" / "mclust
 DATA = json.loads(FIXTURE.read_text())["data"]
 
 
-def _first_m_step(X, labels, k, model):
-    """The M-step on hard labels (mclust's me() starts with it), as the
-    initial parameters of a GaussianMixture."""
+def _first_m_step(X, labels, k, model, noise=False):
+    """The M-step on hard labels (mclust's me() starts with it; label 0: the
+    noise), as the initial parameters of a GaussianMixture."""
     structure = pm.structure_of(model)
+    if noise and structure == "tied":  # (stored as 'full' with a noise component)
+        structure = "full"
     weights, means, covariances = _init._from_labels(
         X, None, np.asarray(labels) - 1, k, structure, 0.0)
     covariances = pm.constrain(weights, covariances, model)
@@ -111,3 +113,39 @@ def test_bic_ranks_the_models_as_mclust(name):
         ours[model] = fitted.bic(X)
         theirs[model] = -expected["bic"]
     assert sorted(ours, key=ours.get) == sorted(theirs, key=theirs.get)
+
+
+NOISE = json.loads(FIXTURE.read_text())["noise"]
+
+
+def test_noise_volume_is_mclusts_hypvol():
+    from fastgmm.em.noise import hypervolume
+
+    X = np.asarray(NOISE["X"])
+    assert_allclose(hypervolume(lambda: iter([X[:100], X[100:]])), NOISE["volume"],
+                    rtol=1e-12)
+    fitted = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    assert_allclose(fitted.noise_volume_, NOISE["volume"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("model", [m for m in pm.MODELS if m != "VVE"])
+def test_noise_component_matches_mclust(model):
+    X = np.asarray(NOISE["X"], dtype=np.float64)
+    labels = np.asarray(NOISE["labels"])
+    expected = NOISE["fits"][model]
+    start = _first_m_step(X, np.where(labels == 3, 0, labels), 2, model, noise=True)
+    # the first M-step's weights: over all rows, the noise's last
+    start["weights_init"] = np.append(start["weights_init"], np.mean(labels == 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = GaussianMixture(2, covariance_type=model, noise=True, reg_covar=0.0,
+                                 tol=0.0, max_iter=expected["n_iter"] - 1,
+                                 **start).fit(X)
+    assert fitted._n_parameters() == expected["n_parameters"]
+    assert_allclose(fitted.score(X) * len(X), expected["loglik"], rtol=1e-8)
+    assert_allclose(np.append(fitted.weights_, fitted.noise_weight_),
+                    expected["weights"], rtol=1e-6, atol=1e-9)
+    assert_allclose(fitted.means_, expected["means"], rtol=1e-6, atol=1e-8)
+    full = cov.expand(fitted.covariances_, fitted._structure, 2, 2)
+    assert_allclose(full, np.asarray(expected["covariances"]).reshape(2, 2, 2),
+                    rtol=1e-6, atol=1e-8)

@@ -1,0 +1,132 @@
+"""A uniform noise component (Banfield & Raftery 1993), as R mclust has it.
+
+The mixture density is ``w_0 / V + sum_k w_k N(x; m_k, S_k)``: a constant
+density 1/V over the data's region, of volume V, with a weight w_0 that EM
+estimates like the others. V is mclust's default (``hypvol``): the smaller
+of the volumes of the data's bounding box and of its box along the principal
+axes.
+
+In the kernels the noise is one more component, the last, with precision
+factor 0: its log-density is the constant c_noise = log w_0 - log V for every
+row (the quadratic term vanishes), so the pass, its responsibilities and its
+statistics need nothing new; the noise component's count is its share, and
+its first and second moments are ignored. `NoiseEM` is the driver's model
+for that mixture: the constants, and the M-step of the Gaussians from their
+own statistics, the weights over the total with the noise's.
+"""
+
+import math
+
+import numpy as np
+
+from . import covariance as cov
+from . import driver as _em
+
+#: The noise component's weight in the initial parameters (the Gaussians'
+#: initial weights are scaled to 1 - this).
+INITIAL_NOISE_WEIGHT = 0.1
+
+
+def hypervolume(blocks):
+    """mclust's ``hypvol``: min(volume of the bounding box, volume of the box
+    along the principal axes), from ``blocks()``, a callable returning an
+    iterator over blocks of rows (called twice: two reads of the data)."""
+    lows = highs = None
+    count, shift, sums, products = 0, None, None, None
+    for block in blocks():
+        block = np.asarray(block, dtype=np.float64)
+        if block.shape[0] == 0:
+            continue
+        if shift is None:
+            d = block.shape[1]
+            shift = block[0].copy()  # (centred on a row: no cancellation)
+            lows, highs = block.min(axis=0), block.max(axis=0)
+            sums, products = np.zeros(d), np.zeros((d, d))
+        lows = np.minimum(lows, block.min(axis=0))
+        highs = np.maximum(highs, block.max(axis=0))
+        centred = block - shift
+        sums += centred.sum(axis=0)
+        products += centred.T @ centred
+        count += block.shape[0]
+    if count < 2:
+        raise ValueError("The noise volume needs at least 2 rows")
+    mean = sums / count
+    covariance = products / count - np.outer(mean, mean)
+    axes = np.linalg.eigh(covariance)[1]
+    low = high = None
+    for block in blocks():
+        projected = np.asarray(block, dtype=np.float64) @ axes
+        if projected.shape[0] == 0:
+            continue
+        low = projected.min(axis=0) if low is None else np.minimum(low, projected.min(0))
+        high = projected.max(axis=0) if high is None else np.maximum(high, projected.max(0))
+    box = float(np.prod(highs - lows))
+    principal = float(np.prod(high - low))
+    volume = min(box, principal)
+    if not (volume > 0 and math.isfinite(volume)):
+        raise ValueError(
+            f"The data's hypervolume is {volume!r} (the rows lie in a subspace, "
+            "or their range overflows): give noise_volume.")
+    return volume
+
+
+def with_noise(params, weight, n_features, rescale=True):
+    """``params`` (the Gaussians) with the noise component appended last:
+    the Gaussians' weights scaled to 1 - ``weight`` (``rescale``; else they
+    are already); a mean of 0 and a precision factor of 0 (its covariances
+    are 0 too: never used)."""
+    U = params.precisions_cholesky
+    zeros = np.zeros((1,) + U.shape[1:])  # (never 'tied': see GaussianMixture)
+    scale = 1.0 - weight if rescale else 1.0
+    return _em.MixtureParams.from_arrays(
+        np.append(params.weights * scale, weight),
+        np.vstack([params.means, np.zeros((1, n_features))]),
+        np.concatenate([params.covariances, zeros]), np.concatenate([U, zeros]))
+
+
+def gaussians(params):
+    """(params of the Gaussians alone, the noise weight)."""
+    return (_em.MixtureParams.from_arrays(params.weights[:-1], params.means[:-1],
+                                          params.covariances[:-1],
+                                          params.precisions_cholesky[:-1]),
+            float(params.weights[-1]))
+
+
+def log_prob_constants(params, covariance_type, log_volume):
+    """c of the mixture with its noise component last."""
+    d = params.means.shape[1]
+    c = cov.log_prob_constants(params.weights[:-1], params.precisions_cholesky[:-1],
+                               covariance_type, d)
+    with np.errstate(divide="ignore"):  # a noise weight of 0: -inf, no share
+        return np.append(c, np.log(params.weights[-1]) - log_volume)
+
+
+class NoiseEM(_em.MaximumLikelihood):
+    """`em.driver.MaximumLikelihood` with the noise component last."""
+
+    def __init__(self, model, log_volume):
+        super().__init__(model)
+        self.log_volume = log_volume
+
+    def log_prob_constants(self, params, covariance_type):
+        return log_prob_constants(params, covariance_type, self.log_volume)
+
+    def maximization(self, stats, params, covariance_type, reg_covar, eps, is_float32):
+        # the Gaussians from their own statistics; the weights over the total
+        # count, the noise's included
+        k = params.means.shape[0] - 1
+        counts = stats.nk + 10.0 * eps
+        gaussian_stats = cov.SufficientStats(stats.nk[:k], stats.s1[:k], stats.s2[:k],
+                                             stats.ll)
+        weights, means, covariances = cov.m_step(
+            gaussian_stats, params.means[:k], reg_covar, covariance_type, eps,
+            total_weight=float(np.sum(counts)))
+        if self.model is not None:
+            from . import parsimonious
+
+            covariances = parsimonious.constrain(weights, covariances, self.model,
+                                                 params.covariances[:k])
+        chol = cov.precisions_cholesky(covariances, covariance_type, is_float32)
+        new = _em.MixtureParams.from_arrays(weights, means, covariances, chol)
+        return with_noise(new, float(counts[k] / np.sum(counts)), means.shape[1],
+                          rescale=False)
