@@ -247,6 +247,12 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         native = parsimonious.structure_of(self.covariance_type) == self._structure
         return None if model in parsimonious.NATIVE and native else model
 
+    def _refuse_noise(self, what):
+        """What a mixture with a noise component does not do yet."""
+        if "noise_weight_" in self.__dict__:
+            raise ValueError(f"{what}() is not defined for a mixture with a noise "
+                             "component (noise=True) yet")
+
     def _warm_start_run(self, n_features):
         """The fitted parameters a warm start continues from, or None.
 
@@ -413,6 +419,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             observed entries unchanged. A row with every entry missing gets
             the mixture's mean.
         """
+        self._refuse_noise("impute")
         check_is_fitted(self)
         # (infinity is looked for block by block, by array_has_nan)
         X = validate_data(self, X, reset=False, dtype=_DTYPES, order="C",
@@ -443,6 +450,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             The component of each sample.
         """
+        self._refuse_noise("sample")
         check_is_fitted(self)
         if n_samples < 1:
             raise ValueError(

@@ -91,6 +91,9 @@ def load(path):
     model.lower_bounds_ = [float(v) for v in arrays["lower_bounds_"]]
     if metadata["bayesian"] is not None:
         _load_bayesian(model, arrays, metadata)
+    if metadata.get("noise") is not None:
+        model.noise_weight_ = metadata["noise"]["noise_weight_"]
+        model.noise_volume_ = metadata["noise"]["noise_volume_"]
     model.n_features_in_ = metadata["n_features"]
     if metadata.get("feature_names") is not None:
         model.feature_names_in_ = np.asarray(metadata["feature_names"], dtype=object)

@@ -145,6 +145,11 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         candidate on the observed entries of X (NaN: missing), BIC, AIC, ICL
         and held-out likelihood included.
 
+    noise, noise_volume : bool, float or None, default=False, None
+        As :class:`GaussianMixture`'s: every candidate with a uniform noise
+        component (mclust's ``Mclust(..., initialization = list(noise =
+        ...))`` search).
+
     Attributes
     ----------
     best_estimator_ : GaussianMixture
@@ -203,7 +208,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         # the parameters each candidate's GaussianMixture takes
         **{name: GaussianMixture._parameter_constraints[name] for name in (
             "n_init", "tol", "reg_covar", "max_iter", "init_params", "random_state",
-            "n_threads", "backend", "nan_policy")},
+            "n_threads", "backend", "nan_policy", "noise", "noise_volume")},
     }
 
     def __init__(
@@ -223,6 +228,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         n_threads=None,
         backend="auto",
         nan_policy="raise",
+        noise=False,
+        noise_volume=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -238,6 +245,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         self.n_threads = n_threads
         self.backend = backend
         self.nan_policy = nan_policy
+        self.noise = noise
+        self.noise_volume = noise_volume
 
     # ----------------------------------------------------------------- grid
 
@@ -356,7 +365,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         params = dict(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
                       init_params=self.init_params, backend=self.backend,
                       n_init=self.n_init, n_threads=self.n_threads_,
-                      nan_policy=self.nan_policy)
+                      nan_policy=self.nan_policy, noise=self.noise,
+                      noise_volume=self.noise_volume)
         # outcomes[(candidate, fold)] = (model, outcome)
         outcomes = {}
         done, total = 0, len(grid) * len(splits)
@@ -389,7 +399,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 del X_fit, X_val
             self.results_ = [
                 _record(grid[c], [outcomes[c, f] for f in range(len(splits))],
-                        self.criterion, X.shape[1])
+                        self.criterion, X.shape[1], self.noise)
                 for c in range(len(grid))
             ]
             _rank(self.results_, self.criterion)
@@ -481,12 +491,11 @@ def information_criteria(model, X, block_rows=BLOCK_ROWS):
         log_likelihood += float(np.sum(model.score_samples(block), dtype=np.float64))
         entropy += _criteria.entropy(model.predict_proba(block))
     n_samples, n_features = X.shape
-    n_parameters = cov.n_parameters(model.n_components, n_features,
-                                    model.covariance_type)
+    n_parameters = model._n_parameters()
     return _criteria.report(log_likelihood, n_parameters, n_samples, entropy)
 
 
-def _record(candidate, per_fold, criterion, n_features):
+def _record(candidate, per_fold, criterion, n_features, noise=False):
     """One row of results_ from the kept restart of each fold."""
     covariance_type, n_components = candidate
     outcomes = [o for _, o in per_fold]
@@ -505,7 +514,7 @@ def _record(candidate, per_fold, criterion, n_features):
         record["heldout_std"] = nan
     record.update(log_likelihood=nan,
                   n_parameters=cov.n_parameters(n_components, n_features,
-                                                covariance_type),
+                                                covariance_type) + 2 * noise,
                   lower_bound=nan,
                   n_iter=None, converged=False,
                   fit_time=sum(o["fit_time"] for o in outcomes),

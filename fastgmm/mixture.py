@@ -508,6 +508,7 @@ class GaussianMixture(_BaseMixture):
             same ``covariance_type`` (the conditionals of 'tied', 'diag' and
             'spherical' covariances keep their structure), in float64.
         """
+        self._refuse_noise("condition")
         from .sources.missing import conditional_gaussians
 
         check_is_fitted(self)

@@ -285,8 +285,16 @@ def _validate(arrays, metadata):
         return f"unknown covariance type {covariance_type!r}"
     if metadata.get("bayesian") is not None and covariance_type not in COVARIANCE_TYPES:
         return f"a Bayesian mixture of covariance type {covariance_type!r}"
-    # (an mclust model's arrays are those of its structure)
+    # (an mclust model's arrays are those of its structure; 'tied' with a
+    # noise component is stored as 'full')
     covariance_type = MCLUST_STRUCTURE.get(covariance_type, covariance_type)
+    noise = metadata.get("noise")
+    if noise is not None:
+        problem = _check_noise(noise, metadata)
+        if problem:
+            return problem
+        if covariance_type == "tied":
+            covariance_type = "full"
     if dtype_name not in ("float32", "float64") or not _is_int(k) or not _is_int(d) \
             or k < 1 or d < 1:
         return "invalid dtype or sizes in the metadata"
@@ -312,7 +320,8 @@ def _validate(arrays, metadata):
                     f"expected {shape} and {dtype}")
         if not np.all(np.isfinite(a)):
             return f"{name} holds non-finite values"
-    return (_check_weights(arrays["weights_"])
+    return (_check_weights(arrays["weights_"],
+                           0.0 if noise is None else noise["noise_weight_"])
             or _check_factor(arrays, covariance_type)
             or _check_lower_bounds(arrays)
             or _check_init_arrays(arrays, metadata)
@@ -376,14 +385,33 @@ def _check_feature_names(metadata, n_features):
     return None
 
 
-def _check_weights(weights):
-    """As scikit-learn checks ``weights_init``: in [0, 1], summing to one."""
+def _check_weights(weights, noise_weight=0.0):
+    """As scikit-learn checks ``weights_init``: in [0, 1], summing to one
+    (with the noise component's weight)."""
     if np.any(weights < 0) or np.any(weights > 1):
         return (f"weights_ must lie in [0, 1]; they range from {weights.min():.6g} "
                 f"to {weights.max():.6g}")
-    total = float(np.sum(weights, dtype=np.float64))
+    total = float(np.sum(weights, dtype=np.float64)) + noise_weight
     if not abs(1.0 - total) <= _SUM_ATOL[weights.dtype]:
-        return f"weights_ must sum to 1; they sum to {total!r}"
+        what = "with noise_weight_ " if noise_weight else ""
+        return f"weights_ {what}must sum to 1; they sum to {total!r}"
+    return None
+
+
+def _check_noise(noise, metadata):
+    """A noise component's weight in [0, 1) and volume > 0, for a model
+    whose parameters say noise=True."""
+    if not isinstance(noise, dict):
+        return "no 'noise' entry of the noise component"
+    weight, volume = noise.get("noise_weight_"), noise.get("noise_volume_")
+    if not (_is_number(weight) and 0.0 <= weight < 1.0):
+        return f"noise_weight_ is {weight!r}, not a number in [0, 1)"
+    if not (_is_number(volume) and math.isfinite(volume) and volume > 0):
+        return f"noise_volume_ is {volume!r}, not a positive number"
+    if not (metadata.get("params") or {}).get("noise", False):
+        return "a noise component in a model whose parameters have noise=False"
+    if metadata.get("bayesian") is not None:
+        return "a noise component in a Bayesian mixture"
     return None
 
 
