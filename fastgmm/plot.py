@@ -278,12 +278,14 @@ def _mixture_1d(model, x, ax, colors, shown):
     ax.set_ylabel("density")
 
 
-def search(search, *, criterion=None, ax=None, title=None):
+def search(search, *, criterion=None, ax=None, title=None, style=None):
     """Draw a search's criterion against n_components, a line per covariance type.
 
     The best candidate is marked with a star. With ``criterion='heldout'``
     and K folds, error bars show the standard deviation over folds. Failed
-    candidates are left out.
+    candidates are left out. ``style='mclust'`` draws R mclust's BIC plot:
+    its BIC, 2 log L - p log n (the opposite of scikit-learn's: higher is
+    better), a line and a marker per model, in mclust's order.
 
     Parameters
     ----------
@@ -297,6 +299,9 @@ def search(search, *, criterion=None, ax=None, title=None):
         Where to draw; None makes a new figure.
     title : str, default=None
         The title; None names the criterion and the best candidate.
+    style : {None, 'mclust'}, default=None
+        'mclust': mclust's BIC plot (``criterion`` must be 'bic' or None
+        with a search ranked by BIC).
 
     Returns
     -------
@@ -310,7 +315,7 @@ def search(search, *, criterion=None, ax=None, title=None):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from ._constants import COVARIANCE_TYPES, CRITERIA
+    from ._constants import COVARIANCE_TYPES, CRITERIA, MCLUST_MODELS
     from ._search import criterion_label
 
     _require_matplotlib()
@@ -320,6 +325,10 @@ def search(search, *, criterion=None, ax=None, title=None):
         raise ValueError(
             f"criterion must be one of {sorted(CRITERIA)}, got {criterion!r}"
         )
+    if style not in (None, "mclust"):
+        raise ValueError(f"style must be None or 'mclust', got {style!r}")
+    if style == "mclust" and criterion != "bic":
+        raise ValueError("style='mclust' draws the BIC: criterion must be 'bic'")
     records = [r for r in search.results_ if r["error"] is None
                and criterion in r and not math.isnan(r[criterion])]
     if not records:
@@ -330,28 +339,40 @@ def search(search, *, criterion=None, ax=None, title=None):
     from matplotlib.ticker import MaxNLocator
 
     ax = _new_axes(ax)
+    names = COVARIANCE_TYPES + MCLUST_MODELS
     types = list(dict.fromkeys(r["covariance_type"] for r in records))
-    colors = dict(zip(COVARIANCE_TYPES, _colors(len(COVARIANCE_TYPES))))
+    if style == "mclust":  # mclust's order
+        types.sort(key=lambda t: names.index(t) if t in names else len(names))
+    colors = dict(zip(names, _colors(len(names))))
+    markers = dict(zip(names, "osD^v<>phHX*P8d12" + "34"))
+    flip = -1.0 if style == "mclust" else 1.0  # mclust's BIC: 2 log L - p log n
+
+    def value(r):
+        return flip * r[criterion]
+
     for t in types:
         rows = sorted((r for r in records if r["covariance_type"] == t),
                       key=lambda r: r["n_components"])
         ks = [r["n_components"] for r in rows]
-        values = [r[criterion] for r in rows]
+        values = [value(r) for r in rows]
         std = [r.get("heldout_std", 0.0) for r in rows]
+        marker = markers.get(t, "o") if style == "mclust" else "o"
         if criterion == "heldout" and any(s > 0 for s in std):
-            ax.errorbar(ks, values, yerr=std, marker="o", color=colors[t], label=t,
-                        capsize=3)
+            ax.errorbar(ks, values, yerr=std, marker=marker, color=colors.get(t),
+                        label=t, capsize=3)
         else:
-            ax.plot(ks, values, marker="o", color=colors[t], label=t)
+            ax.plot(ks, values, marker=marker, color=colors.get(t), label=t)
     sign = 1.0 if CRITERIA[criterion] else -1.0
     best = min(records, key=lambda r: sign * r[criterion])
-    ax.plot([best["n_components"]], [best[criterion]], marker="*", markersize=18,
+    ax.plot([best["n_components"]], [value(best)], marker="*", markersize=18,
             color="gold", markeredgecolor="black", linestyle="none",
             label=f"best: {best['n_components']}, {best['covariance_type']}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("n_components")
-    ax.set_ylabel(criterion_label(criterion))
-    ax.legend(title="covariance_type")
+    ax.set_ylabel("BIC (mclust's: 2 log L - p log n)" if style == "mclust"
+                  else criterion_label(criterion))
+    ax.legend(title="model" if style == "mclust" else "covariance_type",
+              ncol=2 if len(types) > 7 else 1, fontsize="small")
     if title is None:
         title = (f"{criterion.upper() if criterion != 'heldout' else 'held-out'}: "
                  f"best {best['n_components']} components, "

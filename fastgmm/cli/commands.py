@@ -127,6 +127,10 @@ def _fit(args):
                   n_init=args.n_init, backend=args.backend, n_threads=args.threads)
     if missing:
         params["nan_policy"] = "marginalize"
+    if args.noise:
+        if args.bayesian or missing:
+            raise CLIError("--noise does not combine with --bayesian or --missing yet")
+        params["noise"] = True
     start = time.perf_counter()
     search = None
     with _data_errors(data), _init_sample_note(args.quiet):
@@ -209,6 +213,10 @@ def _fit(args):
         "weights": [float(w) for w in model.weights_],
         "means": means.tolist(),
         "component_sizes": [int(s) for s in outcome["sizes"]],
+        **({"noise_weight": float(model.noise_weight_),
+            "noise_volume": float(model.noise_volume_),
+            "noise_rows": int(outcome["noise_rows"])}
+           if "noise_weight_" in model.__dict__ else {}),
         "scaling": None if scaling is None else {
             "mean": scaling[0].tolist(), "scale": scaling[1].tolist()},
         "model": args.out,
@@ -287,6 +295,7 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
     sizes = np.zeros(k, dtype=np.int64)
     top = np.zeros(d) if magnitudes else None
     log_likelihood = entropy = 0.0
+    noise_rows = 0
     progress = Progress(enabled=not quiet)
     try:
         with _table(labels_path, n, ["label"]) as table:
@@ -298,7 +307,8 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
                         log_likelihood += float(np.sum(model.score_samples(block),
                                                        dtype=np.float64))
                         entropy += _criteria.entropy(model.predict_proba(block))
-                sizes += np.bincount(labels, minlength=k)
+                noise_rows += int(np.count_nonzero(labels < 0))  # (noise: -1)
+                sizes += np.bincount(labels[labels >= 0], minlength=k)
                 if top is not None:
                     np.maximum(top, np.max(np.abs(block.astype(np.float64, copy=False)),
                                            axis=0), out=top)
@@ -306,9 +316,11 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
                     table.write(labels)
     finally:
         progress.close()
-    outcome = {"sizes": sizes, "magnitudes": top}
+    outcome = {"sizes": sizes, "magnitudes": top, "noise_rows": noise_rows}
     if criteria:
-        p = n_parameters(k, d, model.covariance_type)
+        # (a noise component: 2 more, its weight and volume, as mclust counts)
+        p = n_parameters(k, d, model.covariance_type) + 2 * int(
+            "noise_weight_" in model.__dict__)
         outcome.update(_criteria.report(log_likelihood, p, n, entropy))
     return outcome
 
@@ -338,8 +350,11 @@ def _predict(args):
     model, data, scaling = _model_and_data(args)
     n, d = data.X.shape
     k = model.n_components
-    header = [f"p{c}" for c in range(k)] if args.proba else ["label"]
+    noise = "noise_weight_" in model.__dict__  # (its probability last, label -1)
+    header = ([f"p{c}" for c in range(k)] + (["noise"] if noise else [])
+              if args.proba else ["label"])
     sizes = np.zeros(k, dtype=np.int64)
+    noise_rows = 0
     # JSON without --out lists the values; CSV on standard output otherwise
     listed = [] if args.out is None and args.json else None
     to_stdout = args.out is None and not args.json
@@ -355,10 +370,12 @@ def _predict(args):
                     if args.proba:
                         values = model.predict_proba(block)
                         labels = values.argmax(axis=1)
+                        labels[labels == k] = -1
                     else:
                         values = labels = model.predict(block).astype(np.int64,
                                                                       copy=False)
-                sizes += np.bincount(labels, minlength=k)
+                noise_rows += int(np.count_nonzero(labels < 0))  # (noise: -1)
+                sizes += np.bincount(labels[labels >= 0], minlength=k)
                 if table is not None:
                     table.write(values)
                 if listed is not None:
@@ -373,6 +390,7 @@ def _predict(args):
         "n_samples": int(n),
         "n_components": int(k),
         "component_sizes": [int(s) for s in sizes],
+        **({"noise_rows": noise_rows} if noise else {}),
         "scaled": scaling is not None,
         "out": args.out,
         "plot": args.plot,

@@ -304,7 +304,8 @@ def fit_command(args):
         raise CLIError(f"{how} fits one number of components and one covariance "
                             "type; a search (-k 1-8, --covariance full,diag) runs "
                             "without it")
-    for option, value in (("--plot", args.plot), ("--cv", args.cv)):
+    for option, value in (("--plot", args.plot), ("--cv", args.cv),
+                          ("--noise", args.noise or None)):
         if value is not None:
             raise CLIError(f"{option} is not available with {how}")
     if args.data_format not in (None,) + _FILE_KINDS:

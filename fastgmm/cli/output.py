@@ -367,3 +367,7 @@ def _print_model(summary, magnitudes, out):
     for c, size in enumerate(summary["component_sizes"]):
         mean = ", ".join(column[c] for column in columns)
         print(f"{c:>9}  {weights[c]:>7}  {size:>9,}  [{mean}{more}]", file=out)
+    if "noise_weight" in summary:
+        print(f"{'noise':>9}  {summary['noise_weight']:>7.4f}  "
+              f"{summary['noise_rows']:>9,}  (uniform over a volume of "
+              f"{summary['noise_volume']:.6g}; label -1)", file=out)

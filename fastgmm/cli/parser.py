@@ -5,7 +5,14 @@ values (component counts, covariance lists, columns, folds).
 
 import argparse
 
-from .._constants import BACKENDS, COVARIANCE_TYPES, CRITERIA, INIT_METHODS, WEIGHT_PRIOR_TYPES
+from .._constants import (
+    BACKENDS,
+    COVARIANCE_TYPES,
+    CRITERIA,
+    INIT_METHODS,
+    MCLUST_MODELS,
+    WEIGHT_PRIOR_TYPES,
+)
 from .commands import _fit, _impute, _predict, _score
 from .errors import _command
 
@@ -51,15 +58,19 @@ def _components(text):
 
 
 def _covariances(text):
-    """'full' or 'full,diag' or 'all' -> list of covariance types."""
+    """'full' or 'full,diag' or 'all' (the four) or 'mclust' (mclust's 14
+    models, which may also be listed: VEV,EEE) -> list of covariance types."""
     if text.strip() == "all":
         return list(COVARIANCE_TYPES)
+    if text.strip() == "mclust":
+        return list(MCLUST_MODELS)
     types = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [t for t in types if t not in COVARIANCE_TYPES]
+    bad = [t for t in types if t not in COVARIANCE_TYPES and t not in MCLUST_MODELS]
     if not types or bad:
         raise argparse.ArgumentTypeError(
-            f"expected covariance types among {', '.join(COVARIANCE_TYPES)} "
-            f"(comma-separated) or 'all'; got {text!r}"
+            f"expected covariance types among {', '.join(COVARIANCE_TYPES)} or "
+            f"mclust's models ({', '.join(MCLUST_MODELS)}) (comma-separated), "
+            f"'all' or 'mclust'; got {text!r}"
         )
     return list(dict.fromkeys(types))
 
@@ -117,8 +128,14 @@ def add_commands(commands):
                           f"to search (at most {MAX_COMPONENT_VALUES:,} values)")
     fit.add_argument("--covariance", type=_covariances, default=None,
                      metavar="TYPES",
-                     help="full, tied, diag, spherical, a list (full,diag) or "
-                          "'all' (default: full for one K, all for a range)")
+                     help="full, tied, diag, spherical or one of mclust's "
+                          "models (EII ... VVV), a list (full,diag or VEV,EEE), "
+                          "'all' (the four) or 'mclust' (its 14) (default: full "
+                          "for one K, all for a range)")
+    fit.add_argument("--noise", action="store_true",
+                     help="add a uniform noise component over the data's "
+                          "hypervolume (mclust's); its rows get label -1 "
+                          "(default: off)")
     fit.add_argument("--criterion", default="bic",
                      choices=list(CRITERIA),
                      help="how a search ranks candidates: bic, aic, icl (lower "
