@@ -225,3 +225,33 @@ class MissingFit:
 
     def peakmem_fit(self, data, covariance_type):
         self.model.fit(self.X)
+
+
+class ModelFit:
+    """MAX_ITER EM iterations of mclust's models (`em.parsimonious`), from the
+    same initial parameters: the cost of each model's M-step beside 'full'
+    (VVV). R mclust itself is compared in benchmarks/mclust.py."""
+
+    params = (["EII", "VEI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"],)
+    param_names = ["model"]
+    timeout = 600
+    SHAPE = (2000, 4, 3) if SMOKE else (100_000, 8, 8)
+
+    def setup(self, model):
+        from fastgmm import GaussianMixture
+
+        n, d, k = self.SHAPE
+        X = make_data(n, d, k, seed=0)
+        warnings.simplefilter("ignore")
+        start = GaussianMixture(k, covariance_type=model, random_state=0,
+                                max_iter=0).fit(X)
+        self.X = X
+        self.model = GaussianMixture(
+            k, covariance_type=model, max_iter=MAX_ITER, tol=0,
+            weights_init=start.weights_, means_init=start.means_,
+            precisions_init=start.precisions_)
+        self.model.set_params(max_iter=1).fit(self.X)  # load the kernels
+        self.model.set_params(max_iter=MAX_ITER)
+
+    def time_fit(self, model):
+        self.model.fit(self.X)
