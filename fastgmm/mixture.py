@@ -541,7 +541,7 @@ class GaussianMixture(_BaseMixture):
         log_weights = np.log(self.weights_.astype(np.float64)) + log_density
         weights = np.exp(log_weights - np.max(log_weights))
         weights /= weights.sum()
-        t = self.covariance_type
+        t = self._structure  # (the conditionals of an mclust model: its structure)
         if t == "full":
             covariances = new_covs
         elif t == "tied":

@@ -55,7 +55,8 @@ def _full_covariances(model):
     """Every component's covariance as a (n_components, d, d) array."""
     from .em.covariance import expand
 
-    return expand(model.covariances_, model.covariance_type, *model.means_.shape)
+    return expand(model.covariances_, getattr(model, "_structure", model.covariance_type),
+                  *model.means_.shape)
 
 
 def _min_weight(model, min_weight):

@@ -431,6 +431,7 @@ def _score(args):
     finally:
         progress.close()
     p = n_parameters(model.n_components, model.n_features_in_, model.covariance_type)
+    p += 2 * int("noise_weight_" in model.__dict__)  # (as mclust counts a noise component)
     criteria = _criteria.report(total, p, n)
     report = {
         "model": args.model,

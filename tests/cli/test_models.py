@@ -74,3 +74,7 @@ def test_mclust_bic_plot(tmp_path):
     record = next(r for r in search.results_
                   if (r["covariance_type"], r["n_components"]) == ("VEV", 2))
     assert_allclose(lines["VEV"].get_ydata()[1], -record["bic"])  # mclust's sign
+    # the mixture plot draws an mclust model's ellipses from its structure
+    fastgmm.plot.mixture(search.best_estimator_, _noisy())
+    eve = GaussianMixture(2, covariance_type="EVE", random_state=0).fit(_noisy())
+    fastgmm.plot.mixture(eve, _noisy())

@@ -523,3 +523,17 @@ def test_variational_missing_entries_on_a_cluster_fit_as_in_memory(client, data)
     assert fitted.n_iter_ == expected.n_iter_
     assert_allclose(fitted.means_, expected.means_, rtol=1e-12, atol=1e-12)
     assert_allclose(fitted.lower_bounds_, expected.lower_bounds_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["EVE", "VEI", "EII"])
+def test_mclust_models_on_a_cluster_fit_as_in_memory(client, data, model):
+    params = dict(n_components=K, covariance_type=model, random_state=0)
+    expected = GaussianMixture(**params).fit(data)
+    dX = _persisted(client, data, UNEVEN)
+    fitted = GaussianMixture(**params).fit(dX)
+    assert fitted.n_iter_ == expected.n_iter_
+    assert_allclose(fitted.means_, expected.means_, rtol=1e-12, atol=1e-12)
+    assert_allclose(fitted.predict_proba(dX).compute(), expected.predict_proba(data),
+                    rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="noise"):
+        GaussianMixture(K, noise=True).fit(dX)
