@@ -13,6 +13,16 @@ from fastgmm.em import parsimonious as pm
 K, D = 3, 3
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    # many tiny LAPACK calls: BLAS threads only contend (with pytest-xdist's
+    # workers, 5-10x slower)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 def _scatters(seed, structure):
     rng = np.random.RandomState(seed)
     w = rng.uniform(0.5, 2.0, K)
