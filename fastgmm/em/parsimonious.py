@@ -208,65 +208,23 @@ def _common_orientation(w, S, previous, equal_volume):
     rotations: in the plane of columns p and q a rotation by t changes it by
     A cos 2t + B sin 2t (A = 1/2 sum_k n_k (b_kp - b_kq)(M_k,pp - M_k,qq),
     B = sum_k n_k (b_kp - b_kq) M_k,pq, M_k = D^T S_k D, up to a constant),
-    least at 2t = atan2(-B, -A). A sweep rotates every pair once, d/2
-    disjoint pairs at a time (a round-robin), the diagonals renewed after
-    each round: the objective never increases, and the sweeps converge much
-    faster than the majorize-minimize step (Browne & McNicholas 2014) that
-    mclust takes.
+    least at 2t = atan2(-B, -A). Each rotation is followed by the new
+    diagonals, so the objective never increases; sweeps over the pairs
+    (compiled: `em._orientation`) converge much faster than the
+    majorize-minimize step (Browne & McNicholas 2014) that mclust takes.
     """
-    k, d, _ = S.shape
-    D = _start_orientation(w, S, previous)
-    M = np.einsum("ji,kjl,lm->kim", D, S, D)  # D^T S_k D
-    rounds = _round_robin(d)
-    objective = np.inf
-    for _ in range(INNER_MAX_ITER):
-        for p, q in rounds:
-            a = _orientation_diagonals(w, np.einsum("kii->ki", M), equal_volume)
-            b = 1.0 / a
-            db = b[:, p] - b[:, q]  # (k, pairs)
-            A = 0.5 * (w @ (db * (M[:, p, p] - M[:, q, q])))
-            B = w @ (db * M[:, p, q])
-            t = np.where(A * A + B * B > 0.0, 0.5 * np.arctan2(-B, -A), 0.0)
-            c, s = np.cos(t), np.sin(t)
-            Dp, Dq = D[:, p].copy(), D[:, q].copy()
-            D[:, p], D[:, q] = c * Dp + s * Dq, c * Dq - s * Dp
-            Mp, Mq = M[:, :, p].copy(), M[:, :, q].copy()
-            M[:, :, p], M[:, :, q] = c * Mp + s * Mq, c * Mq - s * Mp
-            Mp, Mq = M[:, p, :].copy(), M[:, q, :].copy()
-            M[:, p, :] = c[:, None] * Mp + s[:, None] * Mq
-            M[:, q, :] = c[:, None] * Mq - s[:, None] * Mp
-        diag = np.einsum("kii->ki", M)
-        a = _orientation_diagonals(w, diag, equal_volume)
-        new = float(w @ np.sum(np.log(a) + diag / a, axis=1))
-        if _converged(objective, new):
-            break
-        objective = new
-    a = _orientation_diagonals(w, np.einsum("ji,kjl,li->ki", D, S, D), equal_volume)
+    from ._orientation import common_orientation
+
+    D = np.ascontiguousarray(_start_orientation(w, S, previous), dtype=np.float64)
+    common_orientation(np.ascontiguousarray(w), np.ascontiguousarray(S), D,
+                       equal_volume, INNER_MAX_ITER, _INNER_TOL)
+    diag = np.einsum("ji,kjl,li->ki", D, S, D)
+    if equal_volume:
+        volumes = _geometric_mean(diag)
+        a = (w @ volumes) * diag / volumes[:, None]
+    else:
+        a = diag
     return np.einsum("ij,kj,lj->kil", D, a, D)
-
-
-def _orientation_diagonals(w, diag, equal_volume):
-    """The diagonals a_k given diag(D^T S_k D): VVE's own; EVE's shapes times
-    the weighted mean of their volumes."""
-    if not equal_volume:
-        return diag
-    volumes = _geometric_mean(diag)
-    return (w @ volumes) * diag / volumes[:, None]
-
-
-def _round_robin(d):
-    """The pairs of 0..d-1 as d - 1 (d even) or d rounds of disjoint pairs:
-    (p indices, q indices) per round."""
-    players = list(range(d)) + ([None] if d % 2 else [])
-    m = len(players)
-    rounds = []
-    for _ in range(m - 1):
-        pairs = [(players[i], players[m - 1 - i]) for i in range(m // 2)]
-        pairs = [(min(a, b), max(a, b)) for a, b in pairs if a is not None and b is not None]
-        if pairs:
-            rounds.append((np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])))
-        players = [players[0]] + [players[-1]] + players[1:-1]
-    return rounds
 
 
 def _start_orientation(w, S, previous):
