@@ -3,7 +3,8 @@
 A drop-in for :class:`sklearn.mixture.GaussianMixture` (and
 ``BayesianGaussianMixture``) with the hot loop compiled twice (Numba and
 Cython). See ``GaussianMixture``, ``BayesianGaussianMixture``,
-``GaussianMixtureSearch``, ``GaussianMixtureImputer`` and
+``GaussianMixtureSearch``, ``GaussianMixtureImputer``,
+``GaussianMixtureOutlierDetector`` and
 ``reference`` (the naive EM the tests compare against).
 
 The public names are imported on first use (PEP 562), so that importing the
@@ -18,6 +19,7 @@ __all__ = [
     "BayesianGaussianMixture",
     "GaussianMixture",
     "GaussianMixtureImputer",
+    "GaussianMixtureOutlierDetector",
     "GaussianMixtureSearch",
     "load",
     "plot",
@@ -30,6 +32,7 @@ _LAZY = {
     "BayesianGaussianMixture": ("_bayesian", "BayesianGaussianMixture"),
     "GaussianMixture": ("mixture", "GaussianMixture"),
     "GaussianMixtureImputer": ("_impute", "GaussianMixtureImputer"),
+    "GaussianMixtureOutlierDetector": ("_outliers", "GaussianMixtureOutlierDetector"),
     "GaussianMixtureSearch": ("_search", "GaussianMixtureSearch"),
     "load": ("_persist", "load"),
     "plot": ("plot", None),  # matplotlib itself is imported only when drawing

@@ -494,3 +494,78 @@ def _impute(args):
         print(f"{_describe_data(data)}\n{missing:,} missing values imputed; written to "
               f"{args.out}")
     return 0
+
+
+def _outliers(args):
+    """``fastgmm outliers DATA -k K`` / ``-m MODEL``: each row's flag, density,
+    decision, component and Mahalanobis distance
+    (`GaussianMixtureOutlierDetector`), window by window."""
+    import numpy as np
+
+    from .._outliers import GaussianMixtureOutlierDetector
+
+    if (args.n_components is None) == (args.model is None):
+        raise CLIError("outliers needs either -k K (fit a mixture) or -m MODEL.npz")
+    if args.model is not None and args.covariance is not None:
+        raise CLIError("--covariance applies to a fit (-k), not to a saved model (-m)")
+    if args.covariance is not None and len(args.covariance) != 1:
+        raise CLIError("outliers fits one covariance type")
+    if args.json and args.out is None:
+        raise CLIError("outliers --json needs --out (the rows' flags go there)")
+    _check_output(args.out, _TABLE_SUFFIXES, "output")
+    missing = args.missing == "marginalize"
+    if args.model is not None:
+        model, data, scaling = _model_and_data(args)
+        if scaling is not None:
+            raise CLIError(f"{args.model}: the model was fitted with --scale; "
+                           "outliers does not scale the data yet")
+        detector = GaussianMixtureOutlierDetector(
+            model.n_components, contamination=args.contamination,
+            covariance_type=model.covariance_type, random_state=args.seed,
+            nan_policy="marginalize" if missing else "raise")
+        with _data_errors(data):
+            detector._set_threshold(model, data.X)
+    else:
+        data = _read_data(args)
+        _check_rows_before_reading(args, args.n_components)
+        if data.X.shape[0] < max(args.n_components, 2):
+            raise CLIError(f"{data.path}: {data.X.shape[0]} rows, fewer than a fit of "
+                           f"{args.n_components} components needs")
+        detector = GaussianMixtureOutlierDetector(
+            args.n_components, contamination=args.contamination,
+            covariance_type=(args.covariance or ["full"])[0], random_state=args.seed,
+            nan_policy="marginalize" if missing else "raise")
+        with _data_errors(data), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (convergence: said in the report)
+            detector.fit(data.X)
+    n, d = data.X.shape
+    header = ["outlier", "log_density", "decision", "component", "mahalanobis"]
+    to_stdout = args.out is None
+    flagged = 0
+    progress = Progress(enabled=not args.quiet and not (
+        to_stdout and getattr(sys.stdout, "isatty", lambda: False)()))
+    try:
+        with _table(args.out, n, header) as table:
+            if to_stdout:
+                table = _Table(sys.stdout, ".csv", n, header)
+            for start, block in _windows(data, progress=progress, what="outliers"):
+                with _data_errors(data, start):
+                    explained = detector.explain(block)
+                decision = explained["decision"]
+                outlier = decision < 0
+                flagged += int(np.count_nonzero(outlier))
+                table.write(np.column_stack([
+                    outlier.astype(np.float64), decision + detector.offset_, decision,
+                    explained["component"].astype(np.float64),
+                    explained["mahalanobis"]]))
+    finally:
+        progress.close()
+    report = {"data": data.path, "model": args.model, "n_samples": int(n),
+              "n_outliers": flagged, "offset": _number(detector.offset_),
+              "contamination": args.contamination, "out": args.out}
+    if args.json:
+        _print_json(report)
+    elif args.out is not None and not args.quiet:
+        print(f"{_describe_data(data)}\n{flagged:,} outliers (log-density below "
+              f"{detector.offset_:.6g}); written to {args.out}")
+    return 0

@@ -13,7 +13,7 @@ from .._constants import (
     MCLUST_MODELS,
     WEIGHT_PRIOR_TYPES,
 )
-from .commands import _fit, _impute, _predict, _score
+from .commands import _fit, _impute, _outliers, _predict, _score
 from .errors import _command
 
 #: --format values, the same as `files.dataset.FORMATS` (here so that --help needs no NumPy)
@@ -98,6 +98,20 @@ def _cv(text):
         f"expected a number of folds >= 2 or a held-out fraction in (0, 1), "
         f"got {text!r}"
     )
+
+
+def _contamination(text):
+    """'auto' or a fraction in (0, 0.5]."""
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto' or a fraction in (0, 0.5], got {text!r}")
+    return value
 
 
 def _columns(text):
@@ -257,6 +271,38 @@ def add_commands(commands):
                              "standard output)")
     _common_arguments(impute, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
     impute.set_defaults(func=_command(_impute))
+
+    outliers = commands.add_parser(
+        "outliers", help="flag the rows of low density under a Gaussian mixture",
+        description=(
+            "Fit a mixture to DATA (-k) or take a saved one (-m), set the "
+            "threshold on the log-density at the --contamination quantile of "
+            "DATA's rows, and write each row's flag (1: outlier), "
+            "log-density, decision (log-density minus the threshold), most "
+            "likely component and Mahalanobis distance to it to --out, or as "
+            "CSV to standard output (GaussianMixtureOutlierDetector)."
+        ),
+    )
+    outliers.add_argument("data", help=_DATA_HELP)
+    outliers.add_argument("-k", "--components", dest="n_components", type=_positive_int,
+                          default=None, metavar="K",
+                          help="fit a mixture of K components (or give -m)")
+    outliers.add_argument("-m", "--model", default=None, metavar="MODEL.npz",
+                          help="a model saved by 'fastgmm fit --out' instead of a fit")
+    outliers.add_argument("--contamination", type=_contamination, default="auto",
+                          help="the fraction of rows flagged, in (0, 0.5], or 'auto' "
+                               "(below the density under which the mixture itself "
+                               "puts 1%% of its draws) (default: auto)")
+    outliers.add_argument("--covariance", type=_covariances, default=None,
+                          metavar="TYPE", help="with -k: the covariance type or "
+                          "mclust model (default: full)")
+    outliers.add_argument("--seed", type=int, default=None,
+                          help="random_state of the fit and of 'auto''s draws")
+    outliers.add_argument("-o", "--out", metavar="FILE",
+                          help="output file (.csv, .tsv or .npy: the flags only) "
+                               "(default: CSV on standard output)")
+    _common_arguments(outliers, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
+    outliers.set_defaults(func=_command(_outliers))
 
 
 _MODEL_COLUMNS_HELP = (

@@ -1,0 +1,292 @@
+"""GaussianMixtureOutlierDetector: points of low density under a Gaussian mixture.
+
+A scikit-learn outlier detector (``OutlierMixin``) on `GaussianMixture`:
+``fit`` fits the mixture and sets ``offset_``, the threshold on the
+log-density; ``decision_function`` is ``score_samples - offset_`` (negative
+for outliers) and ``predict`` +1 / -1. The threshold is the
+``contamination`` quantile of the training rows' log-densities, taken
+exactly without holding them all when X is read by windows or is a dask
+array (`_quantile`), so it is the same threshold whatever the source.
+"""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import _quantile
+from .mixture import GaussianMixture
+from .sources import rows as _source
+
+#: The GaussianMixture parameters the detector passes on.
+_MIXTURE_PARAMETERS = (
+    "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init",
+    "init_params", "random_state", "warm_start", "backend", "n_threads",
+    "init_sample_size", "window_bytes", "nan_policy", "noise", "noise_volume",
+)
+#: contamination='auto': the threshold is Q1 - AUTO_FENCE (Q3 - Q1) of the
+#: training rows' log-densities (Tukey's lower fence).
+AUTO_FENCE = 1.5
+#: Rows scored at a time when X is read by windows.
+_BLOCK_ROWS = 1 << 16
+
+
+class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
+    """Outlier detection by the density of a Gaussian mixture.
+
+    Fits a :class:`fastgmm.GaussianMixture` to the data and calls outliers
+    the points whose log-density lies below a threshold, ``offset_``.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Components of the mixture.
+    contamination : 'auto' or float in (0, 0.5], default='auto'
+        A float: the fraction of the training rows (of their total weight,
+        with ``sample_weight``: weights count rows) called outliers;
+        ``offset_`` is that quantile of their log-densities (NumPy's
+        'linear' quantile; with integer weights, that of the rows repeated).
+        'auto': Tukey's lower fence of the training log-densities, Q1 - 1.5
+        (Q3 - Q1): the fraction flagged follows the shape of the fit's own
+        density, not a fixed count (for rows drawn from the fitted
+        mixture, log p is a chi-square tail: a d = 2 Gaussian flags about
+        5% of its own draws, fewer as d grows).
+    covariance_type, tol, reg_covar, max_iter, n_init, init_params, \
+random_state, warm_start, backend, n_threads, init_sample_size, \
+window_bytes, nan_policy, noise, noise_volume
+        As in :class:`fastgmm.GaussianMixture` (with ``noise=True`` the
+        threshold is on the density with the noise component).
+
+    Attributes
+    ----------
+    mixture_ : GaussianMixture
+        The fitted mixture.
+    offset_ : float
+        The threshold on the log-density: ``decision_function = score_samples
+        - offset_``.
+    n_iter_ : int
+        EM iterations of the mixture's fit.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        When X has feature names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastgmm import GaussianMixtureOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(500, 2), [[8.0, 8.0], [-9.0, 7.0]]])
+    >>> detector = GaussianMixtureOutlierDetector(contamination=0.01).fit(X)
+    >>> detector.predict([[0.0, 0.0], [8.0, 8.0]])
+    array([ 1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        **{name: GaussianMixture._parameter_constraints[name]
+           for name in _MIXTURE_PARAMETERS},
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0.0, 0.5, closed="right")],
+    }
+
+    def __init__(self, n_components=1, *, contamination="auto", covariance_type="full",
+                 tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans",
+                 random_state=None, warm_start=False, backend="auto", n_threads=None,
+                 init_sample_size="auto", window_bytes=_source.WINDOW_BYTES,
+                 nan_policy="raise", noise=False, noise_volume=None):
+        self.n_components = n_components
+        self.contamination = contamination
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.backend = backend
+        self.n_threads = n_threads
+        self.init_sample_size = init_sample_size
+        self.window_bytes = window_bytes
+        self.nan_policy = nan_policy
+        self.noise = noise
+        self.noise_volume = noise_volume
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.nan_policy == "marginalize"
+        return tags
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit the mixture, then the threshold ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            In memory, a memory map or array-like read by windows, or a dask
+            array.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixtureOutlierDetector
+        """
+        self._validate_params()
+        params = {name: getattr(self, name) for name in _MIXTURE_PARAMETERS}
+        mixture = getattr(self, "mixture_", None) if self.warm_start else None
+        if mixture is None:
+            mixture = GaussianMixture(**params)
+        else:
+            mixture.set_params(**params)
+        mixture.fit(X, sample_weight=sample_weight)
+        if hasattr(mixture, "feature_names_in_"):
+            self.feature_names_in_ = mixture.feature_names_in_
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        self._set_threshold(mixture, X, sample_weight)
+        return self
+
+    def _set_threshold(self, mixture, X, sample_weight=None):
+        """``mixture_`` and ``offset_`` from a fitted mixture and the rows that
+        set the threshold (the command line's ``outliers -m``)."""
+        self.mixture_ = mixture
+        self.n_features_in_ = mixture.n_features_in_
+        self.n_iter_ = mixture.n_iter_
+        w = None if sample_weight is None else _weights(sample_weight, X)
+        blocks = _log_density_blocks(mixture, X, w)
+        if self.contamination == "auto":  # Tukey's lower fence
+            q1, q3 = (_quantile.quantile(blocks, q) for q in (0.25, 0.75))
+            self.offset_ = float(q1 - AUTO_FENCE * (q3 - q1))
+        else:
+            self.offset_ = _quantile.quantile(blocks, float(self.contamination))
+
+    def score_samples(self, X):
+        """The log-density of each row under the mixture (higher: more
+        normal)."""
+        check_is_fitted(self)
+        return self.mixture_.score_samples(X)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, -1 for outliers (``decision_function < 0``)."""
+        decision = self.decision_function(X)
+        if _source.is_dask_array(decision):
+            import dask.array as da
+
+            return da.where(decision < 0, -1, 1)
+        return np.where(decision < 0, -1, 1)
+
+    def explain(self, X):
+        """What makes each row an outlier or not, for X in memory or read by
+        windows.
+
+        Returns
+        -------
+        explanation : dict of ndarray
+            'component' (n_samples,): the most likely component (-1: the
+            noise component); 'mahalanobis' (n_samples,): the Mahalanobis
+            distance to it, sqrt((x - m_k)^T S_k^-1 (x - m_k)) (NaN for the
+            noise, or with missing entries: over the observed ones);
+            'contributions' (n_samples, n_features), for diagonal and
+            spherical covariances only (else None): each feature's share of
+            the squared distance, (x_j - m_kj)^2 / S_k,jj, summing to it
+            (0 where an entry is missing); 'decision' (n_samples,): the
+            decision function.
+        """
+        check_is_fitted(self)
+        mixture = self.mixture_
+        if _source.is_dask_array(X):
+            raise ValueError("explain() takes X in memory or read by windows, not a "
+                             "dask array (compute the rows to explain first)")
+        structure = mixture._structure
+        k, d = mixture.means_.shape
+        diagonal = structure in ("diag", "spherical")
+        U = np.asarray(mixture.precisions_cholesky_, dtype=np.float64)
+        means = np.asarray(mixture.means_, dtype=np.float64)
+        n = int(X.shape[0])
+        component = np.empty(n, dtype=np.intp)
+        distance = np.empty(n)
+        decision = np.empty(n)
+        contributions = np.empty((n, d)) if diagonal else None
+        for start in range(0, n, _BLOCK_ROWS):
+            block = np.asarray(X[start:start + _BLOCK_ROWS])
+            stop = start + block.shape[0]
+            labels = mixture.predict(block)
+            component[start:stop] = labels
+            decision[start:stop] = mixture.score_samples(block) - self.offset_
+            for c in range(k):
+                rows = np.flatnonzero(labels == c)
+                z = block[rows].astype(np.float64) - means[c]
+                z = np.where(np.isnan(z), 0.0, z)  # (a missing entry: no share)
+                if structure == "full":
+                    y = z @ U[c]
+                elif structure == "tied":
+                    y = z @ U
+                else:  # diagonal factors: (d,) 'diag', one value 'spherical'
+                    y = z * U[c]
+                squares = y * y
+                distance[start + rows] = np.sqrt(np.sum(squares, axis=1))
+                if diagonal:
+                    contributions[start + rows] = squares
+            noise = labels < 0
+            distance[start:stop][noise] = np.nan
+            if diagonal:
+                contributions[start:stop][noise] = np.nan
+        return {"component": component, "mahalanobis": distance,
+                "contributions": contributions, "decision": decision}
+
+
+def _weights(sample_weight, X):
+    """The sample weights as given (validated), float64."""
+    from .sources.rows import check_sample_weight
+
+    from sklearn.utils.validation import _num_samples
+
+    return check_sample_weight(sample_weight, _num_samples(X), 1, scaled=False)
+
+
+def _log_density_blocks(mixture, X, w):
+    """``map_blocks`` of `_quantile` over the log-densities of X's rows:
+    in memory one pass of the kernels, held (they are X's size over
+    n_features); read by windows, each block scored anew in every pass; a
+    dask array, a task per chunk."""
+    if _source.is_dask_array(X):
+        import dask
+
+        log_density = mixture.score_samples(X)
+        blocks = log_density.to_delayed().ravel()
+        starts = np.concatenate([[0], np.cumsum(log_density.chunks[0])])
+
+        def map_blocks(fn):
+            tasks = [dask.delayed(fn)(b, None if w is None else w[starts[i]:starts[i + 1]])
+                     for i, b in enumerate(blocks)]
+            return list(dask.compute(*tasks))
+
+        return map_blocks
+    if _source.is_windowed(X):
+        n = int(X.shape[0])
+
+        def map_blocks(fn):
+            out = []
+            for start in range(0, n, _BLOCK_ROWS):
+                block = np.asarray(X[start:start + _BLOCK_ROWS])
+                out.append(fn(mixture.score_samples(block).astype(np.float64),
+                              None if w is None else w[start:start + block.shape[0]]))
+            return out
+
+        return map_blocks
+    values = mixture.score_samples(X).astype(np.float64)
+
+    def map_blocks(fn):
+        return [fn(values[start:start + _BLOCK_ROWS],
+                   None if w is None else w[start:start + _BLOCK_ROWS])
+                for start in range(0, values.shape[0], _BLOCK_ROWS)]
+
+    return map_blocks
+
+
+__all__ = ["GaussianMixtureOutlierDetector", "AUTO_FENCE"]
