@@ -124,7 +124,7 @@ _DATA_HELP = ("the data: a .npy, .csv, .tsv, .txt, .dat or .parquet file, one ro
 
 
 def add_commands(commands):
-    """Add ``fit``, ``predict``, ``score`` and ``impute`` to the subparsers
+    """Add ``fit``, ``predict``, ``score``, ``impute`` and ``outliers`` to the subparsers
     ``commands``."""
     fit = commands.add_parser(
         "fit", help="fit a mixture to a data file, or search the best one",

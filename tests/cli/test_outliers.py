@@ -1,0 +1,50 @@
+"""``fastgmm outliers``: the command line against GaussianMixtureOutlierDetector
+on the same rows, with a fit (-k) or a saved model (-m)."""
+
+import json
+
+import numpy as np
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastgmm import GaussianMixtureOutlierDetector
+
+from .test_cli_commands import assert_one_error_line, run_here
+
+
+def _csv(tmp_path):
+    rng = np.random.RandomState(11)
+    X = np.vstack([rng.randn(600, 2), rng.randn(400, 2) + [5, 0],
+                   rng.uniform(-20, 20, (10, 2))])
+    path = tmp_path / "d.csv"
+    np.savetxt(path, X, delimiter=",", header="a,b", comments="")
+    return path, X
+
+
+def test_outliers_with_a_fit_and_with_a_saved_model(capsys, tmp_path):
+    path, X = _csv(tmp_path)
+    code, out, err = run_here(capsys, "outliers", str(path), "-k", "2",
+                              "--contamination", "0.02", "--seed", "0", "--json",
+                              "--out", str(tmp_path / "flags.csv"))
+    assert code == 0, err
+    expected = GaussianMixtureOutlierDetector(2, contamination=0.02,
+                                              random_state=0).fit(X)
+    report = json.loads(out)
+    assert_allclose(report["offset"], expected.offset_, rtol=1e-12)
+    table = np.loadtxt(tmp_path / "flags.csv", delimiter=",", skiprows=1)
+    assert_array_equal(table[:, 0] == 1, expected.predict(X) == -1)
+    assert report["n_outliers"] == int(np.sum(expected.predict(X) == -1))
+    assert_allclose(table[:, 1], expected.score_samples(X), rtol=1e-9)
+    assert_array_equal(table[:, 3], expected.explain(X)["component"])
+    # a saved model: the threshold from DATA under it
+    assert run_here(capsys, "fit", str(path), "-k", "2", "--seed", "0", "-q", "--out",
+                    str(tmp_path / "m.npz"))[0] == 0
+    code, out, err = run_here(capsys, "outliers", str(path), "-m", str(tmp_path / "m.npz"),
+                              "--contamination", "0.02")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "outlier,log_density,decision,component,mahalanobis"
+    flags = np.array([float(line.split(",")[0]) for line in lines[1:]])
+    assert_array_equal(flags == 1, expected.predict(X) == -1)
+    assert_one_error_line(*run_here(capsys, "outliers", str(path)), "-k")
+    assert_one_error_line(*run_here(capsys, "outliers", str(path), "-k", "2", "--json"),
+                          "--out")
