@@ -131,11 +131,18 @@ def _vei(w, S, previous):
     # else EEI's
     shape = (_unit(np.asarray(previous, dtype=np.float64)[0]) if _usable(previous, 2)
              else _unit(w @ S))
+    return _variable_volumes(w, S, shape)
+
+
+def _variable_volumes(w, values, shape):
+    """VEI's and VEV's diagonals l_k A with a common unit shape A: the
+    volumes and the shape in turn, from ``shape``, for per-component
+    diagonals ``values`` (VEI's variances, VEV's eigenvalues)."""
     objective = np.inf
     for _ in range(INNER_MAX_ITER):
-        volumes = np.mean(S / shape, axis=1)
-        shape = _unit(w @ (S / volumes[:, None]))
-        new = _objective_diag(w, S, volumes[:, None] * shape)
+        volumes = np.mean(values / shape, axis=1)
+        shape = _unit(w @ (values / volumes[:, None]))
+        new = _objective_diag(w, values, volumes[:, None] * shape)
         if _converged(objective, new):
             break
         objective = new
@@ -162,15 +169,7 @@ def _vev(w, S, previous):
         shape = _unit(np.linalg.eigvalsh(np.asarray(previous, dtype=np.float64)[0])[::-1])
     else:
         shape = _unit(w @ values)
-    objective = np.inf
-    for _ in range(INNER_MAX_ITER):
-        volumes = np.mean(values / shape, axis=1)
-        shape = _unit(w @ (values / volumes[:, None]))
-        new = _objective_diag(w, values, volumes[:, None] * shape)
-        if _converged(objective, new):
-            break
-        objective = new
-    return _compose(vectors, volumes[:, None] * shape)
+    return _compose(vectors, _variable_volumes(w, values, shape))
 
 
 def _vee(w, S, previous):
