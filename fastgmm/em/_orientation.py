@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _diagonals(w, M, equal_volume, a):
     """a_k from diag(M_k): VVE's own; EVE's shapes times the weighted mean of
     their volumes (geometric means)."""
@@ -39,7 +39,7 @@ def _diagonals(w, M, equal_volume, a):
             a[c, j] = mean_volume * M[c, j, j] / volume
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _objective(w, M, a):
     total = 0.0
     k, d = a.shape
@@ -51,7 +51,7 @@ def _objective(w, M, a):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def common_orientation(w, S, D, equal_volume, max_sweeps, tol):
     """D (d, d, overwritten) after the sweeps; returns the number of sweeps."""
     k, d, _ = S.shape

@@ -185,3 +185,22 @@ def test_noise_volume_and_refusals(tmp_path):
         GaussianMixture(1, noise=True).fit(np.column_stack([X[:, 0], np.ones(len(X))]))
     with pytest.raises(InvalidParameterError, match="noise_volume"):
         GaussianMixture(2, noise=True, noise_volume=-1.0).fit(X)
+
+
+@pytest.mark.parametrize("model", pm.MODELS)
+def test_degenerate_data_fit_or_say_why(model):
+    # a constant feature and reg_covar=0: a finite fit or scikit-learn's
+    # ill-defined covariance error, never another exception or NaN
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randn(200, 2), np.ones(200)])
+    try:
+        fitted = _quiet(GaussianMixture(3, covariance_type=model, reg_covar=0.0,
+                                        random_state=0), X)
+    except ValueError as exc:
+        assert "ill-defined empirical covariance" in str(exc)
+    else:
+        assert np.all(np.isfinite(fitted.covariances_))
+        assert np.isfinite(fitted.lower_bound_)
+    # the default regularization fits every model
+    fitted = _quiet(GaussianMixture(3, covariance_type=model, random_state=0), X)
+    assert np.all(np.isfinite(fitted.covariances_))
