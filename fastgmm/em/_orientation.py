@@ -53,8 +53,12 @@ def _objective(w, M, a):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def common_orientation(w, S, D, equal_volume, max_sweeps, tol):
-    """D (d, d, overwritten) after the sweeps; returns the number of sweeps."""
-    k, d, _ = S.shape
+    """D (d, d, overwritten) after the sweeps; returns the number of sweeps.
+    ``w`` (k,), ``S`` (k, d, d): checked here (a wrong shape is a
+    ValueError, never a read out of bounds)."""
+    k, d, d2 = S.shape
+    if d2 != d or w.shape[0] != k or D.shape[0] != d or D.shape[1] != d or d < 1:
+        raise ValueError("common_orientation: w (k,), S (k, d, d), D (d, d)")
     M = np.empty((k, d, d))
     for c in range(k):
         for i in range(d):

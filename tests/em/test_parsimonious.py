@@ -144,3 +144,15 @@ def test_parameter_counts_are_mclusts():
                 "VEE": 8, "EVE": 10, "VVE": 12, "EEV": 12, "VEV": 14, "EVV": 16,
                 "VVV": 18}
     assert {m: pm.n_covariance_parameters(m, 3, 3) for m in pm.MODELS} == expected
+
+
+def test_the_compiled_orientation_checks_its_shapes():
+    from fastgmm.em._orientation import common_orientation
+
+    w, S = _scatters(0, "full")
+    for args in ((w[:2], S, np.eye(D)), (w, S[:, :2], np.eye(D)), (w, S, np.eye(D + 1))):
+        with pytest.raises(ValueError, match="common_orientation"):
+            common_orientation(*args, True, 10, 1e-14)
+    D0 = np.eye(D)
+    assert common_orientation(w, S, D0, False, 10, 1e-14) >= 1
+    assert_allclose(D0 @ D0.T, np.eye(D), atol=1e-12)  # still a rotation
