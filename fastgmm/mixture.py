@@ -275,11 +275,10 @@ class GaussianMixture(_BaseMixture):
         return _noise.NoiseEM(self._mclust_model, math.log(volume))
 
     def _check_noise_rows(self, rows):
-        """noise=True runs on rows in memory or read by windows, complete."""
-        if rows.missing or hasattr(rows, "lazy_posterior"):
-            raise ValueError(
-                "noise=True needs complete rows in memory or read by windows "
-                "(not yet with missing values or a dask array)")
+        """noise=True runs on complete rows (not yet with missing values)."""
+        if rows.missing:
+            raise ValueError("noise=True needs complete rows (not yet with missing "
+                             "values)")
 
     def _fitted_params(self):
         """The fitted parameters, as `em.driver` takes them (a warm start's;
@@ -308,7 +307,12 @@ class GaussianMixture(_BaseMixture):
     def _labels(self, rows):
         labels = super()._labels(rows)
         if self._noise_fitted():  # the noise component: -1
-            labels[labels == self.means_.shape[0]] = -1
+            k = self.means_.shape[0]
+            if _source.is_dask_array(labels):
+                import dask.array as da
+
+                return da.where(labels == k, -1, labels)
+            labels[labels == k] = -1
         return labels
 
     def _log_prob_constants(self, precisions_cholesky, n_features):
@@ -612,10 +616,11 @@ class GaussianMixture(_BaseMixture):
 
 
 def _row_blocks(rows, block_rows=65536):
-    """The rows of an in-memory or windowed source, block by block."""
-    if hasattr(rows, "_windows"):
-        for _, _, window in rows._windows():
-            yield window
-        return
+    """The rows of a source in blocks of ``block_rows`` whatever the source
+    (in memory, read by windows, a dask array), so that what is summed over
+    them has the same bits from any of them."""
+    X = rows.X
+    dask = _source.is_dask_array(X)
     for start in range(0, rows.n_samples, block_rows):
-        yield rows.X[start:start + block_rows]
+        block = X[start:start + block_rows]
+        yield np.asarray(block.compute() if dask else block)

@@ -181,6 +181,13 @@ def test_noise_volume_and_refusals(tmp_path):
     missing[0, 0] = np.nan
     with pytest.raises(ValueError, match="noise"):
         GaussianMixture(2, noise=True, nan_policy="marginalize").fit(missing)
+    # the same volume read by windows as in memory
+    np.save(tmp_path / "X.npy", X)
+    mapped = GaussianMixture(2, noise=True, random_state=0, window_bytes=2 * 8 * 100).fit(
+        np.load(tmp_path / "X.npy", mmap_mode="r"))
+    in_memory = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    assert mapped.noise_volume_ == in_memory.noise_volume_
+    assert_allclose(mapped.means_, in_memory.means_, rtol=1e-12)
     with pytest.raises(ValueError, match="hypervolume"):
         GaussianMixture(1, noise=True).fit(np.column_stack([X[:, 0], np.ones(len(X))]))
     with pytest.raises(InvalidParameterError, match="noise_volume"):

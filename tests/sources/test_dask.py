@@ -535,5 +535,14 @@ def test_mclust_models_on_a_cluster_fit_as_in_memory(client, data, model):
     assert_allclose(fitted.means_, expected.means_, rtol=1e-12, atol=1e-12)
     assert_allclose(fitted.predict_proba(dX).compute(), expected.predict_proba(data),
                     rtol=1e-10, atol=1e-14)
-    with pytest.raises(ValueError, match="noise"):
-        GaussianMixture(K, noise=True).fit(dX)
+    # a noise component: the same volume (blocks of fixed rows), the same fit
+    noisy = GaussianMixture(K, covariance_type=model, noise=True, random_state=0)
+    expected = noisy.fit(data)
+    fitted = GaussianMixture(K, covariance_type=model, noise=True, random_state=0).fit(dX)
+    assert fitted.noise_volume_ == expected.noise_volume_
+    # (EVE's inner iterations stop on their objective, flat at the optimum:
+    # the rounding of the chunks' sums moves its parameters by ~1e-8)
+    assert_allclose(fitted.noise_weight_, expected.noise_weight_, rtol=1e-6)
+    assert_allclose(fitted.means_, expected.means_, rtol=1e-6, atol=1e-8)
+    assert_array_equal(fitted.predict(dX).compute(), expected.predict(data))
+    assert fitted.predict_proba(dX).compute().shape == (len(data), K + 1)
