@@ -43,3 +43,12 @@ def fit_dtype(dtype):
     dtype = np.dtype(dtype)
     return np.dtype(np.float32 if dtype.kind == "f" and dtype.itemsize == 4
                     else np.float64)
+
+
+#: scikit-learn's message for a covariance that is not positive definite.
+ILL_DEFINED_MESSAGE = (
+    "Fitting the mixture model failed because some components have "
+    "ill-defined empirical covariance (for instance caused by singleton "
+    "or collapsed samples). Try to decrease the number of components, "
+    "increase reg_covar, or scale the input data."
+)

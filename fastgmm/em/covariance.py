@@ -16,17 +16,11 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-from .._constants import COVARIANCE_TYPES, covariance_shape
+from .._constants import COVARIANCE_TYPES, ILL_DEFINED_MESSAGE, covariance_shape
 from ..kernels._common import SufficientStats
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
-ILL_DEFINED_MESSAGE = (
-    "Fitting the mixture model failed because some components have "
-    "ill-defined empirical covariance (for instance caused by singleton "
-    "or collapsed samples). Try to decrease the number of components, "
-    "increase reg_covar, or scale the input data."
-)
 
 
 def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):

@@ -45,6 +45,7 @@ run to convergence inside each M-step.
 
 import numpy as np
 
+from .._constants import ILL_DEFINED_MESSAGE
 from .._constants import MCLUST_MODELS as MODELS
 from .._constants import MCLUST_STRUCTURE as STRUCTURE
 
@@ -215,8 +216,6 @@ def _common_orientation(w, S, previous, equal_volume):
     from ._orientation import common_orientation
 
     if not np.all(np.isfinite(S)) or np.min(np.linalg.eigvalsh(S)) <= 0.0:
-        from .covariance import ILL_DEFINED_MESSAGE
-
         raise ValueError(ILL_DEFINED_MESSAGE)
     D = np.ascontiguousarray(_start_orientation(w, S, previous), dtype=np.float64)
     common_orientation(np.ascontiguousarray(w), np.ascontiguousarray(S), D,
