@@ -1,6 +1,6 @@
 """An exact quantile of values that come block by block, never all held.
 
-`quantile(map_blocks, q, weighted)` needs only ``map_blocks(fn)``: ``fn``
+`quantile(map_blocks, q)` needs only ``map_blocks(fn)``: ``fn``
 applied to each block's (values, weights or None), the results in block
 order (a list comprehension for blocks in memory, dask tasks for a dask
 array). Three passes: the count, total weight and range; a histogram of
@@ -88,13 +88,13 @@ def _lerp(a, b, t):
     return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
-def quantile(map_blocks, q, weighted=None):
+def quantile(map_blocks, q):
     """np.quantile(values, q) of the blocks' values, NumPy's 'linear' method,
     with the weights counting rows: the values ranked by cumulative weight,
     h = (W - 1) q (W the total weight), and the interpolation between the
     values at ranks floor(h) and floor(h) + 1 -- for integer weights, the
-    'linear' quantile of the values repeated as many times. ``weighted`` is
-    ignored (a block without weights weighs 1 per value)."""
+    'linear' quantile of the values repeated as many times (a block without
+    weights weighs 1 per value)."""
     stats = map_blocks(_stats)
     n = sum(s[0] for s in stats)
     total = sum(s[1] for s in stats)

@@ -176,3 +176,31 @@ def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_the_block_quantile_is_numpys(monkeypatch):
+    from fastgmm import _quantile
+
+    rng = np.random.RandomState(0)
+    monkeypatch.setattr(_quantile, "CAP", 50)  # bins refined within bins too
+    for trial in range(60):
+        n = rng.randint(1, 3000)
+        values = rng.randn(n) * rng.choice([1.0, 1e-9, 1e9])
+        if trial % 4 == 0:
+            values = np.round(values, 1)  # ties
+        weights = rng.randint(0, 4, n).astype(float)
+        weights[0] = 1.0
+        q = rng.uniform(0.001, 0.5)
+        cuts = np.unique(np.r_[0, np.sort(rng.randint(0, n + 1, 3)), n])
+        parts = list(zip(cuts[:-1], cuts[1:]))
+
+        def unweighted(fn):
+            return [fn(values[a:b], None) for a, b in parts if b > a]
+
+        def weighted(fn):
+            return [fn(values[a:b], weights[a:b]) for a, b in parts if b > a]
+
+        assert _quantile.quantile(unweighted, q) == np.quantile(values, q)
+        assert_allclose(_quantile.quantile(weighted, q),
+                        np.quantile(np.repeat(values, weights.astype(int)), q),
+                        rtol=1e-14, atol=1e-300)
