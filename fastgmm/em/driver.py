@@ -85,15 +85,16 @@ def expectation(backend, rows, w, params, covariance_type, n_threads=None, c=Non
 
 
 def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32,
-                 model=None, previous=None):
+                 model=None, previous=None, total_weight=None):
     """The M-step: statistics around ``centers`` -> new parameters.
 
     ``model``: an mclust model stored as ``covariance_type`` (its structure,
     `em.parsimonious`), or None: the structure's own M-step; ``previous``
-    the covariances it starts from where its M-step iterates.
+    the covariances it starts from where its M-step iterates;
+    ``total_weight``: what the weights are counts over (`em.covariance.m_step`).
     """
     weights, means, covariances = cov.m_step(
-        stats, centers, reg_covar, covariance_type, eps
+        stats, centers, reg_covar, covariance_type, eps, total_weight
     )
     if model is not None:
         covariances = parsimonious.constrain(weights, covariances, model, previous)

@@ -118,15 +118,8 @@ class NoiseEM(_em.MaximumLikelihood):
         counts = stats.nk + 10.0 * eps
         gaussian_stats = cov.SufficientStats(stats.nk[:k], stats.s1[:k], stats.s2[:k],
                                              stats.ll)
-        weights, means, covariances = cov.m_step(
-            gaussian_stats, params.means[:k], reg_covar, covariance_type, eps,
-            total_weight=float(np.sum(counts)))
-        if self.model is not None:
-            from . import parsimonious
-
-            covariances = parsimonious.constrain(weights, covariances, self.model,
-                                                 params.covariances[:k])
-        chol = cov.precisions_cholesky(covariances, covariance_type, is_float32)
-        new = _em.MixtureParams.from_arrays(weights, means, covariances, chol)
-        return with_noise(new, float(counts[k] / np.sum(counts)), means.shape[1],
+        new = _em.maximization(gaussian_stats, params.means[:k], covariance_type,
+                               reg_covar, eps, is_float32, self.model,
+                               params.covariances[:k], float(np.sum(counts)))
+        return with_noise(new, float(counts[k] / np.sum(counts)), new.means.shape[1],
                           rescale=False)

@@ -300,10 +300,5 @@ def _objective_full(w, S, C):
     return float(w @ (_log_det(C) + np.einsum("kij,kji->k", S, np.linalg.inv(C))))
 
 
-def _objective_rotated(w, S, D, a):
-    inner = np.einsum("ji,kjl,li->ki", D, S, D)  # diag(D^T S_k D)
-    return float(w @ np.sum(np.log(a) + inner / a, axis=1))
-
-
 _M_STEPS = {"EII": _eii, "EEI": _eei, "EVI": _evi, "VEI": _vei, "EVV": _evv,
             "EEV": _eev, "VEV": _vev, "VEE": _vee, "EVE": _eve, "VVE": _vve}

@@ -58,7 +58,7 @@ import numpy as np
 
 from ..em import covariance as cov
 from ..kernels import _common
-from .rows import InMemoryRows, WindowedRows, _finite_error
+from .rows import InMemoryRows, WindowedRows, _finite_error, _Passes
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -412,27 +412,18 @@ def _softmax(log_weights):
     return weights / weights.sum()
 
 
-class _MissingPasses:
+class _MissingPasses(_Passes):
     """`passes` of a source with missing entries: its blocks' kernel passes,
     made once per fit for the blocks it keeps; BLAS held to one thread while
-    open. ``run(c, means, U)`` is one pass: `SufficientStats` (L in ``ll``),
-    the blocks added in row order."""
+    open (`rows._Passes`). ``run(c, means, U)`` is one pass: `SufficientStats`
+    (L in ``ll``), the blocks added in row order."""
 
-    def __init__(self, rows, backend, w, n_components, covariance_type, n_threads):
-        self.rows, self.backend, self.w = rows, backend, w
-        self.n_components, self.covariance_type = n_components, covariance_type
-        self.n_threads = n_threads
+    def __init__(self, rows, backend, w, covariance_type, n_threads):
+        super().__init__(rows, backend, w, covariance_type, n_threads)
         self._kept = {}
-        self._blas_limit = None
-
-    def __enter__(self):
-        self._blas_limit = _common.single_threaded_blas()
-        self._blas_limit.__enter__()
-        return self
 
     def __exit__(self, *exc_info):
-        limit, self._blas_limit = self._blas_limit, None
-        limit.__exit__(*exc_info)
+        super().__exit__(*exc_info)
         self._kept.clear()
 
     def run(self, c, means, U):
@@ -465,7 +456,7 @@ class _IncompleteSource:
         return observed_means(*self.observed_sums(w))
 
     def passes(self, backend, w, n_components, covariance_type, n_threads):
-        return _MissingPasses(self, backend, w, n_components, covariance_type, n_threads)
+        return _MissingPasses(self, backend, w, covariance_type, n_threads)
 
     def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
         """One pass: the statistics around ``means`` of the completed rows
