@@ -111,6 +111,89 @@ def _search_row(repeats):
             f"{'yes' if same else 'no'} ({ours[1]}, k={ours[0]}) |")
 
 
+def _per_iteration_rows(repeats):
+    """Time per EM iteration on the small data sets, from the same initial
+    parameters (differencing 1- and LONG-iteration fits, tol=0): the
+    pass-by-pass driver, the whole run in one compiled call, and one bare
+    compiled pass (the driver's call on prepared arguments) with the
+    M-step's arithmetic, which the one call adds to it."""
+    from sklearn.datasets import load_digits, load_iris, load_wine
+    from sklearn.decomposition import PCA
+
+    import fastgmm
+    from fastgmm.em import driver
+
+    digits = PCA(16, random_state=0).fit_transform(load_digits().data)
+    cases = [(f"digits PCA-16, k=10, {t}", digits, 10, t)
+             for t in ("full", "diag", "spherical")]
+    cases += [("iris, k=3, full", load_iris().data, 3, "full"),
+              ("wine, k=3, full", load_wine().data, 3, "full")]
+    rows = []
+    for name, X, k, t in cases:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        start = fastgmm.GaussianMixture(k, covariance_type=t, random_state=0,
+                                        max_iter=1).fit(X)
+        init = dict(weights_init=start.weights_, means_init=start.means_,
+                    precisions_init=start.precisions_)
+
+        def fit(max_iter, one_call, X=X, k=k, t=t, init=init):
+            driver.ONE_CALL = one_call
+            model = fastgmm.GaussianMixture(k, covariance_type=t, tol=0,
+                                            max_iter=max_iter, **init)
+            begin = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X)
+            return time.perf_counter() - begin
+
+        per = {}
+        try:
+            for one_call in (False, True):
+                best = {1: np.inf, LONG: np.inf}
+                for _ in range(max(repeats, 5)):
+                    for m in (1, LONG):
+                        best[m] = min(best[m], fit(m, one_call))
+                per[one_call] = (best[LONG] - best[1]) / (LONG - 1)
+        finally:
+            driver.ONE_CALL = True
+        backend, c, means, chol = start._kernel_args(_Shape(X))
+        bare = _bare_pass(backend, X, c, means, chol, t)
+        rows.append(f"| {name} | {per[False] * 1e6:.0f} us | {per[True] * 1e6:.0f} us "
+                    f"| {bare * 1e6:.0f} us | {(per[False] - per[True]) * 1e6:.0f} us |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+LONG = 61  # iterations of the long fit the 1-iteration fit is taken from
+
+
+def _bare_pass(backend, X, c, means, chol, covariance_type):
+    """The fastest of 200 calls of the compiled driver alone (arguments made
+    once, as `FitPass.run` makes them; no reduction, no Python around it)."""
+    from fastgmm.kernels import _backend, _common
+
+    k, d = means.shape
+    p = _backend._Params(c, means, chol, covariance_type, backend.name)
+    bounds = _common.partition_bounds(X.shape[0], k, d, covariance_type)
+    segments = _common.all_rows_segments(bounds)
+    q = _common.Partials(bounds.shape[0] - 1, k, d, covariance_type)
+    args = (X, np.zeros(0), p.c, p.flat_means, p.U, p.center, p.shifted, p.shifted_u,
+            segments, q.nk, q.s1, q.s2, q.cc, q.ll, p.kind, p.blas_for(X.dtype), 1)
+    best = np.inf
+    with _common.single_threaded_blas():
+        for _ in range(200):
+            q.zero()
+            begin = time.perf_counter()
+            backend.drivers.accumulate_partitions(*args)
+            best = min(best, time.perf_counter() - begin)
+    return best
+
+
+class _Shape:
+    def __init__(self, X):
+        self.n_samples, self.n_features = X.shape
+
+
 def main(argv=None):
     import sklearn
     from sklearn.mixture import GaussianMixture as Sklearn
@@ -154,6 +237,12 @@ def main(argv=None):
     lines += ["", "| model search | Python loop of scikit-learn fits | "
               "GaussianMixtureSearch | ratio | same best model |",
               "|---|---:|---:|---:|---|", line]
+    header = ["", f"Per EM iteration (from the same parameters, fits of 1 and {LONG} "
+              "iterations differenced; the pass alone: the compiled driver's call):", "",
+              "| data | pass-by-pass driver | one compiled call | the pass alone "
+              "| saved per iteration |", "|---|---:|---:|---:|---:|"]
+    print("\n".join(header), flush=True)
+    lines += header + _per_iteration_rows(args.repeats)
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -538,6 +538,7 @@ class _VerboseMonitor(_em.Monitor):
     def __init__(self, estimator):
         self.verbose = estimator.verbose
         self.interval = estimator.verbose_interval
+        self.quiet = self.verbose < 1
 
     def init_begin(self, init):
         if self.verbose >= 1:
@@ -571,6 +572,8 @@ class _VerboseMonitor(_em.Monitor):
 class _CallbackMonitor(_em.Monitor):
     """Turns the EM hooks into the events of ``fit(callback=...)``."""
 
+    quiet = False
+
     def __init__(self, callback):
         self.callback = callback
         self.init = 0
@@ -595,6 +598,7 @@ class _Monitors(_em.Monitor):
 
     def __init__(self, *monitors):
         self.monitors = monitors
+        self.quiet = all(m.quiet for m in monitors)
 
     def init_begin(self, init):
         for m in self.monitors:

@@ -56,6 +56,10 @@ class EMRun:
 class Monitor:
     """Hooks for progress output; the estimator prints scikit-learn's messages."""
 
+    #: Whether the hooks do nothing (a run may then go without them between
+    #: iterations: `_runs_in_one_call`).
+    quiet = True
+
     def init_begin(self, init):
         pass
 
@@ -140,6 +144,10 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
     eps = np.finfo(rows.dtype).eps
     is_float32 = rows.dtype == np.float32
     total_weight = rows.total_weight(w)
+    if _runs_in_one_call(backend, rows, params, covariance_type, model, monitor):
+        return _run_in_one_call(backend, rows, w, params, covariance_type, tol,
+                                reg_covar, max_iter, lower_bound, eps, total_weight,
+                                n_threads)
     run = EMRun(params=params, lower_bound=lower_bound)
     # the passes over the rows, made once: an iteration is one pass (a
     # driver call for rows in memory) and the M-step; BLAS is held to one
@@ -167,6 +175,81 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
                 run.converged = True
                 break
     return run
+
+
+#: Whether a small fit runs as one compiled call (`_run_in_one_call`); the
+#: tests turn it off to compare the two paths.
+ONE_CALL = True
+#: The largest X (bytes) whose run is one call: a run that fits in cache,
+#: which takes well under a second (the call does not see Ctrl-C until it
+#: returns; the pass-by-pass loop does, between passes).
+ONE_CALL_MAX_BYTES = 8 * 2**20
+
+
+def _runs_in_one_call(backend, rows, params, covariance_type, model, monitor):
+    """Whether this run is one call of the Cython extension's ``em_loop``:
+    rows in memory (no missing entries, at most ONE_CALL_MAX_BYTES), the
+    maximum-likelihood mixture of 'full', 'diag' or 'spherical' on the pass
+    paths that need nothing of Python between passes (not the 'full' BLAS
+    tiles past 32 features nor float32 'full' tiles, which are recentred in
+    NumPy; not the 'diag' products), and a monitor that takes no
+    per-iteration output (no verbose messages, no callback)."""
+    if not (ONE_CALL and backend.name == "cython" and monitor.quiet
+            and type(model) is MaximumLikelihood and model.model is None
+            and covariance_type in ("full", "diag", "spherical")
+            and type(rows).__name__ == "InMemoryRows"
+            and rows.X.nbytes <= ONE_CALL_MAX_BYTES
+            and hasattr(backend.drivers, "em_loop")):
+        return False
+    from ..kernels import _common
+
+    n_components, n_features = params.means.shape
+    blas = _common.uses_blas(covariance_type, n_features, n_components, "cython")
+    if covariance_type == "full":
+        return not blas or (n_features <= _common.FULL_TILES_MAX_FEATURES
+                            and rows.dtype == np.float64)
+    return not blas
+
+
+def _run_in_one_call(backend, rows, w, params, covariance_type, tol, reg_covar,
+                     max_iter, lower_bound, eps, total_weight, n_threads):
+    """`run_em` as one compiled call, the GIL released for the whole run: the
+    same bits (tests/em/test_one_call.py)."""
+    from ..kernels import _common
+
+    drivers = backend.drivers
+    n_components, n_features = params.means.shape
+    weights = np.array(params.weights, dtype=np.float64)
+    means = np.array(params.means, dtype=np.float64)
+    covariances = np.array(params.covariances, dtype=np.float64)
+    factors = np.array(params.precisions_cholesky, dtype=np.float64)
+    bounds = np.empty(max_iter)
+    full_tiles = covariance_type == "full" and _common.uses_blas(
+        "full", n_features, n_components, "cython")
+    X = rows.X
+    partitions = _common.partition_bounds(X.shape[0], n_components, n_features,
+                                          covariance_type)
+    segments = _common.all_rows_segments(partitions)
+    threads = max(1, min(backend.threads(n_threads), segments.shape[0]))
+    w_flat = np.zeros(0) if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    with _common.single_threaded_blas():  # LAPACK's factorizations, as the passes'
+        status, n_iter, converged, component = drivers.em_loop(
+            X, w_flat, weights, means.reshape(-1), covariances.reshape(-1),
+            factors.reshape(-1), covariance_type, full_tiles, float(tol),
+            float(reg_covar), float(eps), int(max_iter), float(lower_bound),
+            float(total_weight), 0.5 * n_features * cov._LOG_2PI, segments, threads,
+            bounds)
+    if status == drivers.EM_NONFINITE:
+        raise ValueError(NONFINITE_MESSAGE)
+    if status == drivers.EM_ILL_DEFINED:
+        raise cov._ill_defined(int(component), covariance_type,
+                               rows.dtype == np.float32)
+    if status == drivers.EM_NO_MEMORY:
+        raise MemoryError("fastgmm: cannot allocate the EM run's buffers")
+    return EMRun(params=MixtureParams(weights, means, covariances, factors),
+                 lower_bound=float(bounds[n_iter - 1]) if n_iter else lower_bound,
+                 lower_bounds=[float(b) for b in bounds[:n_iter]], n_iter=int(n_iter),
+                 converged=bool(converged))
 
 
 def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar,

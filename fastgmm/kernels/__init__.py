@@ -54,6 +54,16 @@ def _cached_backend(name, load):
     return backend
 
 
+def compiled_math():
+    """The Cython module whose C computes `em.covariance`'s constants (and the
+    whole EM run of a small fit, `em.driver`), or None without the extension:
+    then NumPy computes them."""
+    try:
+        return _load_cython()
+    except ImportError:
+        return None
+
+
 def cython_available():
     """Whether the compiled Cython extension can be imported."""
     try:

@@ -36,59 +36,83 @@ static FASTGMM_NO_CONTRACT void fastgmm_cumsum_search(
 
 /* The distance loops of k-means. Sixteen rows at a time, centred and
  * transposed into a small block (xt[j * 16 + r]: feature j of row r, in L1),
- * in two vectors of 8 rows; four centres at a time: 8 independent chains of
- * multiply-adds. x.c is one chain in feature order per row and centre (with
- * FMA where the CPU has it; a BLAS kernel's inner loop adds the same way),
- * so the distances are the ones scikit-learn gets from its matrix products.
+ * in vectors of the build's register width (AVX-512: two vectors of 8 rows,
+ * four centres at a time, 8 chains of multiply-adds in 32 registers;
+ * otherwise four vectors of 4 rows, two centres at a time, 8 chains in 16
+ * registers: vectors wider than the registers, or more chains than they
+ * hold, made gcc go through the stack, a pass 3-30 times slower). x.c is one
+ * chain in feature order per row and centre (with FMA where the CPU has it;
+ * a BLAS kernel's inner loop adds the same way), whatever the width, so the
+ * distances are the ones scikit-learn gets from its matrix products.
  * A row's lane holds nothing but that row: its results do not depend on
  * where it falls. Rows past the last are 0 and their results unused. A NaN
  * entry (a missing value, nan_policy='marginalize') is taken at the offset:
  * the caller centres such data on the values it fills them with. */
 #include <string.h>
 
-typedef double fgk_vd __attribute__((vector_size(64)));
-typedef long long fgk_vl __attribute__((vector_size(64)));
+#if defined(__AVX512F__)
+#define FGK_W 8    /* rows per vector */
+#define FGK_CPB 4  /* centres per block of dot products */
+#elif defined(__AVX__)
+#define FGK_W 4
+#define FGK_CPB 2
+#else
+#define FGK_W 2
+#define FGK_CPB 2
+#endif
+#define FGK_NV (16 / FGK_W)  /* vectors per block of 16 rows */
 
-static inline fgk_vd fgk_load(const double *p)
+typedef double fgk_vd __attribute__((vector_size(8 * FGK_W)));
+typedef long long fgk_vl __attribute__((vector_size(8 * FGK_W)));
+
+#define FGK_INLINE static inline __attribute__((always_inline))
+
+FGK_INLINE fgk_vd fgk_load(const double *p)
 {
     fgk_vd v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline void fgk_store(double *p, fgk_vd v)
+FGK_INLINE void fgk_store(double *p, fgk_vd v)
 {
     memcpy(p, &v, sizeof v);
 }
 
-static inline fgk_vd fgk_select(fgk_vl mask, fgk_vd yes, fgk_vd no)
+FGK_INLINE fgk_vd fgk_splat(double x)
+{
+    return (fgk_vd) {0} + x;
+}
+
+FGK_INLINE fgk_vd fgk_select(fgk_vl mask, fgk_vd yes, fgk_vd no)
 {
     return (fgk_vd) (((fgk_vl) yes & mask) | ((fgk_vl) no & ~mask));
 }
 
-/* o[2i], o[2i+1]: rows 0-7, 8-15 of the block dotted with centre ci */
-static inline __attribute__((always_inline)) void fgk_dots(
-    const double *xt, Py_ssize_t d, const double *c0, const double *c1,
-    const double *c2, const double *c3, fgk_vd *o)
+/* o[i * FGK_NV + v]: the rows of vector v of the block dotted with centre c[i] */
+FGK_INLINE void fgk_dots(const double *xt, Py_ssize_t d, const double *const *c,
+                         fgk_vd *o)
 {
-    fgk_vd xa = fgk_load(xt), xb = fgk_load(xt + 8);
-    fgk_vd a0 = xa * c0[0], b0 = xb * c0[0], a1 = xa * c1[0], b1 = xb * c1[0];
-    fgk_vd a2 = xa * c2[0], b2 = xb * c2[0], a3 = xa * c3[0], b3 = xb * c3[0];
-    Py_ssize_t j;
-    for (j = 1; j < d; j++) {
-        xa = fgk_load(xt + j * 16);
-        xb = fgk_load(xt + j * 16 + 8);
-        a0 = a0 + xa * c0[j];
-        b0 = b0 + xb * c0[j];
-        a1 = a1 + xa * c1[j];
-        b1 = b1 + xb * c1[j];
-        a2 = a2 + xa * c2[j];
-        b2 = b2 + xb * c2[j];
-        a3 = a3 + xa * c3[j];
-        b3 = b3 + xb * c3[j];
+    fgk_vd x[FGK_NV], acc[FGK_NV * FGK_CPB];
+    Py_ssize_t i, j, v;
+    for (v = 0; v < FGK_NV; v++)
+        x[v] = fgk_load(xt + v * FGK_W);
+    for (i = 0; i < FGK_CPB; i++) {
+        fgk_vd ci = fgk_splat(c[i][0]);
+        for (v = 0; v < FGK_NV; v++)
+            acc[i * FGK_NV + v] = x[v] * ci;
     }
-    o[0] = a0; o[1] = b0; o[2] = a1; o[3] = b1;
-    o[4] = a2; o[5] = b2; o[6] = a3; o[7] = b3;
+    for (j = 1; j < d; j++) {
+        for (v = 0; v < FGK_NV; v++)
+            x[v] = fgk_load(xt + j * 16 + v * FGK_W);
+        for (i = 0; i < FGK_CPB; i++) {
+            fgk_vd cij = fgk_splat(c[i][j]);
+            for (v = 0; v < FGK_NV; v++)
+                acc[i * FGK_NV + v] = acc[i * FGK_NV + v] + x[v] * cij;
+        }
+    }
+    for (i = 0; i < FGK_NV * FGK_CPB; i++)
+        o[i] = acc[i];
 }
 
 static inline const double *fgk_centre(const double *c, Py_ssize_t k, Py_ssize_t K,
@@ -125,38 +149,43 @@ static Py_ssize_t fastgmm_km_block(const double *xt, Py_ssize_t nr, Py_ssize_t d
                                    Py_ssize_t *labels, int update, double *sums,
                                    double *counts)
 {
-    fgk_vd o[8], besta = {0}, bestb = {0};
-    fgk_vl laba = {0}, labb = {0};
-    Py_ssize_t k, i, r, j, changed = 0;
-    for (k = 0; k < K; k += 4) {
-        fgk_dots(xt, d, fgk_centre(centers, k, K, d), fgk_centre(centers, k + 1, K, d),
-                 fgk_centre(centers, k + 2, K, d), fgk_centre(centers, k + 3, K, d), o);
-        for (i = 0; i < 4 && k + i < K; i++) {
-            fgk_vd da = cn[k + i] + -2.0 * o[2 * i];
-            fgk_vd db = cn[k + i] + -2.0 * o[2 * i + 1];
-            if (k + i == 0) {
-                besta = da;
-                bestb = db;
-            } else {
-                fgk_vl kk = laba - laba + (long long) (k + i);
-                fgk_vl ma = da < besta, mb = db < bestb;  /* strict: first wins */
-                besta = fgk_select(ma, da, besta);
-                bestb = fgk_select(mb, db, bestb);
-                laba = (kk & ma) | (laba & ~ma);
-                labb = (kk & mb) | (labb & ~mb);
+    fgk_vd o[FGK_NV * FGK_CPB], best[FGK_NV];
+    fgk_vl lab[FGK_NV];
+    const double *c[FGK_CPB];
+    Py_ssize_t k, i, r, j, v, changed = 0;
+    for (v = 0; v < FGK_NV; v++) {
+        best[v] = (fgk_vd) {0};
+        lab[v] = (fgk_vl) {0};
+    }
+    for (k = 0; k < K; k += FGK_CPB) {
+        for (i = 0; i < FGK_CPB; i++)
+            c[i] = fgk_centre(centers, k + i, K, d);
+        fgk_dots(xt, d, c, o);
+        for (i = 0; i < FGK_CPB && k + i < K; i++) {
+            fgk_vd cnk = fgk_splat(cn[k + i]);
+            fgk_vl kk = (fgk_vl) {0} + (long long) (k + i);
+            for (v = 0; v < FGK_NV; v++) {
+                fgk_vd dist = cnk + -2.0 * o[i * FGK_NV + v];
+                if (k + i == 0) {
+                    best[v] = dist;
+                } else {
+                    fgk_vl m = dist < best[v];  /* strict: the first wins */
+                    best[v] = fgk_select(m, dist, best[v]);
+                    lab[v] = (kk & m) | (lab[v] & ~m);
+                }
             }
         }
     }
     for (r = 0; r < nr; r++) {
-        Py_ssize_t lab = (Py_ssize_t) (r < 8 ? laba[r] : labb[r - 8]);
-        if (labels[r] != lab) {
+        Py_ssize_t lr = (Py_ssize_t) lab[r / FGK_W][r % FGK_W];
+        if (labels[r] != lr) {
             changed++;
-            labels[r] = lab;
+            labels[r] = lr;
         }
         if (update) {
             double wr = w != NULL ? w[r] : 1.0;
-            double *sk = sums + lab * d;
-            counts[lab] += wr;
+            double *sk = sums + lr * d;
+            counts[lr] += wr;
             for (j = 0; j < d; j++)
                 sk[j] += xt[j * 16 + r] * wr;
         }
@@ -165,7 +194,7 @@ static Py_ssize_t fastgmm_km_block(const double *xt, Py_ssize_t nr, Py_ssize_t d
 }
 
 /* k-means++ on one block: for each candidate t, m = min(max((|c_t|^2 -
- * 2 x.c_t) + xs, 0), cl); part[t] (two vectors of 8 rows' running sums,
+ * 2 x.c_t) + xs, 0), cl); part[t] (16 rows' running sums, a lane per row,
  * added in block order) += w m; update (T = 1): cl = m. */
 static void fastgmm_kpp_block(const double *xt, Py_ssize_t nr, Py_ssize_t d,
                               Py_ssize_t T, const double *cands, const double *cn,
@@ -174,31 +203,29 @@ static void fastgmm_kpp_block(const double *xt, Py_ssize_t nr, Py_ssize_t d,
 {
     double xsb[16], clb[16], wb[16];
     const fgk_vd zero = {0};
-    fgk_vd o[8];
-    Py_ssize_t t, i, r;
+    fgk_vd o[FGK_NV * FGK_CPB];
+    const double *c[FGK_CPB];
+    Py_ssize_t t, i, r, v;
     for (r = 0; r < 16; r++) {
         xsb[r] = r < nr ? xs[r] : 0.0;
         clb[r] = r < nr ? cl[r] : 0.0;
         wb[r] = r < nr ? (w != NULL ? w[r] : 1.0) : 0.0;
     }
-    for (t = 0; t < T; t += 4) {
-        fgk_dots(xt, d, fgk_centre(cands, t, T, d), fgk_centre(cands, t + 1, T, d),
-                 fgk_centre(cands, t + 2, T, d), fgk_centre(cands, t + 3, T, d), o);
-        for (i = 0; i < 4 && t + i < T; i++) {
-            fgk_vd da = (cn[t + i] + -2.0 * o[2 * i]) + fgk_load(xsb);
-            fgk_vd db = (cn[t + i] + -2.0 * o[2 * i + 1]) + fgk_load(xsb + 8);
-            fgk_vd ca = fgk_load(clb), cb = fgk_load(clb + 8);
-            da = fgk_select(da > zero, da, zero);
-            db = fgk_select(db > zero, db, zero);
-            da = fgk_select(da < ca, da, ca);
-            db = fgk_select(db < cb, db, cb);
-            fgk_store(part + (t + i) * 16, fgk_load(part + (t + i) * 16)
-                      + fgk_load(wb) * da);
-            fgk_store(part + (t + i) * 16 + 8, fgk_load(part + (t + i) * 16 + 8)
-                      + fgk_load(wb + 8) * db);
-            if (update) {
-                fgk_store(clb, da);
-                fgk_store(clb + 8, db);
+    for (t = 0; t < T; t += FGK_CPB) {
+        for (i = 0; i < FGK_CPB; i++)
+            c[i] = fgk_centre(cands, t + i, T, d);
+        fgk_dots(xt, d, c, o);
+        for (i = 0; i < FGK_CPB && t + i < T; i++) {
+            fgk_vd cnt = fgk_splat(cn[t + i]);
+            for (v = 0; v < FGK_NV; v++) {
+                double *pt = part + (t + i) * 16 + v * FGK_W;
+                fgk_vd m = (cnt + -2.0 * o[i * FGK_NV + v]) + fgk_load(xsb + v * FGK_W);
+                fgk_vd cv = fgk_load(clb + v * FGK_W);
+                m = fgk_select(m > zero, m, zero);
+                m = fgk_select(m < cv, m, cv);
+                fgk_store(pt, fgk_load(pt) + fgk_load(wb + v * FGK_W) * m);
+                if (update)
+                    fgk_store(clb + v * FGK_W, m);
             }
         }
     }

@@ -125,8 +125,12 @@ def test_bench_whole_fits_quick(capsys):
 
     assert main(["bench", "--whole-fits", "--quick", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("| digits PCA-16, k=10,")]
+    rows = [line for line in out.splitlines() if line.startswith("| digits PCA-16, k=10,")
+            and line.split("|")[2].strip().endswith(" s")]
     assert len(rows) == 4  # the four covariance types
     assert all(row.split("|")[6].strip() == "yes" for row in rows)  # same labels
+    per_iteration = [line for line in out.splitlines()
+                     if line.startswith("| ") and line.split("|")[2].strip().endswith(" us")]
+    assert len(per_iteration) == 5  # digits full/diag/spherical, iris, wine
     search = [line for line in out.splitlines() if "k=1..10, 4 types" in line]
     assert len(search) == 1 and "| yes (" in search[0]  # the same best model
