@@ -102,10 +102,10 @@ def test_one_call_gives_the_bits_of_the_pass_by_pass_driver(
 
 
 @pytest.mark.parametrize("covariance_type", ONE_CALL_TYPES)
-@pytest.mark.parametrize("n", [5000, 20_000])
-def test_one_call_on_several_partitions_and_threads(covariance_type, n, calls,
+@pytest.mark.parametrize("n, d", [(5000, 6), (20_000, 6), (7000, 20)])
+def test_one_call_on_several_partitions_and_threads(covariance_type, n, d, calls,
                                                     monkeypatch):
-    X, _ = make_blobs(n, 6, 5, seed=n, offset=-30.0)
+    X, _ = make_blobs(n, d, 5, seed=n, offset=-30.0)
     params = dict(n_components=5, covariance_type=covariance_type, random_state=1,
                   max_iter=15, tol=0.0)
     stepwise = _fit(X, False, monkeypatch, **params)
