@@ -26,10 +26,12 @@ def pytest_configure(config):
     """Before xdist starts its workers: fill Numba's disk cache, one child
     per dtype side by side (`tests.numba_warmup`), so that the workers load
     the kernels instead of each compiling them at the same time. Seconds
-    when the cache is warm; skipped in a worker, without xdist, and when
-    Numba runs as Python (the coverage pass)."""
+    when the cache is warm; skipped in a worker, without xdist, when Numba
+    runs as Python (the coverage pass) and for ``-k "not numba"`` (.ci/run's
+    reruns per CPU variant)."""
     if (hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None)
-            or os.environ.get("NUMBA_DISABLE_JIT", "0") != "0"):
+            or os.environ.get("NUMBA_DISABLE_JIT", "0") != "0"
+            or "not numba" in (config.option.keyword or "")):
         return
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("PYTEST", "COV_", "COVERAGE"))}
