@@ -131,8 +131,10 @@ def _per_iteration_rows(repeats):
     rows = []
     for name, X, k, t in cases:
         X = np.ascontiguousarray(X, dtype=np.float64)
-        start = fastgmm.GaussianMixture(k, covariance_type=t, random_state=0,
-                                        max_iter=1).fit(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning
+            start = fastgmm.GaussianMixture(k, covariance_type=t, random_state=0,
+                                            max_iter=1).fit(X)
         init = dict(weights_init=start.weights_, means_init=start.means_,
                     precisions_init=start.precisions_)
 
