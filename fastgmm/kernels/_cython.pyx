@@ -136,6 +136,7 @@ cdef enum:
     TILE = 256  # rows per tile: _common.TILE
 
 if (FULL, TIED, DIAG) != (_common.FULL, _common.TIED, _common.DIAG) \
+        or (FGM_FULL, FGM_TIED, FGM_DIAG) != (FULL, TIED, DIAG) \
         or TILE != _common.TILE or FASTGMM_TILE != TILE \
         or TILE % FASTGMM_ROW_BLOCK != 0 \
         or FASTGMM_SMALL_D != _common.SMALL_D_MAX_FEATURES \
@@ -1678,14 +1679,10 @@ cdef int _kind_of(str covariance_type) except -1:
     raise ValueError(f"kernel: unknown covariance type {covariance_type!r}")
 
 
-cdef Py_ssize_t _factor_size(int kind, Py_ssize_t K, Py_ssize_t d) noexcept nogil:
-    if kind == FGM_FULL:
-        return K * d * d
-    if kind == FGM_TIED:
-        return d * d
-    if kind == FGM_DIAG:
-        return K * d
-    return K
+cdef Py_ssize_t _factor_size(int kind, Py_ssize_t K, Py_ssize_t d) except -1:
+    """The flat size of a kind's factors ('spherical': one per component;
+    FGM_FULL, FGM_TIED, FGM_DIAG are the drivers' FULL, TIED, DIAG)."""
+    return K if kind == FGM_SPHERICAL else _u_size(kind, K, d)
 
 
 def log_prob_constants(const double[::1] weights, const double[::1] U,

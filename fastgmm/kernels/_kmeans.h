@@ -121,6 +121,18 @@ static inline const double *fgk_centre(const double *c, Py_ssize_t k, Py_ssize_t
     return c + (k < K ? k : K - 1) * d;
 }
 
+/* `fgk_dots` with centres k, k + 1, ... of the K in ``centres`` (past the
+ * last: the last again, its results unused) */
+FGK_INLINE void fgk_block_dots(const double *xt, Py_ssize_t d, const double *centres,
+                               Py_ssize_t k, Py_ssize_t K, fgk_vd *o)
+{
+    const double *c[FGK_CPB];
+    Py_ssize_t i;
+    for (i = 0; i < FGK_CPB; i++)
+        c[i] = fgk_centre(centres, k + i, K, d);
+    fgk_dots(xt, d, c, o);
+}
+
 #define FGK_BLOCK_LOADER(NAME, T)                                                  \
 static inline void NAME(const T *X, Py_ssize_t d, const double *offset,            \
                         Py_ssize_t i, Py_ssize_t nr, double *xt)                   \
@@ -151,16 +163,13 @@ static Py_ssize_t fastgmm_km_block(const double *xt, Py_ssize_t nr, Py_ssize_t d
 {
     fgk_vd o[FGK_NV * FGK_CPB], best[FGK_NV];
     fgk_vl lab[FGK_NV];
-    const double *c[FGK_CPB];
     Py_ssize_t k, i, r, j, v, changed = 0;
     for (v = 0; v < FGK_NV; v++) {
         best[v] = (fgk_vd) {0};
         lab[v] = (fgk_vl) {0};
     }
     for (k = 0; k < K; k += FGK_CPB) {
-        for (i = 0; i < FGK_CPB; i++)
-            c[i] = fgk_centre(centers, k + i, K, d);
-        fgk_dots(xt, d, c, o);
+        fgk_block_dots(xt, d, centers, k, K, o);
         for (i = 0; i < FGK_CPB && k + i < K; i++) {
             fgk_vd cnk = fgk_splat(cn[k + i]);
             fgk_vl kk = (fgk_vl) {0} + (long long) (k + i);
@@ -204,7 +213,6 @@ static void fastgmm_kpp_block(const double *xt, Py_ssize_t nr, Py_ssize_t d,
     double xsb[16], clb[16], wb[16];
     const fgk_vd zero = {0};
     fgk_vd o[FGK_NV * FGK_CPB];
-    const double *c[FGK_CPB];
     Py_ssize_t t, i, r, v;
     for (r = 0; r < 16; r++) {
         xsb[r] = r < nr ? xs[r] : 0.0;
@@ -212,9 +220,7 @@ static void fastgmm_kpp_block(const double *xt, Py_ssize_t nr, Py_ssize_t d,
         wb[r] = r < nr ? (w != NULL ? w[r] : 1.0) : 0.0;
     }
     for (t = 0; t < T; t += FGK_CPB) {
-        for (i = 0; i < FGK_CPB; i++)
-            c[i] = fgk_centre(cands, t + i, T, d);
-        fgk_dots(xt, d, c, o);
+        fgk_block_dots(xt, d, cands, t, T, o);
         for (i = 0; i < FGK_CPB && t + i < T; i++) {
             fgk_vd cnt = fgk_splat(cn[t + i]);
             for (v = 0; v < FGK_NV; v++) {
