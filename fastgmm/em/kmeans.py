@@ -32,6 +32,7 @@ feature's ``fill`` value, still in place: the rows are centred on ``fill``
 and a NaN entry of a centred row is 0.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -79,6 +80,12 @@ class _Rows:
         """(|x - offset|^2 per row, as scikit-learn's row_norms (einsum); the
         features' sums of squares (x - offset)^2), in one read of X."""
         out = np.empty(self.n)
+        variant = numpy_variant()
+        if variant is not None and self.X.dtype in _FLOATS:
+            squares = np.empty(self.d)
+            self.module.kmeans_norms(self.X, self.offset, out, squares, _CHUNK_ROWS,
+                                     *variant, self.n_threads)
+            return out, squares
         squares = np.zeros(self.d)
         for start in range(0, self.n, _CHUNK_ROWS):
             xc = self.centred(slice(start, start + _CHUNK_ROWS))
@@ -92,6 +99,78 @@ class _Rows:
 
 def _row_norms(a):
     return np.einsum("ij,ij->i", a, a)
+
+
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+# Lloyd in one call up to this many centre values: np.einsum takes the shift's
+# dot product in one piece (its buffer's size)
+_ONE_CALL_SHIFT = 8192
+# (lanes, fused): the variants of np.einsum's dot kernel (`fgk_einsum_dot`)
+# NumPy's builds take: SSE/AVX2/AVX-512 lanes, multiply-adds fused or not,
+# or its scalar loop
+_EINSUM_VARIANTS = ((2, 0), (4, 0), (4, 1), (2, 1), (8, 0), (8, 1), (1, 0))
+
+
+@functools.cache
+def numpy_variant():
+    """The variant of np.einsum's dot this NumPy computes, if the compiled
+    norms, mean and seeding give the NumPy path's bits with it (compared here,
+    once per process, on random data of magnitudes 2^-20..2^20); None: keep
+    the NumPy path."""
+    module = kernels.get_backend("cython").drivers
+    if not hasattr(module, "kpp_loop"):  # pragma: no cover - an old build
+        return None
+    rng = np.random.default_rng(20261202)
+    a = rng.standard_normal((8, 41)) * np.exp2(rng.integers(-20, 21, size=(8, 41)))
+    v = a.ravel()
+    for variant in _EINSUM_VARIANTS:
+        out = np.empty(a.shape[0])
+        same = True
+        for d in range(1, a.shape[1] + 1):
+            rows = np.ascontiguousarray(a[:, :d])
+            module.einsum_dots(rows, out, *variant)
+            if not np.array_equal(out, _row_norms(rows)):
+                same = False
+                break
+        if same and module.einsum_dot(v, v, *variant) == np.einsum("i,i->", v, v):
+            return variant if _same_as_numpy(module, variant, rng) else None
+    return None
+
+
+def _same_as_numpy(module, variant, rng):
+    """The compiled norms, sums of squares and mean give NumPy's bits."""
+    for dtype in _FLOATS:
+        for d in (1, 2, 3, 8, 17):
+            X = (rng.standard_normal((300, d))
+                 * np.exp2(rng.integers(-8, 9, size=(300, d)))).astype(dtype)
+            offset = rng.standard_normal(d) * 100
+            norms, squares = np.empty(300), np.empty(d)
+            module.kmeans_norms(X, offset, norms, squares, 128, *variant, 1)
+            xc = X.astype(np.float64) - offset
+            expected = np.zeros(d)
+            for start in range(0, 300, 128):
+                part = xc[start:start + 128]
+                expected += np.einsum("ij,ij->j", part, part)
+            if not (np.array_equal(norms, _row_norms(xc))
+                    and np.array_equal(squares, expected)):
+                return False
+            if d >= 2:
+                mean = np.empty(d)
+                module.column_mean(X, mean)
+                if not np.array_equal(mean, X.mean(axis=0, dtype=np.float64)):
+                    return False
+    return True
+
+
+def column_mean(X):
+    """``X.mean(axis=0, dtype=np.float64)``, compiled when it has NumPy's bits."""
+    X = np.asarray(X)
+    if (X.ndim == 2 and X.shape[0] >= 1 and X.shape[1] >= 2 and X.dtype in _FLOATS
+            and X.flags.c_contiguous and numpy_variant() is not None):
+        out = np.empty(X.shape[1])
+        kernels.get_backend("cython").drivers.column_mean(X, out)
+        return out
+    return X.mean(axis=0, dtype=np.float64)
 
 
 def _packed(centres):
@@ -109,6 +188,13 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
     trials = 2 + int(np.log(n_clusters))
     indices = np.full(n_clusters, -1, dtype=np.intp)
     indices[0] = random_state.choice(n, p=weights / weights.sum())
+    if numpy_variant() is not None and rows.X.dtype in _FLOATS:
+        # the whole loop in one call (the draws of every round taken first,
+        # as below)
+        draws = random_state.uniform(size=(n_clusters - 1, trials))
+        rows.module.kpp_loop(rows.X, rows.offset, np.ascontiguousarray(xsq), rows.w,
+                             rows.bounds, draws, indices, np.empty(n), rows.n_threads)
+        return indices
     closest = np.full(n, np.inf)
     pots = np.empty((rows.n_parts, trials))
     pot1 = np.empty((rows.n_parts, 1))
@@ -161,7 +247,7 @@ def kmeans(X, w, n_clusters, random_state, *, max_iter=300, tol=1e-4, n_threads=
     if n < n_clusters:
         raise ValueError(f"n_samples={n} should be >= n_clusters={n_clusters}.")
     if fill is None:
-        mean = X.mean(axis=0, dtype=np.float64)
+        mean = column_mean(X)
     else:
         mean = np.asarray(fill, dtype=np.float64)
     rows = _Rows(X, w, mean, n_threads, missing=fill is not None)
@@ -201,10 +287,24 @@ def _lloyd(rows, centers, max_iter, tol):
     strict = False
     n_iter = 0
     one_part = rows.n_parts == 1
-    for n_iter in range(1, max_iter + 1):
-        rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers), rows.w,
-                                      rows.bounds, labels, sums, counts, changed, True,
-                                      rows.n_threads)
+    start, resume = 1, False
+    variant = numpy_variant()
+    if (variant is not None and rows.X.dtype in _FLOATS and max_iter >= 1
+            and k * d <= _ONE_CALL_SHIFT):
+        # the loop in one call while no cluster is empty
+        centers = np.array(centers, dtype=np.float64, order="C")
+        stopped, n_iter = rows.module.lloyd_loop(
+            rows.X, rows.offset, centers.reshape(-1), rows.w, rows.bounds, labels,
+            sums, counts, changed, max_iter, tol, *variant, rows.n_threads)
+        if stopped:
+            return labels, centers, n_iter
+        start, resume = n_iter, True  # that pass left a cluster empty
+    for n_iter in range(start, max_iter + 1):
+        if not resume:
+            rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers),
+                                          rows.w, rows.bounds, labels, sums, counts,
+                                          changed, True, rows.n_threads)
+        resume = False
         if one_part:  # (copies: the next pass overwrites sums and counts)
             new, weight = sums[0].reshape(k, d).copy(), counts[0].copy()
         else:

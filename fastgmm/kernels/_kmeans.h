@@ -239,4 +239,92 @@ static void fastgmm_kpp_block(const double *xt, Py_ssize_t nr, Py_ssize_t d,
         for (r = 0; r < nr; r++)
             cl[r] = clb[r];
 }
+/* NumPy's einsum of two contiguous double vectors: its
+ * sum_of_products_contig_contig_outstride0_two (einsum_sumprod.c.src), the
+ * kernel of np.einsum("ij,ij->i") per row and of np.einsum("i,i->"). W lanes
+ * (1: its scalar loop without SIMD), four vectors a step multiply-added into
+ * one vector accumulator (fused or not, as NumPy's build does it), the tail
+ * loaded with zeros, the lanes added as its npyv_sum_f64, then added to the
+ * output's 0. Which W and fusion this NumPy takes is found at run time by
+ * comparison with np.einsum itself (`em.kmeans`); a NumPy that matches no
+ * variant keeps the NumPy path. */
+#include <math.h>
+#define FGK_MAD(a, b, c) (fused ? fma((a), (b), (c)) : (a) * (b) + (c))
+
+static FASTGMM_NO_CONTRACT double fgk_einsum_dot(const double *a, const double *b,
+                                                 Py_ssize_t n, int W, int fused)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ab3, ab2, ab1, av, bv, accum = 0.0;
+    Py_ssize_t l;
+    if (W <= 1) {
+        for (; n >= 4; n -= 4, a += 4, b += 4)
+            accum += ((a[0] * b[0] + a[1] * b[1]) + a[2] * b[2]) + a[3] * b[3];
+        for (; n > 0; n--, a++, b++)
+            accum += *a * *b;
+        return 0.0 + accum;
+    }
+    for (; n >= 4 * W; n -= 4 * W, a += 4 * W, b += 4 * W)
+        for (l = 0; l < W; l++) {
+            ab3 = FGK_MAD(a[3 * W + l], b[3 * W + l], acc[l]);
+            ab2 = FGK_MAD(a[2 * W + l], b[2 * W + l], ab3);
+            ab1 = FGK_MAD(a[W + l], b[W + l], ab2);
+            acc[l] = FGK_MAD(a[l], b[l], ab1);
+        }
+    for (; n > 0; n -= W, a += W, b += W)
+        for (l = 0; l < W; l++) {
+            av = l < n ? a[l] : 0.0;
+            bv = l < n ? b[l] : 0.0;
+            acc[l] = FGK_MAD(av, bv, acc[l]);
+        }
+    if (W == 2)
+        accum = acc[0] + acc[1];
+    else if (W == 4)  /* AVX2: hadd, then the halves */
+        accum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    else  /* AVX-512: _mm512_reduce_add_pd, halves down to one */
+        accum = ((acc[0] + acc[4]) + (acc[2] + acc[6]))
+                + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    return 0.0 + accum;
+}
+
+/* part[j] = x[j] * x[j] + part[j]: np.einsum("ij,ij->j") on one row (its
+ * sum_of_products_contig_two, lane by lane) */
+static FASTGMM_NO_CONTRACT void fgk_einsum_squares(const double *x, Py_ssize_t d,
+                                                   int fused, double *part)
+{
+    Py_ssize_t j;
+    for (j = 0; j < d; j++)
+        part[j] = FGK_MAD(x[j], x[j], part[j]);
+}
+#undef FGK_MAD
+/* out[t] = a[0][t] + a[1][t] + ... in row order: NumPy's a.sum(axis=0) of a
+ * C-contiguous (P, T) array (a reduction along a non-contiguous axis) */
+static FASTGMM_NO_CONTRACT void fgk_sum_rows(const double *a, Py_ssize_t P, Py_ssize_t T,
+                                             double *out)
+{
+    Py_ssize_t p, t;
+    for (t = 0; t < T; t++)
+        out[t] = a[t];
+    for (p = 1; p < P; p++)
+        for (t = 0; t < T; t++)
+            out[t] = out[t] + a[p * T + t];
+}
+
+/* out[j] = the sum of column j in row order, from its first value: NumPy's
+ * X.sum(axis=0, dtype=float64) for n >= 1 rows of d >= 2 features (d = 1 is a
+ * contiguous, pairwise sum) */
+#define FGK_COLUMN_SUMS(NAME, T)                                                   \
+static FASTGMM_NO_CONTRACT void NAME(const T *X, Py_ssize_t n, Py_ssize_t d,       \
+                                     double *out)                                  \
+{                                                                                  \
+    Py_ssize_t i, j;                                                               \
+    for (j = 0; j < d; j++)                                                        \
+        out[j] = (double) X[j];                                                    \
+    for (i = 1; i < n; i++) {                                                      \
+        const T *row = X + i * d;                                                  \
+        for (j = 0; j < d; j++)                                                    \
+            out[j] = out[j] + (double) row[j];                                     \
+    }                                                                              \
+}
+FGK_COLUMN_SUMS(fgk_column_sums_d, double)
+FGK_COLUMN_SUMS(fgk_column_sums_f, float)
 #endif

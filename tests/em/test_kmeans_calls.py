@@ -1,0 +1,210 @@
+"""The k-means in whole compiled calls (the norms, the mean, the k-means++
+seeding loop, the Lloyd loop) against the NumPy path they replace: the same
+bits, for every data type, weights, several chunks and partitions, threads,
+empty clusters; and np.einsum's kernel as `fgk_einsum_dot` reproduces it."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+
+from fastgmm import kernels
+from fastgmm.em import kmeans as _kmeans
+
+pytestmark = pytest.mark.skipif(not kernels.cython_available(),
+                                reason="the compiled k-means needs the Cython extension")
+
+
+@pytest.fixture
+def module():
+    return kernels.get_backend("cython").drivers
+
+
+@pytest.fixture
+def variant():
+    found = _kmeans.numpy_variant()
+    assert found is not None, "no variant of fgk_einsum_dot gives this NumPy's einsum"
+    return found
+
+
+def _numpy_path(monkeypatch):
+    monkeypatch.setattr(_kmeans, "numpy_variant", lambda: None)
+
+
+def _data(rng, n, d, dtype=np.float64):
+    X = rng.standard_normal((n, d)) * 10.0 ** rng.uniform(-3, 3)
+    X += rng.uniform(-50, 50, size=d)
+    return X.astype(dtype)
+
+
+def test_einsum_dot_is_numpys(module, variant):
+    rng = np.random.default_rng(1)
+    for d in list(range(1, 70)) + [127, 128, 129, 1000, 8192]:
+        a = rng.standard_normal((5, d)) * np.exp2(rng.integers(-30, 31, size=(5, d)))
+        out = np.empty(5)
+        module.einsum_dots(a, out, *variant)
+        assert out.tobytes() == np.einsum("ij,ij->i", a, a).tobytes(), d
+        b = rng.standard_normal(d)
+        assert module.einsum_dot(a[0], b, *variant) == np.einsum("i,i->", a[0], b)
+
+
+def test_another_variant_differs(module, variant):
+    # the run-time choice is a real one: the other lane counts round otherwise
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((50, 33)) * np.exp2(rng.integers(-30, 31, size=(50, 33)))
+    expected = np.einsum("ij,ij->i", a, a)
+    out = np.empty(50)
+    for other in _kmeans._EINSUM_VARIANTS:
+        if other != variant:
+            module.einsum_dots(a, out, *other)
+            assert not np.array_equal(out, expected), other
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("d", [1, 2, 5, 16])
+def test_norms_are_the_numpy_paths(monkeypatch, variant, dtype, d):
+    monkeypatch.setattr(_kmeans, "_CHUNK_ROWS", 97)  # several chunks
+    rng = np.random.default_rng(d)
+    X = _data(rng, 1000, d, dtype)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    rows = _kmeans._Rows(X, None, np.nanmean(X, axis=0, dtype=np.float64), 2,
+                         missing=True)
+    norms, squares = rows.squared_norms()
+    _numpy_path(monkeypatch)
+    ref_norms, ref_squares = rows.squared_norms()
+    assert norms.tobytes() == ref_norms.tobytes()
+    assert squares.tobytes() == ref_squares.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_mean_is_numpys(variant, dtype):
+    rng = np.random.default_rng(3)
+    for n, d in [(1, 2), (2, 3), (1797, 16), (70000, 5), (10, 40)]:
+        X = _data(rng, n, d, dtype) * np.exp2(rng.integers(-8, 9, size=(n, 1)))
+        expected = X.mean(axis=0, dtype=np.float64)
+        assert _kmeans.column_mean(X).tobytes() == expected.tobytes(), (n, d)
+    # one feature (a pairwise sum) and a strided X take NumPy's own mean
+    X = _data(rng, 3000, 4, dtype)
+    for a in (X[:, :1], X[:, ::2]):
+        assert _kmeans.column_mean(a).tobytes() == a.mean(
+            axis=0, dtype=np.float64).tobytes()
+
+
+def _both(monkeypatch, X, w, k, seed, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        compiled = _kmeans.kmeans(X, w, k, np.random.RandomState(seed), **kwargs)
+        with monkeypatch.context() as m:
+            _numpy_path(m)
+            numpy = _kmeans.kmeans(X, w, k, np.random.RandomState(seed), **kwargs)
+    return compiled, numpy
+
+
+def _assert_same(a, b):
+    assert a.labels.tobytes() == b.labels.tobytes()
+    assert a.centers.tobytes() == b.centers.tobytes()
+    assert a.n_iter == b.n_iter
+
+
+@pytest.mark.parametrize("case", range(24))
+def test_kmeans_is_the_numpy_paths(monkeypatch, variant, case):
+    rng = np.random.default_rng(100 + case)
+    n, d = int(rng.integers(20, 3000)), int(rng.integers(1, 20))
+    k = min(int(rng.integers(1, 12)), n)
+    X = _data(rng, n, d, np.float32 if case % 3 == 1 else np.float64)
+    w = rng.uniform(0.1, 3, size=n) if case % 4 == 2 else None
+    _assert_same(*_both(monkeypatch, X, w, k, case))
+
+
+def test_kmeans_on_several_partitions_and_threads(monkeypatch, variant):
+    rng = np.random.default_rng(5)
+    X = _data(rng, 300_000, 6)
+    w = rng.uniform(0.5, 2, X.shape[0])
+    one, numpy = _both(monkeypatch, X, w, 9, 0, n_threads=1)
+    two, _ = _both(monkeypatch, X, w, 9, 0, n_threads=2)
+    assert _kmeans._Rows(X, w, np.zeros(6)).n_parts > 1
+    _assert_same(one, numpy)
+    _assert_same(two, numpy)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_empty_clusters_hand_over_to_numpy(monkeypatch, variant, seed):
+    # few distinct points: a Lloyd pass empties a cluster, the compiled loop
+    # stops there and the NumPy path relocates and goes on
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((int(rng.integers(3, 7)), 3))
+    X = base[rng.integers(0, len(base), size=200)]
+    X += rng.standard_normal(X.shape) * 1e-3 * (seed % 2)
+    compiled, numpy = _both(monkeypatch, X, None, 8, seed)
+    _assert_same(compiled, numpy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = KMeans(8, n_init=1, random_state=seed).fit(X)
+    np.testing.assert_array_equal(compiled.labels, ref.labels_)
+    assert compiled.n_iter == ref.n_iter_
+
+
+def test_missing_values_filled(monkeypatch, variant):
+    rng = np.random.default_rng(6)
+    X = _data(rng, 2000, 5)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    fill = np.nanmean(X, axis=0)
+    _assert_same(*_both(monkeypatch, X, None, 6, 1, fill=fill))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_plusplus_seeds_are_the_numpy_paths(monkeypatch, variant, weighted):
+    rng = np.random.default_rng(7)
+    for trial in range(10):
+        n, d = int(rng.integers(20, 3000)), int(rng.integers(1, 12))
+        X = _data(rng, n, d)
+        w = rng.uniform(0.1, 2, n) if weighted else None
+        k = int(rng.integers(1, 12))
+        seeds = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(trial))
+        with monkeypatch.context() as m:
+            _numpy_path(m)
+            ref = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(trial))
+        np.testing.assert_array_equal(seeds, ref)
+
+
+def test_whole_call_kernels_check_shapes(module):
+    X = np.zeros((10, 3))
+    bounds = np.array([0, 10], dtype=np.intp)
+    with pytest.raises(ValueError, match="kernel"):
+        module.kmeans_norms(X, np.zeros(3), np.zeros(9), np.zeros(3), 4, 2, 0, 1)
+    with pytest.raises(ValueError, match="kernel"):
+        module.kmeans_norms(X, np.zeros(2), np.zeros(10), np.zeros(3), 4, 2, 0, 1)
+    with pytest.raises(ValueError, match="kernel"):
+        module.column_mean(X, np.zeros(2))
+    with pytest.raises(ValueError, match="kernel"):
+        module.column_mean(X[:, :1].copy(), np.zeros(1))
+    with pytest.raises(ValueError, match="kernel"):
+        module.einsum_dot(np.zeros(3), np.zeros(2), 2, 0)
+    indices = np.zeros(3, dtype=np.intp)
+    ok = (X, np.zeros(3), np.zeros(10), np.empty(0), bounds, np.zeros((2, 2)), indices,
+          np.zeros(10), 1)
+    module.kpp_loop(*ok)
+    bad = {2: np.zeros(9), 3: np.zeros(4), 4: np.array([0, 9], dtype=np.intp),
+           5: np.zeros((1, 2)), 7: np.zeros(3)}
+    for i, value in bad.items():
+        args = list(ok)
+        args[i] = value
+        with pytest.raises(ValueError, match="kernel"):
+            module.kpp_loop(*args)
+    with pytest.raises(ValueError, match="first centre"):
+        module.kpp_loop(*ok[:6], np.full(3, 10, dtype=np.intp), *ok[7:])
+    labels = np.zeros(10, dtype=np.intp)
+    sums, counts = np.zeros((1, 6)), np.zeros((1, 2))
+    changed = np.zeros(1, dtype=np.intp)
+    ok = (X, np.zeros(3), np.zeros(6), np.empty(0), bounds, labels, sums, counts,
+          changed, 10, 0.0, 2, 0, 1)
+    module.lloyd_loop(*ok)
+    bad = {2: np.zeros(5), 5: np.zeros(9, dtype=np.intp), 6: np.zeros((1, 3)),
+           7: np.zeros((2, 2)), 9: 0}
+    for i, value in bad.items():
+        args = list(ok)
+        args[i] = value
+        with pytest.raises(ValueError, match="kernel"):
+            module.lloyd_loop(*args)
