@@ -1,7 +1,7 @@
 """Cold start: ``import`` plus the first fit on 1,000 points, in a fresh process.
 
 Run by hand (``python benchmarks/cold_start.py``); it prints a Markdown table
-of medians over several fresh processes for scikit-learn and for each fastgmm
+of medians over fresh processes (the fitters in turn) for scikit-learn and for each fastgmm
 backend (Numba with a warm on-disk cache and with an empty one). The numbers
 go to README.md.
 """
@@ -60,19 +60,24 @@ def run_once(name, cache_dir):
     return float(out[0]), float(out[1])
 
 
-def main(repeats=5):
+def main(repeats=7):
     cache_dir = tempfile.mkdtemp(prefix="fastgmm-warm-")
     run_once("fastgmm numba (cache warm)", cache_dir)  # fill the warm cache
     print(f"Machine: {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")
     print("| fitter | import (s) | first fit, 1,000 x 4, k=3 (s) | total (s) |")
     print("|---|---:|---:|---:|")
+    # round robin, so that a drift of the machine's speed reaches every fitter
+    runs = {name: [] for name in VARIANTS}
+    for i in range(repeats):
+        for name in VARIANTS:
+            if "empty" not in name or i < 2:
+                runs[name].append(run_once(name, cache_dir))
     for name in VARIANTS:
-        n = 2 if "empty" in name else repeats
-        runs = [run_once(name, cache_dir) for _ in range(n)]
-        imp = statistics.median(r[0] for r in runs)
-        fit = statistics.median(r[1] for r in runs)
-        total = statistics.median(r[0] + r[1] for r in runs)
+        times = runs[name]
+        imp = statistics.median(r[0] for r in times)
+        fit = statistics.median(r[1] for r in times)
+        total = statistics.median(r[0] + r[1] for r in times)
         print(f"| {name} | {imp:.2f} | {fit:.2f} | {total:.2f} |", flush=True)
 
 
