@@ -88,6 +88,13 @@ DIAG_ROWS_MAX_COMPONENTS = 4
 #: A partition holds at least this many rows (below it, threads cost more than
 #: they save). Read at each call, so tests may lower it.
 MIN_ROWS_PER_PARTITION = 2048
+#: 'diag' and 'spherical' passes with many components times features pay
+#: for a thread sooner: a partition there needs only this many rows times
+#: components times features (and `MIN_ROWS_DIAG_PARTITION` rows), if that is
+#: fewer rows than `MIN_ROWS_PER_PARTITION` (digits, 1,797 x 16 at k=10: two
+#: partitions, a whole 'diag' fit 3.9 -> 2.9 ms on 2 cores; benchmarks/NOTES.md).
+DIAG_WORK_PER_PARTITION = 2**18
+MIN_ROWS_DIAG_PARTITION = 512
 #: Upper bound on the number of partitions.
 MAX_PARTITIONS = 64
 #: Upper bound on the bytes of all partial-statistics buffers together.
@@ -184,8 +191,12 @@ def stats_sizes(n_components, n_features, covariance_type):
 def partition_bounds(n_samples, n_components, n_features, covariance_type):
     """Row bounds of the partitions: int64 array of length n_partitions + 1
     (read-only: one array per shape, made once)."""
+    min_rows = MIN_ROWS_PER_PARTITION
+    if covariance_type in ("diag", "spherical"):
+        work = -(-DIAG_WORK_PER_PARTITION // max(1, int(n_components) * int(n_features)))
+        min_rows = min(min_rows, max(MIN_ROWS_DIAG_PARTITION, work))
     return _layout(int(n_samples), int(n_components), int(n_features), covariance_type,
-                   MIN_ROWS_PER_PARTITION, MAX_PARTITIONS, PARTIAL_STATS_BUDGET)[0]
+                   min_rows, MAX_PARTITIONS, PARTIAL_STATS_BUDGET)[0]
 
 
 def all_rows_segments(bounds):
