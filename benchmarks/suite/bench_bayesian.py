@@ -30,7 +30,8 @@ FITTERS = ["fastgmm-numba", "fastgmm-cython", "scikit-learn"]
 SMOKE = os.environ.get("FASTGMM_ASV_SMOKE") == "1"
 if SMOKE:
     WORKLOADS = ["2000-2-4-full"]
-    FITTERS = [f for f in FITTERS if f != "fastgmm-numba"]  # (tested by the suite; loading it costs seconds per benchmark process)
+    # no Numba fitter: the tests cover it; its load costs seconds per process
+    FITTERS = [f for f in FITTERS if f != "fastgmm-numba"]
     PRIORS = ["dirichlet_process"]
 
 #: The fitted attributes a warm start continues from.

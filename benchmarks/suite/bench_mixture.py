@@ -34,7 +34,8 @@ SMOKE = os.environ.get("FASTGMM_ASV_SMOKE") == "1"
 if SMOKE:
     # CI: that the suite runs, not what it measures
     WORKLOADS = ["2000-2-4-full"]
-    FITTERS = [f for f in FITTERS if f != "fastgmm-numba"]  # (tested by the suite; loading it costs seconds per benchmark process)
+    # no Numba fitter: the tests cover it; its load costs seconds per process
+    FITTERS = [f for f in FITTERS if f != "fastgmm-numba"]
     DTYPES = ["float64"]
     MEMMAP_SHAPE = (20_000, 8)
 
