@@ -232,7 +232,7 @@ def main(argv=None):
         _fit(Sklearn, X[:2000], k, t)
         best = {"ours": np.inf, "theirs": np.inf}
         runs = spent = 0
-        # at least `repeats` runs each; small fits as many as take BUDGET
+        # at least `repeats` runs each; small fits as many as take `budget`
         while runs < args.repeats or (spent < budget and runs < MAX_RUNS):
             t_ours, ours = _fit(fastgmm.GaussianMixture, X, k, t)
             t_theirs, theirs = _fit(Sklearn, X, k, t)
