@@ -52,3 +52,10 @@ ILL_DEFINED_MESSAGE = (
     "or collapsed samples). Try to decrease the number of components, "
     "increase reg_covar, or scale the input data."
 )
+
+
+def count(n, noun, plural=None):
+    """``n`` with its noun in the right number, for messages: ``count(1,
+    "row")`` is "1 row", ``count(70001, "row")`` is "70,001 rows"."""
+    word = noun if n == 1 else (plural or noun + "s")
+    return f"{n:,} {word}"
