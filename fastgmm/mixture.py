@@ -510,7 +510,11 @@ class GaussianMixture(_BaseMixture):
         conditional : GaussianMixture
             A fitted mixture over the other features (in their order), of the
             same ``covariance_type`` (the conditionals of 'tied', 'diag' and
-            'spherical' covariances keep their structure), in float64.
+            'spherical' covariances keep their structure), in float64. Its
+            weights are ``predict_proba`` of a row with only the given values
+            observed: values so far from every component that each density
+            underflows get the same limit (the nearest component in
+            Mahalanobis distance takes all).
         """
         self._refuse_noise("condition")
         from .sources.missing import conditional_gaussians
@@ -539,12 +543,16 @@ class GaussianMixture(_BaseMixture):
         covs = cov.expand(cov.covariances_from_cholesky(
             self.precisions_cholesky_.astype(np.float64), self._structure),
             self._structure, k, d)
-        # the conditional Gaussians of a row whose other entries are missing
-        log_density, new_means, new_covs = conditional_gaussians(values, given, rest,
-                                                                 means, covs)
-        log_weights = np.log(self.weights_.astype(np.float64)) + log_density
-        weights = np.exp(log_weights - np.max(log_weights))
-        weights /= weights.sum()
+        with np.errstate(divide="ignore"):  # (a component of weight 0: -inf)
+            log_weights = np.log(self.weights_.astype(np.float64))
+        # the conditional Gaussians of a row whose other entries are missing,
+        # weighted by the kernels' posterior of that row (predict_proba's)
+        weights, new_means, new_covs = conditional_gaussians(
+            values, given, rest, log_weights, means, covs,
+            kernels.get_backend(self.backend))
+        if not np.all(np.isfinite(new_means)):
+            raise ValueError(f"values {values.tolist()} are so far from the "
+                             "components that their conditional means overflow")
         t = self._structure  # (the conditionals of an mclust model: its structure)
         if t == "full":
             covariances = new_covs

@@ -196,19 +196,27 @@ def _add_completed(stats, O, M, marginals, nk, s1, s2, covariance_type):
     stats.s2 += frame.sum(axis=0) if covariance_type == "full" else frame[:, 0].sum(axis=0)
 
 
-def conditional_gaussians(values, given, rest, means, covs):
+def conditional_gaussians(values, given, rest, log_weights, means, covs, backend):
     """Given the values of features ``given`` (in that order), under each
-    full covariance ``covs`` (k, d, d): (log N(values; m_k,g, S_k,gg), (k,);
-    the conditional means of features ``rest``, (k, |rest|); their
-    conditional covariances, (k, |rest|, |rest|))."""
+    full covariance ``covs`` (k, d, d) and log weights ``log_weights`` (k,):
+    (the posterior weights of the components, (k,); the conditional means of
+    features ``rest``, (k, |rest|); their conditional covariances, (k,
+    |rest|, |rest|)).
+
+    The weights are the ``backend``'s posterior of the values under the
+    marginal mixture, as ``predict_proba`` gives them for a row with only
+    those entries observed: values so far from every component that each
+    density underflows get the kernels' limit posterior, not NaN."""
     k = means.shape[0]
-    marginals = _Marginals(given[None], rest[None], np.zeros(k), means, None, covs,
+    marginals = _Marginals(given[None], rest[None], log_weights, means, None, covs,
                            "full")
+    weights = np.empty((1, k))
+    backend.posterior(np.ascontiguousarray(values[None, :], dtype=np.float64),
+                      marginals.c[0], marginals.means[0], marginals.U[0], "full",
+                      resp=weights)
     z = values[None, :] - marginals.means[0]  # (k, q)
-    y = np.einsum("kq,kqj->kj", z, marginals.U[0])  # (U^T z)^T
-    log_density = marginals.c[0] - 0.5 * np.sum(y * y, axis=1)
     conditional_means = means[:, rest] + np.einsum("kq,kqr->kr", z, marginals.G[0])
-    return log_density, conditional_means, marginals.C[0]
+    return weights[0], conditional_means, marginals.C[0]
 
 
 # ---------------------------------------------------------------- blocks

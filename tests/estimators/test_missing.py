@@ -315,6 +315,34 @@ def test_condition_is_the_joint_over_the_marginal(covariance_type):
         model.condition([1.0, np.nan], [0, 1])
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_condition_on_values_far_from_every_component_is_the_limit(covariance_type):
+    # 1e160 away every density underflows (log-density -inf): the posterior
+    # of the components is its limit, the component nearest in Mahalanobis
+    # distance takes all (as predict_proba gives it), never NaN
+    X, _ = make_blobs(900, 4, 3, seed=93)
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    covs = {"full": lambda c: c, "tied": lambda c: np.stack([c] * 3),
+            "diag": lambda c: np.stack([np.diag(v) for v in c]),
+            "spherical": lambda c: np.stack([v * np.eye(4) for v in c]),
+            }[covariance_type](model.covariances_)
+    for given, direction in (([1], [1.0]), ([3, 0], [-0.6, 0.8])):
+        direction = np.asarray(direction)
+        # the distance to m_k of t * direction is t^2 u^T S_k,gg^-1 u + O(t)
+        quadratic = [direction @ np.linalg.solve(c[np.ix_(given, given)], direction)
+                     for c in covs]
+        if covariance_type == "tied":  # a tie: the weights share it
+            expected = model.weights_
+        else:
+            expected = np.eye(3)[np.argmin(quadratic)]
+        for scale in (1e160, 1e300):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # no overflow, no invalid value
+                conditional = model.condition(scale * direction, given)
+            assert_allclose(conditional.weights_, expected, rtol=1e-12, atol=1e-300)
+            assert np.all(np.isfinite(conditional.means_))
+
+
 @pytest.mark.parametrize("init_params",
                          ["kmeans", "k-means++", "random", "random_from_data"])
 @pytest.mark.parametrize("compiled", [True, False])
