@@ -502,8 +502,13 @@ class GaussianMixture(_BaseMixture):
             The values of the given features.
         features : array-like of int of shape (n_given,), or of bool of shape
             (n_features,)
-            Which features ``values`` are (indices, in the order of
-            ``values``, or a mask).
+            Which features ``values`` are: integer indices, in the order of
+            ``values`` (negative ones count from the end, as in Python and
+            scikit-learn's column indexing: -1 is the last feature), or a
+            boolean mask of all features (``values`` then in the features'
+            order). Anything else (floats, even 1.0; a mix of booleans and
+            integers; indices out of range) raises ``ValueError``, as
+            scikit-learn's column indexing does.
 
         Returns
         -------
@@ -521,19 +526,11 @@ class GaussianMixture(_BaseMixture):
 
         check_is_fitted(self)
         d = self.means_.shape[1]
-        features = np.asarray(features)
-        if features.dtype == bool:
-            if features.shape != (d,):
-                raise ValueError(f"a mask of features needs {d} values, got "
-                                 f"{features.shape}")
-            given = np.flatnonzero(features)
-        else:
-            given = features.astype(np.intp, copy=False).ravel()
+        given = _given_features(features, d)
         values = np.asarray(values, dtype=np.float64).ravel()
-        if (given.size == 0 or given.size >= d or np.unique(given).size != given.size
-                or given.min() < 0 or given.max() >= d):
+        if given.size == 0 or given.size >= d or np.unique(given).size != given.size:
             raise ValueError(f"features must name between 1 and {d - 1} distinct "
-                             f"features of the {d}, got {features.tolist()}")
+                             f"features of the {d}, got {np.asarray(features).tolist()}")
         if values.shape != given.shape or not np.all(np.isfinite(values)):
             raise ValueError(f"values must be {given.size} finite numbers, one per "
                              f"given feature, got {values.tolist()}")
@@ -621,6 +618,39 @@ class GaussianMixture(_BaseMixture):
         n = rows.n_samples
         return _criteria.aic(self._mean_log_likelihood(rows) * n, self._n_parameters())
 
+
+
+def _given_features(features, n_features):
+    """The indices ``condition``'s ``features`` names, checked as
+    scikit-learn checks column indices (`sklearn.utils._safe_indexing`):
+    integers, negative ones counting from the end, or a boolean mask of all
+    features; anything else is a ValueError (never cast: 0.5 is not feature
+    0)."""
+    d = n_features
+    kind = (f"features must be integer indices or a boolean mask of the {d} "
+            f"features, got {features!r}")
+    if isinstance(features, (list, tuple)) and len(
+            {isinstance(f, (bool, np.bool_)) for f in features}) > 1:
+        raise ValueError(kind)  # (a mix of booleans and integers)
+    array = np.asarray(features)
+    if array.ndim > 1:
+        raise ValueError(kind)
+    if array.dtype == bool:
+        if array.shape != (d,):
+            raise ValueError(f"a mask of features needs {d} values, got "
+                             f"{array.shape}")
+        return np.flatnonzero(array)
+    if array.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    indices = array.ravel().tolist()  # Python ints: no overflow in the checks
+    if array.dtype.kind not in "iuO" or not all(
+            isinstance(i, Integral) and not isinstance(i, (bool, np.bool_))
+            for i in indices):
+        raise ValueError(kind)
+    if not all(-d <= i < d for i in indices):
+        raise ValueError(f"features must name features in [0, {d - 1}] (or "
+                         f"[{-d}, -1], counting from the end), got {indices}")
+    return np.array([int(i) % d for i in indices], dtype=np.intp)
 
 
 def _row_blocks(rows, block_rows=65536):

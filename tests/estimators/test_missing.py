@@ -315,6 +315,35 @@ def test_condition_is_the_joint_over_the_marginal(covariance_type):
         model.condition([1.0, np.nan], [0, 1])
 
 
+def test_condition_features_are_checked_as_scikit_learn_checks_column_indices():
+    from sklearn.utils._indexing import _get_column_indices
+
+    X, _ = make_blobs(600, 4, 2, seed=95)
+    model = GaussianMixture(2, random_state=0).fit(X)
+    point = X[0] + 0.5
+    # integers (negative ones from the end) and masks: the columns scikit-learn
+    # picks with the same key
+    for features in ([1], [-1], [3, -4], (2, 0), np.array([-2, 1]), np.int64(2), 2,
+                     np.array([1], dtype=np.uint8), [True, False, True, False],
+                     np.array([False, True, True, False])):
+        columns = _get_column_indices(X, features)
+        conditional = model.condition(point[columns], features)
+        expected = model.condition(point[columns], columns)
+        assert_allclose(conditional.means_, expected.means_, rtol=1e-12)
+        assert_allclose(conditional.weights_, expected.weights_, rtol=1e-12)
+    # anything scikit-learn refuses is a ValueError here too, never cast (0.5
+    # was feature 0) and never an OverflowError (2**70)
+    for features in ([0.5], [1.0], np.array([1.0]), [2**70], [-2**70], [4], [-5],
+                     [True, 1, 0, 0], [True, False], "a", [np.nan]):
+        with pytest.raises(ValueError):
+            _get_column_indices(X, features)
+        with pytest.raises(ValueError, match="features"):
+            model.condition(np.zeros(np.size(features)), features)
+    for features in ([[0, 1]], [True, 1]):  # 2-D; a mix (scikit-learn: {True, 1})
+        with pytest.raises(ValueError, match="features"):
+            model.condition([0.0, 0.0], features)
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_condition_on_values_far_from_every_component_is_the_limit(covariance_type):
     # 1e160 away every density underflows (log-density -inf): the posterior
