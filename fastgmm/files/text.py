@@ -207,7 +207,8 @@ class _TextParse:
     def explain(self, exc):
         return _explain_text_error(self.source, self.delimiter, self.has_header,
                                    self.index, self.n_fields, exc,
-                                   single_column=self.single_column)
+                                   single_column=self.single_column,
+                                   missing=self.missing)
 
 
 def _read_text_chunks(parse, skip, names, unnamed, temporary, progress, total_bytes):
@@ -337,9 +338,14 @@ def _fields(n):
     return f"{n} field" if n == 1 else f"{n} fields"
 
 
+#: Cells that other tools write for a missing value (named in the error).
+_MISSING_MARKERS = ("na", "n/a", "null", "none", "nil", "missing", "?", "-", ".")
+
+
 def _explain_text_error(source, delimiter, has_header, index, n_fields, exc,
-                        single_column=False):
-    """Find the first bad line and cell of a text table that failed to parse."""
+                        single_column=False, missing=False):
+    """Find the first bad line and cell of a text table that failed to parse
+    (``missing``: an empty cell is a missing value, not a bad cell)."""
     path = source.name
     fields = None
     try:
@@ -357,7 +363,7 @@ def _explain_text_error(source, delimiter, has_header, index, n_fields, exc,
                         return (f"{path}, line {line_no}: {_fields(len(row))}, no "
                                 f"column {j}")
                     cell = row[j].strip()
-                    if _is_number(cell):
+                    if _is_number(cell) or (missing and not cell):
                         continue
                     if single_column and re.search(r"[^\w.+-]", cell):
                         return (f"{path}, line {line_no}: cannot tell how the "
@@ -366,6 +372,10 @@ def _explain_text_error(source, delimiter, has_header, index, n_fields, exc,
                     what = ("an empty cell (--missing marginalize reads empty cells "
                             "as missing values)" if not cell
                             else f"{cell!r} is not a number")
+                    if cell.lower() in _MISSING_MARKERS:
+                        what += ("; a missing value is an empty cell or NaN" if missing
+                                 else " (--missing marginalize reads empty cells and "
+                                 "NaN as missing values)")
                     where = (f"column {fields[j]!r}" if has_header
                              else f"field {j + 1}")
                     message = f"{path}, line {line_no}, {where}: {what}"

@@ -101,3 +101,37 @@ def test_scale_with_missing_cells_uses_the_observed_values(capsys, tmp_path):
     empty.write_text("a,b\n1,\n2,\n3,\n")
     assert_one_error_line(*run_here(capsys, "fit", str(empty), "-k", "1", "--missing",
                                     "marginalize", "--scale"), "'b' has no observed value")
+
+
+def test_a_bad_cell_after_empty_ones_is_named_under_missing(capsys, tmp_path,
+                                                            monkeypatch):
+    """Issue 36.11: with empty cells read as missing values, the error names
+    the first cell that is neither a number nor empty (in memory and parsed
+    chunk by chunk), in ``fit --missing marginalize`` and in ``impute``."""
+    from fastgmm.files import dataset
+
+    path, _ = _table(tmp_path)
+    code, _, err = run_here(capsys, "fit", str(path), "-k", "2", "--missing",
+                            "marginalize", "-q", "--out", str(tmp_path / "m.npz"))
+    assert code == 0, err
+    abc = tmp_path / "abc.csv"
+    abc.write_text("a,b,c\n1,2,0\n3,,0\n5,abc,0\n7,NA,0\n9,10,0\n")
+    na = tmp_path / "na.csv"
+    na.write_text("a,b,c\n1,2,0\n3,,0\n5,6,0\n7,NA,0\n9,10,0\n")
+    for limit in (dataset.TEXT_IN_MEMORY_BYTES, 10):  # (10 bytes: in chunks)
+        monkeypatch.setattr(dataset, "TEXT_IN_MEMORY_BYTES", limit)
+        for command in (lambda data: ["fit", data, "-k", "1", "--missing",
+                                      "marginalize"],
+                        lambda data: ["impute", tmp_path / "m.npz", data, "-o",
+                                      tmp_path / "out.csv"]):
+            assert_one_error_line(*run_here(capsys, *command(abc)),
+                                  "abc.csv, line 4, column 'b': 'abc' is not a number")
+            assert_one_error_line(*run_here(capsys, *command(na)),
+                                  "na.csv, line 5, column 'b': 'NA' is not a number",
+                                  "empty cell or NaN")
+    # without the option, the empty cell is the error, and 'NA' gets the option
+    assert_one_error_line(*run_here(capsys, "fit", str(na), "-k", "1"),
+                          "line 3, column 'b': an empty cell")
+    na.write_text("a,b\n1,2\n7,NA\n9,10\n")
+    assert_one_error_line(*run_here(capsys, "fit", str(na), "-k", "1"),
+                          "'NA' is not a number", "--missing marginalize")
