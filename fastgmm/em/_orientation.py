@@ -36,7 +36,9 @@ def _diagonals(w, M, equal_volume, a):
             log_volume += math.log(M[c, j, j])
         volume = math.exp(log_volume / d)
         for j in range(d):
-            a[c, j] = mean_volume * M[c, j, j] / volume
+            # (the ratio first: the product of two covariance-sized numbers
+            # overflows beyond ~1e154, or underflows, where the ratio does not)
+            a[c, j] = mean_volume * (M[c, j, j] / volume)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -223,7 +223,7 @@ def _common_orientation(w, S, previous, equal_volume):
     diag = np.einsum("ji,kjl,li->ki", D, S, D)
     if equal_volume:
         volumes = _geometric_mean(diag)
-        a = (w @ volumes) * diag / volumes[:, None]
+        a = (w @ volumes) * (diag / volumes[:, None])  # (the ratio first: no overflow)
     else:
         a = diag
     return np.einsum("ij,kj,lj->kil", D, a, D)

@@ -211,3 +211,19 @@ def test_degenerate_data_fit_or_say_why(model):
     # the default regularization fits every model
     fitted = _quiet(GaussianMixture(3, covariance_type=model, random_state=0), X)
     assert np.all(np.isfinite(fitted.covariances_))
+
+
+@pytest.mark.parametrize("model", pm.MODELS)
+def test_a_fit_of_scaled_data_is_the_fit_scaled(model):
+    # scale-equivariance over float64's range: the fit of c X is the fit of X
+    # with means c m and covariances c^2 S (reg_covar=0: it has no scale)
+    X = _data(300)
+    params = dict(covariance_type=model, reg_covar=0.0, random_state=0, tol=0.0,
+                  max_iter=30)
+    fitted = _quiet(GaussianMixture(3, **params), X)
+    for c in (1e-150, 1e150):
+        scaled = _quiet(GaussianMixture(3, **params), c * X)
+        assert_allclose(scaled.weights_, fitted.weights_, rtol=1e-7)
+        assert_allclose(scaled.means_ / c, fitted.means_, rtol=1e-7, atol=1e-9)
+        assert_allclose(scaled.covariances_ / c**2, fitted.covariances_, rtol=1e-7,
+                        atol=1e-9 * np.max(np.abs(fitted.covariances_)))
