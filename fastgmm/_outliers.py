@@ -184,6 +184,12 @@ window_bytes, nan_policy, noise, noise_volume
         """What makes each row an outlier or not, for X in memory or read by
         windows.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            What :meth:`predict` takes (validated as it validates it), except
+            a dask array.
+
         Returns
         -------
         explanation : dict of ndarray
@@ -207,7 +213,13 @@ window_bytes, nan_policy, noise, noise_volume
         diagonal = structure in ("diag", "spherical")
         U = np.asarray(mixture.precisions_cholesky_, dtype=np.float64)
         means = np.asarray(mixture.means_, dtype=np.float64)
-        n = int(X.shape[0])
+        if _source.is_windowed(X):  # read (and checked by predict) block by block
+            n, in_memory = int(X.shape[0]), None
+        else:  # validated once, as predict validates it (a list, a tuple; a
+            # scalar gets scikit-learn's "Expected 2D array"), then its outputs
+            rows = mixture._validate_predict(X)
+            X, n = rows.X, rows.n_samples
+            in_memory = mixture._labels(rows), mixture._per_row(rows, "log_norm")
         component = np.empty(n, dtype=np.intp)
         distance = np.empty(n)
         decision = np.empty(n)
@@ -215,9 +227,12 @@ window_bytes, nan_policy, noise, noise_volume
         for start in range(0, n, _BLOCK_ROWS):
             block = np.asarray(X[start:start + _BLOCK_ROWS])
             stop = start + block.shape[0]
-            labels = mixture.predict(block)
+            if in_memory is None:
+                labels, log_density = mixture.predict(block), mixture.score_samples(block)
+            else:
+                labels, log_density = (a[start:stop] for a in in_memory)
             component[start:stop] = labels
-            decision[start:stop] = mixture.score_samples(block) - self.offset_
+            decision[start:stop] = log_density - self.offset_
             for c in range(k):
                 rows = np.flatnonzero(labels == c)
                 z = block[rows].astype(np.float64) - means[c]
@@ -274,7 +289,9 @@ def _log_density_blocks(mixture, X, w):
             out = []
             for start in range(0, n, _BLOCK_ROWS):
                 block = np.asarray(X[start:start + _BLOCK_ROWS])
-                out.append(fn(mixture.score_samples(block).astype(np.float64),
+                with _source.rows_from(start):  # (an error names X's row)
+                    values = mixture.score_samples(block).astype(np.float64)
+                out.append(fn(values,
                               None if w is None else w[start:start + block.shape[0]]))
             return out
 

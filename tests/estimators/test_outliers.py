@@ -158,6 +158,41 @@ def test_noise_and_errors():
         GaussianMixtureOutlierDetector(contamination=0.7).fit(X)
 
 
+def test_explain_validates_x_as_predict_does():
+    from sklearn.utils import check_array
+
+    X = _data(600)
+    detector = GaussianMixtureOutlierDetector(3, random_state=0).fit(X)
+    expected = detector.explain(X)
+    # what predict takes, explain takes: a list, a tuple (and, read by
+    # windows, an array-like)
+    for given in (X.tolist(), tuple(map(tuple, X)), ArrayLike(X)):
+        assert_array_equal(detector.predict(given), detector.predict(X))
+        explanation = detector.explain(given)
+        for key in ("component", "mahalanobis", "decision"):
+            assert_array_equal(explanation[key], expected[key])
+    # what it refuses, scikit-learn's ValueError, as predict (and check_array)
+    for bad, message in ((3.0, "Expected 2D array, got scalar array"),
+                         (X[0], "Expected 2D array, got 1D array")):
+        with pytest.raises(ValueError, match=message):
+            check_array(bad)
+    for bad, message in ((3.0, "Expected 2D array, got scalar array"),
+                         (X[0], "Expected 2D array, got 1D array"),
+                         (X[:, :2], "X has 2 features, but GaussianMixture is "
+                                    "expecting 3 features")):
+        for method in (detector.predict, detector.explain):
+            with pytest.raises(ValueError, match=message):
+                method(bad)
+    # a data frame's feature names are checked once, as predict checks them
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    named = GaussianMixtureOutlierDetector(3, random_state=0).fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        explanation = named.explain(frame)
+    assert_array_equal(explanation["component"], expected["component"])
+
+
 def _expected_failures(estimator):
     if estimator.n_components > 1:
         # as scikit-learn's own GaussianMixture: the k-means initialization
