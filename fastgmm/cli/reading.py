@@ -104,7 +104,7 @@ def _data_errors(data, offset=0):
             row = found[1]
         if row is not None:
             raise CLIError(dataset.non_finite_message(
-                data.path, offset + int(row) + 1)) from None
+                data.path, offset + int(row) + 1, data.allow_nan)) from None
         _data.check_finite(data)  # finds the row (the message had none)
         raise
 

@@ -445,8 +445,11 @@ def _is_unnamed(name):
     return name == "" or re.fullmatch(r"Unnamed: \d+", name) is not None
 
 
-def non_finite_message(path, row):
-    """The one-line error for a NaN or infinity in (1-based) data row ``row``."""
+def non_finite_message(path, row, allow_nan=False):
+    """The one-line error for a NaN or infinity in (1-based) data row ``row``
+    (``allow_nan``: NaN are missing values, the value is an infinity)."""
+    if allow_nan:
+        return f"{path}: data row {row} has an infinite value; remove or fill that row"
     return (f"{path}: data row {row} has a missing, NaN or infinite value; "
             "remove or fill that row (--missing marginalize takes NaN as missing)")
 
@@ -459,8 +462,7 @@ def check_window(path, block, first_row, allow_nan=False):
         ok = ~np.isinf(block).any(axis=1) if allow_nan else np.isfinite(block).all(axis=1)
         if not ok.all():
             row = first_row + int(np.argmin(ok)) + 1
-            raise DataError(f"{path}: data row {row} has an infinite value; remove or "
-                            "fill that row" if allow_nan else non_finite_message(path, row))
+            raise DataError(non_finite_message(path, row, allow_nan))
 
 
 def check_finite(data, chunk_rows=WINDOW_ROWS, allow_nan=False):

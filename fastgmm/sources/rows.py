@@ -68,6 +68,27 @@ def _finite_error(window, first_row):
     return error
 
 
+class rows_from:
+    """A context in which a non-finite value's error of a window names its
+    row of X: ``first_row`` is X's row of the window's row 0 (for code that
+    validates blocks of X one at a time)."""
+
+    def __init__(self, first_row):
+        self.first_row = int(first_row)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, traceback):
+        row = getattr(exc, "row", None)
+        if not isinstance(exc, ValueError) or row is None or not self.first_row:
+            return False
+        message = str(exc).replace(f"(row {row})", f"(row {self.first_row + row})")
+        error = ValueError(message)
+        error.row = self.first_row + row
+        raise error from None
+
+
 def check_finite(window, first_row=0):
     """Raise scikit-learn's ValueError, naming the row, if ``window`` has NaN/inf."""
     # a sum is finite when every term is (or overflows: then look closely)

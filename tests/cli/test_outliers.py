@@ -48,3 +48,26 @@ def test_outliers_with_a_fit_and_with_a_saved_model(capsys, tmp_path):
     assert_one_error_line(*run_here(capsys, "outliers", str(path)), "-k")
     assert_one_error_line(*run_here(capsys, "outliers", str(path), "-k", "2", "--json"),
                           "--out")
+
+
+def test_a_bad_value_past_the_first_block_is_named_by_its_row(capsys, tmp_path):
+    """Issue 36.12: ``outliers -m MODEL DATA.npy`` names the data row of a bad
+    value past the detector's first block of 65,536 rows (it named the row
+    within its block), as ``outliers -k`` and ``impute`` do."""
+    rng = np.random.RandomState(3)
+    X = rng.randn(70_001, 2)
+    assert run_here(capsys, "fit", str(_csv(tmp_path)[0]), "-k", "2", "-q", "--out",
+                    str(tmp_path / "m.npz"))[0] == 0
+    X[70_000, 1] = np.inf
+    np.save(tmp_path / "inf.npy", X)
+    for how in (["-m", str(tmp_path / "m.npz")], ["-k", "2"]):
+        for missing in (["--missing", "marginalize"], []):
+            assert_one_error_line(*run_here(capsys, "outliers", str(tmp_path / "inf.npy"),
+                                            *how, *missing, "-o",
+                                            str(tmp_path / "o.csv")),
+                                  "data row 70001 has")
+    # under --missing marginalize only infinity is an error, and it says so
+    assert_one_error_line(*run_here(capsys, "outliers", str(tmp_path / "inf.npy"),
+                                    "-m", str(tmp_path / "m.npz"), "--missing",
+                                    "marginalize", "-o", str(tmp_path / "o.csv")),
+                          "data row 70001 has an infinite value")
