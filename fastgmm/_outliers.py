@@ -228,7 +228,9 @@ window_bytes, nan_policy, noise, noise_volume
             block = np.asarray(X[start:start + _BLOCK_ROWS])
             stop = start + block.shape[0]
             if in_memory is None:
-                labels, log_density = mixture.predict(block), mixture.score_samples(block)
+                with _source.rows_from(start):  # (an error names X's row)
+                    labels = mixture.predict(block)
+                log_density = mixture.score_samples(block)
             else:
                 labels, log_density = (a[start:stop] for a in in_memory)
             component[start:stop] = labels

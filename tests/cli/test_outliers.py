@@ -4,6 +4,7 @@ on the same rows, with a fit (-k) or a saved model (-m)."""
 import json
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm import GaussianMixtureOutlierDetector
@@ -53,7 +54,8 @@ def test_outliers_with_a_fit_and_with_a_saved_model(capsys, tmp_path):
 def test_a_bad_value_past_the_first_block_is_named_by_its_row(capsys, tmp_path):
     """Issue 36.12: ``outliers -m MODEL DATA.npy`` names the data row of a bad
     value past the detector's first block of 65,536 rows (it named the row
-    within its block), as ``outliers -k`` and ``impute`` do."""
+    within its block), as ``outliers -k`` and ``impute`` do; so does
+    ``explain`` of the Python API on a memory map."""
     rng = np.random.RandomState(3)
     X = rng.randn(70_001, 2)
     assert run_here(capsys, "fit", str(_csv(tmp_path)[0]), "-k", "2", "-q", "--out",
@@ -71,3 +73,7 @@ def test_a_bad_value_past_the_first_block_is_named_by_its_row(capsys, tmp_path):
                                     "-m", str(tmp_path / "m.npz"), "--missing",
                                     "marginalize", "-o", str(tmp_path / "o.csv")),
                           "data row 70001 has an infinite value")
+    detector = GaussianMixtureOutlierDetector(2, random_state=0,
+                                              nan_policy="marginalize").fit(X[:1000])
+    with pytest.raises(ValueError, match=r"\(row 70000\)"):
+        detector.explain(np.load(tmp_path / "inf.npy", mmap_mode="r"))
