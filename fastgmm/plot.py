@@ -19,6 +19,11 @@ __all__ = ["mixture", "search", "weights"]
 #: default: the fit has all but pruned them.
 MIN_WEIGHT = 0.01
 _GREY = (0.6, 0.6, 0.6, 1.0)
+#: Rows of a mixture's noise component (label -1; ``noise=True``) are drawn
+#: in black with this marker (no component's colour is black), and the
+#: noise is drawn in black in one dimension, with its own key entry.
+NOISE_COLOR = (0.0, 0.0, 0.0, 1.0)
+NOISE_MARKER = "+"
 
 
 def _require_matplotlib():
@@ -138,7 +143,10 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     two principal components of X (PCA), unless ``dims`` picks a pair. With
     one feature, a histogram of X with each weighted component density and
     their sum. For a Bayesian mixture only its effective components (weight
-    above ``min_weight``) are drawn; points of the others are grey.
+    above ``min_weight``) are drawn; points of the others are grey. With a
+    noise component (``noise=True``), the points it takes (label -1) are
+    black crosses ('+') with a key entry of their own, and in one dimension
+    its uniform density is a dashed black line, in the mixture's sum.
 
     Parameters
     ----------
@@ -209,9 +217,10 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
         keep = np.sort(rng.choice(n, max_points, replace=False))
         points, labels = points[keep], labels[keep]
     size = float(np.clip(2000.0 / math.sqrt(max(len(points), 1)), 1.0, 30.0))
-    point_colors = np.asarray(colors)[labels]
-    ax.scatter(points[:, 0], points[:, 1], c=point_colors, s=size, alpha=0.5,
-               linewidths=0)
+    noise = labels < 0  # the noise component's rows (noise=True): their own key
+    point_colors = np.asarray(colors)[labels[~noise]]
+    ax.scatter(points[~noise, 0], points[~noise, 1], c=point_colors, s=size,
+               alpha=0.5, linewidths=0)
     for c in shown:
         eigval, eigvec = np.linalg.eigh(covs[c])
         eigval = np.clip(eigval, 0.0, None)
@@ -222,6 +231,10 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
             height=2 * n_std * math.sqrt(eigval[0]), angle=angle, fill=False,
             edgecolor=colors[c], linewidth=2, label=_component_label(model, c),
         ))
+    if noise.any():  # (after the ellipses: the last key entry)
+        ax.scatter(points[noise, 0], points[noise, 1], c=[NOISE_COLOR],
+                   marker=NOISE_MARKER, s=size, alpha=0.5, linewidths=1,
+                   label=_noise_label(model))
     ax.scatter(means[shown, 0], means[shown, 1], marker="x", c="black", s=50,
                zorder=3)
     ax.set_xlabel(axis_labels[0])
@@ -238,6 +251,10 @@ MAX_KEY_ENTRIES = 20
 
 def _component_label(model, c):
     return f"component {c} (weight {float(model.weights_[c]):.2f})"
+
+
+def _noise_label(model):
+    return f"noise (weight {float(model.noise_weight_):.2f})"
 
 
 def _key(ax, shown):
@@ -273,7 +290,13 @@ def _mixture_1d(model, x, ax, colors, shown):
     for c in shown:
         ax.plot(grid, density[c], color=colors[c], linewidth=1.5,
                 label=_component_label(model, c))
-    ax.plot(grid, density.sum(axis=0), color="black", linewidth=2, label="mixture")
+    total = density.sum(axis=0)
+    if "noise_weight_" in getattr(model, "__dict__", {}):  # uniform, everywhere
+        level = float(model.noise_weight_) / float(model.noise_volume_)
+        ax.plot(grid, np.full_like(grid, level), color=NOISE_COLOR, linestyle="--",
+                linewidth=1.5, label=_noise_label(model))
+        total = total + level
+    ax.plot(grid, total, color="black", linewidth=2, label="mixture")
     _key(ax, shown)
     ax.set_xlabel(_feature_name(model, 0))
     ax.set_ylabel("density")

@@ -105,6 +105,51 @@ def test_mixture_one_feature_draws_densities(tmp_path):
     save_png(ax, tmp_path / "one.png")
 
 
+def test_mixture_draws_noise_rows_apart_with_a_key_entry(tmp_path):
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgba
+
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.randn(300, 2), rng.randn(300, 2) + 6,
+                        rng.uniform(-10, 16, (80, 2))])
+    model = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    labels = model.predict(X)
+    noise = labels == -1
+    assert 10 < noise.sum() < 150
+    ax = plot.mixture(model, X)
+    components, noisy, means = ax.collections
+    # the components' points in their colours (tab10), the noise's in black
+    # crosses, none of them in a component's colour
+    np.testing.assert_array_equal(np.asarray(components.get_offsets()), X[~noise])
+    tab10 = np.array([colormaps["tab10"](i) for i in range(2)])
+    expected = tab10[labels[~noise]]
+    expected[:, 3] = 0.5  # (alpha)
+    np.testing.assert_allclose(components.get_facecolors(), expected)
+    np.testing.assert_array_equal(np.asarray(noisy.get_offsets()), X[noise])
+    colours = noisy.get_edgecolors()
+    np.testing.assert_allclose(colours, np.tile(to_rgba("black", 0.5), (len(colours), 1)))
+    assert not np.any(np.all(np.isclose(colours[:, None, :3], tab10[None, :, :3]),
+                             axis=2))
+    plus = matplotlib.markers.MarkerStyle("+")
+    np.testing.assert_array_equal(noisy.get_paths()[0].vertices,
+                                  plus.get_path().transformed(plus.get_transform())
+                                  .vertices)
+    key = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert key == [f"component {c} (weight {model.weights_[c]:.2f})" for c in range(2)] \
+        + [f"noise (weight {model.noise_weight_:.2f})"]
+    save_png(ax, tmp_path / "noise.png")
+    # one feature: the noise's uniform density, dashed, in the mixture's sum
+    x = np.concatenate([rng.randn(300), rng.randn(300) + 6, rng.uniform(-10, 16, 80)])
+    model = GaussianMixture(2, noise=True, random_state=0).fit(x[:, None])
+    ax = plot.mixture(model, x[:, None])
+    level = [line for line in ax.lines if line.get_label().startswith("noise")]
+    assert len(level) == 1 and level[0].get_linestyle() == "--"
+    assert np.all(level[0].get_ydata() == model.noise_weight_ / model.noise_volume_)
+    grid, total = ax.lines[-1].get_data()
+    np.testing.assert_allclose(total, np.exp(model.score_samples(grid[:, None])),
+                               rtol=1e-8)
+
+
 def test_mixture_subsamples_large_data_and_draws_on_given_axes(tmp_path):
     import matplotlib.pyplot as plt
 
