@@ -276,8 +276,9 @@ def add_commands(commands):
         "outliers", help="flag the rows of low density under a Gaussian mixture",
         description=(
             "Fit a mixture to DATA (-k) or take a saved one (-m), set the "
-            "threshold on the log-density at the --contamination quantile of "
-            "DATA's rows, and write each row's flag (1: outlier), "
+            "threshold on the log-density from DATA's rows (the --contamination "
+            "quantile of their log-densities, or Tukey's lower fence of them), "
+            "and write each row's flag (1: outlier), "
             "log-density, decision (log-density minus the threshold), most "
             "likely component and Mahalanobis distance to it to --out, or as "
             "CSV to standard output (GaussianMixtureOutlierDetector)."
@@ -290,14 +291,18 @@ def add_commands(commands):
     outliers.add_argument("-m", "--model", default=None, metavar="MODEL.npz",
                           help="a model saved by 'fastgmm fit --out' instead of a fit")
     outliers.add_argument("--contamination", type=_contamination, default="auto",
-                          help="the fraction of rows flagged, in (0, 0.5], or 'auto' "
-                               "(below the density under which the mixture itself "
-                               "puts 1%% of its draws) (default: auto)")
+                          help="the fraction of DATA's rows flagged, in (0, 0.5] "
+                               "(the threshold is that quantile of their "
+                               "log-densities), or 'auto': the threshold is Tukey's "
+                               "lower fence of their log-densities, Q1 - 1.5 (Q3 - "
+                               "Q1) from their quartiles, so the fraction flagged "
+                               "follows the shape of the density (default: auto)")
     outliers.add_argument("--covariance", type=_covariances, default=None,
                           metavar="TYPE", help="with -k: the covariance type or "
                           "mclust model (default: full)")
-    outliers.add_argument("--seed", type=int, default=None,
-                          help="random_state of the fit and of 'auto''s draws")
+    outliers.add_argument("--seed", type=int, default=0,
+                          help="with -k: the random seed of the fit (default: "
+                               "%(default)s)")
     outliers.add_argument("-o", "--out", metavar="FILE",
                           help="output file (.csv, .tsv or .npy: the flags only) "
                                "(default: CSV on standard output)")

@@ -77,3 +77,26 @@ def test_a_bad_value_past_the_first_block_is_named_by_its_row(capsys, tmp_path):
                                               nan_policy="marginalize").fit(X[:1000])
     with pytest.raises(ValueError, match=r"\(row 70000\)"):
         detector.explain(np.load(tmp_path / "inf.npy", mmap_mode="r"))
+
+
+def test_outliers_is_deterministic_and_its_help_tells_the_rule(capsys, tmp_path):
+    """Issue 36.13: ``--seed`` defaults to 0 as in ``fit`` (two runs without it
+    give the same table, that of ``--seed 0``), and the help of
+    ``--contamination auto`` describes Tukey's fence, the rule the code uses."""
+    from fastgmm.__main__ import build_parser
+
+    path, X = _csv(tmp_path)
+    args = build_parser().parse_args(["outliers", str(path), "-k", "2"])
+    assert args.seed == 0
+    runs = [run_here(capsys, "outliers", str(path), "-k", "3") for _ in range(2)]
+    assert runs[0][0] == 0 and runs[0] == runs[1]
+    assert runs[0] == run_here(capsys, "outliers", str(path), "-k", "3", "--seed", "0")
+    expected = GaussianMixtureOutlierDetector(3, random_state=0).fit(X)
+    table = np.loadtxt(runs[0][1].splitlines()[1:], delimiter=",")
+    assert_array_equal(table[:, 3], expected.explain(X)["component"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["outliers", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Tukey's lower fence" in text and "Q1 - 1.5 (Q3 - Q1)" in text
+    assert "1% of its draws" not in text and "draws" not in text
+    assert "(default: 0)" in text
