@@ -268,8 +268,17 @@ def _unit(values):
 
 
 def _unit_matrix(M):
-    sign, log_det = np.linalg.slogdet(M)
-    return M / np.exp(log_det / M.shape[-1])
+    """M / |M|^(1/d) for VEE's common matrix M, a positive combination of
+    the components' scatters: singular when they share a null space (rows on
+    a subspace, reg_covar=0) or a volume is 0, and then the M-step is not
+    defined: scikit-learn's ill-defined covariance error (not numpy's
+    LinAlgError of a later inverse, nor NaN)."""
+    values = np.linalg.eigvalsh(M) if np.all(np.isfinite(M)) else None
+    # (positive definite beyond rounding: its smallest eigenvalue above d eps
+    # times its largest)
+    if values is None or not values[0] > M.shape[-1] * np.finfo(np.float64).eps * values[-1]:
+        raise ValueError(ILL_DEFINED_MESSAGE)
+    return M / np.exp(np.mean(np.log(values)))
 
 
 def _log_det(S):

@@ -156,3 +156,16 @@ def test_the_compiled_orientation_checks_its_shapes():
     D0 = np.eye(D)
     assert common_orientation(w, S, D0, False, 10, 1e-14) >= 1
     assert_allclose(D0 @ D0.T, np.eye(D), atol=1e-12)  # still a rotation
+
+
+def test_scatters_sharing_a_null_space_are_ill_defined():
+    # every component's scatter singular along one direction (rows on a plane
+    # along no axis, reg_covar=0): the rotated models' M-steps are not
+    # defined; VEE said so with numpy's LinAlgError("Singular matrix")
+    w, S = _scatters(0, "full")
+    rng = np.random.RandomState(1)
+    P = np.linalg.qr(rng.randn(D, D))[0][:, :2]  # a plane, orthonormal basis
+    S = np.einsum("ia,kab,jb->kij", P, P.T @ S @ P, P)
+    for model in ("VEE", "EVE", "VVE"):
+        with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+            pm.constrain(w, S, model)

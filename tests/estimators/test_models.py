@@ -194,12 +194,19 @@ def test_noise_volume_and_refusals(tmp_path):
         GaussianMixture(2, noise=True, noise_volume=-1.0).fit(X)
 
 
+@pytest.mark.parametrize("subspace", ["constant feature", "tilted plane"])
 @pytest.mark.parametrize("model", pm.MODELS)
-def test_degenerate_data_fit_or_say_why(model):
-    # a constant feature and reg_covar=0: a finite fit or scikit-learn's
-    # ill-defined covariance error, never another exception or NaN
+def test_degenerate_data_fit_or_say_why(model, subspace):
+    # rows on a plane (a constant feature, or a plane along no axis: VEE's
+    # common matrix was singular, numpy's LinAlgError) and reg_covar=0: a
+    # finite fit or scikit-learn's ill-defined covariance error, never
+    # another exception or NaN
     rng = np.random.RandomState(0)
-    X = np.column_stack([rng.randn(200, 2), np.ones(200)])
+    if subspace == "constant feature":
+        X = np.column_stack([rng.randn(200, 2), np.ones(200)])
+    else:
+        plane = rng.randn(2, 3)
+        X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) + 5]) @ plane
     try:
         fitted = _quiet(GaussianMixture(3, covariance_type=model, reg_covar=0.0,
                                         random_state=0), X)
