@@ -264,11 +264,11 @@ def _init_sample_note(quiet):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    from .._base import _InitSampleWarning
+    from .._base import InitSampleWarning
 
     notes = []
     for w in caught:
-        if not isinstance(w.message, _InitSampleWarning):
+        if not isinstance(w.message, InitSampleWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         elif not quiet and not notes:
             notes.append(w.message)
@@ -330,11 +330,16 @@ def _model_and_data(args):
     from ..files.estimator import scaling_of
 
     model = _load_model(args.model)
-    if getattr(args, "missing", "error") == "marginalize":
+    if getattr(args, "missing", None) is None:  # the policy the model was fitted with
+        args.missing = ("marginalize" if getattr(model, "nan_policy", "raise")
+                        == "marginalize" else "error")
+    if args.missing == "marginalize":
         if not hasattr(model, "nan_policy"):
             raise CLIError(f"{args.model}: a Bayesian mixture does not marginalise "
                            "missing values yet")
         model.set_params(nan_policy="marginalize")
+    elif hasattr(model, "nan_policy"):  # --missing error, given
+        model.set_params(nan_policy="raise")
     names = getattr(model, "feature_names_in_", None)
     data = _read_data(args, names_wanted=None if names is None
                       else [str(n) for n in names])
@@ -513,9 +518,9 @@ def _outliers(args):
     if args.json and args.out is None:
         raise CLIError("outliers --json needs --out (the rows' flags go there)")
     _check_output(args.out, _TABLE_SUFFIXES, "output")
-    missing = args.missing == "marginalize"
     if args.model is not None:
-        model, data, scaling = _model_and_data(args)
+        model, data, scaling = _model_and_data(args)  # (--missing: the model's by default)
+        missing = args.missing == "marginalize"
         if scaling is not None:
             raise CLIError(f"{args.model}: the model was fitted with --scale; "
                            "outliers does not scale the data yet")
@@ -526,6 +531,7 @@ def _outliers(args):
         with _data_errors(data):
             detector._set_threshold(model, data.X)
     else:
+        missing = args.missing == "marginalize"
         data = _read_data(args)
         _check_rows_before_reading(args, args.n_components)
         if data.X.shape[0] < max(args.n_components, 2):

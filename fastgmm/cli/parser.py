@@ -234,7 +234,7 @@ def add_commands(commands):
                          help="output file (.csv, .tsv or .npy) (default: CSV "
                               "on standard output)")
     _common_arguments(
-        predict, columns_help=_MODEL_COLUMNS_HELP,
+        predict, columns_help=_MODEL_COLUMNS_HELP, missing_default=_MODEL_MISSING,
         plot_help="draw the saved mixture over the rows of DATA, coloured by "
                   "their predicted component, to this image (.png, .svg, "
                   ".pdf); needs matplotlib (default: no plot)")
@@ -253,7 +253,8 @@ def add_commands(commands):
     score.add_argument("-o", "--out", metavar="FILE",
                        help="write each row's log-likelihood here (.csv, .tsv, "
                             ".npy) (default: not written)")
-    _common_arguments(score, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
+    _common_arguments(score, columns_help=_MODEL_COLUMNS_HELP, plot_help=None,
+                      missing_default=_MODEL_MISSING)
     score.set_defaults(func=_command(_score))
 
     impute = commands.add_parser(
@@ -269,7 +270,8 @@ def add_commands(commands):
     impute.add_argument("-o", "--out", metavar="FILE",
                         help="output file (.csv, .tsv or .npy) (default: CSV on "
                              "standard output)")
-    _common_arguments(impute, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
+    _common_arguments(impute, columns_help=_MODEL_COLUMNS_HELP, plot_help=None,
+                      missing_default="marginalize, what impute is for")
     impute.set_defaults(func=_command(_impute))
 
     outliers = commands.add_parser(
@@ -306,7 +308,9 @@ def add_commands(commands):
     outliers.add_argument("-o", "--out", metavar="FILE",
                           help="output file (.csv, .tsv or .npy: the flags only) "
                                "(default: CSV on standard output)")
-    _common_arguments(outliers, columns_help=_MODEL_COLUMNS_HELP, plot_help=None)
+    _common_arguments(outliers, columns_help=_MODEL_COLUMNS_HELP, plot_help=None,
+                      missing_default="with -m, " + _MODEL_MISSING + "; with -k, "
+                                      "error")
     outliers.set_defaults(func=_command(_outliers))
 
 
@@ -318,13 +322,17 @@ _MODEL_COLUMNS_HELP = (
 )
 
 
-def _common_arguments(parser, columns_help, plot_help):
+#: --missing's default for a command that reads a saved model.
+_MODEL_MISSING = "the policy the model was fitted with, saved in its file"
+
+
+def _common_arguments(parser, columns_help, plot_help, missing_default="error"):
     parser.add_argument("--columns", type=_columns, default=None, metavar="COLS",
                         help=columns_help)
-    parser.add_argument("--missing", choices=("error", "marginalize"), default="error",
+    parser.add_argument("--missing", choices=("error", "marginalize"), default=None,
                         help="'marginalize': empty cells and NaN are missing values, "
                              "marginalised (nan_policy='marginalize'); 'error': they "
-                             "are an error (default: error)")
+                             "are an error (default: " + missing_default + ")")
     parser.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
                         default=None,
                         help="read DATA as this format whatever its name (default: "

@@ -135,3 +135,48 @@ def test_a_bad_cell_after_empty_ones_is_named_under_missing(capsys, tmp_path,
     na.write_text("a,b\n1,2\n7,NA\n9,10\n")
     assert_one_error_line(*run_here(capsys, "fit", str(na), "-k", "1"),
                           "'NA' is not a number", "--missing marginalize")
+
+
+def test_a_model_fitted_with_missing_values_keeps_its_policy(capsys, tmp_path):
+    """Issue 36.14: a model saved by ``fit --missing marginalize`` holds
+    nan_policy='marginalize', and ``predict``, ``score`` and ``outliers -m``
+    on data with empty cells use it without ``--missing``; an explicit
+    ``--missing error`` still wins; a file without the parameter (an older
+    one) loads with nan_policy='raise'."""
+    from fastgmm import GaussianMixtureOutlierDetector
+    from fastgmm.files import model as _io
+
+    path, X = _table(tmp_path)
+    model_path = tmp_path / "m.npz"
+    code, _, err = run_here(capsys, "fit", str(path), "-k", "2", "--missing",
+                            "marginalize", "--seed", "0", "-q", "--out", str(model_path))
+    assert code == 0, err
+    assert load(model_path).nan_policy == "marginalize"
+    expected = GaussianMixture(2, random_state=0, nan_policy="marginalize").fit(X)
+    code, out, err = run_here(capsys, "predict", str(model_path), str(path), "--json")
+    assert code == 0, err
+    assert_array_equal(json.loads(out)["labels"], expected.predict(X))
+    code, out, err = run_here(capsys, "score", str(model_path), str(path), "--json")
+    assert code == 0, err
+    assert_allclose(json.loads(out)["mean_log_likelihood"], expected.score(X), rtol=1e-12)
+    code, out, err = run_here(capsys, "outliers", str(path), "-m", str(model_path),
+                              "--json", "-o", str(tmp_path / "o.csv"))
+    assert code == 0, err
+    detector = GaussianMixtureOutlierDetector(2, random_state=0,
+                                              nan_policy="marginalize").fit(X)
+    assert_allclose(json.loads(out)["offset"], detector.offset_, rtol=1e-12)
+    for command in ("predict", "score"):
+        assert_one_error_line(*run_here(capsys, command, str(model_path), str(path),
+                                        "--missing", "error"), "an empty cell")
+    # a file written before the parameter was saved: the policy 'raise'
+    arrays, metadata = _io.read_model_file(model_path)
+    del metadata["params"]["nan_policy"]
+    metadata = {key: value for key, value in metadata.items() if value is not None}
+    _io.write_model_file(tmp_path / "old.npz", arrays, metadata)
+    assert load(tmp_path / "old.npz").nan_policy == "raise"
+    assert_one_error_line(*run_here(capsys, "predict", str(tmp_path / "old.npz"),
+                                    str(path)), "an empty cell", "--missing marginalize")
+    code, out, err = run_here(capsys, "predict", str(tmp_path / "old.npz"), str(path),
+                              "--missing", "marginalize", "--json")
+    assert code == 0, err
+    assert_array_equal(json.loads(out)["labels"], expected.predict(X))
