@@ -21,6 +21,7 @@ __all__ = [
     "GaussianMixtureImputer",
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureSearch",
+    "InitSampleWarning",
     "load",
     "plot",
     "show_config",
@@ -34,6 +35,7 @@ _LAZY = {
     "GaussianMixtureImputer": ("_impute", "GaussianMixtureImputer"),
     "GaussianMixtureOutlierDetector": ("_outliers", "GaussianMixtureOutlierDetector"),
     "GaussianMixtureSearch": ("_search", "GaussianMixtureSearch"),
+    "InitSampleWarning": ("_base", "InitSampleWarning"),
     "load": ("_persist", "load"),
     "plot": ("plot", None),  # matplotlib itself is imported only when drawing
     "show_config": ("_config", "show_config"),

@@ -213,7 +213,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                        self.n_components)
             if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
                 return rows.take(None, w)
-            warnings.warn(_InitSampleWarning(n_samples, size))
+            warnings.warn(InitSampleWarning(n_samples, size))
         if size >= n_samples:
             return rows.take(None, w)
         indices = _sample_rows(random_state, n_samples, size)
@@ -645,16 +645,59 @@ def _check_precision_values(precisions, covariance_type):
             )
 
 
-class _InitSampleWarning(UserWarning):
-    """'auto' initializes from a sample of an X that is not in memory; the
-    counts are attributes (the CLI turns them into a note)."""
+class InitSampleWarning(UserWarning):
+    """Warning that a fit initializes from a random sample of X's rows.
+
+    Raised by ``fit`` (of :class:`fastgmm.GaussianMixture`,
+    :class:`fastgmm.BayesianGaussianMixture` and the estimators built on
+    them) with the default ``init_sample_size='auto'`` when X is not in
+    memory (a memory map, a zarr array, an h5py dataset, a dask array) and
+    initializing from all its rows would take more than about 128 MiB:
+    more rows than ``128 MiB / (n_features * itemsize + 96 bytes)``, about a
+    million. The initialization (k-means and the rest of ``init_params``)
+    then runs on a sample of that many rows drawn with ``random_state``.
+
+    An X in memory always initializes from all rows, so above that size the
+    fit of a memory map (or dask array) and the in-memory fit of the same
+    rows start from different parameters: their components can come out in
+    another order and their lower bounds differ in the last digits. Below
+    it (no warning) the two fits are equal, bit for bit.
+
+    To avoid it, pass ``init_sample_size``: an int draws that many rows
+    with ``random_state`` (the same rows in memory, from a memory map or
+    from a dask array, so those fits start alike and are equal), and an int
+    of at least ``n_samples`` initializes from all rows (held in memory for
+    the initialization). Or silence it with
+    ``warnings.filterwarnings("ignore", category=fastgmm.InitSampleWarning)``.
+
+    Parameters
+    ----------
+    n_samples : int
+        The rows of X (the attribute ``n_samples``).
+    size : int
+        The rows of the sample (the attribute ``size``).
+
+    See Also
+    --------
+    GaussianMixture : Its ``init_sample_size`` parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastgmm
+    >>> X = np.load("points.npy", mmap_mode="r")  # doctest: +SKIP
+    >>> gm = fastgmm.GaussianMixture(6, random_state=0,
+    ...                              init_sample_size=1_000_000).fit(X)  # doctest: +SKIP
+    """
 
     def __init__(self, n_samples, size):
         super().__init__(
             f"X is not in memory and its {n_samples:,} rows are more than an "
             f"initialization within {INIT_BYTES // 2**20} MiB takes: it uses a "
-            f"sample of {size:,} rows drawn with random_state "
-            "(init_sample_size='auto'; set it to choose).")
+            f"sample of {size:,} rows drawn with random_state, so the fit can "
+            "differ from the in-memory fit, which initializes from all rows "
+            "(init_sample_size='auto'; pass an int to choose the sample's size, "
+            "the same int to both fits to make them equal).")
         self.n_samples, self.size = n_samples, size
 
 

@@ -9,7 +9,12 @@ parameter arrays travel with the graph), and a fixed pairwise tree that adds
 the chunks' statistics in chunk order: a fit is the same whatever the number
 of workers or threads and whatever order the tasks finish in.
 
-Two layouts of the pass:
+Two layouts of the pass, which decide how the fit compares with the
+in-memory fit of the same rows when both initialize from the same rows (a
+dask array initializes as a memory map does: from all rows while they fit
+its budget, else from a sample, with a `fastgmm.InitSampleWarning`, where an
+in-memory X always uses all rows; the same int ``init_sample_size`` draws the
+same rows from both):
 
 - every chunk boundary falls on a bound of the in-memory pass's partitions
   (`kernels._common.partition_bounds`): each task returns its partitions'

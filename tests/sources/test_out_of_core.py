@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
+import fastgmm
 from fastgmm import GaussianMixture, _base
 from fastgmm.kernels import _common
 
@@ -178,13 +179,28 @@ def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
         within = GaussianMixture(3, random_state=0).fit(M)
     assert_same_model(within, GaussianMixture(3, random_state=0).fit(X))
     monkeypatch.setattr(_base, "INIT_BYTES", 1000 * (2 * 8 + _base.INIT_ROW_BYTES))
-    with pytest.warns(UserWarning, match="sample of 1,000 rows"):
+    with pytest.warns(fastgmm.InitSampleWarning, match="sample of 1,000 rows") as caught:
         sampled = GaussianMixture(3, random_state=0).fit(M)
+    (warning,) = [w.message for w in caught
+                  if isinstance(w.message, fastgmm.InitSampleWarning)]
+    assert (warning.n_samples, warning.size) == (4000, 1000)
     by_size = GaussianMixture(3, random_state=0, init_sample_size=1000).fit(M)
     assert_same_model(sampled, by_size)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # in memory: all rows, always
         GaussianMixture(3, random_state=0).fit(X)
+        # the same int for both: the same rows drawn, the in-memory fit's bits
+        assert_same_model(by_size, GaussianMixture(3, random_state=0,
+                                                   init_sample_size=1000).fit(X))
+
+
+def test_the_init_sample_warning_is_public():
+    assert "InitSampleWarning" in fastgmm.__all__
+    assert issubclass(fastgmm.InitSampleWarning, UserWarning)
+    assert fastgmm.InitSampleWarning.__module__ == "fastgmm._base"
+    # its docstring says when it is raised and how to avoid it
+    doc = fastgmm.InitSampleWarning.__doc__
+    assert "init_sample_size" in doc and "bit for bit" in doc
 
 
 @pytest.mark.slow
