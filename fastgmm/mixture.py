@@ -475,17 +475,22 @@ class GaussianMixture(_BaseMixture):
         return params
 
     def _set_parameters(self, params, dtype):
-        self.__dict__.pop("noise_weight_", None)
+        noise_weight = None
         if self.noise and params.means.shape[0] == self.n_components + 1:
-            params, self.noise_weight_ = _noise.gaussians(params)
+            params, noise_weight = _noise.gaussians(params)
+        # computed in float64, cast to X's dtype, all checked before any is set
+        arrays = {name: _in_dtype(value, dtype, name) for name, value in (
+            ("weights_", params.weights), ("means_", params.means),
+            ("covariances_", params.covariances),
+            ("precisions_cholesky_", params.precisions_cholesky),
+            ("precisions_", cov.precisions_from_cholesky(params.precisions_cholesky,
+                                                         self._structure)))}
+        self.__dict__.pop("noise_weight_", None)
+        if noise_weight is not None:
+            self.noise_weight_ = noise_weight
         self._fitted_covariance_type = self.covariance_type
-        self.weights_ = params.weights.astype(dtype)
-        self.means_ = params.means.astype(dtype)
-        self.covariances_ = params.covariances.astype(dtype)
-        self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype)
-        self.precisions_ = cov.precisions_from_cholesky(
-            params.precisions_cholesky, self._structure
-        ).astype(dtype)
+        for name, value in arrays.items():
+            setattr(self, name, value)
 
     def condition(self, values, features):
         """The mixture of the other features given the values of some.
@@ -651,6 +656,21 @@ def _given_features(features, n_features):
         raise ValueError(f"features must name features in [0, {d - 1}] (or "
                          f"[{-d}, -1], counting from the end), got {indices}")
     return np.array([int(i) % d for i in indices], dtype=np.intp)
+
+
+def _in_dtype(values, dtype, name):
+    """A fitted parameter (float64) in X's dtype, or a ValueError when the
+    dtype cannot hold it: float32 overflows to inf for the covariances of
+    values beyond ~1e19 (or the precisions of variances below ~1e-38), where
+    scikit-learn's float32 fit fails too; a model of inf parameters could be
+    neither saved nor sampled."""
+    out = values.astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"The fitted {name} reach {np.max(np.abs(values)):.3g}, beyond "
+            f"{np.dtype(dtype).name}'s largest value ({np.finfo(dtype).max:.3g}): "
+            "pass X as float64, or scale the input data.")
+    return out
 
 
 def _row_blocks(rows, block_rows=65536):

@@ -96,6 +96,25 @@ def test_same_fit_as_sklearn_float32(blobs, backend, covariance_type):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_parameters_beyond_float32_are_a_clear_error(covariance_type):
+    # float32 values ~1e20 have covariances ~1e40, beyond float32's 3.4e38:
+    # scikit-learn's float32 fit raises ValueError ('full', 'tied'; NaN for
+    # the others), ours raises it for all four (it left covariances_ = inf)
+    X = (make_blobs(200, 2, 2, seed=0)[0] * 1e20).astype(np.float32)
+    kw = dict(n_components=2, covariance_type=covariance_type, random_state=0)
+    if covariance_type in ("full", "tied"):
+        with pytest.raises(ValueError):
+            sklearn_mixture.GaussianMixture(**kw).fit(X)
+    with pytest.raises(ValueError, match="covariances_ reach [0-9.]+e\\+40, beyond "
+                                         "float32's largest value"):
+        GaussianMixture(**kw).fit(X)
+    # the same values in float64 fit, as scikit-learn's
+    ours = GaussianMixture(**kw).fit(X.astype(np.float64))
+    theirs = sklearn_mixture.GaussianMixture(**kw).fit(X.astype(np.float64))
+    assert_same_fit(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_same_fit_as_reference(backend, covariance_type, dtype):
     X, _ = make_blobs(150, 2, 3, seed=1, dtype=dtype)
