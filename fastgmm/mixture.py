@@ -270,7 +270,8 @@ class GaussianMixture(_BaseMixture):
         if self.noise_volume is not None:
             volume = float(self.noise_volume)
         else:
-            volume = _noise.hypervolume(lambda: _row_blocks(rows))
+            # (over the rows of positive weight only, as the fit)
+            volume = _noise.hypervolume(lambda: _row_blocks(rows, w))
         self.noise_volume_ = volume
         return _noise.NoiseEM(self._mclust_model, math.log(volume))
 
@@ -673,12 +674,20 @@ def _in_dtype(values, dtype, name):
     return out
 
 
-def _row_blocks(rows, block_rows=65536):
+def _row_blocks(rows, w=None, block_rows=65536):
     """The rows of a source in blocks of ``block_rows`` whatever the source
     (in memory, read by windows, a dask array), so that what is summed over
-    them has the same bits from any of them."""
+    them has the same bits from any of them; each with its rows' weights
+    from the fit's ``w`` (None: every row weighs 1)."""
     X = rows.X
     dask = _source.is_dask_array(X)
+    if dask and w is not None:  # (`sources.dask`'s weights: in memory, or dask)
+        w = w.values if w.values is not None else w.array
     for start in range(0, rows.n_samples, block_rows):
         block = X[start:start + block_rows]
-        yield np.asarray(block.compute() if dask else block)
+        weights = None if w is None else w[start:start + block_rows]
+        if dask:
+            block = block.compute()
+            if weights is not None and not isinstance(weights, np.ndarray):
+                weights = weights.compute()
+        yield np.asarray(block), weights

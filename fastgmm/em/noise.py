@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .._constants import count
 from . import covariance as cov
 from . import driver as _em
 
@@ -30,13 +31,17 @@ INITIAL_NOISE_WEIGHT = 0.1
 def hypervolume(blocks):
     """mclust's ``hypvol``: min(volume of the bounding box, volume of the box
     along the principal axes), from ``blocks()``, a callable returning an
-    iterator over blocks of rows (called twice: two reads of the data)."""
+    iterator over (rows, their weights or None: 1 each), in the same blocks
+    each time (called twice: two reads of the data).
+
+    Rows of weight 0 take no part; a weight counts as that many copies of
+    the row (the principal axes are the weighted covariance's). Rows on a
+    subspace (collinear features) have a volume of 0, which rounding makes
+    ~1e-12 rather than 0 exactly: they are found by the covariance's rank.
+    """
     lows = highs = None
-    count, shift, sums, products = 0, None, None, None
-    for block in blocks():
-        block = np.asarray(block, dtype=np.float64)
-        if block.shape[0] == 0:
-            continue
+    n_rows, total, shift, sums, products = 0, 0.0, None, None, None
+    for block, weights in _weighted(blocks):
         if shift is None:
             d = block.shape[1]
             shift = block[0].copy()  # (centred on a row: no cancellation)
@@ -45,19 +50,35 @@ def hypervolume(blocks):
         lows = np.minimum(lows, block.min(axis=0))
         highs = np.maximum(highs, block.max(axis=0))
         centred = block - shift
-        sums += centred.sum(axis=0)
-        products += centred.T @ centred
-        count += block.shape[0]
-    if count < 2:
-        raise ValueError("The noise volume needs at least 2 rows")
-    mean = sums / count
-    covariance = products / count - np.outer(mean, mean)
-    axes = np.linalg.eigh(covariance)[1]
+        if weights is None:
+            sums += centred.sum(axis=0)
+            products += centred.T @ centred
+            total += block.shape[0]
+        else:
+            sums += weights @ centred
+            products += (centred * weights[:, None]).T @ centred
+            total += float(np.sum(weights))
+        n_rows += block.shape[0]
+    if n_rows < 2:
+        raise ValueError("The noise volume needs at least 2 rows of positive weight")
+    mean = sums / total
+    covariance = products / total - np.outer(mean, mean)
+    if not np.all(np.isfinite(covariance)):
+        raise ValueError("The data's hypervolume overflows (the rows' range is too "
+                         "large for float64): give noise_volume.")
+    values, axes = np.linalg.eigh(covariance)
+    # the rank with numpy's matrix_rank tolerance for the centred n x d rows
+    # (max(n, d) eps, relative), on their covariance: the least a float64
+    # covariance tells apart from 0
+    rank = int(np.sum(values > values[-1] * max(n_rows, d) * np.finfo(np.float64).eps))
+    if rank < d:
+        raise ValueError(
+            "The data's hypervolume is 0: the rows lie in a subspace of "
+            f"{count(rank, 'dimension')} (their covariance has rank {rank} of "
+            f"{count(d, 'feature')}). Give noise_volume.")
     low = high = None
-    for block in blocks():
-        projected = np.asarray(block, dtype=np.float64) @ axes
-        if projected.shape[0] == 0:
-            continue
+    for block, _ in _weighted(blocks):
+        projected = block @ axes
         low = projected.min(axis=0) if low is None else np.minimum(low, projected.min(0))
         high = projected.max(axis=0) if high is None else np.maximum(high, projected.max(0))
     box = float(np.prod(highs - lows))
@@ -65,9 +86,22 @@ def hypervolume(blocks):
     volume = min(box, principal)
     if not (volume > 0 and math.isfinite(volume)):
         raise ValueError(
-            f"The data's hypervolume is {volume!r} (the rows lie in a subspace, "
-            "or their range overflows): give noise_volume.")
+            f"The data's hypervolume is {volume!r} (the product of the rows' "
+            "ranges overflows or underflows float64): give noise_volume.")
     return volume
+
+
+def _weighted(blocks):
+    """The non-empty blocks of ``blocks()`` as float64, without their rows of
+    weight 0 (their values take no part, however far they lie)."""
+    for block, weights in blocks():
+        block = np.asarray(block, dtype=np.float64)
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            keep = weights > 0
+            block, weights = block[keep], weights[keep]
+        if block.shape[0]:
+            yield block, weights
 
 
 def with_noise(params, weight, n_features, rescale=True):

@@ -122,8 +122,8 @@ def test_noise_volume_is_mclusts_hypvol():
     from fastgmm.em.noise import hypervolume
 
     X = np.asarray(NOISE["X"])
-    assert_allclose(hypervolume(lambda: iter([X[:100], X[100:]])), NOISE["volume"],
-                    rtol=1e-12)
+    assert_allclose(hypervolume(lambda: iter([(X[:100], None), (X[100:], None)])),
+                    NOISE["volume"], rtol=1e-12)
     fitted = GaussianMixture(2, noise=True, random_state=0).fit(X)
     assert_allclose(fitted.noise_volume_, NOISE["volume"], rtol=1e-12)
 

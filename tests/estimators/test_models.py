@@ -194,6 +194,48 @@ def test_noise_volume_and_refusals(tmp_path):
         GaussianMixture(2, noise=True, noise_volume=-1.0).fit(X)
 
 
+def test_noise_volume_of_rows_on_a_subspace_is_zero():
+    # collinear features: the hypervolume is 0, which rounding made ~1e-12
+    # (the noise then took every row, weight 1, and the model could not be
+    # saved); rows on a plane in 3-D, along no axis, alike
+    rng = np.random.RandomState(0)
+    t = np.concatenate([rng.randn(100), rng.randn(100) + 6])
+    line = np.column_stack([t, 0.3 * t + 0.1])
+    plane = np.column_stack([t, rng.randn(200)]) @ rng.randn(2, 3) + 1e3
+    for X, rank in ((line, 1), (plane, 2)):
+        with pytest.raises(ValueError, match=f"hypervolume is 0: the rows lie in a "
+                                             f"subspace of {rank} dimension"):
+            GaussianMixture(2, noise=True, random_state=0).fit(X)
+        # a given volume fits them
+        fitted = _quiet(GaussianMixture(2, noise=True, noise_volume=1.0,
+                                        reg_covar=1e-3, random_state=0), X)
+        assert fitted.noise_weight_ < 1.0
+    # a thin spread along an axis is not a subspace: mclust's volume, the
+    # smaller of the bounding box's and the principal box's
+    X = np.column_stack([t, 1e-4 * rng.randn(200)])
+    fitted = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    axes = np.linalg.eigh(np.cov(X.T))[1]
+    assert_allclose(fitted.noise_volume_, min(np.prod(np.ptp(X, axis=0)),
+                                              np.prod(np.ptp(X @ axes, axis=0))),
+                    rtol=1e-12)
+
+
+def test_noise_volume_is_that_of_the_rows_of_positive_weight():
+    # rows of weight 0 take no part (they entered the volume), and a weight
+    # counts as that many copies of the row (the principal axes too)
+    X = _noisy()
+    rng = np.random.RandomState(1)
+    counts = rng.randint(1, 4, len(X))
+    far = np.array([[1e6, -1e6], [1e200, 0.0], [50.0, 50.0]])
+    params = dict(noise=True, random_state=0, tol=1e-8, max_iter=300)
+    expected = _quiet(GaussianMixture(2, **params), np.repeat(X, counts, axis=0))
+    fitted = _quiet(GaussianMixture(2, **params), np.vstack([far[:2], X, far[2:]]),
+                    sample_weight=np.concatenate([[0, 0], counts, [0]]))
+    assert_allclose(fitted.noise_volume_, expected.noise_volume_, rtol=1e-12)
+    assert_allclose(fitted.noise_weight_, expected.noise_weight_, rtol=1e-8)
+    assert_allclose(fitted.means_, expected.means_, rtol=1e-8)
+
+
 @pytest.mark.parametrize("subspace", ["constant feature", "tilted plane"])
 @pytest.mark.parametrize("model", pm.MODELS)
 def test_degenerate_data_fit_or_say_why(model, subspace):
