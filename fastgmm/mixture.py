@@ -110,9 +110,20 @@ class GaussianMixture(_BaseMixture):
         ``random_state``; all rows when X has no more) and initializes from
         them. 'auto' uses all rows (scikit-learn's initialization, the same
         result) when X is in memory, or when the initialization on all rows
-        takes at most about 128 MiB; above that, for X read by windows (a
-        memory map, zarr, h5py), a sample of as many rows as fit in it (about
-        a million), with a warning.
+        takes at most about 128 MiB; above that, for X not in memory (a
+        memory map, zarr, h5py, a dask array), a sample of as many rows as
+        fit in it (``128 MiB / (n_features * itemsize + 96 bytes)``, about a
+        million), with a :class:`fastgmm.InitSampleWarning`.
+
+        The fit of a memory map equals the in-memory fit of the same rows bit
+        for bit when both initialize from the same rows: with 'auto' below
+        that size (no warning), or with the same int for both (the same
+        rows are drawn). Above it, 'auto' starts the two from different
+        parameters, and the fits can differ (components in another order,
+        the lower bound in its last digits). A dask array initializes as a
+        memory map does; its fit then equals the in-memory fit to rounding,
+        and bit for bit when its chunk boundaries fall on the in-memory
+        pass's partitions.
 
     window_bytes : int, default=64 MiB
         For X read by windows (a memory map, zarr array, h5py dataset):
@@ -379,6 +390,7 @@ class GaussianMixture(_BaseMixture):
             self.n_steps_ = self.n_samples_seen_ = 0
             self.lower_bounds_ = []
         else:
+            self._refuse_noise("partial_fit")  # (a mixture fitted with noise=True)
             if self._warm_start_shapes_differ(n_features):
                 raise ValueError(
                     "partial_fit continues the fitted mixture, whose means have "
