@@ -272,6 +272,14 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         """
         if not (self.warm_start and hasattr(self, "converged_")):
             return None
+        fitted_noise = "noise_weight_" in self.__dict__
+        if fitted_noise != bool(getattr(self, "noise", False)):
+            # (a noise component is one more, the last: the fitted parameters
+            # are another mixture's, as after a change of covariance type)
+            raise ValueError(
+                "warm_start=True continues from the previous fit, which has "
+                f"{'a' if fitted_noise else 'no'} noise component; this fit has "
+                f"noise={self.noise!r}. Set warm_start=False to start anew.")
         k, t = self.n_components, self.covariance_type
         fitted_k, fitted_d = np.shape(self.means_)
         expected = cov.covariance_shape(k, n_features, self._structure)

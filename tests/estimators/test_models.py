@@ -167,6 +167,31 @@ def test_noise_component(model, tmp_path):
     assert_array_equal(loaded.predict(X), labels)
 
 
+def test_warm_start_refuses_a_change_of_noise():
+    # off -> on turned a Gaussian into the noise component (without
+    # noise_weight_: predict gave one label); on -> off kept k + 1 components
+    X = _noisy()
+    for before, after in ((False, True), (True, False)):
+        warm = _quiet(GaussianMixture(2, noise=before, warm_start=True,
+                                      random_state=0), X)
+        proba = warm.predict_proba(X)
+        warm.set_params(noise=after)
+        with pytest.raises(ValueError, match=f"which has {'a' if before else 'no'} "
+                                             f"noise component; this fit has "
+                                             f"noise={after}"):
+            warm.fit(X)
+        assert_array_equal(warm.predict_proba(X), proba)  # left as it was
+        # starting anew fits the mixture asked for: 2 components (+ the noise)
+        fresh = _quiet(warm.set_params(warm_start=False), X)
+        assert fresh.predict_proba(X).shape == (len(X), 2 + after)
+        assert_allclose(fresh.weights_.sum() + getattr(fresh, "noise_weight_", 0.0),
+                        1.0, rtol=1e-12)
+    # partial_fit does not continue a mixture with a noise component either
+    noisy = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="noise component"):
+        noisy.set_params(noise=False).partial_fit(X)
+
+
 def test_noise_volume_and_refusals(tmp_path):
     X = _noisy()
     given = GaussianMixture(2, noise=True, noise_volume=1000.0, random_state=0).fit(X)
