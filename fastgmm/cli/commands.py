@@ -18,7 +18,7 @@ import time
 import warnings
 from contextlib import contextmanager
 
-from .._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES
+from .._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES, count
 from .errors import CLIError
 from .output import (
     _TABLE_SUFFIXES,
@@ -106,11 +106,11 @@ def _fit(args):
     n_samples = X.shape[0]
     if n_samples < max(ks):
         raise CLIError(
-            f"{data.path}: {n_samples} rows, fewer than the {max(ks)} components "
-            "asked for"
+            f"{data.path}: {count(n_samples, 'row')}, fewer than the "
+            f"{count(max(ks), 'component')} asked for"
         )
     if n_samples < 2:
-        raise CLIError(f"{data.path}: {n_samples} row; a fit needs at least 2")
+        raise CLIError(f"{data.path}: {count(n_samples, 'row')}; a fit needs at least 2")
     scaling = magnitudes = None
     if args.scale:
         progress = Progress(enabled=not args.quiet)
@@ -509,8 +509,12 @@ def _outliers(args):
 
     from .._outliers import GaussianMixtureOutlierDetector
 
-    if (args.n_components is None) == (args.model is None):
-        raise CLIError("outliers needs either -k K (fit a mixture) or -m MODEL.npz")
+    if args.n_components is None and args.model is None:
+        raise CLIError("outliers needs -k K (fit a mixture) or -m MODEL.npz (a saved "
+                       "one)")
+    if args.n_components is not None and args.model is not None:
+        raise CLIError("outliers takes -k K (fit a mixture) or -m MODEL.npz (a saved "
+                       "one), not both")
     if args.model is not None and args.covariance is not None:
         raise CLIError("--covariance applies to a fit (-k), not to a saved model (-m)")
     if args.covariance is not None and len(args.covariance) != 1:
@@ -532,11 +536,15 @@ def _outliers(args):
             detector._set_threshold(model, data.X)
     else:
         missing = args.missing == "marginalize"
-        data = _read_data(args)
         _check_rows_before_reading(args, args.n_components)
-        if data.X.shape[0] < max(args.n_components, 2):
-            raise CLIError(f"{data.path}: {data.X.shape[0]} rows, fewer than a fit of "
-                           f"{args.n_components} components needs")
+        data = _read_data(args)
+        n_samples = data.X.shape[0]
+        if n_samples < args.n_components:
+            raise CLIError(f"{data.path}: {count(n_samples, 'row')}, fewer than the "
+                           f"{count(args.n_components, 'component')} asked for")
+        if n_samples < 2:
+            raise CLIError(f"{data.path}: {count(n_samples, 'row')}; a fit needs at "
+                           "least 2")
         detector = GaussianMixtureOutlierDetector(
             args.n_components, contamination=args.contamination,
             covariance_type=(args.covariance or ["full"])[0], random_state=args.seed,

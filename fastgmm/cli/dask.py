@@ -82,12 +82,9 @@ def data_files(data):
 
 
 def _npy_file(path, tokens):
-    from ..files.dataset import _resolve_columns
+    from ..files.dataset import _resolve_columns, load_npy
 
-    try:
-        X = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, EOFError, OSError) as exc:
-        raise _cli_error(f"{path}: not a readable .npy array ({exc})") from None
+    X = load_npy(path, path)  # (DataError: not a .npy, or pickled objects)
     if X.dtype.names is not None or X.dtype.kind not in "biuf":
         raise _cli_error(f"{path}: the array holds {X.dtype} values, not numbers")
     if X.ndim == 1:

@@ -335,9 +335,12 @@ def _common_arguments(parser, columns_help, plot_help, missing_default="error"):
                              "are an error (default: " + missing_default + ")")
     parser.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
                         default=None,
-                        help="read DATA as this format whatever its name (default: "
-                             "from the suffix; for standard input, recognised "
-                             "from its first bytes, else CSV text)")
+                        help="read DATA as this format whatever its name: csv "
+                             "and tsv as separated by commas and tabs, txt and dat "
+                             "by the separator found in the lines (default: from "
+                             "the suffix, a text file's separator found in its "
+                             "lines; for standard input, recognised from its first "
+                             "bytes, else text)")
     if plot_help is not None:
         parser.add_argument("--plot", metavar="IMAGE", help=plot_help)
     parser.add_argument("--json", action="store_true",

@@ -65,10 +65,10 @@ def _check_rows_before_reading(args, n_components):
     from ..files import data as _data
 
     bound = _data.max_rows(args.data, args.data_format)
-    if bound is not None and n_components > bound:
+    if bound and n_components > bound:  # (0: an empty file, which reading names)
         raise CLIError(
-            f"{args.data}: at most {bound:,} rows, fewer than the {n_components:,} "
-            "components asked for"
+            f"{args.data}: at most {_constants.count(bound, 'row')}, fewer than the "
+            f"{_constants.count(n_components, 'component')} asked for"
         )
 
 

@@ -27,9 +27,10 @@ array-likes by the estimator, window by window, whose error names the row.
 
 Text tables (``.csv``, ``.tsv``, ``.txt``, ``.dat``): the column separator is
 sniffed from the first lines (a comma, semicolon, tab, pipe, or runs of
-whitespace), a header line is detected, and a first column without a name
-that holds the row numbers 0..n-1 or 1..n (what ``DataFrame.to_csv`` writes)
-is left out, with a note.
+whitespace) unless ``fmt`` (``--format``) is csv or tsv, which read commas or
+tabs (an error says so when the lines hold another separator); a header line
+is detected, and a first column without a name that holds the row numbers
+0..n-1 or 1..n (what ``DataFrame.to_csv`` writes) is left out, with a note.
 
 Problems raise `DataError` with a message that names the file and, where it
 can, the line and column.
@@ -96,10 +97,12 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=N
     """
     path = os.fspath(path)
     temporary = []
+    # --format csv/tsv: their separator, not one sniffed
+    separator = {"csv": ",", "tsv": "\t"}.get(fmt, False)
     try:
         if path == STDIN:
             data = _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress,
-                               missing)
+                               missing, separator)
         else:
             kind = fmt or suffix(path)[1:]
             if kind not in FORMATS:
@@ -115,7 +118,7 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=N
             if not os.access(path, os.R_OK):
                 raise DataError(f"{path}: permission denied")
             data = _read_file(path, path, kind, columns, names_wanted, temporary,
-                              progress, missing)
+                              progress, missing, separator)
         data.temporary = temporary
         if data.X.shape[0] == 0:
             raise DataError(f"{data.path}: no data rows")
@@ -133,8 +136,9 @@ def read(path, columns=None, names_wanted=None, fmt=None, stdin=None, progress=N
 
 
 def _read_file(path, name, kind, columns, names_wanted, temporary, progress,
-               missing=False):
-    """Read the file ``path`` as ``kind``, naming it ``name`` in messages."""
+               missing=False, separator=False):
+    """Read the file ``path`` as ``kind``, naming it ``name`` in messages
+    (``separator``: see `text._read_text`)."""
     if kind == "npy":
         return _read_npy(path, name, columns)
     if kind == "parquet":
@@ -143,8 +147,9 @@ def _read_file(path, name, kind, columns, names_wanted, temporary, progress,
     if os.path.getsize(path) > dataset.TEXT_IN_MEMORY_BYTES:
         return _read_text(source, columns, names_wanted, kind,
                           chunks=(temporary, progress, os.path.getsize(path)),
-                          missing=missing)
-    return _read_text(source, columns, names_wanted, kind, missing=missing)
+                          missing=missing, separator=separator)
+    return _read_text(source, columns, names_wanted, kind, missing=missing,
+                      separator=separator)
 
 
 def max_rows(path, fmt=None):
@@ -159,7 +164,8 @@ def max_rows(path, fmt=None):
             X = np.load(path, mmap_mode="r", allow_pickle=False)
             return int(X.shape[0]) if isinstance(X, np.ndarray) and X.ndim else None
         if kind in TEXT_FORMATS:
-            return os.path.getsize(path) // 2 + 1  # a row is at least "1\n"
+            size = os.path.getsize(path)  # a row is at least "1\n"; empty: 0
+            return size // 2 + 1 if size else 0
         if kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -169,7 +175,8 @@ def max_rows(path, fmt=None):
     return None
 
 
-def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress, missing=False):
+def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress, missing=False,
+                separator=False):
     stream = stdin
     if stream is None:
         if sys.stdin is None:
@@ -191,7 +198,7 @@ def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress, missing=
                     break
                 f.write(block)
         return _read_file(copy, STDIN_NAME, fmt, columns, names_wanted, temporary,
-                          progress, missing)
+                          progress, missing, separator)
     if fmt == "npy":
         return _read_npy(io.BytesIO(content), STDIN_NAME, columns)
     if fmt == "parquet":
@@ -200,7 +207,8 @@ def _read_stdin(columns, names_wanted, fmt, stdin, temporary, progress, missing=
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{STDIN_NAME}: not a text file (it is not UTF-8)") from None
-    return _read_text(_TextInMemory(text), columns, names_wanted, fmt, missing=missing)
+    return _read_text(_TextInMemory(text), columns, names_wanted, fmt, missing=missing,
+                      separator=separator)
 
 
 def _read_up_to(stream, size):

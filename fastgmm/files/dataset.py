@@ -399,16 +399,63 @@ def _as_float(path, X):
     raise DataError(f"{path}: the array holds {X.dtype} values, not numbers")
 
 
+def _pickled(name):
+    return DataError(f"{name}: the array holds Python objects (pickled data), not "
+                     "numbers; fastgmm reads numeric arrays only")
+
+
+def _npy_header_dtype(f, name):
+    """The dtype in the .npy header at the start of the binary file ``f``
+    (None for a header version NumPy reads only privately); DataError when
+    ``f`` does not start with one. Read without unpickling anything."""
+    start = f.read(len(_NPY_MAGIC))
+    if start[:1] == b"\x80":  # a pickle's protocol opcode
+        raise DataError(f"{name}: a Python pickle, not a .npy array (fastgmm does not "
+                        "load pickled data)")
+    if start != _NPY_MAGIC:
+        raise DataError(f"{name}: not a readable .npy array (it does not start "
+                        "with NumPy's .npy header)")
+    f.seek(0)
+    read = {(1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        version = np.lib.format.read_magic(f)
+        if version not in read:
+            return None
+        return read[version](f)[2]
+    except (ValueError, EOFError, OSError) as exc:
+        raise DataError(f"{name}: not a readable .npy array ({exc})") from None
+
+
+def load_npy(source, name):
+    """A ``.npy`` file as a read-only memory map (a path) or bytes as an array
+    (a binary file): its header is read first, so that a file of Python
+    objects is refused without loading it, and no message advises loading a
+    pickle (NumPy's own errors say how to)."""
+    try:
+        if isinstance(source, str):
+            with open(source, "rb") as f:
+                dtype = _npy_header_dtype(f, name)
+        else:
+            dtype = _npy_header_dtype(source, name)
+            source.seek(0)
+        if dtype is not None and dtype.hasobject:
+            raise _pickled(name)
+        if isinstance(source, str):
+            return np.load(source, mmap_mode="r", allow_pickle=False)
+        return np.load(source, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise _pickled(name) from None
+        raise DataError(f"{name}: not a readable .npy array ({exc})") from None
+
+
 def _read_npy(source, name, columns):
     """A file: its read-only memory map (columns selected window by window);
     bytes from standard input: an array in memory."""
-    try:
-        if isinstance(source, str):
-            X = np.load(source, mmap_mode="r", allow_pickle=False)
-        else:
-            X = np.load(source, allow_pickle=False)
-    except (ValueError, EOFError, OSError) as exc:
-        raise DataError(f"{name}: not a readable .npy array ({exc})") from None
+    X = load_npy(source, name)
     if not isinstance(X, np.ndarray):
         raise DataError(f"{name}: not a .npy array")
     if X.dtype.names is not None:

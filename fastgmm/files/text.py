@@ -89,6 +89,21 @@ def _field_counts(lines, delimiter):
         return []
 
 
+def _splits(lines, delimiter):
+    """Whether ``delimiter`` splits most of ``lines`` into the same number (>=
+    2) of fields: the share of lines that it does (0 when it does not)."""
+    counts = _field_counts(lines, delimiter)
+    if not counts:
+        return 0
+    modal, share = Counter(counts).most_common(1)[0]
+    return share if modal >= 2 and share >= len(counts) / 2 else 0
+
+
+#: A separator as a message names it, and the --format that reads it.
+_SEPARATORS = {",": ("commas", "csv"), ";": ("semicolons", "txt"), "\t": ("tabs", "tsv"),
+               "|": ("pipes (|)", "txt"), None: ("whitespace", "txt")}
+
+
 def sniff_delimiter(lines):
     """The column separator of these lines: one of `DELIMITERS`.
 
@@ -99,11 +114,8 @@ def sniff_delimiter(lines):
     """
     scores = {}
     for delimiter in DELIMITERS:
-        counts = _field_counts(lines, delimiter)
-        if not counts:
-            continue
-        modal, share = Counter(counts).most_common(1)[0]
-        if modal >= 2 and share >= len(counts) / 2:
+        share = _splits(lines, delimiter)
+        if share:
             scores[delimiter] = share
     if not scores:
         return ""
@@ -125,9 +137,12 @@ def _missing_float(cell):
     return float(cell) if cell else math.nan
 
 
-def _read_text(source, columns, names_wanted, kind, chunks=None, missing=False):
+def _read_text(source, columns, names_wanted, kind, chunks=None, missing=False,
+               separator=False):
     """A text table: parsed into memory, or with ``chunks`` = (temporary
-    files, progress, bytes) chunk by chunk into a temporary .npy."""
+    files, progress, bytes) chunk by chunk into a temporary .npy.
+    ``separator``: the column separator that ``--format`` asked for (a comma
+    for csv, a tab for tsv), used as it is; False: sniffed from the lines."""
     path = source.name
     try:
         lines = _sample_lines(source)
@@ -137,6 +152,14 @@ def _read_text(source, columns, names_wanted, kind, chunks=None, missing=False):
         what = "standard input is empty" if path == STDIN_NAME else "the file is empty"
         raise DataError(f"{path}: {what}")
     delimiter = sniff_delimiter(lines)
+    if separator is not False and delimiter != separator:
+        if delimiter != "" and not _splits(lines, separator):
+            asked, (found, fmt) = _SEPARATORS[separator][0], _SEPARATORS[delimiter]
+            raise DataError(
+                f"{path}: --format {kind} reads columns separated by {asked}, but "
+                f"its lines are separated by {found}; use --format {fmt}, or leave "
+                "--format out to have the separator found from the lines")
+        delimiter = separator if _splits(lines, separator) else ""
     single_column = delimiter == ""
     if single_column:
         delimiter = {"csv": ",", "tsv": "\t"}.get(kind)

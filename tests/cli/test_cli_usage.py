@@ -374,6 +374,63 @@ def test_more_components_than_a_file_can_have_rows_fails_before_reading(
     assert_one_error_line(code, out, err, "at most 7 rows, fewer than the 8 components")
 
 
+def test_messages_of_empty_files_both_model_options_pickles_and_formats(
+        capsys, monkeypatch, tmp_path, X):
+    """Issue 36.15: an empty file is 'empty' whatever -k (not 'at most 1
+    rows'); outliers with -k and -m says not both; a pickled or object .npy
+    is refused without NumPy's advice to load it with allow_pickle; --format
+    csv/tsv read their separator, and say so when the lines hold another."""
+    import pickle
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    for k in ("1", "2", "5"):
+        assert_one_error_line(*run_here(capsys, "fit", empty, "-k", k),
+                              "empty.csv: the file is empty")
+        assert_one_error_line(*run_here(capsys, "outliers", empty, "-k", k),
+                              "empty.csv: the file is empty")
+    one = tmp_path / "one.csv"
+    one.write_text("1")  # (one byte: at most one row, known before reading)
+    assert_one_error_line(*run_here(capsys, "fit", one, "-k", "2"),
+                          "one.csv: at most 1 row, fewer than the 2 components")
+    assert_one_error_line(*run_here(capsys, "outliers", one, "-k", "1"),
+                          "one.csv: 1 row; a fit needs at least 2")
+    path = tmp_path / "d.csv"
+    np.savetxt(path, X, delimiter=",", header="x,y,z", comments="")
+    model = tmp_path / "m.npz"
+    fastgmm.GaussianMixture(2, random_state=0).fit(X).save(model)
+    assert_one_error_line(*run_here(capsys, "outliers", path, "-m", model, "-k", "3"),
+                          "not both")
+    assert_one_error_line(*run_here(capsys, "outliers", path), "needs -k K",
+                          "-m MODEL.npz")
+    pickled = tmp_path / "p.npy"
+    pickled.write_bytes(pickle.dumps([1.0, 2.0]))
+    objects = tmp_path / "o.npy"
+    np.save(objects, np.array([[1.0, "a"]], dtype=object), allow_pickle=True)
+    for file, fragment in ((pickled, "a Python pickle"), (objects, "Python objects")):
+        for options in ([], ["--format", "npy"]):
+            code, out, err = run_here(capsys, "fit", file, "-k", "1", *options)
+            assert_one_error_line(code, out, err, fragment)
+            assert "allow_pickle" not in err and "pickle.load" not in err
+        write_stdin(monkeypatch, file.read_bytes())
+        code, out, err = run_here(capsys, "fit", "-", "-k", "1", "--format", "npy")
+        assert_one_error_line(code, out, err, fragment)
+        assert "allow_pickle" not in err
+    tabs = tmp_path / "t.tsv"
+    np.savetxt(tabs, X, delimiter="\t", header="x\ty\tz", comments="")
+    for file, asked, fragment in ((path, "tsv", "separated by tabs, but its lines "
+                                   "are separated by commas; use --format csv"),
+                                  (tabs, "csv", "separated by commas, but its lines "
+                                   "are separated by tabs; use --format tsv")):
+        assert_one_error_line(*run_here(capsys, "fit", file, "-k", "1", "--format",
+                                        asked), f"--format {asked} reads columns", fragment)
+    for file, asked in ((path, "csv"), (tabs, "tsv"), (tabs, "txt")):
+        code, out, err = run_here(capsys, "fit", file, "-k", "1", "--format", asked,
+                                  "--json")
+        assert code == 0, err
+        assert json.loads(out)["feature_names"] == ["x", "y", "z"]
+
+
 # -------------------------------------------------------------------- --scale
 
 
