@@ -399,13 +399,15 @@ def _check_weights(weights, noise_weight=0.0):
 
 
 def _check_noise(noise, metadata):
-    """A noise component's weight in [0, 1) and volume > 0, for a model
-    whose parameters say noise=True."""
+    """A noise component's weight in [0, 1] and volume > 0, for a model
+    whose parameters say noise=True. A weight of 1 is a fit's boundary (a
+    small volume, or an initial noise weight of 1: the noise takes every
+    row, the Gaussians' weights are ~1e-17), a mixture all the same."""
     if not isinstance(noise, dict):
         return "no 'noise' entry of the noise component"
     weight, volume = noise.get("noise_weight_"), noise.get("noise_volume_")
-    if not (_is_number(weight) and 0.0 <= weight < 1.0):
-        return f"noise_weight_ is {weight!r}, not a number in [0, 1)"
+    if not (_is_number(weight) and 0.0 <= weight <= 1.0):
+        return f"noise_weight_ is {weight!r}, not a number in [0, 1]"
     if not (_is_number(volume) and math.isfinite(volume) and volume > 0):
         return f"noise_volume_ is {volume!r}, not a positive number"
     if not (metadata.get("params") or {}).get("noise", False):

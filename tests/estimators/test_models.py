@@ -192,6 +192,23 @@ def test_warm_start_refuses_a_change_of_noise():
         noisy.set_params(noise=False).partial_fit(X)
 
 
+def test_a_fit_whose_noise_takes_every_row_is_saved(tmp_path):
+    # a noise volume so small that its density 1/V beats every Gaussian's, or
+    # an initial noise weight of 1: the fit ends at noise_weight_ = 1.0, which
+    # save() refused (the file took weights in [0, 1))
+    X = _noisy()
+    for kwargs in (dict(noise_volume=1e-30), dict(weights_init=[0.0, 0.0, 1.0])):
+        fitted = _quiet(GaussianMixture(2, noise=True, random_state=0, **kwargs), X)
+        assert fitted.noise_weight_ == 1.0
+        fitted.save(tmp_path / "m.npz")
+        loaded = load(tmp_path / "m.npz")
+        assert loaded.noise_weight_ == 1.0
+        assert np.all(loaded.predict(X) == -1)
+        # every row's density is the noise's, 1 / V
+        assert_allclose(loaded.score_samples(X), -np.log(fitted.noise_volume_),
+                        rtol=1e-9)
+
+
 def test_noise_volume_and_refusals(tmp_path):
     X = _noisy()
     given = GaussianMixture(2, noise=True, noise_volume=1000.0, random_state=0).fit(X)
