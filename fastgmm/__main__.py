@@ -5,7 +5,6 @@ imports neither NumPy nor the estimators (each command imports what it needs
 when it runs), so ``--help`` and ``--version`` answer at once.
 """
 
-import argparse
 import sys
 
 from ._constants import BACKENDS, COVARIANCE_TYPES
@@ -72,7 +71,9 @@ def _bench(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    from .cli.errors import ArgumentParser
+
+    parser = ArgumentParser(
         prog="fastgmm", description="Gaussian mixtures by EM, fast on a CPU."
     )
     parser.add_argument("--version", action="version",

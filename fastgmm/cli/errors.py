@@ -1,8 +1,10 @@
 """How a command fails: `CLIError` (one line on stderr, exit code 1), the
 `_command` wrapper that turns exceptions, signals and warnings into such
-lines.
+lines; `ArgumentParser`, whose argument errors are one line and a pointer to
+``--help`` (exit code 2, argparse's).
 """
 
+import argparse
 import os
 import signal
 import sys
@@ -13,6 +15,17 @@ from contextlib import ExitStack, contextmanager
 
 class CLIError(Exception):
     """A problem to report to the user in one line."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser (and its subcommands'), whose argument errors print
+    the error's line and one line naming ``--help`` instead of the usage
+    block, and exit with argparse's code 2 (a usage error, not an input
+    problem)."""
+
+    def error(self, message):
+        self.exit(2, f"fastgmm: error: {_one_line(message)}\n"
+                     f"see '{self.prog} --help' for the options\n")
 
 
 def _one_line(message):

@@ -123,6 +123,31 @@ def test_help_tells_every_default(capsys):
     assert parser.DATA_FORMATS == _data.FORMATS
 
 
+@pytest.mark.parametrize("argv, command, fragment", [
+    (["fit", "d.csv", "-k", "0"], "fastgmm fit", "argument -k/--components: expected"),
+    (["fit", "d.csv"], "fastgmm fit", "the following arguments are required: -k"),
+    (["outliers", "d.csv", "--contamination", "0.9"], "fastgmm outliers",
+     "expected 'auto' or a fraction in (0, 0.5]"),
+    (["predict", "m.npz", "d.csv", "--missing", "drop"], "fastgmm predict",
+     "argument --missing: invalid choice: 'drop'"),
+    (["frobnicate"], "fastgmm", "invalid choice: 'frobnicate'"),
+    ([], "fastgmm", "the following arguments are required: command"),
+])
+def test_argument_errors_are_one_line_and_a_pointer_to_help(capsys, argv, command,
+                                                            fragment):
+    """Issue 36.16: an argument error prints its line and one line naming
+    --help, not argparse's usage block (exit code 2, argparse's)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert captured.out == "" and len(lines) == 2, captured.err
+    assert lines[0].startswith("fastgmm: error: ") and fragment in lines[0], lines[0]
+    assert lines[1] == f"see '{command} --help' for the options", lines[1]
+    assert "usage:" not in captured.err
+
+
 # -------------------------------------------------------------- standard input
 
 
