@@ -516,13 +516,17 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         ``partial_fit`` continues the same stream; :func:`fastgmm.load` reads
         it back into a model that predicts exactly as this one. It is written
         to a temporary file beside ``path`` and renamed, so an existing
-        ``path`` is replaced only once the new file is complete. ``path`` is used as given (no
-        extension is added).
+        ``path`` is replaced only once the new file is complete.
 
         Parameters
         ----------
         path : str or path-like
-            The file to write, conventionally ending in ``.npz``.
+            The file to write. A name that does not end in ``.npz`` gets
+            ``.npz`` appended, as :func:`numpy.savez` does (``save("model")``
+            writes ``model.npz``; ``.NPZ`` counts too, as for the command
+            line's ``--out``, which takes only such names). :func:`fastgmm.load`
+            reads the name it is given, as :func:`numpy.load` does: pass it
+            the ``.npz`` name.
 
         Returns
         -------

@@ -30,7 +30,8 @@ def load(path):
     Parameters
     ----------
     path : str or path-like
-        The ``.npz`` file.
+        The ``.npz`` file, as named (nothing is appended, as in
+        :func:`numpy.load`; ``save("model")`` wrote ``model.npz``).
 
     Returns
     -------

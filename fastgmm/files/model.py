@@ -114,7 +114,8 @@ def write_model_file(path, arrays, metadata):
     Parameters
     ----------
     path : str or path-like
-        The file to write (atomically, see `atomic_output`).
+        The file to write (atomically, see `atomic_output`), with ``.npz``
+        appended unless it ends so (`model_path`).
     arrays : dict of str -> ndarray
         The parameter arrays (`PARAMETER_ARRAYS`), ``lower_bounds_``, and the
         optional ``init_*`` and ``scaling_*`` arrays; for a Bayesian mixture
@@ -135,6 +136,7 @@ def write_model_file(path, arrays, metadata):
         If the data would make a file that `read_model_file` refuses; nothing
         is written then.
     """
+    path = model_path(path)
     arrays = {name: np.asarray(value) for name, value in arrays.items()}
     metadata = dict(metadata)
     lower_bound = float(metadata["lower_bound_"])
@@ -154,6 +156,15 @@ def write_model_file(path, arrays, metadata):
     arrays[METADATA_KEY] = np.array(text)
     with atomic_output(path) as f:
         np.savez(f, **arrays)
+
+
+def model_path(path):
+    """The file a model is written to: ``path`` when it ends in ``.npz`` (in
+    any case, as the command line's ``--out`` takes it), else ``path +
+    '.npz'``, as ``numpy.savez`` names its files."""
+    path = os.fspath(path)
+    suffix = ".npz" if isinstance(path, str) else b".npz"
+    return path if path.lower().endswith(suffix) else path + suffix
 
 
 def not_ours(path, why):

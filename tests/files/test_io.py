@@ -312,3 +312,25 @@ def test_fit_dtype_keeps_float32_only():
     assert fit_dtype(np.dtype(">f4")) == np.float32
     for dtype in (np.float16, np.float64, np.int32, np.uint8, np.bool_):
         assert fit_dtype(dtype) == np.float64
+
+
+def test_save_names_its_file_as_numpy_savez_does(tmp_path):
+    # a name without .npz wrote a file without it, which the command line
+    # (--out MODEL.npz) would not have named; numpy.savez appends .npz
+    model, X = fitted("diag")
+    for name in ("noext", "model.txt", "m.npz"):
+        ours, numpys = tmp_path / "ours", tmp_path / "numpy"
+        for directory in (ours, numpys):
+            directory.mkdir(exist_ok=True)
+            for old in directory.iterdir():
+                old.unlink()
+        np.savez(numpys / name, x=np.zeros(1))
+        model.save(ours / name)
+        assert os.listdir(ours) == os.listdir(numpys)
+        assert_same_predictions(model, fastgmm.load(ours / os.listdir(ours)[0]), X)
+    # .npz in any case counts, as the command line takes it
+    model.save(str(tmp_path / "upper.NPZ"))
+    assert os.path.exists(tmp_path / "upper.NPZ")
+    assert not os.path.exists(tmp_path / "upper.NPZ.npz")
+    with pytest.raises(FileNotFoundError):
+        fastgmm.load(ours / "noext")  # read as named, as numpy.load does
