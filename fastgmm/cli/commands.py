@@ -201,8 +201,14 @@ def _fit(args):
         "covariance_type": model.covariance_type,
         "converged": bool(model.converged_),
         "n_iter": int(model.n_iter_),
+        # the estimator's lower_bound_: GaussianMixture's a mean per row,
+        # BayesianGaussianMixture's (scikit-learn's ELBO) a total over the rows
         "lower_bound": _number(model.lower_bound_),
+        "lower_bound_per_row": _number(model.lower_bound_ / n_samples if args.bayesian
+                                       else model.lower_bound_),
         "log_likelihood": _number(criteria["log_likelihood"]),
+        "mean_log_likelihood": _number(None if criteria["log_likelihood"] is None
+                                       else criteria["log_likelihood"] / n_samples),
         "bic": _number(criteria["bic"]),
         "aic": _number(criteria["aic"]),
         "icl": _number(criteria["icl"]),
@@ -242,12 +248,11 @@ def _fit(args):
               "BIC, AIC and ICL are of the standardized data; means are shown in "
               "the units of the data", file=out)
     if search is not None:
-        print(f"search: {len(search.results_)} candidates ranked by "
+        print(f"search: {count(len(search.results_), 'candidate')} ranked by "
               f"{criterion_label(args.criterion)}, {search.n_jobs_} at a time "
-              f"x {search.n_threads_} thread(s), {fit_time:.2f} s", file=out)
+              f"x {count(search.n_threads_, 'thread')}, {fit_time:.2f} s", file=out)
         _print_ranking(ranked, args.criterion, out)
-        print(f"best: {model.n_components} "
-              f"component{'' if model.n_components == 1 else 's'}, "
+        print(f"best: {count(model.n_components, 'component')}, "
               f"{model.covariance_type!r}", file=out)
     _print_model(summary, magnitudes, out)
     for key, what in (("model", "model saved to"), ("labels", "labels written to"),
@@ -273,7 +278,7 @@ def _init_sample_note(quiet):
         elif not quiet and not notes:
             notes.append(w.message)
             print(f"fastgmm: note: the initialization uses a random sample of "
-                  f"{w.message.size:,} of the {w.message.n_samples:,} rows (drawn "
+                  f"{w.message.size:,} of the {count(w.message.n_samples, 'row')} (drawn "
                   "with --seed), as "
                   "initializing from all of them would take more memory",
                   file=sys.stderr)
@@ -496,8 +501,8 @@ def _impute(args):
     if args.json:
         _print_json(report)
     elif args.out is not None and not args.quiet:
-        print(f"{_describe_data(data)}\n{missing:,} missing values imputed; written to "
-              f"{args.out}")
+        print(f"{_describe_data(data)}\n{count(missing, 'missing value')} imputed; "
+              f"written to {args.out}")
     return 0
 
 
@@ -580,6 +585,6 @@ def _outliers(args):
     if args.json:
         _print_json(report)
     elif args.out is not None and not args.quiet:
-        print(f"{_describe_data(data)}\n{flagged:,} outliers (log-density below "
+        print(f"{_describe_data(data)}\n{count(flagged, 'outlier')} (log-density below "
               f"{detector.offset_:.6g}); written to {args.out}")
     return 0

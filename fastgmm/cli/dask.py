@@ -17,7 +17,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .._constants import BLOCK_ROWS, fit_dtype
+from .._constants import BLOCK_ROWS, count, fit_dtype
 from ..kernels import _common
 from .errors import CLIError
 from .output import (
@@ -172,7 +172,7 @@ def read_files(data, columns=None, n_components=1, covariance_type="full",
     n_features = len(first.columns)
     for file, _, other_names in opened[1:]:
         if len(file.columns) != n_features:
-            raise _cli_error(f"{file.path}: {len(file.columns)} columns, but "
+            raise _cli_error(f"{file.path}: {count(len(file.columns), 'column')}, but "
                              f"{first.path} has {n_features}")
         if other_names != names:
             raise _cli_error(f"{file.path}: the columns ({', '.join(other_names)}) "
@@ -315,8 +315,8 @@ def fit_command(args):
     X, names, files = read_files(args.data, args.columns, k, covariance_type)
     n_samples, n_features = (int(s) for s in X.shape)
     if n_samples < max(k, 2):
-        raise CLIError(f"{args.data}: {n_samples} rows; a fit of {k} components "
-                            f"needs at least {max(k, 2)}")
+        raise CLIError(f"{args.data}: {count(n_samples, 'row')}; a fit of "
+                       f"{count(k, 'component')} needs at least {max(k, 2)}")
     start = time.perf_counter()
     client, cluster, where = _connect(args)
     try:
@@ -386,7 +386,9 @@ def fit_command(args):
         "converged": bool(model.converged_),
         "n_iter": int(model.n_iter_),
         "lower_bound": _number(model.lower_bound_),
+        "lower_bound_per_row": _number(model.lower_bound_),  # (GaussianMixture's)
         "log_likelihood": _number(log_likelihood),
+        "mean_log_likelihood": _number(log_likelihood / n_samples),
         **{name: _number(criteria[name]) for name in ("bic", "aic", "icl")},
         "fit_time": fit_time,
         "total_time": total_time,
@@ -411,10 +413,10 @@ def fit_command(args):
     shown = f" ({', '.join(names)})" if names else ""
     if len(shown) > 80:
         shown = shown[:76] + "...)"
-    print(f"{args.data}: {n_samples:,} rows x {n_features} columns{shown} in "
-          f"{len(files)} file(s)", file=out)
-    print(f"dask: {where}, {len(workers)} workers, {n_threads} threads; "
-          f"{len(X.chunks[0])} chunks, "
+    print(f"{args.data}: {count(n_samples, 'row')} x {count(n_features, 'column')}"
+          f"{shown} in {count(len(files), 'file')}", file=out)
+    print(f"dask: {where}, {count(len(workers), 'worker')}, "
+          f"{count(n_threads, 'thread')}; {count(len(X.chunks[0]), 'chunk')}, "
           + ("persisted on the workers" if persist else
              "more than half the workers' memory: read from the files at each "
              "iteration"), file=out)

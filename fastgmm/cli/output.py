@@ -10,6 +10,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+from .._constants import count
 from .errors import CLIError, _one_line
 
 #: Seconds a fit or search runs before its progress bar appears.
@@ -278,8 +279,8 @@ class Progress:
         done, total, outcome = event["done"], event["total"], event
         per_fit = self.elapsed() / done
         self.draw(
-            f"search: {done}/{total} fits  last: {outcome['n_components']} "
-            f"components, {outcome['covariance_type']} "
+            f"search: {done}/{total} fits  last: "
+            f"{count(outcome['n_components'], 'component')}, {outcome['covariance_type']} "
             f"({_duration(outcome['fit_time'])})  {_duration(per_fit)}/fit  "
             f"{_clock(self.elapsed())}",
             force=done == total,
@@ -340,20 +341,26 @@ SHOWN_FEATURES = 6
 def _print_model(summary, magnitudes, out):
     status = "converged" if summary["converged"] else "did not converge"
     k = summary["n_components"]
-    print(f"fitted {k} component{'' if k == 1 else 's'}, covariance "
+    print(f"fitted {count(k, 'component')}, covariance "
           f"{summary['covariance_type']!r}, in {summary['fit_time']:.2f} s: "
-          f"{summary['n_iter']} iterations, {status}", file=out)
+          f"{count(summary['n_iter'], 'iteration')}, {status}", file=out)
     bayesian = summary.get("bayesian")
+    # each number in total and per row: a Bayesian mixture's lower bound
+    # (scikit-learn's ELBO, which leaves out an additive constant, so it is
+    # no bound on the log-likelihood's value) is a total, a GaussianMixture's
+    # a mean per row
+    log_likelihood = (f"log-likelihood {summary['log_likelihood']:.6g} in total, "
+                      f"{summary['mean_log_likelihood']:.6g} per row")
     if bayesian is not None:
-        print(f"lower bound (ELBO) {summary['lower_bound']:.6g}; log-likelihood "
-              f"{summary['log_likelihood']:.6g}; weight prior "
-              f"{bayesian['weight_concentration_prior_type']}", file=out)
+        print(f"lower bound (ELBO, up to a constant) {summary['lower_bound']:.6g} in total, "
+              f"{summary['lower_bound_per_row']:.6g} per row; {log_likelihood}; "
+              f"weight prior {bayesian['weight_concentration_prior_type']}", file=out)
         print(f"effective components: {bayesian['effective_components']} of "
               f"{summary['n_components']} (weight above "
               f"{bayesian['effective_threshold']:g})", file=out)
     else:
-        print(f"lower bound {summary['lower_bound']:.6g} per row; log-likelihood "
-              f"{summary['log_likelihood']:.6g}; BIC {summary['bic']:.6g}; "
+        print(f"lower bound {summary['lower_bound']:.6g} per row; {log_likelihood}; "
+              f"BIC {summary['bic']:.6g}; "
               f"AIC {summary['aic']:.6g}; ICL {summary['icl']:.6g}", file=out)
     means = summary["means"]
     shown = min(SHOWN_FEATURES, len(means[0]))

@@ -280,8 +280,9 @@ def _check_features(model, data):
     d = data.X.shape[1]
     if d != model.n_features_in_:
         raise CLIError(
-            f"{data.path}: {d} columns, but the model was fitted on "
-            f"{model.n_features_in_} features (choose them with --columns)"
+            f"{data.path}: {_constants.count(d, 'column')}, but the model was fitted "
+            f"on {_constants.count(model.n_features_in_, 'feature')} (choose them "
+            "with --columns)"
         )
 
 
@@ -290,7 +291,8 @@ def _describe_data(data):
     names = f" ({', '.join(data.feature_names)})" if data.feature_names else ""
     if len(names) > 80:
         names = names[:76] + "...)"
-    return f"{data.path}: {n:,} rows x {d} columns{names}"
+    return (f"{data.path}: {_constants.count(n, 'row')} x "
+            f"{_constants.count(d, 'column')}{names}")
 
 
 def _plot_rows(data, scaling=None):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._constants import BLOCK_ROWS
+from .._constants import BLOCK_ROWS, count
 
 SUFFIXES = (".npy", ".csv", ".tsv", ".txt", ".dat", ".parquet")
 
@@ -302,7 +302,7 @@ def _resolve_columns(path, tokens, names, n_columns):
             if hi >= n_columns:
                 raise DataError(
                     f"{path}: column range {token} out of range "
-                    f"(the file has {n_columns} columns, 0 to {n_columns - 1})"
+                    f"(the file has {count(n_columns, 'column')}, 0 to {n_columns - 1})"
                 )
             indices.extend(range(lo, hi + 1))
             continue
@@ -321,7 +321,7 @@ def _resolve_columns(path, tokens, names, n_columns):
         if not -n_columns <= index < n_columns:
             raise DataError(
                 f"{path}: column index {index} out of range "
-                f"(the file has {n_columns} columns)"
+                f"(the file has {count(n_columns, 'column')})"
             )
         indices.append(index % n_columns)
     if len(set(indices)) != len(indices):

@@ -16,6 +16,7 @@ from collections import Counter
 
 import numpy as np
 
+from .._constants import count
 from . import dataset
 from .dataset import (
     DELIMITERS,
@@ -263,7 +264,7 @@ def _read_text_chunks(parse, skip, names, unnamed, temporary, progress, total_by
                     continue  # blank lines
                 if block.shape[1] != d:
                     raise DataError(parse.explain(ValueError(
-                        f"{block.shape[1]} columns instead of {d}")))
+                        f"{count(block.shape[1], 'column')} instead of {d}")))
                 check_window(path, block, n_rows, parse.missing)
                 for j in range(unnamed):
                     for start in (0, 1):
@@ -358,7 +359,7 @@ def _drop_row_numbers(path, X, names):
 
 
 def _fields(n):
-    return f"{n} field" if n == 1 else f"{n} fields"
+    return count(n, "field")
 
 
 #: Cells that other tools write for a missing value (named in the error).

@@ -547,6 +547,63 @@ def test_fit_bayesian_reports_the_effective_components(tmp_path, capsys, prior):
     assert code == 0 and "effective components: 3 of 8" in out and "ELBO" in out
 
 
+def test_the_bayesian_and_the_maximum_likelihood_reports_name_their_bounds(
+        tmp_path, capsys):
+    """Issue 36.19: BayesianGaussianMixture.lower_bound_ is scikit-learn's
+    ELBO, a total over the rows, where GaussianMixture's is a mean per row:
+    both reports say which, and give the lower bound and the log-likelihood
+    per row as well (the JSON report: 'lower_bound_per_row' and
+    'mean_log_likelihood' beside the estimator's own 'lower_bound')."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(300, 2) + c for c in ([0, 0], [6, 6])])
+    path = tmp_path / "two.npy"
+    np.save(path, X)
+    n = X.shape[0]
+    bayesian = fastgmm.BayesianGaussianMixture(n_components=4, random_state=0).fit(X)
+    mixture = fastgmm.GaussianMixture(2, random_state=0).fit(X)
+    for options, model in ((["-k", "4", "--bayesian"], bayesian), (["-k", "2"], mixture)):
+        code, out, err = run_here(capsys, "fit", path, *options, "--json")
+        assert code == 0, err
+        summary = json.loads(out)
+        per_row = model.lower_bound_ / (n if model is bayesian else 1)
+        assert summary["lower_bound"] == pytest.approx(model.lower_bound_, rel=1e-10)
+        assert summary["lower_bound_per_row"] == pytest.approx(per_row, rel=1e-10)
+        assert summary["mean_log_likelihood"] == pytest.approx(model.score(X), rel=1e-10)
+        code, out, err = run_here(capsys, "fit", path, *options)
+        assert code == 0, err
+        line = next(line for line in out.splitlines() if line.startswith("lower bound"))
+        if model is bayesian:
+            assert line.startswith(f"lower bound (ELBO, up to a constant) "
+                                   f"{model.lower_bound_:.6g} in total, {per_row:.6g} "
+                                   "per row; ")
+        else:
+            assert line.startswith(f"lower bound {per_row:.6g} per row; ")
+        assert (f"log-likelihood {summary['log_likelihood']:.6g} in total, "
+                f"{model.score(X):.6g} per row") in line
+
+
+def test_messages_count_one_in_the_singular(tmp_path, capsys):
+    """Issue 36.19: "1 row", "1 column", "1 component", not "1 rows"."""
+    path = tmp_path / "one.csv"
+    path.write_text("x\n1\n")
+    assert_one_error_line(*run_here(capsys, "fit", path, "-k", "2"),
+                          "one.csv: 1 row, fewer than the 2 components asked for")
+    assert_one_error_line(*run_here(capsys, "fit", path, "-k", "1"),
+                          "one.csv: 1 row; a fit needs at least 2")
+    data = tmp_path / "d.csv"
+    np.savetxt(data, np.random.RandomState(0).randn(10), header="x", comments="")
+    model = tmp_path / "m.npz"
+    code, out, err = run_here(capsys, "fit", data, "-k", "1", "-o", model)
+    assert code == 0, err
+    assert "d.csv: 10 rows x 1 column (x)" in out and "fitted 1 component," in out
+    two = tmp_path / "two.csv"
+    np.savetxt(two, np.zeros((3, 2)), delimiter=",")
+    assert_one_error_line(*run_here(capsys, "predict", model, two),
+                          "two.csv: 2 columns, but the model was fitted on 1 feature")
+    assert_one_error_line(*run_here(capsys, "fit", data, "-k", "1", "--columns", "3"),
+                          "(the file has 1 column)")
+
+
 def test_fit_bayesian_refuses_a_search_and_prior_alone(tmp_path):
     path = tmp_path / "x.npy"
     np.save(path, np.random.RandomState(1).randn(50, 2))
