@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import kernels
+from ._constants import count
 from .em import covariance as cov
 from .em import driver as _em
 from .em import init as _init
@@ -228,7 +229,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         X, w = self._initial_rows(rows, w, random_state)
         if w is not None and np.count_nonzero(w) < self.n_components:
             raise ValueError(
-                f"The initialization's sample of {X.shape[0]} rows has "
+                f"The initialization's sample of {count(X.shape[0], 'row')} has "
                 f"{np.count_nonzero(w)} with a positive weight, fewer than "
                 f"n_components = {self.n_components}; raise init_sample_size.")
         weights, means, covariances = _init.initial_parameters(
@@ -290,7 +291,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                 f"{np.shape(self.covariances_)} (covariance_type="
                 f"{self.__dict__.get('_fitted_covariance_type', '?')!r}); this fit needs "
                 f"{(k, n_features)} and {expected} (n_components={k}, "
-                f"covariance_type={t!r}, X with {n_features} features). Set "
+                f"covariance_type={t!r}, X with {count(n_features, 'feature')}). Set "
                 "warm_start=False to start anew."
             )
         return _em.EMRun(params=self._fitted_params(), lower_bound=self.lower_bound_)
@@ -551,7 +552,7 @@ class _SampleProgress:
         if done < wanted and now - self.last < 1.0:
             return
         self.last = now
-        print(f"Reading the initialization sample: {done:,} of {wanted:,} rows "
+        print(f"Reading the initialization sample: {done:,} of {count(wanted, 'row')} "
               f"({100.0 * done / wanted:.0f}%, {now - self.start:.1f} s)")
 
 
@@ -704,9 +705,9 @@ class InitSampleWarning(UserWarning):
 
     def __init__(self, n_samples, size):
         super().__init__(
-            f"X is not in memory and its {n_samples:,} rows are more than an "
+            f"X is not in memory and its {count(n_samples, 'row')} are more than an "
             f"initialization within {INIT_BYTES // 2**20} MiB takes: it uses a "
-            f"sample of {size:,} rows drawn with random_state, so the fit can "
+            f"sample of {count(size, 'row')} drawn with random_state, so the fit can "
             "differ from the in-memory fit, which initializes from all rows "
             "(init_sample_size='auto'; pass an int to choose the sample's size, "
             "the same int to both fits to make them equal).")

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from . import kernels
+from ._constants import count
 
 
 def make_data(n_samples, n_features, n_components, seed=0, dtype=np.float64):
@@ -38,8 +39,9 @@ def run(n_samples=1_000_000, n_features=4, n_components=12, covariance_type="ful
     from . import GaussianMixture
 
     X = make_data(n_samples, n_features, n_components, seed, np.dtype(dtype))
-    out(f"data: {n_samples:,} points x {n_features} features, {dtype}, "
-        f"{n_components} components, covariance_type={covariance_type!r}")
+    out(f"data: {count(n_samples, 'point')} x {count(n_features, 'feature')}, "
+        f"{dtype}, {count(n_components, 'component')}, "
+        f"covariance_type={covariance_type!r}")
     args = dict(n_components=n_components, covariance_type=covariance_type,
                 random_state=seed)
     # compile (or load the compiled kernels) outside the timed fit, with the
@@ -52,7 +54,7 @@ def run(n_samples=1_000_000, n_features=4, n_components=12, covariance_type="ful
     ours = GaussianMixture(**args, backend=backend)
     t_ours = _timed_fit(ours, X)
     out("whole fit, default arguments (k-means initialization, EM, final E-step):")
-    out(f"  fastgmm:      {t_ours:7.2f} s  {ours.n_iter_:3d} iterations  "
+    out(f"  fastgmm:      {t_ours:7.2f} s  {count(ours.n_iter_, 'iteration'):>14}  "
         f"lower bound {ours.lower_bound_:.6f}  ({backend} backend)")
     sklearn_mixture = None
     if compare:
@@ -63,7 +65,7 @@ def run(n_samples=1_000_000, n_features=4, n_components=12, covariance_type="ful
     if sklearn_mixture is not None:
         theirs = sklearn_mixture.GaussianMixture(**args)
         t_theirs = _timed_fit(theirs, X)
-        out(f"  scikit-learn: {t_theirs:7.2f} s  {theirs.n_iter_:3d} iterations  "
+        out(f"  scikit-learn: {t_theirs:7.2f} s  {count(theirs.n_iter_, 'iteration'):>14}  "
             f"lower bound {theirs.lower_bound_:.6f}")
         same = np.array_equal(ours.predict(X), theirs.predict(X))
         out(f"  fastgmm is {t_theirs / t_ours:.1f}x faster; lower bounds differ by "

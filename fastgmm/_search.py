@@ -27,7 +27,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constants import BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, MCLUST_MODELS
+from ._constants import BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, MCLUST_MODELS, count
 from .em import covariance as cov
 from .em import criteria as _criteria
 from .kernels import single_threaded_blas
@@ -431,7 +431,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         self.best_estimator_ = model
         if not model.converged_ and model.max_iter > 0:
             warnings.warn(
-                f"The best candidate ({best['n_components']} components, "
+                f"The best candidate ({count(best['n_components'], 'component')}, "
                 f"{best['covariance_type']!r}) did not converge. Increase "
                 "max_iter or tol.",
                 ConvergenceWarning,

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ._constants import count
+
 __all__ = ["mixture", "search", "weights"]
 
 #: A Bayesian mixture's components of weight at most this are not drawn by
@@ -199,9 +201,9 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
     k = model.means_.shape[0]
     shown, colors = _shown(model, threshold)
     if title is None:
-        title = f"{k} components, covariance_type={model.covariance_type!r}"
+        title = f"{count(k, 'component')}, covariance_type={model.covariance_type!r}"
         if threshold > 0:
-            title = (f"{len(shown)} of {k} components (weight > {threshold:g}), "
+            title = (f"{len(shown)} of {count(k, 'component')} (weight > {threshold:g}), "
                      f"covariance_type={model.covariance_type!r}")
     if X.shape[1] == 1:
         _mixture_1d(model, X[:, 0], ax, colors, shown)
@@ -399,7 +401,7 @@ def search(search, *, criterion=None, ax=None, title=None, style=None):
               ncol=2 if len(types) > 7 else 1, fontsize="small")
     if title is None:
         title = (f"{criterion.upper() if criterion != 'heldout' else 'held-out'}: "
-                 f"best {best['n_components']} components, "
+                 f"best {count(best['n_components'], 'component')}, "
                  f"{best['covariance_type']!r}")
     ax.set_title(title)
     return ax
@@ -454,8 +456,8 @@ def weights(model, *, ax=None, min_weight=None, title=None):
     ax.set_xlabel("component")
     ax.set_ylabel("weight")
     if title is None:
-        title = (f"{len(shown)} effective components of {values.size} "
+        title = (f"{count(len(shown), 'effective component')} of {values.size} "
                  f"(weight > {threshold:g})" if threshold > 0
-                 else f"weights of {values.size} components")
+                 else f"weights of {count(values.size, 'component')}")
     ax.set_title(title)
     return ax

@@ -42,6 +42,7 @@ from .._constants import (
     MCLUST_MODELS,
     MCLUST_STRUCTURE,
     WEIGHT_PRIOR_TYPES,
+    count,
     covariance_shape,
 )
 from .._version import __version__
@@ -379,7 +380,7 @@ def _check_params(metadata, n_components):
     stated = params.get("n_components", n_components)
     if stated != n_components:
         return (f"the parameter n_components is {stated!r} but the file holds "
-                f"{n_components} components")
+                f"{count(n_components, 'component')}")
     if params.get("covariance_type", metadata["covariance_type"]) \
             != metadata["covariance_type"]:
         return "the parameter covariance_type differs from the covariance type"
@@ -524,7 +525,7 @@ def _check_scaling(arrays, metadata, n_features):
             return f"the array {name} is missing"
         if a.shape != (n_features,) or a.dtype != np.float64 \
                 or not np.all(np.isfinite(a)):
-            return f"{name} is not {n_features} finite float64 values"
+            return f"{name} is not {count(n_features, 'finite float64 value')}"
     if np.any(arrays["scaling_scale"] <= 0):
         return "scaling_scale must be positive"
     return None

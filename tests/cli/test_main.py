@@ -15,6 +15,13 @@ def test_demo_small(capsys):
     assert out.count("weight ") == 3
 
 
+def test_demo_counts_one_in_the_singular(capsys):
+    assert main(["demo", "--n-samples", "1000", "--n-components", "1",
+                 "--n-features", "1", "--no-sklearn"]) == 0
+    out = capsys.readouterr().out
+    assert "data: 1,000 points x 1 feature, float64, 1 component," in out
+
+
 def test_demo_without_sklearn_comparison_float32(capsys):
     assert main(["demo", "--n-samples", "3000", "--n-components", "2",
                  "--dtype", "float32", "--covariance-type", "diag",

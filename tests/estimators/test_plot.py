@@ -186,6 +186,17 @@ def test_search_plot_one_line_per_covariance_type(tmp_path):
     assert ax_aic.get_ylabel().startswith("AIC")
 
 
+def test_titles_count_one_component_in_the_singular():
+    X, _ = make_blobs(300, 2, 1, seed=7)
+    model = GaussianMixture(1, random_state=0).fit(X)
+    assert plot.mixture(model, X).get_title() == "1 component, covariance_type='full'"
+    assert plot.weights(model).get_title() == "weights of 1 component"
+    search = GaussianMixtureSearch([1, 2], covariance_type="full",
+                                   random_state=0).fit(X)
+    assert search.best_params_["n_components"] == 1
+    assert plot.search(search).get_title() == "BIC: best 1 component, 'full'"
+
+
 def test_search_plot_heldout_with_error_bars(tmp_path):
     X, _ = make_blobs(300, 2, 2, seed=5)
     search = GaussianMixtureSearch([1, 2, 3], covariance_type="diag", cv=3,

@@ -284,6 +284,10 @@ def test_non_converged_best_warns_once():
     messages = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert len(messages) == 1 and "did not converge" in str(messages[0].message)
     assert not any(r["converged"] for r in search.results_)
+    with pytest.warns(ConvergenceWarning,
+                      match=r"The best candidate \(1 component, 'full'\) did not"):
+        GaussianMixtureSearch([1], covariance_type="full", max_iter=1,
+                              random_state=0).fit(X)
 
 
 @pytest.mark.parametrize("params, match", [

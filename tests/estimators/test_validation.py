@@ -122,6 +122,18 @@ def test_wrong_feature_count_and_nan_at_predict(method):
         assert re.search(pattern, str(a))
 
 
+def test_the_feature_count_messages():
+    # scikit-learn's own wording, "X has 1 features" (its estimator checks
+    # match it), and ours in the right number
+    ours = GaussianMixture(2, random_state=0).fit(X_GOOD)
+    theirs = sklearn_mixture.GaussianMixture(2, random_state=0).fit(X_GOOD)
+    a, b = raised(ours, X_GOOD[:, :1], "predict"), raised(theirs, X_GOOD[:, :1], "predict")
+    assert str(a) == str(b) and "X has 1 features" in str(a)
+    ours.set_params(warm_start=True)
+    with pytest.raises(ValueError, match=r"X with 1 feature\)"):
+        ours.fit(X_GOOD[:, :1])
+
+
 @pytest.mark.parametrize("sample_weight, pattern", [
     (np.ones(59), r"sample_weight.shape == \(59,\), expected \(60,\)"),
     (np.ones((60, 2)), "1D array"),

@@ -256,6 +256,19 @@ def test_constructor_parameters(tmp_path, name, value):
     assert_damaged(write(tmp_path / "m.npz", arrays, metadata))
 
 
+def test_counts_in_messages_are_in_the_right_number(tmp_path):
+    arrays, metadata = parts(k=1, d=1)
+    metadata["params"]["n_components"] = 2
+    with pytest.raises(ValueError, match="damaged.* the file holds 1 component$"):
+        fastgmm.load(write(tmp_path / "m.npz", arrays, metadata))
+    arrays, metadata = parts(k=1, d=1)
+    arrays.update(scaling_mean=np.array([1.0, 2.0]), scaling_scale=np.array([3.0]))
+    metadata["scaling"] = {"method": "standardize"}
+    with pytest.raises(ValueError,
+                       match="damaged.* scaling_mean is not 1 finite float64 value$"):
+        fastgmm.load(write(tmp_path / "m.npz", arrays, metadata))
+
+
 def test_scaling_entries(tmp_path):
     arrays, metadata = parts(d=2)
     arrays.update(scaling_mean=np.array([1.0, 2.0]), scaling_scale=np.array([3.0, 4.0]))

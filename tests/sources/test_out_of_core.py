@@ -201,6 +201,9 @@ def test_the_init_sample_warning_is_public():
     # its docstring says when it is raised and how to avoid it
     doc = fastgmm.InitSampleWarning.__doc__
     assert "init_sample_size" in doc and "bit for bit" in doc
+    # its counts with their nouns in the right number
+    message = str(fastgmm.InitSampleWarning(70_001, 1))
+    assert "its 70,001 rows are" in message and "sample of 1 row drawn" in message
 
 
 @pytest.mark.slow
