@@ -69,6 +69,9 @@ autosummary_imported_members = True
 autosummary_ignore_module_all = False  # a module page lists its __all__
 autodoc_typehints = "none"  # the signatures and numpydoc's sections say it
 add_module_names = False
+# quotes and ellipses made typographic, but not dashes: "--option" in the
+# command-line reference and in code stays two hyphens
+smartquotes_action = "qe"
 
 # Class pages list their methods themselves (docs/_templates/autosummary/
 # class.rst); numpydoc's member tables would repeat them.
@@ -97,6 +100,7 @@ sphinx_gallery_conf = {
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
     "show_memory": False,
+    "capture_repr": (),  # a block's last value is not printed (print() is)
     "plot_gallery": "True",
     # where an API page shows the examples that use its name
     "doc_module": ("fastgmm",),

@@ -28,17 +28,17 @@ import fastgmm
 rng = np.random.RandomState(0)
 cov = np.array([[1.0, 0.8, 0.5, 0.2], [0.8, 1.0, 0.6, 0.3],
                 [0.5, 0.6, 1.0, 0.4], [0.2, 0.3, 0.4, 1.0]])
-clusters = np.vstack([rng.multivariate_normal(mean, cov * scale, 700)
+clusters = np.vstack([rng.multivariate_normal(mean, cov * scale, 400)
                       for mean, scale in [([0, 0, 0, 0], 1.0),
                                           ([4, -3, 2, 1], 0.5),
                                           ([-3, 3, 4, -2], 0.8)]])
 wine = StandardScaler().fit_transform(load_wine().data[:, [0, 5, 6, 9, 11]])
-datasets = {"three clusters, 2,100 x 4": clusters, "wine, 178 x 5": wine}
+datasets = {"three clusters, 1,200 x 4": clusters, "wine, 178 x 5": wine}
 
 imputers = {
     "column mean (SimpleImputer)": lambda: SimpleImputer(),
     "KNNImputer": lambda: KNNImputer(n_neighbors=5),
-    "IterativeImputer": lambda: IterativeImputer(random_state=0, max_iter=20),
+    "IterativeImputer": lambda: IterativeImputer(random_state=0, max_iter=10),
     "fastgmm, 1 component": lambda: fastgmm.GaussianMixtureImputer(1, random_state=0),
     "fastgmm, 3 components": lambda: fastgmm.GaussianMixtureImputer(3, random_state=0),
 }
@@ -46,7 +46,7 @@ fractions = [0.1, 0.2, 0.3, 0.4]
 
 # %%
 # Remove entries completely at random, impute, and measure the error on the
-# removed entries only (the mean over three draws of the holes).
+# removed entries only (the mean over two draws of the holes).
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for ax, (name, X) in zip(axes, datasets.items()):
@@ -54,7 +54,7 @@ for ax, (name, X) in zip(axes, datasets.items()):
         errors = []
         for fraction in fractions:
             rmse = []
-            for seed in range(3):
+            for seed in range(2):
                 holes = np.random.RandomState(seed).rand(*X.shape) < fraction
                 holes[holes.all(axis=1), 0] = False   # keep one entry per row
                 X_missing = np.where(holes, np.nan, X)

@@ -48,7 +48,7 @@ results = {
     "LocalOutlierFactor": (-lof.negative_outlier_factor_, lof_flags),
 }
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+fig, ax = plt.subplots(figsize=(6, 4.5))
 for name, (score, flags) in results.items():
     flagged = flags == -1
     precision = (flagged & is_anomaly).sum() / max(flagged.sum(), 1)
@@ -56,12 +56,14 @@ for name, (score, flags) in results.items():
     auc = roc_auc_score(is_anomaly, score)
     print(f"{name:>22}: precision {precision:.2f}, recall {recall:.2f}, ROC AUC {auc:.3f}")
     fpr, tpr, _ = roc_curve(is_anomaly, score)
-    axes[0].plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
-axes[0].plot([0, 1], [0, 1], "k:", lw=1)
-axes[0].set_xlabel("false positive rate")
-axes[0].set_ylabel("true positive rate")
-axes[0].set_title("ROC of each detector's scores")
-axes[0].legend(loc="lower right", fontsize=8)
+    ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
+ax.plot([0, 1], [0, 1], "k:", lw=1)
+ax.set_xlabel("false positive rate")
+ax.set_ylabel("true positive rate")
+ax.set_title("ROC of each detector's scores")
+ax.legend(loc="lower right", fontsize=8)
+fig.tight_layout()
+plt.show()
 
 # %%
 # The rows on their first two principal components: malignant rows as
@@ -69,13 +71,14 @@ axes[0].legend(loc="lower right", fontsize=8)
 
 Z = PCA(2).fit_transform(X)
 flagged = detector.predict(X) == -1
-axes[1].scatter(Z[~is_anomaly, 0], Z[~is_anomaly, 1], s=8, c="C0", label="benign")
-axes[1].scatter(Z[is_anomaly, 0], Z[is_anomaly, 1], s=40, c="C3", marker="x",
-                label="malignant")
-axes[1].scatter(Z[flagged, 0], Z[flagged, 1], s=120, facecolors="none",
-                edgecolors="k", label="flagged by fastgmm")
-axes[1].set_title("first two principal components")
-axes[1].legend(fontsize=8)
+fig, ax = plt.subplots(figsize=(6, 4.5))
+ax.scatter(Z[~is_anomaly, 0], Z[~is_anomaly, 1], s=8, c="C0", label="benign")
+ax.scatter(Z[is_anomaly, 0], Z[is_anomaly, 1], s=40, c="C3", marker="x",
+           label="malignant")
+ax.scatter(Z[flagged, 0], Z[flagged, 1], s=120, facecolors="none",
+           edgecolors="k", label="flagged by fastgmm")
+ax.set_title("first two principal components")
+ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 

@@ -38,10 +38,13 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# BIC and ICL (lower is better) find the five clusters; AIC's lighter
-# penalty keeps adding components, and the held-out likelihood (higher is
-# better, with the spread over the five folds) flattens once the clusters
-# are found. ``results_`` holds every number, a table with pandas:
+# BIC (lower is better) finds the five clusters. ICL, which also penalizes
+# components that overlap, merges the two close clusters and picks four.
+# AIC's lighter penalty picks five here too, with a flatter curve beyond.
+# The held-out likelihood (higher is better; the bars are the spread over
+# the five folds) stops improving at four or five components: its maximum
+# further right is within that spread. ``results_`` holds every number, a
+# table with pandas:
 
 import pandas as pd  # noqa: E402
 
