@@ -66,11 +66,17 @@ def hypervolume(blocks):
     if not np.all(np.isfinite(covariance)):
         raise ValueError("The data's hypervolume overflows (the rows' range is too "
                          "large for float64): give noise_volume.")
-    values, axes = np.linalg.eigh(covariance)
-    # the rank with numpy's matrix_rank tolerance for the centred n x d rows
-    # (max(n, d) eps, relative), on their covariance: the least a float64
-    # covariance tells apart from 0
-    rank = int(np.sum(values > values[-1] * max(n_rows, d) * np.finfo(np.float64).eps))
+    axes = np.linalg.eigh(covariance)[1]
+    # the rank with numpy's matrix_rank tolerance (max(n, d) eps, relative),
+    # on the correlation matrix: free of the features' units, so a feature of
+    # a small spread beside large ones is not taken for a subspace, while
+    # collinear features are (a constant feature: rank below d at once)
+    spread = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    if np.all(spread > 0):
+        values = np.linalg.eigvalsh(covariance / np.outer(spread, spread))
+        rank = int(np.sum(values > values[-1] * max(n_rows, d) * np.finfo(np.float64).eps))
+    else:
+        rank = int(np.sum(spread > 0))  # (at most: the constant features drop out)
     if rank < d:
         raise ValueError(
             "The data's hypervolume is 0: the rows lie in a subspace of "

@@ -252,14 +252,19 @@ def test_noise_volume_of_rows_on_a_subspace_is_zero():
         fitted = _quiet(GaussianMixture(2, noise=True, noise_volume=1.0,
                                         reg_covar=1e-3, random_state=0), X)
         assert fitted.noise_weight_ < 1.0
-    # a thin spread along an axis is not a subspace: mclust's volume, the
-    # smaller of the bounding box's and the principal box's
-    X = np.column_stack([t, 1e-4 * rng.randn(200)])
-    fitted = GaussianMixture(2, noise=True, random_state=0).fit(X)
-    axes = np.linalg.eigh(np.cov(X.T))[1]
-    assert_allclose(fitted.noise_volume_, min(np.prod(np.ptp(X, axis=0)),
-                                              np.prod(np.ptp(X @ axes, axis=0))),
-                    rtol=1e-12)
+    # a thin spread along an axis is not a subspace, nor are features in
+    # units far apart (the rank is the correlation's, free of units):
+    # mclust's volume, the smaller of the bounding box's and the principal
+    # box's
+    noise = rng.randn(200)
+    for X in (np.column_stack([t, 1e-4 * noise]),
+              np.column_stack([1e6 * t, 1e-6 * noise]),
+              np.column_stack([t, noise + 1e-3 * t])):
+        fitted = _quiet(GaussianMixture(2, noise=True, random_state=0), X)
+        axes = np.linalg.eigh(np.cov(X.T))[1]
+        assert_allclose(fitted.noise_volume_, min(np.prod(np.ptp(X, axis=0)),
+                                                  np.prod(np.ptp(X @ axes, axis=0))),
+                        rtol=1e-9)
 
 
 def test_noise_volume_is_that_of_the_rows_of_positive_weight():
