@@ -365,7 +365,9 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
-            log p(x_i) under the fitted mixture.
+            The log-density log p(x_i) of each sample under the fitted
+            mixture (of its observed entries, with
+            ``nan_policy='marginalize'``).
         """
         return self._per_row(self._validate_predict(X), "log_norm")
 
@@ -402,7 +404,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Component labels.
+            Component labels, in ``range(n_components)`` (-1: the noise
+            component of a GaussianMixture with ``noise=True``).
         """
         return self._labels(self._validate_predict(X))
 
@@ -417,13 +420,16 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
-            Responsibilities; each row sums to 1.
+            Responsibilities; each row sums to 1 (with ``noise=True``, one
+            more column, the noise component's, last).
         """
         return self._per_row(self._validate_predict(X), "resp")
 
     def impute(self, X):
-        """X with each missing entry (NaN) replaced by its expectation given
-        the row's observed entries under the fitted mixture,
+        """Fill each missing entry (NaN) of X with its conditional expectation.
+
+        The expectation of the row's missing entries given its observed
+        ones under the fitted mixture,
         ``E[x_m | x_o] = sum_k r_k(x_o) (m_k,m + S_k,mo S_k,oo^-1 (x_o - m_k,o))``
         with ``r_k(x_o)`` the responsibilities of the observed entries.
 
@@ -696,11 +702,25 @@ class InitSampleWarning(UserWarning):
 
     Examples
     --------
-    >>> import numpy as np
+    A fit of a large memory map warns with it; made by hand here, it shows
+    its message and attributes:
+
+    >>> import warnings
     >>> import fastgmm
-    >>> X = np.load("points.npy", mmap_mode="r")  # doctest: +SKIP
-    >>> gm = fastgmm.GaussianMixture(6, random_state=0,
-    ...                              init_sample_size=1_000_000).fit(X)  # doctest: +SKIP
+    >>> w = fastgmm.InitSampleWarning(n_samples=3_000_000, size=1_000_000)
+    >>> w.n_samples, w.size
+    (3000000, 1000000)
+    >>> print(w)  # doctest: +ELLIPSIS
+    X is not in memory and its 3,000,000 rows are more than ... a sample of 1,000,000 rows ...
+
+    Silenced (around such a fit):
+
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.filterwarnings("ignore", category=fastgmm.InitSampleWarning)
+    ...     warnings.warn(w)
+    >>> len(caught)
+    0
     """
 
     def __init__(self, n_samples, size):

@@ -104,8 +104,7 @@ class BayesianGaussianMixture(_BaseMixture):
     verbose : int, default=0
         1 prints each initialization and iteration (and, for an X not in
         memory, how far the reading of the initialization sample has come);
-        2 adds times and the
-        change of the lower bound.
+        2 adds times and the change of the lower bound.
 
     verbose_interval : int, default=10
         Number of iterations between two prints.
@@ -163,7 +162,8 @@ degrees_of_freedom_prior_, covariance_prior_
     lower_bounds_ : list of float
         The lower bound after each iteration of the best run.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined only when X has string feature names.
 
     Notes

@@ -57,6 +57,28 @@ def show_config(file=None):
     why), which of its instruction-set variants are installed and which one
     this CPU runs, and whether it was compiled with OpenMP (without it, the
     Cython backend runs on one thread).
+
+    Parameters
+    ----------
+    file : file-like, default=None
+        Where to print: a text stream (any object with a ``write`` method).
+        None: ``sys.stdout``.
+
+    Examples
+    --------
+    >>> import io
+    >>> import fastgmm
+    >>> fastgmm.show_config()  # doctest: +ELLIPSIS
+    python: 3...
+    numpy: ...
+    scikit-learn: ...
+    kernel_threads: ...
+    cython_variants_built: [...]
+    ...
+    >>> buffer = io.StringIO()
+    >>> fastgmm.show_config(file=buffer)
+    >>> buffer.getvalue().splitlines()[0].split(":")[0]
+    'python'
     """
     for key, value in config().items():
         print(f"{key}: {value}", file=file or sys.stdout)

@@ -19,8 +19,14 @@ _MIXTURE_PARAMETERS = ("n_components", "covariance_type", "tol", "reg_covar",
 
 
 class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
-    """Fill missing values (NaN) with their expectation under a Gaussian
-    mixture fitted to the observed entries.
+    """Imputation of missing values (NaN) by a Gaussian mixture.
+
+    Fits a :class:`fastgmm.GaussianMixture` to the observed entries of X
+    (``nan_policy='marginalize'``: the exact EM of the observed entries) and
+    replaces each missing entry by its expectation given the row's observed
+    entries under that mixture (:meth:`GaussianMixture.impute`). A
+    scikit-learn transformer: ``fit``, ``transform``, ``fit_transform``, in
+    a ``Pipeline``.
 
     Parameters
     ----------
@@ -32,8 +38,27 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         carry the features' correlations into the imputed values; 'diag' and
         'spherical' impute each component's mean, weighted by the row's
         responsibilities.
-    tol, reg_covar, max_iter, n_init, init_params, random_state, backend, n_threads
-        As in :class:`fastgmm.GaussianMixture`.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood of the observed entries gains
+        less than ``tol``.
+    reg_covar : float, default=1e-6
+        Non-negative regularization added to the diagonal of covariances.
+    max_iter : int, default=100
+        The number of EM iterations to perform.
+    n_init : int, default=1
+        The number of initializations; the run with the best lower bound is
+        kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+            default='kmeans'
+        How the initial responsibilities are drawn, as in
+        :class:`fastgmm.GaussianMixture` (from the rows with each missing
+        entry replaced by its feature's mean).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization.
+    backend : {'auto', 'numba', 'cython'}, default='auto'
+        The compiled kernels to use; 'auto' picks per workload.
+    n_threads : int or None, default=None
+        Threads of the compiled pass; None uses all cores.
 
     Attributes
     ----------
@@ -42,8 +67,13 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
     n_iter_ : int
         EM iterations of the fit (the mixture's).
     n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        When X has feature names.
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Defined only when X has string feature names.
+
+    See Also
+    --------
+    GaussianMixture.impute : The same imputation by a fitted mixture.
 
     Examples
     --------
@@ -55,6 +85,10 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
     >>> filled = GaussianMixtureImputer(random_state=0).fit_transform(X)
     >>> bool(np.isnan(filled).any())
     False
+    >>> filled[:3].round(2)  # the second feature follows the first
+    array([[-1.81, -1.63],
+           [-1.46, -1.31],
+           [-1.6 , -1.45]])
     """
 
     _parameter_constraints: dict = {
@@ -81,13 +115,16 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            NaN where an entry is missing.
+            The training data, NaN where an entry is missing.
         y : Ignored
+            Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples; None weighs every sample 1.
 
         Returns
         -------
         self : GaussianMixtureImputer
+            The fitted imputer.
         """
         self._validate_params()
         X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2,
@@ -99,16 +136,19 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """X with each NaN replaced by its conditional expectation.
+        """Replace each NaN in X by its conditional expectation.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples, NaN where an entry is missing.
 
         Returns
         -------
         X_imputed : ndarray of shape (n_samples, n_features)
-            In X's dtype (float32 stays float32, else float64).
+            A new array in X's dtype (float32 stays float32, else float64),
+            its observed entries unchanged. A row with every entry missing
+            gets the mixture's mean.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=_DTYPES, order="C",

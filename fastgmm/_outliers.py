@@ -53,11 +53,46 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
         density, not a fixed count (for rows drawn from the fitted
         mixture, log p is a chi-square tail: a d = 2 Gaussian flags about
         5% of its own draws, fewer as d grows).
-    covariance_type, tol, reg_covar, max_iter, n_init, init_params, \
-random_state, warm_start, backend, n_threads, init_sample_size, \
-window_bytes, nan_policy, noise, noise_volume
-        As in :class:`fastgmm.GaussianMixture` (with ``noise=True`` the
-        threshold is on the density with the noise component).
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or an mclust \
+            model name, default='full'
+        The form of the covariances, as in :class:`fastgmm.GaussianMixture`
+        (R mclust's 14 models included).
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood gains less than ``tol``.
+    reg_covar : float, default=1e-6
+        Non-negative regularization added to the diagonal of covariances.
+    max_iter : int, default=100
+        The number of EM iterations to perform.
+    n_init : int, default=1
+        The number of initializations; the run with the best lower bound is
+        kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+            default='kmeans'
+        How the initial responsibilities are drawn, as in scikit-learn.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization.
+    warm_start : bool, default=False
+        If True, each fit after the first starts the mixture from the last
+        solution.
+    backend : {'auto', 'numba', 'cython'}, default='auto'
+        The compiled kernels to use; 'auto' picks per workload.
+    n_threads : int or None, default=None
+        Threads of the compiled pass; None uses all cores.
+    init_sample_size : 'auto' or int, default='auto'
+        Rows the initialization uses, as in :class:`fastgmm.GaussianMixture`.
+    window_bytes : int, default=64 MiB
+        For X read by windows (a memory map, zarr array, h5py dataset):
+        bytes of rows read at a time.
+    nan_policy : {'raise', 'marginalize'}, default='raise'
+        'marginalize': NaN entries are missing values, and a row's
+        log-density is that of its observed entries (see
+        :class:`fastgmm.GaussianMixture`).
+    noise : bool, default=False
+        If True, the mixture has a uniform noise component, and the
+        threshold is on the density with it.
+    noise_volume : float or None, default=None
+        The noise component's volume; None: computed from X (see
+        :class:`fastgmm.GaussianMixture`).
 
     Attributes
     ----------
@@ -69,8 +104,9 @@ window_bytes, nan_policy, noise, noise_volume
     n_iter_ : int
         EM iterations of the mixture's fit.
     n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        When X has feature names.
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Defined only when X has string feature names.
 
     Examples
     --------
@@ -123,14 +159,19 @@ window_bytes, nan_policy, noise, noise_volume
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            In memory, a memory map or array-like read by windows, or a dask
-            array.
+            The training data: in memory, a memory map or array-like read by
+            windows, or a dask array.
         y : Ignored
+            Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, for the mixture's fit and
+            for the threshold (a weight counts as that many rows); None
+            weighs every sample 1.
 
         Returns
         -------
         self : GaussianMixtureOutlierDetector
+            The fitted detector.
         """
         self._validate_params()
         params = {name: getattr(self, name) for name in _MIXTURE_PARAMETERS}
@@ -162,17 +203,51 @@ window_bytes, nan_policy, noise, noise_volume
             self.offset_ = _quantile.quantile(blocks, float(self.contamination))
 
     def score_samples(self, X):
-        """The log-density of each row under the mixture (higher: more
-        normal)."""
+        """Log-density of each sample under the mixture (higher: more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples (as :meth:`fit` takes them).
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            The mixture's :meth:`GaussianMixture.score_samples` (a dask
+            array for a dask X).
+        """
         check_is_fitted(self)
         return self.mixture_.score_samples(X)
 
     def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for outliers."""
+        """Log-density of each sample less the threshold: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples (as :meth:`fit` takes them).
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_`` (a dask array for a dask X).
+        """
         return self.score_samples(X) - self.offset_
 
     def predict(self, X):
-        """+1 for inliers, -1 for outliers (``decision_function < 0``)."""
+        """Label each sample an inlier (+1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The samples (as :meth:`fit` takes them).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            -1 where :meth:`decision_function` is negative, +1 elsewhere (a
+            dask array for a dask X).
+        """
         decision = self.decision_function(X)
         if _source.is_dask_array(decision):
             import dask.array as da
@@ -181,8 +256,7 @@ window_bytes, nan_policy, noise, noise_volume
         return np.where(decision < 0, -1, 1)
 
     def explain(self, X):
-        """What makes each row an outlier or not, for X in memory or read by
-        windows.
+        """What makes each sample an outlier or not.
 
         Parameters
         ----------

@@ -19,13 +19,14 @@ from .files.estimator import _load_bayesian
 
 
 def load(path):
-    """Read a mixture written by :meth:`GaussianMixture.save` or
-    :meth:`BayesianGaussianMixture.save`.
+    """Read a mixture written by the ``save`` method of a mixture.
 
-    The loaded model predicts exactly (bitwise) as the saved one: the
-    parameter arrays are stored as they are, in their dtype. Every value is
-    checked first (weights, Cholesky factors, covariances, fitted attributes,
-    constructor parameters), so a damaged file raises instead of loading.
+    :meth:`GaussianMixture.save` and :meth:`BayesianGaussianMixture.save`
+    write the file (``.npz``, no pickle). The loaded model predicts exactly
+    (bitwise) as the saved one: the parameter arrays are stored as they
+    are, in their dtype. Every value is checked first (weights, Cholesky
+    factors, covariances, fitted attributes, constructor parameters), so a
+    damaged file raises instead of loading.
 
     Parameters
     ----------
@@ -36,11 +37,11 @@ def load(path):
     Returns
     -------
     model : GaussianMixture or BayesianGaussianMixture
-        The fitted mixture (of the class that saved it), with its constructor parameters, fitted
-        attributes and feature names (if it was fitted with them). A file
-        written by ``fastgmm fit --scale`` gives the mixture of the
-        standardized columns and ``model.scaling_ = {"mean": ..., "scale":
-        ...}``: predict on ``(X - mean) / scale``.
+        The fitted mixture (of the class that saved it), with its
+        constructor parameters, fitted attributes and feature names (if it
+        was fitted with them). A file written by ``fastgmm fit --scale``
+        gives the mixture of the standardized columns and ``model.scaling_
+        = {"mean": ..., "scale": ...}``: predict on ``(X - mean) / scale``.
 
     Raises
     ------
@@ -53,9 +54,21 @@ def load(path):
 
     Examples
     --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
     >>> import fastgmm
-    >>> gm.save("model.npz")                             # doctest: +SKIP
-    >>> gm2 = fastgmm.load("model.npz")                  # doctest: +SKIP
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) + 5])
+    >>> gm = fastgmm.GaussianMixture(2, random_state=0).fit(X)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "model.npz")
+    ...     _ = gm.save(path)
+    ...     loaded = fastgmm.load(path)
+    >>> type(loaded).__name__
+    'GaussianMixture'
+    >>> bool(np.array_equal(loaded.predict_proba(X), gm.predict_proba(X)))
+    True
     """
     arrays, metadata = _io.read_model_file(path)
     if metadata["bayesian"] is not None:

@@ -9,6 +9,7 @@ cores.
 
 import copy
 import functools
+import inspect
 import math
 import time
 import warnings
@@ -52,9 +53,12 @@ def _delegated(name):
     def delegated(self, *args, **kwargs):
         return method(self._best(), *args, **kwargs)
 
+    # GaussianMixture's docstring, with a line on the delegation after its
+    # summary
+    summary, _, rest = inspect.cleandoc(method.__doc__).partition("\n\n")
     delegated.__doc__ = (
-        f"{name} of the best model, ``best_estimator_``; see "
-        f":meth:`GaussianMixture.{name}`.\n\n" + (method.__doc__ or "")
+        f"{summary}\n\nDelegated to the best model, ``best_estimator_``: see "
+        f":meth:`GaussianMixture.{name}`.\n\n{rest}"
     )
     return delegated
 
@@ -176,7 +180,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         Kernel threads of each fit.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined only when X has string feature names.
 
     See Also

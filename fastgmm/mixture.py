@@ -152,6 +152,25 @@ class GaussianMixture(_BaseMixture):
         an array-like read by windows or a dask array (for those, one more
         pass over X finds whether it holds a NaN).
 
+    noise : bool, default=False
+        If True, the mixture has one more component, a uniform density
+        ``noise_weight_ / noise_volume_`` over the data's region (Banfield &
+        Raftery 1993, as R mclust's noise component), for points that belong
+        to no cluster. EM estimates its weight with the others, starting from
+        0.1 (or from ``weights_init`` with ``n_components + 1`` entries, the
+        noise's last). :meth:`predict` labels its points -1,
+        :meth:`predict_proba` gives it the last column, and ``weights_``
+        (the Gaussians') sum to ``1 - noise_weight_``. Not (yet) with missing
+        values, :meth:`partial_fit`, :meth:`sample`, :meth:`impute` or
+        :meth:`condition`.
+
+    noise_volume : float or None, default=None
+        With ``noise=True``: the volume V of the noise's region (> 0), its
+        density being ``noise_weight_ / V``. None: mclust's default, the
+        smaller of the volumes of the data's bounding box and of its box
+        along the principal axes (of the rows of positive weight), computed
+        in two passes over X.
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -166,9 +185,24 @@ class GaussianMixture(_BaseMixture):
         Mean (weighted) log-likelihood of the training data at the best run.
     lower_bounds_ : list of float
         The lower bound after each iteration of the best run.
+    noise_weight_ : float
+        With ``noise=True``: the weight of the noise component.
+    noise_volume_ : float
+        With ``noise=True``: the volume of its region (``noise_volume``, or
+        the one computed from X).
+    n_steps_ : int
+        After :meth:`partial_fit`: the number of its steps.
+    n_samples_seen_ : int
+        After :meth:`partial_fit`: the rows of all its batches.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined only when X has string feature names.
+
+    See Also
+    --------
+    BayesianGaussianMixture : The variational Bayesian mixture.
+    GaussianMixtureSearch : Chooses n_components and covariance_type.
 
     Examples
     --------
@@ -518,8 +552,7 @@ class GaussianMixture(_BaseMixture):
         ----------
         values : array-like of shape (n_given,)
             The values of the given features.
-        features : array-like of int of shape (n_given,), or of bool of shape
-            (n_features,)
+        features : array-like of int of shape (n_given,) or of bool of shape (n_features,)
             Which features ``values`` are: integer indices, in the order of
             ``values`` (negative ones count from the end, as in Python and
             scikit-learn's column indexing: -1 is the last feature), or a

@@ -184,9 +184,19 @@ def mixture(model, X, *, dims=None, ax=None, n_std=2.0, max_points=20_000,
 
     Examples
     --------
+    >>> import numpy as np
+    >>> import fastgmm
     >>> import fastgmm.plot
-    >>> ax = fastgmm.plot.mixture(gm, X)                  # doctest: +SKIP
-    >>> ax.figure.savefig("mixture.png")                 # doctest: +SKIP
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) + 5])
+    >>> gm = fastgmm.GaussianMixture(2, random_state=0).fit(X)
+    >>> ax = fastgmm.plot.mixture(gm, X)
+    >>> ax.get_title()
+    "2 components, covariance_type='full'"
+    >>> [text.get_text() for text in ax.get_legend().get_texts()]
+    ['component 0 (weight 0.50)', 'component 1 (weight 0.50)']
+
+    ``ax.figure.savefig("mixture.png")`` then writes the figure to a file.
     """
     from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -336,8 +346,18 @@ def search(search, *, criterion=None, ax=None, title=None, style=None):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> import fastgmm
     >>> import fastgmm.plot
-    >>> ax = fastgmm.plot.search(search)                  # doctest: +SKIP
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) + 5])
+    >>> search = fastgmm.GaussianMixtureSearch(
+    ...     range(1, 4), covariance_type=["full", "diag"], random_state=0).fit(X)
+    >>> ax = fastgmm.plot.search(search)
+    >>> ax.get_title()
+    "BIC: best 2 components, 'diag'"
+    >>> ax.get_ylabel()
+    'BIC (lower is better)'
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -434,8 +454,15 @@ def weights(model, *, ax=None, min_weight=None, title=None):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> import fastgmm
     >>> import fastgmm.plot
-    >>> ax = fastgmm.plot.weights(bgm)                    # doctest: +SKIP
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) + 5])
+    >>> bgm = fastgmm.BayesianGaussianMixture(n_components=5, random_state=0).fit(X)
+    >>> ax = fastgmm.plot.weights(bgm)
+    >>> ax.get_title()
+    '2 effective components of 5 (weight > 0.01)'
     """
     from sklearn.utils.validation import check_is_fitted
 
