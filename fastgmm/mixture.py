@@ -169,7 +169,9 @@ class GaussianMixture(_BaseMixture):
         density being ``noise_weight_ / V``. None: mclust's default, the
         smaller of the volumes of the data's bounding box and of its box
         along the principal axes (of the rows of positive weight), computed
-        in two passes over X.
+        in two passes over X; rows that lie in a subspace (collinear or
+        constant features) have no such volume, and the fit raises
+        ``ValueError``: give ``noise_volume`` then.
 
     Attributes
     ----------
