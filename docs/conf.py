@@ -80,8 +80,9 @@ numpydoc_show_inherited_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
-# numpydoc's docstring checks: off in the site's build (docs/validate.py
-# runs them and lists every problem for the docstrings' authors).
+# numpydoc's docstring checks: off in the site's build
+# (docs/validate_docstrings.py runs them and lists every problem for the
+# docstrings' authors).
 numpydoc_validation_checks = set()
 
 # -- sphinx-gallery -----------------------------------------------------------
