@@ -712,7 +712,8 @@ def _in_dtype(values, dtype, name):
     values beyond ~1e19 (or the precisions of variances below ~1e-38), where
     scikit-learn's float32 fit fails too; a model of inf parameters could be
     neither saved nor sampled."""
-    out = values.astype(dtype)
+    with np.errstate(over="ignore"):  # (the error below says it)
+        out = values.astype(dtype)
     if not np.all(np.isfinite(out)):
         raise ValueError(
             f"The fitted {name} reach {np.max(np.abs(values)):.3g}, beyond "
