@@ -4,9 +4,10 @@ Speed against scikit-learn (recorded results)
 
 The latest recorded whole fits with default arguments (k-means
 initialization, EM to convergence, final E-step), fastgmm against
-scikit-learn, from ``benchmarks/results-2026-12-03-zen3-whole-fits.md``
-(run 3): a 2-vCPU AMD EPYC VM (Zen 3, AVX2), 2026-12-03, the minimum of 3
-runs, the same labels and iterations as scikit-learn in every row.
+scikit-learn, read from the newest ``benchmarks/results-*-whole-fits.md``
+(written by ``benchmarks/whole_fits.py``): the minimum of 3 runs, the same
+labels and iterations as scikit-learn in every row. The file's first line
+names the machine and the date.
 
 This example draws those numbers; it does not time anything (the site is
 built on machines of all kinds, often busy). To measure on your machine,
@@ -14,26 +15,39 @@ run ``python -m fastgmm demo`` or, from a source checkout,
 ``python -m fastgmm bench --whole-fits``.
 """
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 
-# data: (scikit-learn seconds, fastgmm seconds)
-RUN_3 = {
-    "digits PCA-16, k=10, full": (0.07949, 0.01525),
-    "digits PCA-16, k=10, diag": (0.01526, 0.00449),
-    "digits PCA-16, k=10, tied": (0.05409, 0.01106),
-    "digits PCA-16, k=10, spherical": (0.02011, 0.00516),
-    "iris, k=3, full": (0.02461, 0.00223),
-    "wine, k=3, full": (0.02166, 0.00256),
-    "china.jpg pixels, k=16, full": (20.530, 0.405),
-    "1e6 x 8, k=16, full": (17.732, 0.604),
-    "1e6 x 8, k=16, diag": (4.476, 0.437),
-    "2e5 x 32, k=8, full": (3.354, 0.395),
-    "search k=1..10 x 4 types, digits": (1.347, 0.190),
-}
+try:
+    here = Path(__file__).resolve().parent
+except NameError:  # (run cell by cell)
+    here = Path.cwd()
+results = sorted((here.parent / "benchmarks").glob("results-*-whole-fits.md"))[-1]
+lines = results.read_text().splitlines()
+machine = lines[0]
+print(machine)
 
-names = list(RUN_3)
-sklearn_s, fastgmm_s = np.array(list(RUN_3.values())).T
+
+def seconds(cell):
+    value, unit = cell.split()
+    return float(value) * {"s": 1.0, "ms": 1e-3, "us": 1e-6}[unit]
+
+
+# data: (scikit-learn seconds, fastgmm seconds), from the file's tables of
+# whole fits and of the model search (their rows start with "| " and hold
+# times in their 2nd and 3rd cells)
+RUN = {}
+for line in lines:
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if len(cells) >= 4 and cells[1][-1:] == "s" and cells[1][0].isdigit():
+        RUN[cells[0]] = (seconds(cells[1]), seconds(cells[2]))
+    if line.startswith("Per EM iteration"):
+        break
+
+names = list(RUN)
+sklearn_s, fastgmm_s = np.array(list(RUN.values())).T
 y = np.arange(len(names))
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5), sharey=True,
@@ -51,7 +65,7 @@ for yi, r in zip(y, ratio):
     right.text(r, yi, f" {r:.1f}x", va="center", fontsize=8)
 right.set_xlabel("fastgmm's speed-up")
 right.set_xlim(0, ratio.max() * 1.25)
-fig.suptitle("Whole default fits, AMD EPYC Zen 3 (2 vCPUs), 2026-12-03")
+fig.suptitle(machine.split(";")[0], fontsize=9)
 fig.tight_layout()
 plt.show()
 
