@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import kernels
-from ._constants import count
+from ._constants import FIT_DTYPES, count
 from .em import covariance as cov
 from .em import driver as _em
 from .em import init as _init
@@ -27,7 +27,7 @@ from .sources import rows as _source
 #: labels, norms, weights and candidate distances, a sort index).
 INIT_BYTES = 128 * 2**20
 INIT_ROW_BYTES = 96
-_DTYPES = [np.float64, np.float32]
+_DTYPES = FIT_DTYPES  # check_array's dtype: float32 stays, else float64
 
 
 class _BaseMixture(DensityMixin, BaseEstimator):

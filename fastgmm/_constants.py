@@ -1,9 +1,12 @@
 """Names and shapes shared by the estimators, the kernels, the model files
 and the command line.
 
-The one home of each; it imports nothing, so that the command line can build
-its options (and answer ``--help``) without loading NumPy or Numba.
+The one home of each; it imports nothing but `math`, so that the command line
+can build its options (and answer ``--help``) without loading NumPy or Numba
+(the functions that need NumPy import it when called).
 """
+
+import math
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 #: R mclust's 14 parsimonious models (`em.parsimonious`), in mclust's order.
@@ -34,15 +37,36 @@ def covariance_shape(n_components, n_features, covariance_type):
     }[covariance_type]
 
 
+#: The dtypes a fit reads its rows in, for scikit-learn's
+#: ``check_array(dtype=FIT_DTYPES)``: X's own dtype when it is one of these
+#: (native byte order), else the first. `fit_dtype` is the same rule for a
+#: dtype alone (memory maps, array-likes, data files).
+FIT_DTYPES = ("float64", "float32")
+
+
 def fit_dtype(dtype):
-    """The dtype a fit reads its rows in: float32 stays float32, anything else
-    (float16, float64, integers, big-endian float32 included) becomes float64,
-    as scikit-learn's ``check_array(dtype=[np.float64, np.float32])``."""
+    """The dtype a fit reads rows of ``dtype`` in, as scikit-learn's
+    ``check_array(dtype=FIT_DTYPES)`` decides it: native float32 and float64
+    stay, anything else (float16, integers, big-endian float32 on a
+    little-endian machine) becomes float64."""
     import numpy as np  # (here: importing this module loads no NumPy)
 
     dtype = np.dtype(dtype)
-    return np.dtype(np.float32 if dtype.kind == "f" and dtype.itemsize == 4
-                    else np.float64)
+    return dtype if dtype in FIT_DTYPES else np.dtype(FIT_DTYPES[0])
+
+
+def sum_is_finite(a):
+    """Whether the float64 sum of all of ``a``'s entries is finite: the cheap
+    first look for NaN and infinity (one pass, no mask). True means every
+    entry is finite; False means one is not, or the sum overflowed, so look
+    entry by entry then."""
+    import numpy as np
+
+    return bool(np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)))
+
+
+#: log(2 pi), of the Gaussian density's constant.
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 #: scikit-learn's message for a covariance that is not positive definite.

@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _quantile
+from ._constants import BLOCK_ROWS
 from .mixture import GaussianMixture
 from .sources import rows as _source
 
@@ -29,8 +30,6 @@ _MIXTURE_PARAMETERS = (
 #: contamination='auto': the threshold is Q1 - AUTO_FENCE (Q3 - Q1) of the
 #: training rows' log-densities (Tukey's lower fence).
 AUTO_FENCE = 1.5
-#: Rows scored at a time when X is read by windows.
-_BLOCK_ROWS = 1 << 16
 
 
 class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
@@ -298,8 +297,8 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
         distance = np.empty(n)
         decision = np.empty(n)
         contributions = np.empty((n, d)) if diagonal else None
-        for start in range(0, n, _BLOCK_ROWS):
-            block = np.asarray(X[start:start + _BLOCK_ROWS])
+        for start in range(0, n, BLOCK_ROWS):
+            block = np.asarray(X[start:start + BLOCK_ROWS])
             stop = start + block.shape[0]
             if in_memory is None:
                 with _source.rows_from(start):  # (an error names X's row)
@@ -363,8 +362,8 @@ def _log_density_blocks(mixture, X, w):
 
         def map_blocks(fn):
             out = []
-            for start in range(0, n, _BLOCK_ROWS):
-                block = np.asarray(X[start:start + _BLOCK_ROWS])
+            for start in range(0, n, BLOCK_ROWS):
+                block = np.asarray(X[start:start + BLOCK_ROWS])
                 with _source.rows_from(start):  # (an error names X's row)
                     values = mixture.score_samples(block).astype(np.float64)
                 out.append(fn(values,
@@ -375,9 +374,9 @@ def _log_density_blocks(mixture, X, w):
     values = mixture.score_samples(X).astype(np.float64)
 
     def map_blocks(fn):
-        return [fn(values[start:start + _BLOCK_ROWS],
-                   None if w is None else w[start:start + _BLOCK_ROWS])
-                for start in range(0, values.shape[0], _BLOCK_ROWS)]
+        return [fn(values[start:start + BLOCK_ROWS],
+                   None if w is None else w[start:start + BLOCK_ROWS])
+                for start in range(0, values.shape[0], BLOCK_ROWS)]
 
     return map_blocks
 

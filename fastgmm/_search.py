@@ -28,13 +28,12 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constants import BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, MCLUST_MODELS, count
+from ._constants import (BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, FIT_DTYPES,
+                         MCLUST_MODELS, count)
 from .em import covariance as cov
 from .em import criteria as _criteria
 from .kernels import single_threaded_blas
 from .mixture import GaussianMixture
-
-_DTYPES = [np.float64, np.float32]
 
 
 _CRITERION_LABELS = {
@@ -349,7 +348,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         """
         self._validate_params()
         grid = self._grid()
-        X = validate_data(self, X, dtype=_DTYPES, order="C", ensure_min_samples=2,
+        X = validate_data(self, X, dtype=FIT_DTYPES, order="C", ensure_min_samples=2,
                           ensure_all_finite=("allow-nan" if self.nan_policy == "marginalize"
                                              else True))
         n_samples = X.shape[0]

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import kernels
 from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
-from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS, MCLUST_MODELS
+from ._constants import BACKENDS, BLOCK_ROWS, COVARIANCE_TYPES, INIT_METHODS, MCLUST_MODELS
 from .em import covariance as cov
 from .em import criteria as _criteria
 from .em import driver as _em
@@ -722,7 +722,7 @@ def _in_dtype(values, dtype, name):
     return out
 
 
-def _row_blocks(rows, w=None, block_rows=65536):
+def _row_blocks(rows, w=None, block_rows=BLOCK_ROWS):
     """The rows of a source in blocks of ``block_rows`` whatever the source
     (in memory, read by windows, a dask array), so that what is summed over
     them has the same bits from any of them; each with its rows' weights

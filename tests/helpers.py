@@ -1,5 +1,8 @@
-"""What the tests share: data and parameter generators, an array-like that
-is not an ndarray, and the comparison of two fitted models bit for bit."""
+"""What the tests share: data and parameter generators (data with missing
+entries too), an array-like that is not an ndarray, a fit without its
+convergence warning, and the comparison of two fitted models bit for bit."""
+
+import warnings
 
 import numpy as np
 from numpy.testing import assert_array_equal
@@ -86,3 +89,22 @@ def assert_same_model(a, b):
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.n_iter_ == b.n_iter_ and a.lower_bound_ == b.lower_bound_
+
+
+def with_missing(n=400, d=3, k=3, seed=80, fraction=0.15, dtype=np.float64):
+    """Blobs far from the origin with about ``fraction`` of the entries NaN
+    (missing completely at random) and row 5 all NaN."""
+    X, _ = make_blobs(n, d, k, seed=seed, offset=20.0)
+    rng = np.random.RandomState(seed + 1)
+    X[rng.rand(n, d) < fraction] = np.nan
+    X[5] = np.nan  # a row with nothing observed
+    return X.astype(dtype)
+
+
+def quiet_fit(model, X, **kwargs):
+    """``model.fit(X)`` without its ConvergenceWarning."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, **kwargs)

@@ -20,10 +20,6 @@ from .output import Progress, _clock, _rate, _size
 BLOCK_ROWS = _constants.BLOCK_ROWS
 
 
-#: Bytes of one window of those passes (its rows, or its n x k probabilities).
-BLOCK_BYTES = 16 * 2**20
-
-
 #: A plot of more rows draws a random sample of this many (read by windows).
 PLOT_ROWS = 1_000_000
 
@@ -73,11 +69,11 @@ def _check_rows_before_reading(args, n_components):
 
 
 def _window_rows(n_features, n_components=1):
-    """Rows per window: at most `BLOCK_ROWS`, within `BLOCK_BYTES` (the rule
-    of `fastgmm.files.dataset.window_rows`, for the widest per-row output)."""
-    from ..files.dataset import window_rows
+    """Rows per window: at most `BLOCK_ROWS`, within the data files' window
+    bytes (`fastgmm.files.dataset.window_rows`, for the widest per-row output)."""
+    from ..files.dataset import DATA_WINDOW_BYTES, window_rows
 
-    return window_rows(max(n_features, n_components), 8, BLOCK_BYTES, BLOCK_ROWS)
+    return window_rows(max(n_features, n_components), 8, DATA_WINDOW_BYTES, BLOCK_ROWS)
 
 
 _NON_FINITE = re.compile(r"Input X contains (NaN|infinity)")

@@ -10,17 +10,14 @@ triangular with precision = U U^T; 'full' (k, d, d), 'tied' (d, d),
 """
 
 import functools
-import math
 
 import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
 from .. import kernels
-from .._constants import COVARIANCE_TYPES, ILL_DEFINED_MESSAGE, covariance_shape
+from .._constants import COVARIANCE_TYPES, ILL_DEFINED_MESSAGE, LOG_2PI, covariance_shape
 from ..kernels._common import SufficientStats
-
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 
@@ -249,12 +246,12 @@ def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
         compiled.log_prob_constants(
             np.ascontiguousarray(weights, dtype=np.float64),
             np.ascontiguousarray(precisions_chol, dtype=np.float64).reshape(-1),
-            covariance_type, n_features, 0.5 * n_features * _LOG_2PI, c)
+            covariance_type, n_features, 0.5 * n_features * LOG_2PI, c)
         return c
     with np.errstate(divide="ignore"):
         log_weights = np.log(weights)
     log_det = log_det_cholesky(precisions_chol, covariance_type, n_features)
-    c = log_weights + log_det - 0.5 * n_features * _LOG_2PI
+    c = log_weights + log_det - 0.5 * n_features * LOG_2PI
     if c.shape != weights.shape:
         c = np.broadcast_to(c, weights.shape)
     return np.ascontiguousarray(c, dtype=np.float64)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._constants import LOG_2PI
 from . import covariance as cov
 from . import parsimonious
 
@@ -237,7 +238,7 @@ def _run_in_one_call(backend, rows, w, params, covariance_type, tol, reg_covar,
             X, w_flat, weights, means.reshape(-1), covariances.reshape(-1),
             factors.reshape(-1), covariance_type, full_tiles, float(tol),
             float(reg_covar), float(eps), int(max_iter), float(lower_bound),
-            float(total_weight), 0.5 * n_features * cov._LOG_2PI, segments, threads,
+            float(total_weight), 0.5 * n_features * LOG_2PI, segments, threads,
             bounds)
     if status == drivers.EM_NONFINITE:
         raise ValueError(NONFINITE_MESSAGE)

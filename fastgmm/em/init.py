@@ -72,14 +72,18 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
     return _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill)
 
 
+def filled(X, means):
+    """A copy of X with each NaN replaced by its feature's entry of ``means``."""
+    out = np.array(X)
+    mask = np.isnan(out)
+    out[mask] = np.take(means, np.nonzero(mask)[1])
+    return out
+
+
 def _filled(X, fill):
     """X, or (``fill`` given) a copy with each NaN replaced by its
     feature's fill value."""
-    if fill is None:
-        return X
-    from ..sources.missing import filled
-
-    return filled(X, fill)
+    return X if fill is None else filled(X, fill)
 
 
 def _labels_from_indices(indices, n_samples):

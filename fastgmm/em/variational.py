@@ -33,10 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
 
-from .._constants import WEIGHT_PRIOR_TYPES
+from .._constants import LOG_2PI, WEIGHT_PRIOR_TYPES
 from . import covariance as cov
 
-_LOG_2PI = math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
 #: scikit-learn's M-step adds 10 eps to each count, eps of its responsibilities'
 #: dtype: float64 in its EM loop (X's dtype only in its initialization).
@@ -148,7 +147,7 @@ def log_prob_constants(params, prior_type, covariance_type, n_features):
     nu = params.degrees_of_freedom
     log_lambda = d * _LOG_2 + _digamma_sum(nu, d)
     c = (expected_log_weights(params.weight_concentration, prior_type)
-         + log_det - 0.5 * d * _LOG_2PI - 0.5 * d * np.log(nu)
+         + log_det - 0.5 * d * LOG_2PI - 0.5 * d * np.log(nu)
          + 0.5 * (log_lambda - d / params.mean_precision))
     return np.ascontiguousarray(c, dtype=np.float64)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._constants import BLOCK_ROWS, count
+from .._constants import BLOCK_ROWS, count, fit_dtype, sum_is_finite
 
 SUFFIXES = (".npy", ".csv", ".tsv", ".txt", ".dat", ".parquet")
 
@@ -63,6 +63,13 @@ PARQUET_CACHE_BYTES = 256 * 2**20
 
 #: Rows per window of the checks and passes made here.
 WINDOW_ROWS = BLOCK_ROWS
+
+
+#: Bytes of one window of the command line's passes over a data file (its
+#: rows in float64, or its n x k outputs): windows hold fewer than
+#: `WINDOW_ROWS` rows when rows are wide (`window_rows`). Not the window of a
+#: fit's source (`fastgmm.sources.rows.WINDOW_BYTES`), which is X's own bytes.
+DATA_WINDOW_BYTES = 16 * 2**20
 
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -227,15 +234,15 @@ class ColumnRows(FileRows):
 
 
 def standardize(X, mean, scale):
-    """(X - mean) / scale computed in float64, in X's dtype when it is
-    float32 or float64 (else float64): a new array.
+    """(X - mean) / scale computed in float64, in the dtype a fit reads X in
+    (`fit_dtype`: float32 or float64): a new array.
 
     ``fit --scale`` and ``predict``/``score`` of a scaled model both use this
     (window by window, or on an array in memory), so that the same rows give
     the same standardized values bit for bit.
     """
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    return ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(dtype, copy=False)
+    return ((np.asarray(X, dtype=np.float64) - mean) / scale).astype(
+        fit_dtype(X.dtype), copy=False)
 
 
 class StandardizedRows(FileRows):
@@ -244,14 +251,13 @@ class StandardizedRows(FileRows):
     def __init__(self, rows, mean, scale):
         self.rows, self.mean, self.scale = rows, mean, scale
         self.shape = rows.shape
-        self.dtype = (rows.dtype if rows.dtype in (np.float32, np.float64)
-                      else np.dtype(np.float64))
+        self.dtype = fit_dtype(rows.dtype)
 
     def read(self, start, stop):
         return standardize(self.rows.read(start, stop), self.mean, self.scale)
 
 
-def window_rows(n_features, itemsize=8, budget=16 * 2**20, max_rows=None):
+def window_rows(n_features, itemsize=8, budget=DATA_WINDOW_BYTES, max_rows=None):
     """Rows per window of a pass within about ``budget`` bytes: at least 256,
     at most ``max_rows`` (default `WINDOW_ROWS`). The command line's windows
     (`fastgmm.cli.reading`) are cut by this rule too."""
@@ -391,11 +397,10 @@ def npy_header(dtype, shape, size=None):
 
 
 def _as_float(path, X):
-    """X as float32/float64; a copy only for other numeric dtypes."""
-    if X.dtype in (np.float32, np.float64):
-        return X
+    """X in the dtype a fit reads it in (`fit_dtype`); a copy only for other
+    numeric dtypes."""
     if X.dtype.kind in "biuf":
-        return X.astype(np.float64)
+        return X.astype(fit_dtype(X.dtype), copy=False)
     raise DataError(f"{path}: the array holds {X.dtype} values, not numbers")
 
 
@@ -505,7 +510,7 @@ def check_window(path, block, first_row, allow_nan=False):
     """Raise DataError naming the first row of ``block`` (whose first row is
     data row ``first_row + 1``) with a NaN or infinite value (with
     ``allow_nan``, an infinite one)."""
-    if not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):
+    if not sum_is_finite(block):
         ok = ~np.isinf(block).any(axis=1) if allow_nan else np.isfinite(block).all(axis=1)
         if not ok.all():
             row = first_row + int(np.argmin(ok)) + 1

@@ -41,7 +41,7 @@ import dask.array as da
 import numpy as np
 
 from .. import kernels
-from .._constants import fit_dtype
+from .._constants import fit_dtype, sum_is_finite
 from ..kernels import _common
 from . import rows as _source
 
@@ -133,7 +133,7 @@ def _kernel_rows(block, dtype, start, check, missing=False):
     if check and missing:
         from .missing import _check_no_infinity
 
-        if not np.isfinite(np.add.reduce(X, axis=None, dtype=np.float64)):
+        if not sum_is_finite(X):
             _check_no_infinity(X, start)
     elif check:
         _source.check_finite(X, start)

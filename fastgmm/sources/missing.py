@@ -27,9 +27,10 @@ expected precisions nu_k W_k: the same pass is then the variational E-step
 with the missing entries latent (a row with nothing observed: log-likelihood
 log sum_k exp c'_k).
 
-How: the rows are cut into blocks (`BLOCK_BYTES` of X; a window when X is
-read by windows), and a block's rows are grouped by their pattern of missing
-entries (a bitmask per row). Each pattern's observed entries are gathered
+How: the rows are cut into blocks (in memory: `rows.WINDOW_BYTES` of X, as
+a window holds, in whole tiles; a window when X is read by windows), and a
+block's rows are grouped by their pattern of missing entries (a bitmask per
+row). Each pattern's observed entries are gathered
 once into a small C-contiguous array, and the pass over it is the compiled
 kernels' fused pass (`kernels.FitPass`, either backend, any dtype) under the
 marginal parameters of the pattern: means m_k,o and the Cholesky factor of
@@ -56,14 +57,11 @@ import math
 
 import numpy as np
 
+from .._constants import LOG_2PI, sum_is_finite
 from ..em import covariance as cov
 from ..kernels import _common
-from .rows import InMemoryRows, WindowedRows, _finite_error, _Passes
+from .rows import WINDOW_BYTES, InMemoryRows, WindowedRows, _finite_error, _Passes
 
-_LOG_2PI = math.log(2.0 * math.pi)
-
-#: Rows per block: at most this many bytes of X (whole tiles).
-BLOCK_BYTES = 1 << 26
 #: A fit keeps the blocks' grouped copies up to this many bytes in all.
 CACHE_BYTES = 1 << 28
 
@@ -73,7 +71,7 @@ def observed_sums(X, w):
     blocks of rows (nothing X-sized is allocated)."""
     n, d = X.shape
     counts, sums = np.zeros(d), np.zeros(d)
-    step = max(1, BLOCK_BYTES // 8 // max(d, 1))
+    step = max(1, WINDOW_BYTES // 8 // max(d, 1))
     for start in range(0, n, step):
         part = X[start:start + step]
         observed = ~np.isnan(part)
@@ -91,14 +89,6 @@ def observed_means(counts, sums):
         return np.where(counts > 0, sums / counts, 0.0)
 
 
-def filled(X, means):
-    """A copy of X with each NaN replaced by its feature's entry of ``means``."""
-    out = np.array(X)
-    mask = np.isnan(out)
-    out[mask] = np.take(means, np.nonzero(mask)[1])
-    return out
-
-
 # ------------------------------------------------------------ the algebra
 
 
@@ -106,7 +96,7 @@ def _model_terms(c, U, covariance_type, n_features):
     """(log weights, covariances in their own shape): what every pattern's
     marginal parameters come from, once per pass."""
     log_weights = (c - cov.log_det_cholesky(U, covariance_type, n_features)
-                   + 0.5 * n_features * _LOG_2PI)
+                   + 0.5 * n_features * LOG_2PI)
     return log_weights, cov.covariances_from_cholesky(U, covariance_type)
 
 
@@ -146,7 +136,7 @@ class _Marginals:
             self.U = np.ascontiguousarray(np.broadcast_to(U, (P, U.shape[0])))
             log_det = q * np.log(self.U)
             self.variance = covs
-        self.c = np.ascontiguousarray(log_weights[None, :] + log_det - 0.5 * q * _LOG_2PI)
+        self.c = np.ascontiguousarray(log_weights[None, :] + log_det - 0.5 * q * LOG_2PI)
 
 
 def _put(out, index, values):
@@ -498,7 +488,7 @@ class IncompleteRows(_IncompleteSource, InMemoryRows):
     def __init__(self, X):
         super().__init__(X)
         n, d = X.shape
-        step = max(_common.TILE, BLOCK_BYTES // (d * X.itemsize)
+        step = max(_common.TILE, WINDOW_BYTES // (d * X.itemsize)
                    // _common.TILE * _common.TILE)
         self._ranges = [(start, min(start + step, n)) for start in range(0, n, step)]
         self._kept, self._kept_bytes = {}, 0
@@ -534,7 +524,7 @@ def has_nan(rows):
     for start in range(0, rows.n_samples, rows.window_rows):
         stop = min(start + rows.window_rows, rows.n_samples)
         window = rows.read([(start, stop)], check=False)
-        if not np.isfinite(np.add.reduce(window, axis=None, dtype=np.float64)):
+        if not sum_is_finite(window):
             _check_no_infinity(window, start)
             found = found or bool(np.isnan(window).any())
         rows.release([(start, stop)])
@@ -545,10 +535,10 @@ def array_has_nan(X):
     """Whether an array in memory holds a NaN, in blocks of rows (infinity
     is an error, as scikit-learn's, naming its row)."""
     found = False
-    step = max(1, BLOCK_BYTES // max(X.shape[1] * X.itemsize, 1))
+    step = max(1, WINDOW_BYTES // max(X.shape[1] * X.itemsize, 1))
     for start in range(0, X.shape[0], step):
         part = X[start:start + step]
-        if not np.isfinite(np.add.reduce(part, axis=None, dtype=np.float64)):
+        if not sum_is_finite(part):
             _check_no_infinity(part, start)
             found = found or bool(np.isnan(part).any())
     return found
@@ -572,7 +562,7 @@ class WindowedIncompleteRows(_IncompleteSource, WindowedRows):
             at = 0
             for start, stop in pieces:
                 part = window[at:at + stop - start]
-                if not np.isfinite(np.add.reduce(part, axis=None, dtype=np.float64)):
+                if not sum_is_finite(part):
                     _check_no_infinity(part, start)
                 at += stop - start
         return window

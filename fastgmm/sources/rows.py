@@ -25,12 +25,13 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_array
 
-from .._constants import fit_dtype
+from .._constants import fit_dtype, sum_is_finite
 from ..kernels import _common
 
-#: Default window size of array-likes read window by window.
+#: Bytes of X a source takes at a time: the default window of an array-like
+#: read by windows (the estimators' ``window_bytes``), and the block of rows
+#: in memory whose missing entries `missing` groups by pattern.
 WINDOW_BYTES = 64 * 2**20
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def is_dask_array(X):
@@ -92,7 +93,7 @@ class rows_from:
 def check_finite(window, first_row=0):
     """Raise scikit-learn's ValueError, naming the row, if ``window`` has NaN/inf."""
     # a sum is finite when every term is (or overflows: then look closely)
-    if not np.isfinite(np.add.reduce(window, axis=None, dtype=np.float64)):
+    if not sum_is_finite(window):
         if not np.isfinite(window).all():
             raise _finite_error(window, first_row)
 

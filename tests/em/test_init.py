@@ -1,14 +1,15 @@
 """Initial parameters (`fastgmm.em.init`): from hard labels as the textbook
-M-step computes them, zero-weight rows left out, weights over the rows."""
+M-step computes them, zero-weight rows left out, weights over the rows, and
+rows with missing entries read as completed by their features' fill values."""
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from fastgmm import reference
 from fastgmm.em import init
 
-from ..helpers import COVARIANCE_TYPES, make_blobs
+from ..helpers import COVARIANCE_TYPES, DTYPES, make_blobs, with_missing
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -51,3 +52,38 @@ def test_rows_of_zero_weight_take_no_part(init_params):
                                 np.random.RandomState(0), 1e-6)
     for x, y in zip(a, b):
         assert_allclose(x, y, rtol=1e-12)
+
+
+@pytest.mark.parametrize("init_params",
+                         ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_initialization_reads_missing_entries_as_their_fill(init_params, compiled, dtype,
+                                                            weighted, monkeypatch):
+    # the initialization clusters the rows completed with the features'
+    # observed means, reading X in place: the same start as the completed copy
+    from fastgmm import kernels
+
+    if compiled and not kernels.cython_available():
+        pytest.skip("the compiled extension is not built")
+    if not compiled:
+        monkeypatch.setattr(kernels, "cython_available", lambda: False)
+    X = with_missing(n=300, d=4, dtype=dtype)
+    w = np.random.RandomState(3).uniform(0.5, 2.0, X.shape[0]) if weighted else None
+    observed = ~np.isnan(X)
+    weights = np.ones(X.shape[0]) if w is None else w
+    fill = weights @ np.where(observed, X, 0.0).astype(np.float64) / (weights @ observed)
+    completed = np.where(observed, X, fill.astype(dtype))
+    assert_array_equal(init.filled(X, fill), completed)
+    kept = X.copy()
+    for covariance_type in COVARIANCE_TYPES:
+        got = init.initial_parameters(X, w, 3, covariance_type, init_params,
+                                      np.random.RandomState(0), 1e-6, fill)
+        want = init.initial_parameters(completed, w, 3, covariance_type, init_params,
+                                       np.random.RandomState(0), 1e-6)
+        for a, b in zip(got, want):
+            assert np.all(np.isfinite(a))
+            # (float32: the copy holds the fill values rounded to float32)
+            assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-9, atol=1e-9)
+    assert_array_equal(X, kept)  # X is read, not changed

@@ -27,21 +27,9 @@ from ..helpers import (
     ArrayLike,
     assert_same_model,
     make_blobs,
+    quiet_fit,
+    with_missing,
 )
-
-
-def _data(n=400, d=3, k=3, seed=80, fraction=0.15, dtype=np.float64):
-    X, _ = make_blobs(n, d, k, seed=seed, offset=20.0)
-    rng = np.random.RandomState(seed + 1)
-    X[rng.rand(n, d) < fraction] = np.nan
-    X[5] = np.nan  # a row with nothing observed
-    return X.astype(dtype)
-
-
-def _quiet_fit(model, X, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X, **kwargs)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -50,16 +38,16 @@ def _quiet_fit(model, X, **kwargs):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_the_fit_is_the_textbook_em_of_the_observed_entries(backend, covariance_type,
                                                             dtype, weighted):
-    X = _data(dtype=dtype)
+    X = with_missing(dtype=dtype)
     w = np.random.RandomState(82).rand(len(X)) + 0.2 if weighted else None
     params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
                   nan_policy="marginalize", backend=backend, tol=0.0)
-    start = _quiet_fit(GaussianMixture(max_iter=0, **params), X, sample_weight=w)
+    start = quiet_fit(GaussianMixture(max_iter=0, **params), X, sample_weight=w)
     # the same start for both: the initial parameters in float64
     init = dict(weights_init=start.weights_.astype(float),
                 means_init=start.means_.astype(float),
                 precisions_init=start.precisions_.astype(float))
-    fitted = _quiet_fit(GaussianMixture(max_iter=4, **params, **init), X, sample_weight=w)
+    fitted = quiet_fit(GaussianMixture(max_iter=4, **params, **init), X, sample_weight=w)
     covariances = reference.full_covariances(
         1.0 / init["precisions_init"] if covariance_type in ("diag", "spherical")
         else np.linalg.inv(init["precisions_init"]), covariance_type, 3, X.shape[1])
@@ -77,8 +65,8 @@ def test_the_fit_is_the_textbook_em_of_the_observed_entries(backend, covariance_
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_the_observed_data_likelihood_never_decreases(covariance_type):
-    X = _data(fraction=0.3, seed=83)
-    fitted = _quiet_fit(GaussianMixture(3, covariance_type=covariance_type, tol=0.0,
+    X = with_missing(fraction=0.3, seed=83)
+    fitted = quiet_fit(GaussianMixture(3, covariance_type=covariance_type, tol=0.0,
                                         max_iter=40, nan_policy="marginalize",
                                         random_state=1), X)
     assert np.all(np.diff(fitted.lower_bounds_) >= -1e-12)
@@ -96,8 +84,8 @@ def test_without_nan_the_fit_is_todays_bit_for_bit(covariance_type):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_outputs_marginalise_the_missing_entries(covariance_type):
-    X = _data(seed=85)
-    model = _quiet_fit(GaussianMixture(3, covariance_type=covariance_type, random_state=0,
+    X = with_missing(seed=85)
+    model = quiet_fit(GaussianMixture(3, covariance_type=covariance_type, random_state=0,
                                        nan_policy="marginalize"), X)
     resp, log_likelihood = reference.e_step_missing(
         X, model.weights_, model.means_, model.covariances_, covariance_type)
@@ -120,10 +108,10 @@ def test_outputs_marginalise_the_missing_entries(covariance_type):
 
 
 def test_nan_is_an_error_unless_marginalised(tmp_path):
-    X = _data()
+    X = with_missing()
     with pytest.raises(ValueError, match="Input X contains NaN"):
         GaussianMixture(3).fit(X)
-    model = _quiet_fit(GaussianMixture(3, nan_policy="marginalize", random_state=0), X)
+    model = quiet_fit(GaussianMixture(3, nan_policy="marginalize", random_state=0), X)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         GaussianMixture(3, random_state=0).fit(X[~np.isnan(X).any(axis=1)]).predict(X)
     X_inf = X.copy()
@@ -142,7 +130,7 @@ def test_nan_is_an_error_unless_marginalised(tmp_path):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("source", ["memmap", "array-like"])
 def test_data_read_by_windows_fit_as_in_memory(covariance_type, source, tmp_path):
-    X = _data(n=3000, seed=89)
+    X = with_missing(n=3000, seed=89)
     w = np.random.RandomState(90).rand(len(X))
     if source == "memmap":
         np.save(tmp_path / "X.npy", X)
@@ -151,8 +139,8 @@ def test_data_read_by_windows_fit_as_in_memory(covariance_type, source, tmp_path
         windowed = ArrayLike(X)
     params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
                   nan_policy="marginalize")
-    a = _quiet_fit(GaussianMixture(**params), X, sample_weight=w)
-    b = _quiet_fit(GaussianMixture(window_bytes=3 * 8 * 700, **params), windowed,
+    a = quiet_fit(GaussianMixture(**params), X, sample_weight=w)
+    b = quiet_fit(GaussianMixture(window_bytes=3 * 8 * 700, **params), windowed,
                    sample_weight=w)
     assert a.n_iter_ == b.n_iter_
     assert_allclose(b.means_, a.means_, rtol=1e-12, atol=1e-12)
@@ -164,48 +152,6 @@ def test_data_read_by_windows_fit_as_in_memory(covariance_type, source, tmp_path
         assert max(stop - start for start, stop in windowed.reads) <= 700
 
 
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_blocks_kept_or_grouped_again_fit_as_one_block(covariance_type, monkeypatch):
-    # X cut into blocks of 512 rows, only the first kept: the fit is the one
-    # of a single block (sums in another order: the last bits only)
-    from fastgmm.sources import missing
-
-    X = _data(n=3000, seed=95)
-    w = np.random.RandomState(96).rand(len(X))
-    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
-                  nan_policy="marginalize")
-    a = _quiet_fit(GaussianMixture(**params), X, sample_weight=w)
-    monkeypatch.setattr(missing, "BLOCK_BYTES", 512 * 3 * 8)
-    monkeypatch.setattr(missing, "CACHE_BYTES", 512 * 3 * 8 * 2)
-    rows = missing.IncompleteRows(X)
-    kinds = [key is not None for key, *_ in rows.blocks()]
-    assert len(kinds) == 6 and kinds[0] and not all(kinds)
-    b = _quiet_fit(GaussianMixture(**params), X, sample_weight=w)
-    assert a.n_iter_ == b.n_iter_
-    assert_allclose(b.means_, a.means_, rtol=1e-12, atol=1e-12)
-    assert_allclose(b.covariances_, a.covariances_, rtol=1e-11)
-    assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=1e-13)
-    assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-10, atol=1e-14)
-    assert_allclose(b.impute(X), a.impute(X), rtol=1e-10)
-
-
-@pytest.mark.parametrize("n_features", [5, 70])
-def test_rows_are_grouped_by_their_pattern(n_features):
-    # bitmask codes up to 62 features, whole rows compared beyond
-    from fastgmm.sources.missing import _group_by_pattern
-
-    rng = np.random.RandomState(97)
-    missing = rng.rand(500, n_features) < 0.5
-    missing[:, 2:] = missing[:, :1] if n_features > 62 else missing[:, 2:]
-    patterns, rows = _group_by_pattern(missing)
-    assert sum(r.size for r in rows) == 500
-    assert np.unique(np.concatenate(rows)).size == 500
-    assert np.unique(patterns, axis=0).shape[0] == patterns.shape[0]
-    for pattern, r in zip(patterns, rows):
-        assert r.size and np.all(np.diff(r) > 0)
-        assert_array_equal(missing[r], np.broadcast_to(pattern, (r.size, n_features)))
-
-
 def test_a_memmap_without_nan_fits_as_today(tmp_path):
     X, _ = make_blobs(3000, 3, 3, seed=91)
     np.save(tmp_path / "X.npy", X)
@@ -215,11 +161,11 @@ def test_a_memmap_without_nan_fits_as_today(tmp_path):
 
 
 def test_partial_fit_on_batches_with_missing_entries():
-    X = _data(n=20000, seed=92, fraction=0.1)
+    X = with_missing(n=20000, seed=92, fraction=0.1)
     model = GaussianMixture(3, nan_policy="marginalize", random_state=0)
     for batch in np.array_split(X, 10):
         model.partial_fit(batch)
-    fitted = _quiet_fit(GaussianMixture(3, nan_policy="marginalize", random_state=0), X)
+    fitted = quiet_fit(GaussianMixture(3, nan_policy="marginalize", random_state=0), X)
     order = [int(np.argmin(np.sum((model.means_ - m) ** 2, axis=1))) for m in fitted.means_]
     assert_allclose(model.means_[order], fitted.means_, atol=0.2)
 
@@ -252,7 +198,7 @@ def test_marginalising_recovers_the_mixture_better_than_imputing_or_dropping():
 
 
 def test_the_imputer_in_a_pipeline():
-    X = _data(n=600, seed=87)
+    X = with_missing(n=600, seed=87)
     imputer = GaussianMixtureImputer(n_components=3, random_state=0)
     pipeline = make_pipeline(imputer, StandardScaler())
     out = pipeline.fit_transform(X)
@@ -264,7 +210,7 @@ def test_the_imputer_in_a_pipeline():
 
 
 def test_a_search_on_data_with_missing_entries():
-    X = _data(n=600, seed=88)
+    X = with_missing(n=600, seed=88)
     search = GaussianMixtureSearch(range(1, 5), covariance_type=["full", "diag"],
                                    nan_policy="marginalize", random_state=0).fit(X)
     assert search.best_params_["n_components"] == 3
@@ -372,39 +318,6 @@ def test_condition_on_values_far_from_every_component_is_the_limit(covariance_ty
             assert np.all(np.isfinite(conditional.means_))
 
 
-@pytest.mark.parametrize("init_params",
-                         ["kmeans", "k-means++", "random", "random_from_data"])
-@pytest.mark.parametrize("compiled", [True, False])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("weighted", [False, True])
-def test_initialization_reads_missing_entries_as_their_fill(init_params, compiled, dtype,
-                                                            weighted, monkeypatch):
-    # the initialization clusters the rows completed with the features'
-    # observed means, reading X in place: the same start as the completed copy
-    from fastgmm import kernels
-    from fastgmm.em.init import initial_parameters
-    from fastgmm.sources.missing import filled, observed_means, observed_sums
-
-    if compiled and not kernels.cython_available():
-        pytest.skip("the compiled extension is not built")
-    if not compiled:
-        monkeypatch.setattr(kernels, "cython_available", lambda: False)
-    X = _data(n=300, d=4, dtype=dtype)
-    w = np.random.RandomState(3).uniform(0.5, 2.0, X.shape[0]) if weighted else None
-    fill = observed_means(*observed_sums(X, w))
-    kept = X.copy()
-    for covariance_type in COVARIANCE_TYPES:
-        got = initial_parameters(X, w, 3, covariance_type, init_params,
-                                 np.random.RandomState(0), 1e-6, fill)
-        want = initial_parameters(filled(X, fill), w, 3, covariance_type, init_params,
-                                  np.random.RandomState(0), 1e-6)
-        for a, b in zip(got, want):
-            assert np.all(np.isfinite(a))
-            # (float32: the copy holds the fill values rounded to float32)
-            assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-9, atol=1e-9)
-    assert_array_equal(X, kept)  # X is read, not changed
-
-
 # ------------------------------------------------- BayesianGaussianMixture
 
 
@@ -427,8 +340,8 @@ def test_variational_outputs_integrate_out_the_missing_entries(covariance_type):
     # the responsibilities of a row with missing entries are the expected
     # joint density, exp E[log p(x, z = k | theta)] (scikit-learn's), with the
     # missing entries integrated out: checked by quadrature on scikit-learn's
-    X = _data(n=300, d=2, seed=87)
-    model = _quiet_fit(BayesianGaussianMixture(
+    X = with_missing(n=300, d=2, seed=87)
+    model = quiet_fit(BayesianGaussianMixture(
         n_components=3, covariance_type=covariance_type, random_state=0,
         nan_policy="marginalize"), X)
     peer = _sklearn_variational(model)
@@ -454,9 +367,9 @@ def test_variational_outputs_integrate_out_the_missing_entries(covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_variational_lower_bound_never_decreases(covariance_type, dtype):
-    X = _data(n=600, d=4, seed=88, dtype=dtype)
+    X = with_missing(n=600, d=4, seed=88, dtype=dtype)
     w = np.random.RandomState(4).uniform(0.5, 2.0, X.shape[0])
-    model = _quiet_fit(BayesianGaussianMixture(
+    model = quiet_fit(BayesianGaussianMixture(
         n_components=4, covariance_type=covariance_type, random_state=0, max_iter=60,
         tol=0.0, nan_policy="marginalize"), X, sample_weight=w)
     bounds = np.asarray(model.lower_bounds_)
@@ -472,8 +385,8 @@ def test_variational_lower_bound_never_decreases(covariance_type, dtype):
 
 
 def test_variational_priors_come_from_the_observed_entries():
-    X = _data(n=500, d=3, seed=91)
-    model = _quiet_fit(BayesianGaussianMixture(n_components=2, random_state=0, max_iter=2,
+    X = with_missing(n=500, d=3, seed=91)
+    model = quiet_fit(BayesianGaussianMixture(n_components=2, random_state=0, max_iter=2,
                                                nan_policy="marginalize"), X)
     assert_allclose(model.mean_prior_, np.nanmean(X, axis=0), rtol=1e-12)
     deviations = np.nan_to_num(X - np.nanmean(X, axis=0))
@@ -484,7 +397,7 @@ def test_variational_priors_come_from_the_observed_entries():
     # so each feature's variance is that of its observed entries
     assert_allclose(np.diag(model.covariance_prior_), np.nanvar(X, axis=0, ddof=1),
                     rtol=1e-10)
-    diag = _quiet_fit(BayesianGaussianMixture(n_components=2, covariance_type="diag",
+    diag = quiet_fit(BayesianGaussianMixture(n_components=2, covariance_type="diag",
                                               random_state=0, max_iter=2,
                                               nan_policy="marginalize"), X)
     assert_allclose(diag.covariance_prior_, np.nanvar(X, axis=0, ddof=1), rtol=1e-10)
@@ -500,15 +413,15 @@ def test_variational_without_nan_is_todays_bit_for_bit(covariance_type):
     assert_array_equal(a.means_, b.means_)
     assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     with pytest.raises(ValueError, match="Input X contains NaN"):
-        BayesianGaussianMixture(**params).fit(_data())
+        BayesianGaussianMixture(**params).fit(with_missing())
 
 
 def test_variational_fit_read_by_windows_as_in_memory(tmp_path):
-    X = _data(n=3000, seed=92)
+    X = with_missing(n=3000, seed=92)
     np.save(tmp_path / "X.npy", X)
     params = dict(n_components=3, random_state=0, nan_policy="marginalize")
-    a = _quiet_fit(BayesianGaussianMixture(**params), X)
-    b = _quiet_fit(BayesianGaussianMixture(window_bytes=3 * 8 * 700, **params),
+    a = quiet_fit(BayesianGaussianMixture(**params), X)
+    b = quiet_fit(BayesianGaussianMixture(window_bytes=3 * 8 * 700, **params),
                    np.load(tmp_path / "X.npy", mmap_mode="r"))
     assert a.n_iter_ == b.n_iter_
     assert_allclose(b.means_, a.means_, rtol=1e-11, atol=1e-12)

@@ -84,7 +84,7 @@ def test_the_selection_never_holds_every_value(monkeypatch):
 
     X = _data(6000)
     expected = GaussianMixtureOutlierDetector(3, contamination=0.1, random_state=0).fit(X)
-    monkeypatch.setattr(_outliers, "_BLOCK_ROWS", 700)
+    monkeypatch.setattr(_outliers, "BLOCK_ROWS", 700)
     monkeypatch.setattr(_quantile, "BINS", 16)
     monkeypatch.setattr(_quantile, "CAP", 100)
     seen = []

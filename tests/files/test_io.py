@@ -305,15 +305,6 @@ def test_the_npy_header_writer_gives_numpys_bytes():
         npy_header(np.float64, (10**80, 3), size=size)
 
 
-def test_fit_dtype_keeps_float32_only():
-    from fastgmm._constants import fit_dtype
-
-    assert fit_dtype(np.float32) == np.float32
-    assert fit_dtype(np.dtype(">f4")) == np.float32
-    for dtype in (np.float16, np.float64, np.int32, np.uint8, np.bool_):
-        assert fit_dtype(dtype) == np.float64
-
-
 def test_save_names_its_file_as_numpy_savez_does(tmp_path):
     # a name without .npz wrote a file without it, which the command line
     # (--out MODEL.npz) would not have named; numpy.savez appends .npz
