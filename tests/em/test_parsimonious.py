@@ -138,12 +138,25 @@ def test_the_constraints_hold(model):
                 assert_allclose(a @ b, b @ a, atol=1e-9 * np.abs(a @ b).max())
 
 
-def test_parameter_counts_are_mclusts():
-    # mclust's nVarParams for G = 3, d = 3
-    expected = {"EII": 1, "VII": 3, "EEI": 3, "VEI": 5, "EVI": 7, "VVI": 9, "EEE": 6,
-                "VEE": 8, "EVE": 10, "VVE": 12, "EEV": 12, "VEV": 14, "EVV": 16,
-                "VVV": 18}
-    assert {m: pm.n_covariance_parameters(m, 3, 3) for m in pm.MODELS} == expected
+#: R mclust 6.0.0, ``nVarParams(model, d, G)`` for the 14 models in mclust's
+#: order, printed once by ``sapply(models, function(m) nVarParams(m, d, G))``.
+MCLUST_N_VAR_PARAMS = {
+    (1, 1): [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    (1, 3): [1, 1, 3, 3, 3, 3, 6, 6, 6, 6, 6, 6, 6, 6],
+    (2, 2): [1, 2, 2, 3, 3, 4, 3, 4, 4, 5, 4, 5, 5, 6],
+    (3, 3): [1, 3, 3, 5, 7, 9, 6, 8, 10, 12, 12, 14, 16, 18],
+    (3, 4): [1, 3, 4, 6, 10, 12, 10, 12, 16, 18, 22, 24, 28, 30],
+    (5, 3): [1, 5, 3, 7, 11, 15, 6, 10, 14, 18, 18, 22, 26, 30],
+    (4, 7): [1, 4, 7, 10, 25, 28, 28, 31, 46, 49, 91, 94, 109, 112],
+}
+
+
+@pytest.mark.parametrize("G, d", sorted(MCLUST_N_VAR_PARAMS))
+def test_parameter_counts_are_mclusts(G, d):
+    assert pm.MODELS == ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE",
+                         "VVE", "EEV", "VEV", "EVV", "VVV")
+    got = [pm.n_covariance_parameters(m, G, d) for m in pm.MODELS]
+    assert dict(zip(pm.MODELS, got)) == dict(zip(pm.MODELS, MCLUST_N_VAR_PARAMS[(G, d)]))
 
 
 def test_the_compiled_orientation_checks_its_shapes():
