@@ -1,5 +1,10 @@
-"""The bench harness behind ``python -m fastgmm bench`` (from a source
-checkout): every fitter on the same data, in one process.
+"""The bench harness: every fitter on the same data, in one process.
+
+    python benchmarks/harness.py [--quick] [--d 8 32] [--covariance full] ...
+
+It runs from a source checkout against the fastgmm installed there (the
+package ships none of the benchmarks); ``--help`` lists the options. The asv
+suite (``benchmarks/suite``) loads this file by its path.
 
 For each workload (n, d, k, covariance type, dtype) the fitters run
 alternately, several times, from the same initial parameters with ``tol=0``:
@@ -25,6 +30,7 @@ each): 'full' 2·n·k·d², 'tied' n·(2d² + 6kd + k²), 'diag' 9·n·k·d,
 'spherical' 7·n·k·d.
 """
 
+import argparse
 import contextlib
 import gc
 import importlib.util
@@ -32,6 +38,7 @@ import math
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -656,3 +663,73 @@ def _cpu_name():
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown CPU"
+
+
+def build_parser():
+    from fastgmm._constants import COVARIANCE_TYPES
+
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/harness.py",
+        description="Compare fitters on the same data in one process.")
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run: smaller n, 4 iterations, one repeat")
+    parser.add_argument("--d", type=int, nargs="+",
+                        help="only these n_features (default: all of the grid)")
+    parser.add_argument("--k", type=int, nargs="+",
+                        help="only these n_components (default: all of the grid)")
+    parser.add_argument("--covariance", nargs="+", choices=COVARIANCE_TYPES,
+                        help="only these covariance types (default: all of the grid)")
+    parser.add_argument("--n-samples", type=int,
+                        help="override n_samples (default: the grid's)")
+    parser.add_argument("--dtype", nargs="+", default=["float64", "float32"],
+                        choices=["float64", "float32"],
+                        help="dtypes to run (default: float64 float32)")
+    parser.add_argument("--backend", nargs="+", default=["numba", "cython"],
+                        choices=["numba", "cython"],
+                        help="backends to run (default: numba cython)")
+    parser.add_argument("--max-iter", type=int, default=20,
+                        help="EM iterations per fit (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed repeats of each fit (default: %(default)s)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="also run each backend on one thread")
+    parser.add_argument("--memmap", type=int, metavar="N",
+                        help="instead of the grid, the out-of-core cell: a fit of N "
+                             "rows from a memory-mapped .npy against the same fit in "
+                             "memory (throughput, anonymous memory); workloads: "
+                             "d=8, k=6, diag unless --d/--k/--covariance choose "
+                             "from the grid (default: not run)")
+    parser.add_argument("--bayesian", action="store_true",
+                        help="time BayesianGaussianMixture (fastgmm's against "
+                             "scikit-learn's, from one shared posterior) instead "
+                             "of GaussianMixture (default: off)")
+    parser.add_argument("--memmap-dir", metavar="DIR",
+                        help="where --memmap writes its .npy (default: the "
+                             "temporary directory, TMPDIR)")
+    return parser
+
+
+def main(argv=None):
+    """The command line (whole default fits: ``benchmarks/whole_fits.py``)."""
+    args = build_parser().parse_args(argv)
+    grid = None
+    if args.d or args.k or args.covariance or args.n_samples:
+        base = QUICK_GRID if args.quick else FULL_GRID
+        if args.memmap and not (args.d or args.k or args.covariance):
+            base = MEMMAP_GRID
+        grid = [
+            (args.n_samples or n, d, k, ct) for n, d, k, ct in base
+            if (not args.d or d in args.d) and (not args.k or k in args.k)
+            and (not args.covariance or ct in args.covariance)
+        ]
+        if not grid:
+            sys.exit("benchmarks/harness.py: no workload matches these filters")
+    run(grid=grid, dtypes=args.dtype, backends=args.backend,
+        max_iter=args.max_iter, repeats=args.repeats, quick=args.quick,
+        scaling=args.scaling, memmap=args.memmap,
+        directory=args.memmap_dir, bayesian=args.bayesian)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Condense the table of ``python -m fastgmm bench`` to one line per workload.
+"""Condense the table of ``python benchmarks/harness.py`` to one line per workload.
 
     python benchmarks/summarize.py benchmarks/results-2026-11-25.md
 

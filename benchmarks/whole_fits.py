@@ -6,7 +6,6 @@ Fitters alternate, the minimum of REPEATS is kept; the same solution is
 checked (labels, n_iter_, lower bound). Run on an idle machine:
 
     python benchmarks/whole_fits.py [--repeats 3] [--quick] [--out results.md]
-    python -m fastgmm bench --whole-fits [--quick] [--repeats 3]   # the same
 """
 
 import argparse

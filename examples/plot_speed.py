@@ -12,7 +12,7 @@ names the machine and the date.
 This example draws those numbers; it does not time anything (the site is
 built on machines of all kinds, often busy). To measure on your machine,
 run ``python -m fastgmm demo`` or, from a source checkout,
-``python -m fastgmm bench --whole-fits``.
+``python benchmarks/whole_fits.py``.
 """
 
 from pathlib import Path

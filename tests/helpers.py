@@ -108,3 +108,20 @@ def quiet_fit(model, X, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(X, **kwargs)
+
+
+def benchmark_script(name):
+    """``benchmarks/NAME.py`` of the source checkout, loaded by its path (the
+    package ships none of the benchmarks)."""
+    import importlib.util
+    import pathlib
+    import sys
+
+    module_name = f"fastgmm_bench_{name}"
+    if module_name not in sys.modules:
+        path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # (its dataclasses look their module up)
+        spec.loader.exec_module(module)
+    return sys.modules[module_name]

@@ -1,13 +1,14 @@
-"""The comparison tool runs and reports every fitter (no timing is asserted)."""
+"""The comparison tool (``benchmarks/harness.py``) runs and reports every
+fitter (no timing is asserted)."""
 
 import os
 
 import numpy as np
 import pytest
 
-from fastgmm.__main__ import bench_harness
+from ..helpers import benchmark_script
 
-_bench = bench_harness()
+_bench = benchmark_script("harness")
 
 
 @pytest.fixture(autouse=True)
@@ -120,17 +121,14 @@ def test_bench_bayesian_rows_small():
     assert ours[8].endswith("x")          # predict_proba against scikit-learn's
 
 
-def test_bench_whole_fits_quick(capsys):
-    from fastgmm.__main__ import main
-
-    assert main(["bench", "--whole-fits", "--quick", "--repeats", "1"]) == 0
-    out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("| digits PCA-16, k=10,")
-            and line.split("|")[2].strip().endswith((" s", " ms"))]
-    assert len(rows) == 4  # the four covariance types
-    assert all(row.split("|")[6].strip() == "yes" for row in rows)  # same labels
-    per_iteration = [line for line in out.splitlines()
-                     if line.startswith("| ") and line.split("|")[2].strip().endswith(" us")]
-    assert len(per_iteration) == 5  # digits full/diag/spherical, iris, wine
-    search = [line for line in out.splitlines() if "k=1..10, 4 types" in line]
-    assert len(search) == 1 and "| yes (" in search[0]  # the same best model
+def test_the_command_line_filters_the_grid(monkeypatch):
+    runs = []
+    monkeypatch.setattr(_bench, "run", lambda **kwargs: runs.append(kwargs))
+    assert _bench.main(["--quick", "--d", "2", "--covariance", "full", "--dtype",
+                        "float64", "--backend", "numba"]) == 0
+    (kwargs,) = runs
+    assert kwargs["grid"] and all(d == 2 and ct == "full"
+                                  for _, d, _, ct in kwargs["grid"])
+    assert kwargs["dtypes"] == ["float64"] and kwargs["backends"] == ["numba"]
+    with pytest.raises(SystemExit, match="no workload matches"):
+        _bench.main(["--d", "99999"])
