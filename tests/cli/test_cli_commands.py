@@ -165,7 +165,7 @@ def test_console_script():
     result = subprocess.run([script, "--help"], capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0
-    for command in ("demo", "bench", "fit", "predict", "score"):
+    for command in ("demo", "fit", "predict", "score", "impute", "outliers"):
         assert command in result.stdout
 
 
