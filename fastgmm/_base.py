@@ -232,9 +232,12 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                 f"The initialization's sample of {count(X.shape[0], 'row')} has "
                 f"{np.count_nonzero(w)} with a positive weight, fewer than "
                 f"n_components = {self.n_components}; raise init_sample_size.")
+        # on the fit's backend (its choice for these rows, as `_fit` makes it)
+        backend = kernels.get_backend(self.backend, rows.n_samples, rows.n_features,
+                                      self.n_components, self._structure)
         weights, means, covariances = _init.initial_parameters(
             X, w, self.n_components, self._structure, self.init_params,
-            random_state, self.reg_covar, fill,
+            random_state, self.reg_covar, fill, backend,
         )
         if self._mclust_model is not None:  # the model's own first M-step
             covariances = parsimonious.constrain(weights, covariances,

@@ -145,7 +145,8 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
     eps = np.finfo(rows.dtype).eps
     is_float32 = rows.dtype == np.float32
     total_weight = rows.total_weight(w)
-    if _runs_in_one_call(backend, rows, params, covariance_type, model, monitor):
+    if _runs_in_one_call(backend, rows, params, covariance_type, model, monitor,
+                         n_threads):
         return _run_in_one_call(backend, rows, w, params, covariance_type, tol,
                                 reg_covar, max_iter, lower_bound, eps, total_weight,
                                 n_threads)
@@ -187,65 +188,65 @@ ONE_CALL = True
 ONE_CALL_MAX_BYTES = 8 * 2**20
 
 
-def _runs_in_one_call(backend, rows, params, covariance_type, model, monitor):
-    """Whether this run is one call of the Cython extension's ``em_loop``:
-    rows in memory (no missing entries, at most ONE_CALL_MAX_BYTES), the
-    maximum-likelihood mixture of 'full', 'diag' or 'spherical' on the pass
-    paths that need nothing of Python between passes (not the 'full' BLAS
-    tiles past 32 features nor float32 'full' tiles, which are recentred in
-    NumPy; not the 'diag' products), and a monitor that takes no
-    per-iteration output (no verbose messages, no callback)."""
-    if not (ONE_CALL and backend.name == "cython" and monitor.quiet
-            and type(model) is MaximumLikelihood and model.model is None
-            and covariance_type in ("full", "diag", "spherical")
-            and type(rows).__name__ == "InMemoryRows"
-            and rows.X.nbytes <= ONE_CALL_MAX_BYTES
-            and hasattr(backend.drivers, "em_loop")):
+def _runs_in_one_call(backend, rows, params, covariance_type, model, monitor,
+                      n_threads=None):
+    """Whether this run is one call of the backend's ``em_loop``: the
+    maximum-likelihood mixture of a covariance structure (no mclust model), a
+    monitor that takes no per-iteration output (no verbose messages, no
+    callback), rows that are one array in memory without missing entries
+    (``rows.in_memory_array()``, at most ONE_CALL_MAX_BYTES), and a pass the
+    backend's loop runs with the pass-by-pass driver's bits and without
+    losing threads (``backend.supports_em_loop``: the passes that need
+    nothing of Python between them)."""
+    if not (ONE_CALL and monitor.quiet and type(model) is MaximumLikelihood
+            and model.model is None):
+        return False
+    X = rows.in_memory_array()
+    if X is None or X.nbytes > ONE_CALL_MAX_BYTES:
         return False
     from ..kernels import _common
 
     n_components, n_features = params.means.shape
-    blas = _common.uses_blas(covariance_type, n_features, n_components, "cython")
-    if covariance_type == "full":
-        return not blas or (n_features <= _common.FULL_TILES_MAX_FEATURES
-                            and rows.dtype == np.float64)
-    return not blas
+    partitions = _common.partition_bounds(X.shape[0], n_components, n_features,
+                                          covariance_type)
+    return backend.supports_em_loop(covariance_type, n_features, n_components,
+                                    X.dtype, n_threads, len(partitions) - 1)
 
 
 def _run_in_one_call(backend, rows, w, params, covariance_type, tol, reg_covar,
                      max_iter, lower_bound, eps, total_weight, n_threads):
-    """`run_em` as one compiled call, the GIL released for the whole run: the
-    same bits (tests/em/test_one_call.py)."""
+    """`run_em` as one compiled call of the backend's ``em_loop``, the GIL
+    released for the whole run: the same bits (tests/em/test_one_call.py)."""
     from ..kernels import _common
 
-    drivers = backend.drivers
     n_components, n_features = params.means.shape
     weights = np.array(params.weights, dtype=np.float64)
     means = np.array(params.means, dtype=np.float64)
     covariances = np.array(params.covariances, dtype=np.float64)
     factors = np.array(params.precisions_cholesky, dtype=np.float64)
     bounds = np.empty(max_iter)
+    # 'full' on the pass's BLAS tiles (Cython's register-blocked tiles)
     full_tiles = covariance_type == "full" and _common.uses_blas(
-        "full", n_features, n_components, "cython")
-    X = rows.X
+        "full", n_features, n_components, backend.name)
+    X = rows.in_memory_array()
     partitions = _common.partition_bounds(X.shape[0], n_components, n_features,
                                           covariance_type)
     segments = _common.all_rows_segments(partitions)
     threads = max(1, min(backend.threads(n_threads), segments.shape[0]))
     w_flat = np.zeros(0) if w is None else np.ascontiguousarray(w, dtype=np.float64)
     with _common.single_threaded_blas():  # LAPACK's factorizations, as the passes'
-        status, n_iter, converged, component = drivers.em_loop(
+        status, n_iter, converged, component = backend.em_loop(
             X, w_flat, weights, means.reshape(-1), covariances.reshape(-1),
             factors.reshape(-1), covariance_type, full_tiles, float(tol),
             float(reg_covar), float(eps), int(max_iter), float(lower_bound),
             float(total_weight), 0.5 * n_features * LOG_2PI, segments, threads,
             bounds)
-    if status == drivers.EM_NONFINITE:
+    if status == backend.EM_NONFINITE:
         raise ValueError(NONFINITE_MESSAGE)
-    if status == drivers.EM_ILL_DEFINED:
+    if status == backend.EM_ILL_DEFINED:
         raise cov._ill_defined(int(component), covariance_type,
                                rows.dtype == np.float32)
-    if status == drivers.EM_NO_MEMORY:
+    if status == backend.EM_NO_MEMORY:
         raise MemoryError("fastgmm: cannot allocate the EM run's buffers")
     return EMRun(params=MixtureParams(weights, means, covariances, factors),
                  lower_bound=float(bounds[n_iter - 1]) if n_iter else lower_bound,

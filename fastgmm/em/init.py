@@ -3,8 +3,8 @@
 scikit-learn turns each ``init_params`` method into an n x k responsibility
 matrix and runs one M-step on it. We make the same draws in the same order
 (the k-means methods on fastgmm's compiled k-means, `em.kmeans`, which follows
-scikit-learn's ``KMeans`` and ``kmeans_plusplus`` draw by draw; scikit-learn's
-own where the Cython extension is not built), but never hold the n x k
+scikit-learn's ``KMeans`` and ``kmeans_plusplus`` draw by draw, on the fit's
+backend; scikit-learn's own when no backend is given), but never hold the n x k
 matrix: hard assignments stay a label vector, and the uniform draws of
 'random' are made again chunk by chunk from a copy of the generator state.
 The statistics go through the same M-step as EM itself.
@@ -18,7 +18,6 @@ extension, a copy for scikit-learn's KMeans).
 
 import numpy as np
 
-from .. import kernels
 from .._constants import BLOCK_ROWS
 from . import kmeans as _kmeans
 from .covariance import SufficientStats, m_step
@@ -27,21 +26,24 @@ _CHUNK_ROWS = BLOCK_ROWS
 
 
 def initial_parameters(X, w, n_components, covariance_type, init_params,
-                       random_state, reg_covar, fill=None):
+                       random_state, reg_covar, fill=None, backend=None):
     """(weights, means, covariances) in float64 from ``init_params``.
 
     ``w`` holds the sample weights, or is None when every sample weighs 1.
     Rows of weight 0 take no part: the result is that of the other rows.
     ``fill``: X's NaN entries are missing, each counting as its feature's
-    value in ``fill``.
+    value in ``fill``. ``backend``: the `kernels.Backend` whose compiled
+    k-means and labelled passes run (the fit's); None: scikit-learn's KMeans
+    and NumPy.
     """
     if w is not None and not np.all(w > 0):
         rows = np.flatnonzero(w > 0)
         X, w = X[rows], w[rows]
     n_samples = X.shape[0]
-    compiled = kernels.cython_available()
+    compiled = backend is not None
     if init_params == "kmeans" and compiled:
-        labels = _kmeans.kmeans(X, w, n_components, random_state, fill=fill).labels
+        labels = _kmeans.kmeans(X, w, n_components, random_state, fill=fill,
+                                backend=backend).labels
     elif init_params == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -53,7 +55,7 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
     elif init_params == "k-means++":
         if compiled:
             indices = _kmeans.plusplus_indices(X, w, n_components, random_state,
-                                               fill=fill)
+                                               fill=fill, backend=backend)
         else:
             from sklearn.cluster import kmeans_plusplus
 
@@ -69,7 +71,8 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
     else:  # "random"
         return _from_random_resp(X, w, n_components, covariance_type, random_state,
                                  reg_covar, fill)
-    return _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill)
+    return _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill,
+                        backend)
 
 
 def filled(X, means):
@@ -105,11 +108,13 @@ def _total_weight(w, n_samples):
     return float(n_samples if w is None else w.sum())
 
 
-def _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill=None):
-    """One M-step on hard assignments (label -1: the row belongs to none)."""
-    if kernels.cython_available():
+def _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill=None,
+                 backend=None):
+    """One M-step on hard assignments (label -1: the row belongs to none): on
+    ``backend``'s compiled passes, or (None) in NumPy."""
+    if backend is not None:
         return _from_labels_compiled(X, w, labels, n_components, covariance_type,
-                                     reg_covar, fill)
+                                     reg_covar, fill, backend)
     n_features = X.shape[1]
     stats = SufficientStats.zeros(n_components, n_features, covariance_type)
     centers = np.zeros((n_components, n_features))
@@ -134,13 +139,14 @@ def _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill=No
 
 
 def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar,
-                          fill=None):
+                          fill=None, backend=None):
     """`_from_labels` in two compiled passes over X (the labels' means, then
-    the statistics around them), in fixed partitions reduced in order."""
+    the statistics around them), in fixed partitions reduced in order, on
+    ``backend`` (None: `kernels.get_backend()`)."""
     from ..kernels import _common
 
     rows = _kmeans._Rows(X, w, np.zeros(X.shape[1]),
-                         layout=(n_components, covariance_type))
+                         layout=(n_components, covariance_type), backend=backend)
     k, d = n_components, rows.d
     kind = _common.KIND[covariance_type]  # 'spherical' sums the 'diag' scatter
     s2_shape = {_common.FULL: (k, d, d), _common.TIED: (d, d),
@@ -152,9 +158,9 @@ def _from_labels_compiled(X, w, labels, n_components, covariance_type, reg_covar
     s2 = np.empty((rows.n_parts, int(np.prod(s2_shape))))
 
     def statistics(centers, kind):
-        rows.module.labelled_partitions(rows.X, rows.w, labels, centers.ravel(),
-                                        rows.bounds, nk, s1, s2, kind, rows.n_threads,
-                                        fill_values)
+        rows.backend.labelled_partitions(rows.X, rows.w, labels, centers.ravel(),
+                                         rows.bounds, nk, s1, s2, kind, rows.n_threads,
+                                         fill_values)
         return nk.sum(axis=0), s1.sum(axis=0).reshape(k, d)
 
     counts, sums = statistics(np.zeros((k, d)), -1)

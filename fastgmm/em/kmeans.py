@@ -18,11 +18,13 @@ the same ``random_state`` the labels are scikit-learn's:
   is at most ``tol * mean(var(X, axis=0))``, then label once more; at most
   ``max_iter`` iterations.
 
-The passes (`fastgmm.kernels` ``kmeans_partitions``, ``kpp_partitions``) run
-in fixed row partitions, reduced in order: the same bits for any number of
-threads. What cannot be bit for bit scikit-learn's: its sums over rows run in
-an order that depends on its threads (the centres' last bits), and float32
-data are clustered in float64 here (scikit-learn clusters them in float32).
+Every compiled call is the chosen backend's (`kernels.Backend`: its k-means
+calls, the same bits in both backends). The passes (``kmeans_partitions``,
+``kpp_partitions``) run in fixed row partitions, reduced in order: the same
+bits for any number of threads. What cannot be bit for bit scikit-learn's:
+its sums over rows run in an order that depends on its threads (the centres'
+last bits), and float32 data are clustered in float64 here (scikit-learn
+clusters them in float32).
 Either can only change a label that sits on a tie to rounding.
 
 The rows are read in place (centred tile by tile): nothing X-sized but
@@ -45,17 +47,18 @@ _CHUNK_ROWS = BLOCK_ROWS
 
 
 class _Rows:
-    """X, its weights and partitions, and the offset the passes subtract.
+    """X, its weights and partitions, the offset the passes subtract, and the
+    backend whose compiled calls run them.
 
     ``layout``: (n_components, covariance_type) whose partial statistics the
     partitions must hold (`partition_bounds` keeps them within its budget).
     ``missing``: X may hold NaN entries, taken at the offset (0 once centred).
+    ``backend``: a `kernels.Backend` (None: `kernels.get_backend()`).
     """
 
     def __init__(self, X, w, offset, n_threads=None, layout=(1, "diag"),
-                 missing=False):
-        backend = kernels.get_backend("cython")
-        self.module = backend.drivers
+                 missing=False, backend=None):
+        self.backend = backend = _backend(backend)
         self.X = np.ascontiguousarray(X)
         self.n, self.d = self.X.shape
         self.w = (np.empty(0) if w is None
@@ -80,11 +83,11 @@ class _Rows:
         """(|x - offset|^2 per row, as scikit-learn's row_norms (einsum); the
         features' sums of squares (x - offset)^2), in one read of X."""
         out = np.empty(self.n)
-        variant = numpy_variant()
+        variant = numpy_variant(self.backend)
         if variant is not None and self.X.dtype in _FLOATS:
             squares = np.empty(self.d)
-            self.module.kmeans_norms(self.X, self.offset, out, squares, _CHUNK_ROWS,
-                                     *variant, self.n_threads)
+            self.backend.kmeans_norms(self.X, self.offset, out, squares, _CHUNK_ROWS,
+                                      *variant, self.n_threads)
             return out, squares
         squares = np.zeros(self.d)
         for start in range(0, self.n, _CHUNK_ROWS):
@@ -95,6 +98,18 @@ class _Rows:
 
     def weight_array(self):
         return np.ones(self.n) if self.w.size == 0 else self.w
+
+    def in_one_call(self):
+        """Whether the seeding's and Lloyd's loops run in one call: with the
+        NumPy path's bits (`numpy_variant`), and losing no thread
+        (`kernels.Backend.one_call_loops`)."""
+        return (numpy_variant(self.backend) is not None and self.X.dtype in _FLOATS
+                and self.backend.one_call_loops(self.n_threads, self.n_parts))
+
+
+def _backend(backend):
+    """The backend of the compiled calls (None: `kernels.get_backend()`)."""
+    return kernels.get_backend() if backend is None else backend
 
 
 def _row_norms(a):
@@ -111,15 +126,16 @@ _ONE_CALL_SHIFT = 8192
 _EINSUM_VARIANTS = ((2, 0), (4, 0), (4, 1), (2, 1), (8, 0), (8, 1), (1, 0))
 
 
+def numpy_variant(backend=None):
+    """The variant of np.einsum's dot this NumPy computes, if ``backend``'s
+    compiled norms, mean and seeding give the NumPy path's bits with it
+    (compared once per process and backend, on random data of magnitudes
+    2^-20..2^20); None: keep the NumPy path."""
+    return _numpy_variant(_backend(backend))
+
+
 @functools.cache
-def numpy_variant():
-    """The variant of np.einsum's dot this NumPy computes, if the compiled
-    norms, mean and seeding give the NumPy path's bits with it (compared here,
-    once per process, on random data of magnitudes 2^-20..2^20); None: keep
-    the NumPy path."""
-    module = kernels.get_backend("cython").drivers
-    if not hasattr(module, "kpp_loop"):  # pragma: no cover - an old build
-        return None
+def _numpy_variant(backend):
     rng = np.random.default_rng(20261202)
     a = rng.standard_normal((8, 41)) * np.exp2(rng.integers(-20, 21, size=(8, 41)))
     v = a.ravel()
@@ -128,16 +144,16 @@ def numpy_variant():
         same = True
         for d in range(1, a.shape[1] + 1):
             rows = np.ascontiguousarray(a[:, :d])
-            module.einsum_dots(rows, out, *variant)
+            backend.einsum_dots(rows, out, *variant)
             if not np.array_equal(out, _row_norms(rows)):
                 same = False
                 break
-        if same and module.einsum_dot(v, v, *variant) == np.einsum("i,i->", v, v):
-            return variant if _same_as_numpy(module, variant, rng) else None
+        if same and backend.einsum_dot(v, v, *variant) == np.einsum("i,i->", v, v):
+            return variant if _same_as_numpy(backend, variant, rng) else None
     return None
 
 
-def _same_as_numpy(module, variant, rng):
+def _same_as_numpy(backend, variant, rng):
     """The compiled norms, sums of squares and mean give NumPy's bits."""
     for dtype in _FLOATS:
         for d in (1, 2, 3, 8, 17):
@@ -145,7 +161,7 @@ def _same_as_numpy(module, variant, rng):
                  * np.exp2(rng.integers(-8, 9, size=(300, d)))).astype(dtype)
             offset = rng.standard_normal(d) * 100
             norms, squares = np.empty(300), np.empty(d)
-            module.kmeans_norms(X, offset, norms, squares, 128, *variant, 1)
+            backend.kmeans_norms(X, offset, norms, squares, 128, *variant, 1)
             xc = X.astype(np.float64) - offset
             expected = np.zeros(d)
             for start in range(0, 300, 128):
@@ -156,19 +172,21 @@ def _same_as_numpy(module, variant, rng):
                 return False
             if d >= 2:
                 mean = np.empty(d)
-                module.column_mean(X, mean)
+                backend.column_mean(X, mean)
                 if not np.array_equal(mean, X.mean(axis=0, dtype=np.float64)):
                     return False
     return True
 
 
-def column_mean(X):
-    """``X.mean(axis=0, dtype=np.float64)``, compiled when it has NumPy's bits."""
+def column_mean(X, backend=None):
+    """``X.mean(axis=0, dtype=np.float64)``, compiled (``backend``'s) when it
+    has NumPy's bits."""
     X = np.asarray(X)
+    backend = _backend(backend)
     if (X.ndim == 2 and X.shape[0] >= 1 and X.shape[1] >= 2 and X.dtype in _FLOATS
-            and X.flags.c_contiguous and numpy_variant() is not None):
+            and X.flags.c_contiguous and numpy_variant(backend) is not None):
         out = np.empty(X.shape[1])
-        kernels.get_backend("cython").drivers.column_mean(X, out)
+        backend.column_mean(X, out)
         return out
     return X.mean(axis=0, dtype=np.float64)
 
@@ -188,12 +206,12 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
     trials = 2 + int(np.log(n_clusters))
     indices = np.full(n_clusters, -1, dtype=np.intp)
     indices[0] = random_state.choice(n, p=weights / weights.sum())
-    if numpy_variant() is not None and rows.X.dtype in _FLOATS:
+    if rows.in_one_call():
         # the whole loop in one call (the draws of every round taken first,
         # as below)
         draws = random_state.uniform(size=(n_clusters - 1, trials))
-        rows.module.kpp_loop(rows.X, rows.offset, np.ascontiguousarray(xsq), rows.w,
-                             rows.bounds, draws, indices, np.empty(n), rows.n_threads)
+        rows.backend.kpp_loop(rows.X, rows.offset, np.ascontiguousarray(xsq), rows.w,
+                              rows.bounds, draws, indices, np.empty(n), rows.n_threads)
         return indices
     closest = np.full(n, np.inf)
     pots = np.empty((rows.n_parts, trials))
@@ -202,8 +220,8 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
     one_part = rows.n_parts == 1
 
     def update(c):
-        rows.module.kpp_partitions(rows.X, rows.offset, xsq, *_packed(c), closest,
-                                   rows.w, rows.bounds, pot1, True, rows.n_threads)
+        rows.backend.kpp_partitions(rows.X, rows.offset, xsq, *_packed(c), closest,
+                                    rows.w, rows.bounds, pot1, True, rows.n_threads)
         return pot1[0, 0] if one_part else pot1.sum()
 
     current_pot = update(rows.centred(indices[:1]))
@@ -214,11 +232,11 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
     for c in range(1, n_clusters):
         targets = draws[c - 1] * current_pot
         order = np.argsort(targets, kind="stable")
-        rows.module.kpp_pick(closest, rows.w, targets, order, picked)
+        rows.backend.kpp_pick(closest, rows.w, targets, order, picked)
         candidates = np.minimum(picked, n - 1)
         cands = rows.centred(candidates)
-        rows.module.kpp_partitions(rows.X, rows.offset, xsq, *_packed(cands), closest,
-                                   rows.w, rows.bounds, pots, False, rows.n_threads)
+        rows.backend.kpp_partitions(rows.X, rows.offset, xsq, *_packed(cands), closest,
+                                    rows.w, rows.bounds, pots, False, rows.n_threads)
         candidate_pots = pots[0] if one_part else pots.sum(axis=0)
         best = int(candidate_pots.argmin())
         indices[c] = candidates[best]
@@ -237,20 +255,22 @@ class KMeansResult:
 
 
 def kmeans(X, w, n_clusters, random_state, *, max_iter=300, tol=1e-4, n_threads=None,
-           fill=None):
+           fill=None, backend=None):
     """scikit-learn's ``KMeans(n_clusters, n_init=1).fit(X, sample_weight=w)``:
     labels, centres (in X's coordinates) and n_iter. ``fill``: X's NaN
     entries count as these values (then the rows are centred on them, their
-    mean when they are the features' observed means)."""
+    mean when they are the features' observed means). ``backend``: the
+    `kernels.Backend` whose calls run it (None: `kernels.get_backend()`)."""
     X = np.asarray(X)
     n = X.shape[0]
     if n < n_clusters:
         raise ValueError(f"n_samples={n} should be >= n_clusters={n_clusters}.")
+    backend = _backend(backend)
     if fill is None:
-        mean = column_mean(X)
+        mean = column_mean(X, backend)
     else:
         mean = np.asarray(fill, dtype=np.float64)
-    rows = _Rows(X, w, mean, n_threads, missing=fill is not None)
+    rows = _Rows(X, w, mean, n_threads, missing=fill is not None, backend=backend)
     xsq, squares = rows.squared_norms()
     # tol * the mean of the features' variances (scikit-learn's _tolerance)
     threshold = float(np.mean(squares / n)) * tol if tol else 0.0
@@ -268,12 +288,13 @@ def kmeans(X, w, n_clusters, random_state, *, max_iter=300, tol=1e-4, n_threads=
     return KMeansResult(labels, centers + mean, n_iter)
 
 
-def plusplus_indices(X, w, n_clusters, random_state, n_threads=None, fill=None):
+def plusplus_indices(X, w, n_clusters, random_state, n_threads=None, fill=None,
+                     backend=None):
     """scikit-learn's ``kmeans_plusplus(X, n_clusters, sample_weight=w)[1]``
-    (``fill``: as in `kmeans`)."""
+    (``fill``, ``backend``: as in `kmeans`)."""
     X = np.asarray(X)
     offset = np.zeros(X.shape[1]) if fill is None else np.asarray(fill, dtype=np.float64)
-    rows = _Rows(X, w, offset, n_threads, missing=fill is not None)
+    rows = _Rows(X, w, offset, n_threads, missing=fill is not None, backend=backend)
     return kmeans_plusplus(rows, n_clusters, random_state)
 
 
@@ -288,12 +309,11 @@ def _lloyd(rows, centers, max_iter, tol):
     n_iter = 0
     one_part = rows.n_parts == 1
     start, resume = 1, False
-    variant = numpy_variant()
-    if (variant is not None and rows.X.dtype in _FLOATS and max_iter >= 1
-            and k * d <= _ONE_CALL_SHIFT):
+    if rows.in_one_call() and max_iter >= 1 and k * d <= _ONE_CALL_SHIFT:
         # the loop in one call while no cluster is empty
+        variant = numpy_variant(rows.backend)
         centers = np.array(centers, dtype=np.float64, order="C")
-        stopped, n_iter = rows.module.lloyd_loop(
+        stopped, n_iter = rows.backend.lloyd_loop(
             rows.X, rows.offset, centers.reshape(-1), rows.w, rows.bounds, labels,
             sums, counts, changed, max_iter, tol, *variant, rows.n_threads)
         if stopped:
@@ -301,9 +321,9 @@ def _lloyd(rows, centers, max_iter, tol):
         start, resume = n_iter, True  # that pass left a cluster empty
     for n_iter in range(start, max_iter + 1):
         if not resume:
-            rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers),
-                                          rows.w, rows.bounds, labels, sums, counts,
-                                          changed, True, rows.n_threads)
+            rows.backend.kmeans_partitions(rows.X, rows.offset, *_packed(centers),
+                                           rows.w, rows.bounds, labels, sums, counts,
+                                           changed, True, rows.n_threads)
         resume = False
         if one_part:  # (copies: the next pass overwrites sums and counts)
             new, weight = sums[0].reshape(k, d).copy(), counts[0].copy()
@@ -327,9 +347,9 @@ def _lloyd(rows, centers, max_iter, tol):
         if shift <= tol:
             break
     if not strict:
-        rows.module.kmeans_partitions(rows.X, rows.offset, *_packed(centers), rows.w,
-                                      rows.bounds, labels, sums, counts, changed, False,
-                                      rows.n_threads)
+        rows.backend.kmeans_partitions(rows.X, rows.offset, *_packed(centers), rows.w,
+                                       rows.bounds, labels, sums, counts, changed,
+                                       False, rows.n_threads)
     return labels, centers, n_iter
 
 

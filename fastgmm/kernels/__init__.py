@@ -1,12 +1,15 @@
 """Compiled kernels and the choice of backend.
 
-`get_backend` returns a `_backend.Backend`: the kernel contract (`accumulate`,
-`begin_pass`, `fit_pass`, `posterior`, `log_prob`; see
-`fastgmm.kernels._backend`) on the
-compiled drivers of one backend module, ``_numba`` or ``_cython``. A backend
-module supplies only drivers (`accumulate_partitions`,
-`posterior_partitions`, `max_threads`); adding a backend
-means writing those and naming it here.
+`get_backend` returns a `_backend.Backend`: the kernel contract on the
+compiled drivers of one backend module, ``_numba`` or ``_cython``, and the
+only way the layers above reach compiled code. The contract, written once in
+`fastgmm.kernels._backend`: the fused pass (`accumulate`, `begin_pass`,
+`fit_pass`), the posterior (`posterior`, `log_prob`), the k-means calls
+(`_backend.KMEANS_DRIVERS`), the constants of a pass and a small fit's EM
+run in one call (`_backend.EM_DRIVERS`), and the capabilities callers ask
+(`Backend.supports_em_loop`, `Backend.one_call_loops`). A backend module
+supplies the drivers of `_backend.DRIVERS`, with the same signatures and
+bits in both; adding a backend means writing those and naming it here.
 """
 
 import warnings
@@ -55,11 +58,17 @@ def _cached_backend(name, load):
 
 
 def compiled_math():
-    """The Cython module whose C computes `em.covariance`'s constants (and the
-    whole EM run of a small fit, `em.driver`), or None without the extension:
-    then NumPy computes them."""
+    """The driver module whose ``log_prob_constants`` computes
+    `em.covariance`'s constants: the Cython extension where it is built,
+    else the Numba backend's (the same bits: the C library's log, NumPy's
+    sums; so the constants of a pass are those of either backend's
+    ``em_loop``); None when neither loads (then NumPy computes them)."""
     try:
         return _load_cython()
+    except ImportError:
+        pass
+    try:
+        return _load_numba()
     except ImportError:
         return None
 
@@ -95,7 +104,7 @@ def get_backend(name="auto", n_samples=None, n_features=None, n_components=None,
     if name != "auto":
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
     try:
-        _load_cython()
+        cython = _cached_backend("cython", _load_cython)
     except ImportError as exc:
         if not _warned_fallback:
             warnings.warn(
@@ -108,7 +117,7 @@ def get_backend(name="auto", n_samples=None, n_features=None, n_components=None,
         return _cached_backend("numba", _load_numba)
     if _choose_auto(n_samples, n_features, n_components, covariance_type) == "numba":
         return _cached_backend("numba", _load_numba)
-    return _cached_backend("cython", _load_cython)
+    return cython
 
 
 #: 'auto' picks Numba for jobs at least this large (n_samples * n_components)

@@ -1,8 +1,37 @@
 """The kernel contract, written once for every backend.
 
-A `Backend` wraps a module of compiled drivers (``_numba`` or ``_cython``,
-each providing `accumulate_partitions`, `posterior_partitions` and
-`max_threads`) and gives the estimator the contract of docs/design.md:
+A `Backend` wraps a module of compiled drivers (``_numba`` or ``_cython``)
+and is everything of compiled code the layers above reach: `em/` and
+`sources/` call a backend they are handed, never a module. A backend module
+supplies the names of `DRIVERS`, with the same signatures and, for the same
+arguments, the same bits in every backend (docs/design.md, "Kernels"):
+
+the passes (`PASS_DRIVERS`)
+    ``accumulate_partitions``, ``posterior_partitions``, ``max_threads``:
+    wrapped here as below (`accumulate`, `begin_pass`, `fit_pass`,
+    `posterior`, `log_prob`), with the checks, the thread rule and the
+    reduction of the partitions.
+the k-means (`KMEANS_DRIVERS`, for `em.kmeans` and `em.init`)
+    ``kmeans_partitions`` (a Lloyd step), ``kpp_partitions`` (k-means++
+    candidates' potentials), ``kpp_pick`` (the draws' search),
+    ``kmeans_norms``, ``column_mean``, ``einsum_dots``/``einsum_dot`` (NumPy's
+    einsum kernel in a given variant), ``kpp_loop`` and ``lloyd_loop`` (the
+    seeding and Lloyd's iterations in one call each), ``labelled_partitions``
+    (the statistics of hard labels): exposed as they are (``backend.kpp_loop``
+    ...); each checks what it is handed. Their arguments are documented in
+    `kernels/_cython.pyx`, where they were written first.
+the EM run (`EM_DRIVERS`, for `em.driver` and `em.covariance`)
+    ``log_prob_constants`` (c_k of a pass), ``em_loop`` (a small fit's whole
+    EM run in one call: passes, M-step, factors, bound, convergence) and its
+    outcomes ``EM_DONE``, ``EM_NONFINITE``, ``EM_ILL_DEFINED``,
+    ``EM_NO_MEMORY``: exposed as they are.
+
+and capabilities, which the callers ask instead of a backend's name:
+``em_loop_takes(covariance_type, n_features, n_components, dtype)``, the
+fits `em_loop` runs, and ``LOOPS_ON_THREADS``, whether the one-call loops
+(``kpp_loop``, ``lloyd_loop``, ``em_loop``) run their passes on the
+backend's threads (`supports_em_loop`, `one_call_loops`). The Cython
+extension does not carry these two yet: `_EXTENSION_CAPABILITIES` holds its.
 
 ``accumulate(X, w, c, means, U, covariance_type, out, n_threads=None) -> L``
     One fused pass over the rows of X: log-probabilities
@@ -394,12 +423,61 @@ def _check_stats(out, n_components, n_features, covariance_type):
         _check_float64(getattr(out, name), shape, f"out.{name}")
 
 
+#: The drivers of the passes (wrapped by `Backend`'s methods).
+PASS_DRIVERS = ("accumulate_partitions", "posterior_partitions", "max_threads")
+#: The k-means calls (`em.kmeans`, `em.init`), exposed as they are.
+KMEANS_DRIVERS = ("kmeans_partitions", "kpp_partitions", "kpp_pick", "kmeans_norms",
+                  "column_mean", "einsum_dots", "einsum_dot", "kpp_loop", "lloyd_loop",
+                  "labelled_partitions")
+#: The EM run in one call and the constants of a pass, exposed as they are.
+EM_DRIVERS = ("em_loop", "log_prob_constants", "EM_DONE", "EM_NONFINITE",
+              "EM_ILL_DEFINED", "EM_NO_MEMORY")
+#: Every name a backend module supplies.
+DRIVERS = PASS_DRIVERS + KMEANS_DRIVERS + EM_DRIVERS
+
+
+def _extension_em_loop_takes(covariance_type, n_features, n_components, dtype):
+    """The fits the Cython extension's `em_loop` runs: 'full', 'diag' and
+    'spherical' on the passes that need nothing of Python between them (not
+    'full' through BLAS tiles past `FULL_TILES_MAX_FEATURES` nor its float32
+    tiles, recentred in NumPy; not the 'diag' products)."""
+    if covariance_type not in ("full", "diag", "spherical"):
+        return False
+    blas = _common.uses_blas(covariance_type, n_features, n_components, "cython")
+    if covariance_type == "full":
+        return not blas or (n_features <= _common.FULL_TILES_MAX_FEATURES
+                            and np.dtype(dtype) == np.float64)
+    return not blas
+
+
+#: The capabilities of a driver module that does not state them (the Cython
+#: extension: its loops run their passes in OpenMP's threads).
+_EXTENSION_CAPABILITIES = {"em_loop_takes": _extension_em_loop_takes,
+                           "LOOPS_ON_THREADS": True}
+
+
 class Backend:
-    """The kernel contract on one backend's compiled drivers."""
+    """The kernel contract on one backend's compiled drivers.
+
+    Besides the methods below, ``backend.<name>`` is the module's driver for
+    each name of `KMEANS_DRIVERS` and `EM_DRIVERS`. A module that lacks one
+    of `DRIVERS` is not a backend (`ImportError`: an extension built from
+    older sources).
+    """
 
     def __init__(self, name, drivers):
+        missing = [driver for driver in DRIVERS if not hasattr(drivers, driver)]
+        if missing:
+            raise ImportError(
+                f"fastgmm's {name} kernels lack {', '.join(missing)}: built from "
+                "other sources than this fastgmm; rebuild them (pip install -e .)")
         self.name = name
         self.drivers = drivers
+        for driver in KMEANS_DRIVERS + EM_DRIVERS:
+            setattr(self, driver, getattr(drivers, driver))
+        for capability, default in _EXTENSION_CAPABILITIES.items():
+            setattr(self, "_" + capability.lower(),
+                    getattr(drivers, capability, default))
 
     def __repr__(self):
         return f"<fastgmm kernels: {self.name}>"
@@ -407,6 +485,32 @@ class Backend:
     def threads(self, n_threads):
         """The thread count a pass runs with (`_common.resolve_threads`)."""
         return _common.resolve_threads(n_threads, self.drivers.max_threads())
+
+    # ----------------------------------------------------------- capabilities
+
+    @property
+    def loops_on_threads(self):
+        """Whether the one-call loops (``kpp_loop``, ``lloyd_loop``,
+        ``em_loop``) run their passes on the backend's threads (Cython); if
+        not (Numba: its pool is Python's), on the calling thread alone."""
+        return bool(self._loops_on_threads)
+
+    def one_call_loops(self, n_threads, n_partitions):
+        """Whether a loop in one call loses nothing against its pass-by-pass
+        form on passes of ``n_partitions`` partitions with ``n_threads``
+        threads (None: the backend's): its passes run on the backend's
+        threads, or a pass would run on one thread anyway."""
+        return (self.loops_on_threads
+                or min(self.threads(n_threads), int(n_partitions)) <= 1)
+
+    def supports_em_loop(self, covariance_type, n_features, n_components, dtype,
+                         n_threads=None, n_partitions=1):
+        """Whether ``em_loop`` runs this fit (a maximum-likelihood mixture on
+        rows in memory without missing entries: the caller's to know) with
+        the bits of the pass-by-pass driver and without losing threads."""
+        return (bool(self._em_loop_takes(covariance_type, int(n_features),
+                                         int(n_components), np.dtype(dtype)))
+                and self.one_call_loops(n_threads, n_partitions))
 
     # ------------------------------------------------------------- statistics
 

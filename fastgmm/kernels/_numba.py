@@ -1,9 +1,15 @@
 """Numba backend: the compiled parallel drivers of the kernel contract.
 
 `fastgmm.kernels._backend` validates arguments, makes the partition buffers
-and reduces them; this module supplies the two drivers it calls,
-`accumulate_partitions` and `posterior_partitions` (the same signatures as
-the Cython backend's). Each runs its row ranges on ``n_threads`` threads, a
+and reduces them; this module supplies every driver of its contract
+(`_backend.DRIVERS`), with the signatures and the bits of the Cython
+backend's: the passes, `accumulate_partitions` and `posterior_partitions`
+(here), the k-means calls (`_numba_kmeans`), the constants of a pass
+(`_numba_mstep`) and a small fit's whole EM run in one call, `em_loop`
+(here, on the passes of this module and the arithmetic of `_numba_mstep`).
+
+`accumulate_partitions` and `posterior_partitions` run their row ranges on
+``n_threads`` threads, a
 range in tiles of `_common.TILE` rows: the calling thread and the threads of
 a pool each run one compiled, GIL-free (``nogil``) loop over their share of
 the ranges. Numba's own ``parallel=True`` is not used: compiling a parfor
@@ -27,10 +33,7 @@ row is already cheap next to the k distances.
 """
 
 import math
-import os
 import struct
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -39,14 +42,25 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from ._common import DIAG, FULL, TIED, TILE, usable_cores
-
-# fastmath is set here and nowhere else. Reassociation lets sums over rows
-# vectorize; results stay deterministic for a given machine and partitioning.
-# No 'nnan'/'ninf': -inf log-probabilities must compare correctly.
-_FASTMATH = {"reassoc", "contract", "nsz"}
-# error_model='numpy': IEEE division (x / 0 is inf or NaN, as in C), no
-# Python ZeroDivisionError check in the loops.
-_JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+from ._numba_base import _JIT, _STRICT, pairwise
+from ._numba_base import run_shares as _run_shares
+from ._numba_kmeans import (  # noqa: F401  (the k-means calls of the contract)
+    column_mean,
+    einsum_dot,
+    einsum_dots,
+    kmeans_norms,
+    kmeans_partitions,
+    kpp_loop,
+    kpp_partitions,
+    kpp_pick,
+    labelled_partitions,
+    lloyd_loop,
+)
+from ._numba_mstep import SPHERICAL, factor_full, factor_size, factor_variances, kind_of
+from ._numba_mstep import add_reduce as _add_reduce  # noqa: F401  (for the tests)
+from ._numba_mstep import constants as _constants
+from ._numba_mstep import log_prob_constants  # noqa: F401  (of the contract)
+from ._numba_mstep import m_step as _m_step
 
 # --- exp(x) for x <= 0 and log(x) for x >= 1, vectorizable -------------------------
 # exp(x) = 2^n * exp(r), n = round(x / ln 2) by floor, r = x - n ln 2 (Cody-Waite),
@@ -828,40 +842,6 @@ def _posterior_share(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
                          bounds[p], bounds[p + 1], raw, log_norm, resp, labels)
 
 
-# --- threads ----------------------------------------------------------------------
-
-_pool = None
-_pool_pid = None
-_pool_lock = threading.Lock()
-
-
-def _thread_pool():
-    """The process's pool of kernel threads (made anew in a forked child)."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(max_workers=max(1, usable_cores() - 1),
-                                       thread_name_prefix="fastgmm-numba")
-            _pool_pid = os.getpid()
-        return _pool
-
-
-def _run_shares(n_threads, n_items, run_share):
-    """``run_share(t, T)`` for t < T = min(n_threads, n_items): share 0 in
-    this thread, the others in the pool; the first exception is raised."""
-    n_shares = max(1, min(int(n_threads), int(n_items)))
-    if n_shares == 1:
-        run_share(0, 1)
-        return
-    futures = [_thread_pool().submit(run_share, t, n_shares)
-               for t in range(1, n_shares)]
-    try:
-        run_share(0, n_shares)
-    finally:
-        for future in futures:
-            future.result()
-
-
 # --- entry points: the drivers of the kernel contract -------------------------------
 
 
@@ -915,3 +895,234 @@ def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, re
     _run_shares(n_threads, bounds.shape[0] - 1, lambda share, n_shares: _posterior_share(
         X, c, means, U, center, shifted_u, bounds, log_norm, resp, labels, kind,
         raw, share, n_shares))
+
+
+# --- a whole EM run of a small fit in one call ------------------------------------------
+#
+# The extension's `em_loop`, the same signature and bits: the constants, the
+# pass of `accumulate_partitions` (the same compiled `_accumulate_share`, with
+# arguments of the types `FitPass` hands it), the reduction of the partitions
+# in order (`_common.reduce_partials`), the M-step and the factors of
+# `em.covariance` (`_numba_mstep`), the lower bound and the convergence test
+# of `em.driver.run_em`, in one compiled call without the GIL. The passes run
+# on the calling thread (the pool is Python's): `Backend.loops_on_threads`.
+
+# what `em_loop` reports: converged or not, a non-finite log-likelihood, an
+# ill-defined covariance (its component), no memory (never here: Numba raises)
+EM_DONE, EM_NONFINITE, EM_ILL_DEFINED, EM_NO_MEMORY = 0, 1, 2, 3
+#: `em_loop`, `kpp_loop` and `lloyd_loop` run their passes on the calling
+#: thread: `Backend.one_call_loops`.
+LOOPS_ON_THREADS = False
+
+
+def em_loop_takes(covariance_type, n_features, n_components, dtype):
+    """Whether `em_loop` runs this fit: 'full', 'diag' and 'spherical' on
+    the direct loops (not through BLAS tiles: `_common.uses_blas`)."""
+    from ._common import uses_blas
+
+    return (covariance_type in ("full", "diag", "spherical")
+            and not uses_blas(covariance_type, n_features, n_components, "numba"))
+
+
+def _em_run(accumulate_share, X, w, weights, means, means_r, cov, U, U_pass,
+            U_pass_r, c, c_r, kind, pass_kind, tol, reg_covar, eps10, max_iter,
+            lower_bound, total_weight, half_d_log_2pi, segments, none, nk_p, s1_p,
+            s2_p, cc_p, ll_p, bounds):
+    """`em_loop` in one compiled call: (status, n_iter, converged, component).
+
+    ``accumulate_share``: `_accumulate_share`, called through its address
+    (`_em_run_for`): the machine code of the pass-by-pass driver's passes,
+    not a copy compiled into this function (Numba links a callee's IR into
+    its caller and optimizes it again, and under fastmath that may round
+    otherwise). ``means_r``, ``U_pass_r``, ``c_r``: read-only views of
+    ``means``, ``U_pass`` (``U`` itself but for 'spherical', where it is U
+    repeated over the features) and ``c``: the pass takes the argument types
+    `FitPass` hands it.
+    """
+    K = weights.shape[0]
+    d = X.shape[1]
+    P = segments.shape[0]
+    n_factor = cov.shape[0]
+    n_s2 = s2_p.shape[1]
+    nk = np.empty(K)
+    s1 = np.empty(K * d)
+    s2 = np.empty(n_s2)
+    s2_trace = np.empty(K)
+    kept = np.empty(K)
+    delta = np.empty(K * d)
+    new_weights = np.empty(K)
+    new_means = np.empty(K * d)
+    new_cov = np.empty(n_factor)
+    new_U = np.empty(n_factor)
+    work = np.empty(d * d)
+    tmp = np.empty(d)
+    ints = np.zeros(2, dtype=np.int32)
+    chars = np.zeros(2, dtype=np.uint8)
+    status = EM_DONE
+    n_iter = 0
+    converged = False
+    component = -1
+    for it in range(max_iter):
+        previous = lower_bound
+        _constants(kind, K, d, weights, U, half_d_log_2pi, c, tmp)
+        if kind == SPHERICAL:
+            for k in range(K):
+                for j in range(d):
+                    U_pass[k * d + j] = U[k]
+        nk_p[:, :] = 0.0
+        s1_p[:, :] = 0.0
+        s2_p[:, :] = 0.0
+        cc_p[:, :] = 0.0
+        ll_p[:] = 0.0
+        accumulate_share(X, w, c_r, means_r, U_pass_r, none, none, none, segments,
+                         nk_p, s1_p, s2_p, cc_p, ll_p, pass_kind, False, 0, 1)
+        # `reduce_partials`: from zero, the slots added in order
+        total = 0.0
+        nk[:] = 0.0
+        s1[:] = 0.0
+        s2[:] = 0.0
+        for p in range(P):
+            for k in range(K):
+                nk[k] = nk[k] + nk_p[p, k]
+            for j in range(K * d):
+                s1[j] = s1[j] + s1_p[p, j]
+            for j in range(n_s2):
+                s2[j] = s2[j] + s2_p[p, j]
+            total = total + ll_p[p]
+        if kind == SPHERICAL:  # the trace: np.add.reduce over the features
+            for k in range(K):
+                s2_trace[k] = pairwise(s2, k * d, d)
+        elif kind == FULL:  # the upper triangle onto the lower
+            for k in range(K):
+                for i in range(1, d):
+                    for j in range(i):
+                        s2[(k * d + i) * d + j] = s2[(k * d + j) * d + i]
+        if not math.isfinite(total):
+            status = EM_NONFINITE
+            break
+        _m_step(kind, K, d, nk, s1, s2_trace if kind == SPHERICAL else s2, means,
+                reg_covar, eps10, 0.0, kept, delta, new_weights, new_means, new_cov)
+        if kind == FULL:
+            component = factor_full(K, d, new_cov, new_U, work, ints, chars)
+        else:
+            component = factor_variances(n_factor, new_cov, new_U)
+            if component >= 0 and kind == DIAG:
+                component = component // d
+        if component >= 0:
+            status = EM_ILL_DEFINED
+            break
+        weights[:] = new_weights
+        means[:] = new_means
+        cov[:] = new_cov
+        U[:] = new_U
+        lower_bound = total / total_weight
+        bounds[it] = lower_bound
+        n_iter = it + 1
+        if abs(lower_bound - previous) < tol:
+            converged = True
+            break
+    return status, n_iter, converged, component
+
+
+def _view(a):
+    """A read-only view of ``a`` (the type `FitPass` hands the pass)."""
+    view = a.view(np.ndarray)
+    view.setflags(write=False)
+    return view
+
+
+def _float64_out(a, name):
+    if (not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.ndim != 1
+            or not a.flags.c_contiguous or not a.flags.writeable):
+        raise ValueError(f"kernel: {name} must be a writable float64 vector")
+    return a
+
+
+def em_loop(X, w, weights, means, cov, U, covariance_type, full_tiles, tol, reg_covar,
+            eps, max_iter, lower_bound, total_weight, half_d_log_2pi, segments,
+            n_threads, bounds):
+    """EM from (weights, means, cov, U) until the bound gains less than tol:
+    (status, n_iter, converged, component), as the extension's `em_loop`
+    (its arguments and outcomes; the parameters are those after the last
+    M-step, unspecified after an error). Each pass is `accumulate_partitions`
+    over ``segments`` (one per partition, slots 0 to P - 1), on the calling
+    thread whatever ``n_threads`` says. ``full_tiles``: must be False (this
+    backend's 'full' has no tiles the loop takes; `em_loop_takes`)."""
+    kind = kind_of(covariance_type)
+    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
+            and X.dtype in (np.float32, np.float64)):
+        raise ValueError("kernel: X must be a C-contiguous float32/float64 matrix")
+    n, d = X.shape
+    weights, means, cov, U = (_float64_out(a, name) for a, name in (
+        (weights, "weights"), (means, "means"), (cov, "cov"), (U, "U")))
+    bounds = _float64_out(bounds, "bounds")
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    segments = np.ascontiguousarray(segments, dtype=np.intp)
+    K = weights.shape[0]
+    if kind == TIED:
+        raise ValueError("kernel: em_loop takes 'full', 'diag' or 'spherical'")
+    if K < 1 or d < 1 or n < 1 or means.shape[0] != K * d:
+        raise ValueError("kernel: means must be (n_components, n_features)")
+    n_factor = factor_size(kind, K, d)
+    if U.shape[0] != n_factor or cov.shape[0] != n_factor:
+        raise ValueError("kernel: covariances and factors of the wrong size")
+    if w.ndim != 1 or w.shape[0] not in (0, n):
+        raise ValueError("kernel: sample weights must have one value per row")
+    if max_iter < 1 or bounds.shape[0] < max_iter:
+        raise ValueError("kernel: bounds must hold max_iter values")
+    if full_tiles:
+        raise ValueError("kernel: the Numba backend's em_loop takes no 'full' tiles")
+    P = segments.shape[0] if segments.ndim == 2 else 0
+    if P < 1 or segments.shape[1] != 3:
+        raise ValueError("kernel: segments must be (slot, start, stop) rows")
+    starts = np.concatenate([[0], segments[:-1, 2]])
+    if (np.any(segments[:, 0] != np.arange(P)) or np.any(segments[:, 1] != starts)
+            or np.any(segments[:, 2] < segments[:, 1])):
+        raise ValueError("kernel: segments must be the partitions, in order")
+    if segments[P - 1, 2] != n:
+        raise ValueError("kernel: segments must cover the rows")
+    if n_threads < 1:
+        raise ValueError("kernel: n_threads must be >= 1")
+    pass_kind = FULL if kind == FULL else DIAG
+    n_s2 = K * d * d if kind == FULL else K * d
+    U_pass = np.empty(K * d) if kind == SPHERICAL else U
+    c = np.empty(K)
+    status, n_iter, converged, component = _em_run_for(X.dtype)(
+        _accumulate_share, _view(X), _view(w), weights, means, _view(means), cov, U,
+        U_pass,
+        _view(U_pass), c, _view(c), kind, pass_kind, float(tol), float(reg_covar),
+        10.0 * float(eps), int(max_iter), float(lower_bound), float(total_weight),
+        float(half_d_log_2pi), _view(segments), _NONE, np.zeros((P, K)),
+        np.zeros((P, K * d)), np.zeros((P, n_s2)), np.zeros((P, 1)), np.zeros(P),
+        bounds)
+    return int(status), int(n_iter), bool(converged), int(component)
+
+
+_NONE = _view(np.zeros(0))
+_em_runs = {}
+
+
+def _em_run_for(dtype):
+    """`_em_run` compiled for X of ``dtype`` (on first use: its signature is
+    explicit, the pass a first-class function of `_accumulate_share`'s
+    type as `FitPass` calls it)."""
+    dtype = np.dtype(dtype)
+    run = _em_runs.get(dtype)
+    if run is None:
+        def ro(dt, ndim):
+            return types.Array(dt, ndim, "C", readonly=True)
+
+        def rw(ndim, dt=types.float64):
+            return types.Array(dt, ndim, "C")
+
+        f64, i64, x = types.float64, types.int64, numba.from_dtype(dtype)
+        vec = ro(f64, 1)
+        pass_type = types.FunctionType(types.none(
+            ro(x, 2), vec, vec, vec, vec, vec, vec, vec, ro(types.intp, 2),
+            rw(2), rw(2), rw(2), rw(2), rw(1), i64, types.boolean, i64, i64))
+        signature = types.Tuple((i64, i64, types.boolean, i64))(
+            pass_type, ro(x, 2), vec, rw(1), rw(1), vec, rw(1), rw(1), rw(1), vec,
+            rw(1), vec, i64, i64, f64, f64, f64, i64, f64, f64, f64, ro(types.intp, 2),
+            vec, rw(2), rw(2), rw(2), rw(2), rw(1), rw(1))
+        run = _em_runs[dtype] = njit(signature, **_STRICT)(_em_run)
+    return run

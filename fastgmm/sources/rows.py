@@ -198,6 +198,12 @@ class _Rows:
         of the rows `take` returns, one per feature, or None: they have none."""
         return None
 
+    def in_memory_array(self):
+        """X itself when every pass over these rows is one pass over an
+        ndarray in memory without missing entries (what a backend's whole EM
+        run in one call, ``em_loop``, reads), or None."""
+        return None
+
     def take(self, indices, w, progress=None):
         """The rows at sorted ``indices`` (None: all) and their weights.
         ``progress(rows read, rows wanted)`` is called as a windowed source
@@ -247,6 +253,10 @@ class InMemoryRows(_Rows):
     def passes(self, backend, w, n_components, covariance_type, n_threads):
         """The passes of one fit: a `kernels.FitPass` over X, made once."""
         return backend.fit_pass(self.X, w, n_components, covariance_type, n_threads)
+
+    def in_memory_array(self):
+        """X (None when its NaN entries are missing values: `sources.missing`)."""
+        return None if self.missing else self.X
 
     def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
         backend.posterior(self.X, c, means, U, covariance_type, n_threads=n_threads,

@@ -1,6 +1,7 @@
-"""The compiled k-means of the 'kmeans' and 'k-means++' initializations
-against scikit-learn's KMeans and kmeans_plusplus (labels, centres, n_iter,
-seeds), and its own rules: thread-count independence, shape checks."""
+"""The compiled k-means of the 'kmeans' and 'k-means++' initializations, on
+each backend, against scikit-learn's KMeans and kmeans_plusplus (labels,
+centres, n_iter, seeds), and its own rules: thread-count independence, shape
+checks."""
 
 import warnings
 
@@ -13,8 +14,13 @@ from sklearn.exceptions import ConvergenceWarning
 from fastgmm import kernels
 from fastgmm.em import kmeans as _kmeans
 
-pytestmark = pytest.mark.skipif(not kernels.cython_available(),
-                                reason="the compiled k-means needs the Cython extension")
+from ..helpers import BACKENDS
+
+
+@pytest.fixture(params=BACKENDS)
+def on(request):
+    """The keyword arguments of a k-means call on one backend."""
+    return {"backend": kernels.get_backend(request.param)}
 
 
 def _datasets():
@@ -36,11 +42,11 @@ def _sklearn(X, k, seed, w=None):
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
 @pytest.mark.parametrize("k", [1, 2, 5, 9])
-def test_kmeans_equals_sklearn(name, k):
+def test_kmeans_equals_sklearn(name, k, on):
     X = DATASETS[name]
     for seed in range(4):
         ref = _sklearn(X, k, seed)
-        out = _kmeans.kmeans(X, None, k, np.random.RandomState(seed))
+        out = _kmeans.kmeans(X, None, k, np.random.RandomState(seed), **on)
         np.testing.assert_array_equal(out.labels, ref.labels_)
         assert out.n_iter == ref.n_iter_
         scale = np.abs(X).max()
@@ -48,46 +54,46 @@ def test_kmeans_equals_sklearn(name, k):
                                    atol=1e-12 * scale)
 
 
-def test_kmeans_leaves_the_generator_where_sklearn_does():
+def test_kmeans_leaves_the_generator_where_sklearn_does(on):
     X = DATASETS["wine"]
     a, b = np.random.RandomState(3), np.random.RandomState(3)
-    _kmeans.kmeans(X, None, 4, a)
+    _kmeans.kmeans(X, None, 4, a, **on)
     KMeans(n_clusters=4, n_init=1, random_state=b).fit(X)
     assert a.randint(1 << 30) == b.randint(1 << 30)
 
 
 @pytest.mark.parametrize("name", ["iris", "blobs1", "digits"])
-def test_weighted_kmeans_equals_sklearn(name):
+def test_weighted_kmeans_equals_sklearn(name, on):
     X = DATASETS[name]
     w = np.random.RandomState(0).uniform(0.2, 3.0, X.shape[0])
     for seed in range(3):
         ref = _sklearn(X, 6, seed, w)
-        out = _kmeans.kmeans(X, w, 6, np.random.RandomState(seed))
+        out = _kmeans.kmeans(X, w, 6, np.random.RandomState(seed), **on)
         np.testing.assert_array_equal(out.labels, ref.labels_)
         assert out.n_iter == ref.n_iter_
 
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("name", ["iris", "digits", "blobs0", "far"])
-def test_plusplus_seeds_equal_sklearn(name, weighted):
+def test_plusplus_seeds_equal_sklearn(name, weighted, on):
     X = DATASETS[name]
     w = np.random.RandomState(1).uniform(0.5, 2.0, X.shape[0]) if weighted else None
     for k in (1, 3, 8, 20):
         for seed in range(3):
             _, ref = kmeans_plusplus(X, k, sample_weight=w, random_state=seed)
-            out = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(seed))
+            out = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(seed), **on)
             np.testing.assert_array_equal(out, ref)
 
 
-def test_float32_is_clustered_as_its_float64_values():
+def test_float32_is_clustered_as_its_float64_values(on):
     X = DATASETS["blobs1"].astype(np.float32)
     for seed in range(3):
         ref = _sklearn(X.astype(np.float64), 5, seed)
-        out = _kmeans.kmeans(X, None, 5, np.random.RandomState(seed))
+        out = _kmeans.kmeans(X, None, 5, np.random.RandomState(seed), **on)
         np.testing.assert_array_equal(out.labels, ref.labels_)
 
 
-def test_empty_clusters_are_relocated_as_sklearn_does():
+def test_empty_clusters_are_relocated_as_sklearn_does(on):
     # 6 distinct points, some repeated, for 5 clusters: Lloyd empties some
     rng = np.random.RandomState(0)
     base = rng.normal(size=(6, 2)) * [1, 10]
@@ -96,41 +102,42 @@ def test_empty_clusters_are_relocated_as_sklearn_does():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             ref = _sklearn(X, 5, seed)
-            out = _kmeans.kmeans(X, None, 5, np.random.RandomState(seed))
+            out = _kmeans.kmeans(X, None, 5, np.random.RandomState(seed), **on)
         np.testing.assert_array_equal(out.labels, ref.labels_)
         assert out.n_iter == ref.n_iter_
 
 
-def test_fewer_distinct_clusters_warns_as_sklearn():
+def test_fewer_distinct_clusters_warns_as_sklearn(on):
     X = np.repeat(np.arange(3.0)[:, None], 10, axis=0)
     with pytest.warns(ConvergenceWarning, match="Number of distinct clusters"):
-        _kmeans.kmeans(X, None, 5, np.random.RandomState(0))
+        _kmeans.kmeans(X, None, 5, np.random.RandomState(0), **on)
 
 
-def test_same_bits_for_any_number_of_threads():
+def test_same_bits_for_any_number_of_threads(on):
     X, _ = make_blobs(40000, 6, centers=9, cluster_std=2.5, random_state=4)
     w = np.random.RandomState(4).uniform(0.5, 2, X.shape[0])
-    one = _kmeans.kmeans(X, w, 9, np.random.RandomState(0), n_threads=1)
-    two = _kmeans.kmeans(X, w, 9, np.random.RandomState(0), n_threads=2)
+    one = _kmeans.kmeans(X, w, 9, np.random.RandomState(0), n_threads=1, **on)
+    two = _kmeans.kmeans(X, w, 9, np.random.RandomState(0), n_threads=2, **on)
     np.testing.assert_array_equal(one.labels, two.labels)
     assert one.centers.tobytes() == two.centers.tobytes()
     assert one.n_iter == two.n_iter
 
 
-def test_rows_read_in_place_and_unchanged():
+def test_rows_read_in_place_and_unchanged(on):
     X = DATASETS["wine"].copy()
     before = X.copy()
-    _kmeans.kmeans(X, None, 3, np.random.RandomState(0))
+    _kmeans.kmeans(X, None, 3, np.random.RandomState(0), **on)
     np.testing.assert_array_equal(X, before)
 
 
-def test_too_few_samples():
+def test_too_few_samples(on):
     with pytest.raises(ValueError, match="should be >= n_clusters"):
-        _kmeans.kmeans(np.zeros((2, 2)), None, 3, np.random.RandomState(0))
+        _kmeans.kmeans(np.zeros((2, 2)), None, 3, np.random.RandomState(0), **on)
 
 
-def test_kernels_check_shapes():
-    module = kernels.get_backend("cython").drivers
+@pytest.mark.parametrize("name", BACKENDS)
+def test_kernels_check_shapes(name):
+    module = kernels.get_backend(name)
     X = np.zeros((10, 3))
     bounds = np.array([0, 10], dtype=np.intp)
     labels = np.zeros(10, dtype=np.intp)

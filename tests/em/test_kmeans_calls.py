@@ -1,7 +1,9 @@
 """The k-means in whole compiled calls (the norms, the mean, the k-means++
 seeding loop, the Lloyd loop) against the NumPy path they replace: the same
 bits, for every data type, weights, several chunks and partitions, threads,
-empty clusters; and np.einsum's kernel as `fgk_einsum_dot` reproduces it."""
+empty clusters, on each backend; np.einsum's kernel as `fgk_einsum_dot`
+reproduces it; and the Numba backend's k-means calls give the Cython
+extension's bits (the same initialization on either backend)."""
 
 import warnings
 
@@ -12,25 +14,26 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import kernels
 from fastgmm.em import kmeans as _kmeans
+from fastgmm.kernels import _numba_kmeans
 
-pytestmark = pytest.mark.skipif(not kernels.cython_available(),
-                                reason="the compiled k-means needs the Cython extension")
+from ..helpers import BACKENDS
+
+
+@pytest.fixture(params=BACKENDS)
+def module(request):
+    """A backend, whose k-means calls the tests make."""
+    return kernels.get_backend(request.param)
 
 
 @pytest.fixture
-def module():
-    return kernels.get_backend("cython").drivers
-
-
-@pytest.fixture
-def variant():
-    found = _kmeans.numpy_variant()
+def variant(module):
+    found = _kmeans.numpy_variant(module)
     assert found is not None, "no variant of fgk_einsum_dot gives this NumPy's einsum"
     return found
 
 
 def _numpy_path(monkeypatch):
-    monkeypatch.setattr(_kmeans, "numpy_variant", lambda: None)
+    monkeypatch.setattr(_kmeans, "numpy_variant", lambda backend=None: None)
 
 
 def _data(rng, n, d, dtype=np.float64):
@@ -64,13 +67,13 @@ def test_another_variant_differs(module, variant):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("d", [1, 2, 5, 16])
-def test_norms_are_the_numpy_paths(monkeypatch, variant, dtype, d):
+def test_norms_are_the_numpy_paths(monkeypatch, module, variant, dtype, d):
     monkeypatch.setattr(_kmeans, "_CHUNK_ROWS", 97)  # several chunks
     rng = np.random.default_rng(d)
     X = _data(rng, 1000, d, dtype)
     X[rng.random(X.shape) < 0.05] = np.nan
     rows = _kmeans._Rows(X, None, np.nanmean(X, axis=0, dtype=np.float64), 2,
-                         missing=True)
+                         missing=True, backend=module)
     norms, squares = rows.squared_norms()
     _numpy_path(monkeypatch)
     ref_norms, ref_squares = rows.squared_norms()
@@ -79,16 +82,16 @@ def test_norms_are_the_numpy_paths(monkeypatch, variant, dtype, d):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_column_mean_is_numpys(variant, dtype):
+def test_column_mean_is_numpys(module, variant, dtype):
     rng = np.random.default_rng(3)
     for n, d in [(1, 2), (2, 3), (1797, 16), (70000, 5), (10, 40)]:
         X = _data(rng, n, d, dtype) * np.exp2(rng.integers(-8, 9, size=(n, 1)))
         expected = X.mean(axis=0, dtype=np.float64)
-        assert _kmeans.column_mean(X).tobytes() == expected.tobytes(), (n, d)
+        assert _kmeans.column_mean(X, module).tobytes() == expected.tobytes(), (n, d)
     # one feature (a pairwise sum) and a strided X take NumPy's own mean
     X = _data(rng, 3000, 4, dtype)
     for a in (X[:, :1], X[:, ::2]):
-        assert _kmeans.column_mean(a).tobytes() == a.mean(
+        assert _kmeans.column_mean(a, module).tobytes() == a.mean(
             axis=0, dtype=np.float64).tobytes()
 
 
@@ -109,35 +112,37 @@ def _assert_same(a, b):
 
 
 @pytest.mark.parametrize("case", range(24))
-def test_kmeans_is_the_numpy_paths(monkeypatch, variant, case):
+def test_kmeans_is_the_numpy_paths(monkeypatch, module, variant, case):
     rng = np.random.default_rng(100 + case)
     n, d = int(rng.integers(20, 3000)), int(rng.integers(1, 20))
     k = min(int(rng.integers(1, 12)), n)
     X = _data(rng, n, d, np.float32 if case % 3 == 1 else np.float64)
     w = rng.uniform(0.1, 3, size=n) if case % 4 == 2 else None
-    _assert_same(*_both(monkeypatch, X, w, k, case))
+    _assert_same(*_both(monkeypatch, X, w, k, case, backend=module))
 
 
-def test_kmeans_on_several_partitions_and_threads(monkeypatch, variant):
+def test_kmeans_on_several_partitions_and_threads(monkeypatch, module, variant):
+    # (on Numba with two threads, the per-round path on the threaded passes;
+    # with one, the loops in one call: the same bits)
     rng = np.random.default_rng(5)
     X = _data(rng, 300_000, 6)
     w = rng.uniform(0.5, 2, X.shape[0])
-    one, numpy = _both(monkeypatch, X, w, 9, 0, n_threads=1)
-    two, _ = _both(monkeypatch, X, w, 9, 0, n_threads=2)
-    assert _kmeans._Rows(X, w, np.zeros(6)).n_parts > 1
+    one, numpy = _both(monkeypatch, X, w, 9, 0, n_threads=1, backend=module)
+    two, _ = _both(monkeypatch, X, w, 9, 0, n_threads=2, backend=module)
+    assert _kmeans._Rows(X, w, np.zeros(6), backend=module).n_parts > 1
     _assert_same(one, numpy)
     _assert_same(two, numpy)
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_empty_clusters_hand_over_to_numpy(monkeypatch, variant, seed):
+def test_empty_clusters_hand_over_to_numpy(monkeypatch, module, variant, seed):
     # few distinct points: a Lloyd pass empties a cluster, the compiled loop
     # stops there and the NumPy path relocates and goes on
     rng = np.random.default_rng(seed)
     base = rng.standard_normal((int(rng.integers(3, 7)), 3))
     X = base[rng.integers(0, len(base), size=200)]
     X += rng.standard_normal(X.shape) * 1e-3 * (seed % 2)
-    compiled, numpy = _both(monkeypatch, X, None, 8, seed)
+    compiled, numpy = _both(monkeypatch, X, None, 8, seed, backend=module)
     _assert_same(compiled, numpy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -146,30 +151,33 @@ def test_empty_clusters_hand_over_to_numpy(monkeypatch, variant, seed):
     assert compiled.n_iter == ref.n_iter_
 
 
-def test_missing_values_filled(monkeypatch, variant):
+def test_missing_values_filled(monkeypatch, module, variant):
     rng = np.random.default_rng(6)
     X = _data(rng, 2000, 5)
     X[rng.random(X.shape) < 0.1] = np.nan
     fill = np.nanmean(X, axis=0)
-    _assert_same(*_both(monkeypatch, X, None, 6, 1, fill=fill))
+    _assert_same(*_both(monkeypatch, X, None, 6, 1, fill=fill, backend=module))
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_plusplus_seeds_are_the_numpy_paths(monkeypatch, variant, weighted):
+def test_plusplus_seeds_are_the_numpy_paths(monkeypatch, module, variant, weighted):
     rng = np.random.default_rng(7)
     for trial in range(10):
         n, d = int(rng.integers(20, 3000)), int(rng.integers(1, 12))
         X = _data(rng, n, d)
         w = rng.uniform(0.1, 2, n) if weighted else None
         k = int(rng.integers(1, 12))
-        seeds = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(trial))
+        seeds = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(trial),
+                                         backend=module)
         with monkeypatch.context() as m:
             _numpy_path(m)
-            ref = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(trial))
+            ref = _kmeans.plusplus_indices(X, w, k, np.random.RandomState(trial),
+                                           backend=module)
         np.testing.assert_array_equal(seeds, ref)
 
 
 def test_whole_call_kernels_check_shapes(module):
+    module = module.drivers
     X = np.zeros((10, 3))
     bounds = np.array([0, 10], dtype=np.intp)
     with pytest.raises(ValueError, match="kernel"):
@@ -208,3 +216,140 @@ def test_whole_call_kernels_check_shapes(module):
         args[i] = value
         with pytest.raises(ValueError, match="kernel"):
             module.lloyd_loop(*args)
+
+
+# --- the Numba backend's calls give the extension's bits --------------------------------
+
+needs_both = pytest.mark.skipif(
+    "cython" not in BACKENDS, reason="compares the Numba calls with the extension's")
+
+
+@pytest.fixture
+def both():
+    """(Cython's, Numba's) backend; skipped unless Numba follows the
+    arithmetic of the extension's build this process loads (a -march=native
+    build is not probed)."""
+    cython = kernels.get_backend("cython")
+    if cython.drivers.CPU_VARIANT not in _numba_kmeans._BUILDS:
+        pytest.skip(f"the extension's {cython.drivers.CPU_VARIANT} build is not probed")
+    return cython, kernels.get_backend("numba")
+
+
+def _bounds(n, parts):
+    return np.linspace(0, n, parts + 1).astype(np.intp)
+
+
+@needs_both
+@pytest.mark.parametrize("case", range(30))
+def test_numba_passes_give_the_extensions_bits(both, case):
+    # each pass of the k-means, with weights, float32, missing entries,
+    # several partitions, and 1 to 13 candidates (the extension's build adds
+    # the 16 lanes of a candidate's potential in one order for the candidates
+    # its vector loop takes and in another for the rest)
+    rng = np.random.default_rng(1000 + case)
+    n, d = int(rng.integers(1, 3000)), int(rng.integers(1, 20))
+    X = _data(rng, n, d, np.float32 if case % 2 else np.float64)
+    if case % 5 == 3:
+        X[rng.random(X.shape) < 0.05] = np.nan
+    w = rng.uniform(0.1, 3, n) if case % 3 == 1 else np.zeros(0)
+    offset = rng.standard_normal(d) * 10
+    parts = min(int(rng.integers(1, 5)), n)
+    bounds = _bounds(n, parts)
+    K, T = int(rng.integers(1, 12)), 1 + case % 13
+    centers = rng.standard_normal(K * d) * np.nanstd(X)
+    cn = np.einsum("ij,ij->i", centers.reshape(K, d), centers.reshape(K, d))
+    cands = rng.standard_normal(T * d) * np.nanstd(X)
+    cands_n = np.einsum("ij,ij->i", cands.reshape(T, d), cands.reshape(T, d))
+    xsq = np.abs(rng.standard_normal(n)) * 100
+    closest = np.abs(rng.standard_normal(n)) * 1e3
+    labels = rng.integers(-1, K, n).astype(np.intp)
+    fill = np.nanmean(X, axis=0, dtype=np.float64) if case % 5 == 3 else None
+    outs = []
+    for backend in both:
+        out = {"labels": np.full(n, -1, np.intp), "sums": np.empty((parts, K * d)),
+               "counts": np.empty((parts, K)), "changed": np.empty(parts, np.intp),
+               "closest": closest.copy(), "pots": np.empty((parts, T)),
+               "closest1": closest.copy(), "pot1": np.empty((parts, 1)),
+               "norms": np.empty(n), "squares": np.empty(d)}
+        backend.kmeans_partitions(X, offset, centers, cn, w, bounds, out["labels"],
+                                  out["sums"], out["counts"], out["changed"], True, 2)
+        backend.kpp_partitions(X, offset, xsq, cands, cands_n, out["closest"], w,
+                               bounds, out["pots"], False, 2)
+        backend.kpp_partitions(X, offset, xsq, cands[:d], cands_n[:1], out["closest1"],
+                               w, bounds, out["pot1"], True, 2)
+        backend.kmeans_norms(X, offset, out["norms"], out["squares"], 97,
+                             *_kmeans.numpy_variant(backend), 2)
+        for kind in (-1, 0, 1, 2):
+            size = {0: K * d * d, 1: d * d, 2: K * d, -1: 1}[kind]
+            stats = [np.empty((parts, K)), np.empty((parts, K * d)),
+                     np.empty((parts, size))]
+            backend.labelled_partitions(X, w, labels, centers, bounds, *stats, kind, 2,
+                                        fill)
+            out.update({f"labelled{kind}_{i}": a for i, a in enumerate(stats)})
+        outs.append(out)
+    for name, a in outs[0].items():
+        assert a.tobytes() == outs[1][name].tobytes(), name
+
+
+@needs_both
+@pytest.mark.parametrize("case", range(12))
+def test_numba_loops_give_the_extensions_bits(both, case):
+    rng = np.random.default_rng(2000 + case)
+    n, d = int(rng.integers(20, 3000)), int(rng.integers(1, 16))
+    X = _data(rng, n, d, np.float32 if case % 2 else np.float64)
+    w = rng.uniform(0.1, 3, n) if case % 3 == 1 else np.zeros(0)
+    offset = np.asarray(X.mean(axis=0), dtype=np.float64)
+    parts = int(rng.integers(1, 4))
+    bounds = _bounds(n, parts)
+    K = int(rng.integers(2, 12))
+    xc = X.astype(np.float64) - offset
+    xsq = np.einsum("ij,ij->i", xc, xc)
+    draws = rng.random((K - 1, 2 + int(np.log(K))))
+    first = int(rng.integers(n))
+    centers = xc[rng.choice(n, K, replace=False)].ravel()
+    outs = []
+    for backend in both:
+        seeds = np.full(K, -1, np.intp)
+        seeds[0] = first
+        backend.kpp_loop(X, offset, xsq, w, bounds, draws, seeds, np.empty(n), 1)
+        c = centers.copy()
+        labels = np.full(n, -1, np.intp)
+        sums, counts = np.empty((parts, K * d)), np.empty((parts, K))
+        changed = np.empty(parts, np.intp)
+        stopped = backend.lloyd_loop(X, offset, c, w, bounds, labels, sums, counts,
+                                     changed, 100, 1e-12, *_kmeans.numpy_variant(backend),
+                                     1)
+        outs.append((seeds, c, labels, sums, counts, np.array(stopped)))
+    for a, b in zip(*outs):
+        assert a.tobytes() == b.tobytes()
+
+
+@needs_both
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++"])
+def test_the_initialization_is_the_same_on_both_backends(both, init_params):
+    from fastgmm.em.init import initial_parameters
+
+    rng = np.random.default_rng(8)
+    X = _data(rng, 2500, 4)
+    w = rng.uniform(0.2, 2, X.shape[0])
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        got = [initial_parameters(X, w, 5, covariance_type, init_params,
+                                  np.random.RandomState(0), 1e-6, backend=b)
+               for b in both]
+        for a, b in zip(*got):
+            assert a.tobytes() == b.tobytes()
+
+
+def test_the_numba_calls_follow_the_build_this_process_loads(monkeypatch):
+    # FASTGMM_CPU_VARIANT picks the extension's build, and with it the
+    # arithmetic the Numba calls follow (its multiply-adds, its lane sums)
+    from fastgmm.kernels import _dispatch
+
+    features = _dispatch.cpu_features()
+    for name, build in _numba_kmeans._BUILDS.items():
+        variant = _dispatch.by_name(name)
+        if (_dispatch.missing_features(variant, features)
+                or variant not in _dispatch.installed()):
+            continue  # (the CPU lacks it: the build the CPU takes instead)
+        monkeypatch.setenv("FASTGMM_CPU_VARIANT", name)
+        assert _numba_kmeans.extension_build() == build
