@@ -2,8 +2,11 @@
 
 ``python -m tests.numba_warmup float64`` (from the repository's root) fits
 and evaluates a small mixture of every covariance type on the Numba backend,
-with complete rows and with missing entries, so that every kernel the tests
-call for that dtype is in the cache. `tests/conftest.py` runs it once per
+with complete rows and with missing entries, on several partitions and
+threads (the passes one by one, k-means round by round) and on one thread
+(the k-means loops and the whole EM run in one call each, `em_loop`), with
+both k-means initializations, so that every kernel the tests call for that
+dtype is in the cache. `tests/conftest.py` runs it once per
 dtype, the two side by side, before the test workers start: a cold cache is
 then compiled once, on both cores, instead of in each worker at the same
 time (about 30 s per dtype on one core). It asserts nothing; the tests do.
@@ -15,6 +18,7 @@ import warnings
 import numpy as np
 
 import fastgmm
+from fastgmm import kernels
 from tests.helpers import COVARIANCE_TYPES
 
 
@@ -29,12 +33,20 @@ def main(dtype_name):
         warnings.simplefilter("ignore")
         for cov in COVARIANCE_TYPES:
             model = fastgmm.GaussianMixture(3, covariance_type=cov, backend="numba",
-                                            max_iter=2, random_state=0).fit(X)
+                                            max_iter=2, random_state=0,
+                                            n_threads=2).fit(X)
             model.predict_proba(X)
             model.score_samples(X)
             fastgmm.GaussianMixture(3, covariance_type=cov, backend="numba",
                                     max_iter=2, random_state=0,
                                     nan_policy="marginalize").fit(holes)
+            for init in ("kmeans", "k-means++"):  # (one partition, one thread)
+                fastgmm.GaussianMixture(3, covariance_type=cov, backend="numba",
+                                        max_iter=2, random_state=0, n_threads=1,
+                                        init_params=init).fit(X[:500])
+        constants = np.empty(3)
+        kernels.get_backend("numba").log_prob_constants(
+            np.full(3, 1 / 3), np.ones(12), "diag", 4, 1.0, constants)
     return 0
 
 

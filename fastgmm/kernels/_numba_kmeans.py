@@ -390,9 +390,9 @@ def _before(a, b):
     return a < b or (b != b and a == a)
 
 
-@njit(**_STRICT)
-def _kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, build):
-    """`kpp_loop` on the calling thread."""
+def _kpp_loop(kpp_share, X, offset, xsq, w, bounds, draws, indices, closest, build):
+    """`kpp_loop` on the calling thread; ``kpp_share``: `_kpp_share`, called
+    through its address (`_loop_for`)."""
     n, d = X.shape
     K = indices.shape[0]
     T = draws.shape[1]
@@ -413,7 +413,7 @@ def _kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, build):
     cn1[0] = xsq[first]
     for i in range(n):
         closest[i] = np.inf
-    _kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True, build, 0, 1)
+    kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True, build, 0, 1)
     # pot1[0, 0], or pot1.sum() (NumPy's add.reduce)
     current = pot1[0, 0] if P == 1 else pairwise(pot1.reshape(P), 0, P)
     for c in range(1, K):
@@ -433,8 +433,8 @@ def _kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, build):
             _centred_row(X, offset, cidx[t], cands[t], 0)
             cn[t] = xsq[cidx[t]]
         pots[:, :] = 0.0
-        _kpp_share(X, offset, xsq, cands, cn, closest, w, bounds, pots, False, build, 0,
-                   1)
+        kpp_share(X, offset, xsq, cands, cn, closest, w, bounds, pots, False, build, 0,
+                  1)
         _sum_rows(pots, cpots)
         # argmin: the first of the least (the first NaN, as NumPy)
         best = 0
@@ -450,14 +450,14 @@ def _kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, build):
             chosen[0, :] = cands[best]
             cn1[0] = cn[best]
             pot1[:, :] = 0.0
-            _kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True,
-                       build, 0, 1)
+            kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True,
+                      build, 0, 1)
 
 
-@njit(**_STRICT)
-def _lloyd_loop(X, offset, centres, w, bounds, labels, sums, counts, changed, max_iter,
-                tol, W, fused, build):
-    """`lloyd_loop` on the calling thread: (stopped, n_iter)."""
+def _lloyd_loop(km_share, X, offset, centres, w, bounds, labels, sums, counts, changed,
+                max_iter, tol, W, fused, build):
+    """`lloyd_loop` on the calling thread: (stopped, n_iter); ``km_share``:
+    `_km_share`, called through its address (`_loop_for`)."""
     K, d = centres.shape
     new = np.empty(K * d)
     weight = np.empty(K)
@@ -473,8 +473,8 @@ def _lloyd_loop(X, offset, centres, w, bounds, labels, sums, counts, changed, ma
             cn[k] = _einsum_dot(flat, k * d, flat, k * d, d, W, fused)
         sums[:, :] = 0.0
         counts[:, :] = 0.0
-        _km_share(X, offset, centres, cn, w, bounds, labels, sums, counts, changed,
-                  True, build, 0, 1)
+        km_share(X, offset, centres, cn, w, bounds, labels, sums, counts, changed,
+                 True, build, 0, 1)
         _sum_rows(sums, new)
         _sum_rows(counts, weight)
         for k in range(K):
@@ -503,9 +503,53 @@ def _lloyd_loop(X, offset, centres, w, bounds, labels, sums, counts, changed, ma
             cn[k] = _einsum_dot(flat, k * d, flat, k * d, d, W, fused)
         sums[:, :] = 0.0
         counts[:, :] = 0.0
-        _km_share(X, offset, centres, cn, w, bounds, labels, sums, counts, changed,
-                  False, build, 0, 1)
+        km_share(X, offset, centres, cn, w, bounds, labels, sums, counts, changed,
+                 False, build, 0, 1)
     return stopped, n_iter
+
+
+_loops = {}
+
+
+def _loop_for(name, dtype):
+    """`_kpp_loop` ('kpp') or `_lloyd_loop` ('lloyd') compiled for X of
+    ``dtype``, on first use. Their signatures are explicit: the passes are
+    first-class functions of `_kpp_share`'s or `_km_share`'s type, called
+    through their addresses, so that the compiled code of the passes is
+    the threaded path's, not optimized again inside each loop (which cost
+    seconds of a cold start)."""
+    dtype = np.dtype(dtype)
+    loop = _loops.get((name, dtype))
+    if loop is not None:
+        return loop
+    import numba
+    from numba import types
+
+    def ro(dt, ndim=1):
+        return types.Array(dt, ndim, "C", readonly=True)
+
+    def rw(ndim=1, dt=types.float64):
+        return types.Array(dt, ndim, "C")
+
+    f64, i64, intp, x = types.float64, types.int64, types.intp, numba.from_dtype(dtype)
+    build = types.UniTuple(i64, 3)
+    if name == "kpp":
+        share = types.FunctionType(types.none(
+            ro(x, 2), ro(f64), ro(f64), rw(2), rw(), rw(), ro(f64), ro(intp), rw(2),
+            types.boolean, build, i64, i64))
+        signature = types.none(share, ro(x, 2), ro(f64), ro(f64), ro(f64), ro(intp),
+                               ro(f64, 2), rw(1, intp), rw(), build)
+        loop = njit(signature, **_STRICT)(_kpp_loop)
+    else:
+        share = types.FunctionType(types.none(
+            ro(x, 2), ro(f64), rw(2), rw(), ro(f64), ro(intp), rw(1, intp), rw(2), rw(2),
+            rw(1, intp), types.boolean, build, i64, i64))
+        signature = types.Tuple((types.boolean, i64))(
+            share, ro(x, 2), ro(f64), rw(2), ro(f64), ro(intp), rw(1, intp), rw(2), rw(2),
+            rw(1, intp), i64, f64, i64, types.boolean, build)
+        loop = njit(signature, **_STRICT)(_lloyd_loop)
+    _loops[(name, dtype)] = loop
+    return loop
 
 
 # --- the statistics of hard labels ------------------------------------------------------
@@ -649,7 +693,8 @@ def kmeans_partitions(X, offset, centers, cn, w, bounds, labels, sums, counts,
     changed[:] = 0
     if n == 0:
         return
-    centres = centers.reshape(K, d)
+    # (copies: the argument types `_lloyd_loop` hands the same compiled code)
+    centres, cn = np.array(centers.reshape(K, d)), np.array(cn)
     build = extension_build()
     run_shares(n_threads, n_parts, lambda share, n_shares: _km_share(
         X, offset, centres, cn, w, bounds, labels, sums, counts, changed, bool(update),
@@ -678,7 +723,8 @@ def kpp_partitions(X, offset, xsq, cands, cn, closest, w, bounds, pots, update,
     pots[:, :] = 0.0
     if n == 0:
         return
-    centres = cands.reshape(T, d)
+    # (copies: the argument types `_kpp_loop` hands the same compiled code)
+    centres, cn = np.array(cands.reshape(T, d)), np.array(cn)
     build = extension_build()
     run_shares(n_threads, n_parts, lambda share, n_shares: _kpp_share(
         X, offset, xsq, centres, cn, closest, w, bounds, pots, bool(update), build,
@@ -705,7 +751,7 @@ def kpp_pick(closest, w, targets, order, picked):
 
 def einsum_dots(a, out, W, fused):
     """out[i] = np.einsum("ij,ij->i", a, a)[i] in variant (W lanes, fused)."""
-    a = _f64(a, "a", 2)
+    a = np.array(_f64(a, "a", 2))  # (writable, as the loops' arrays)
     out = _writable(out, np.float64, 1, "out")
     if out.shape[0] != a.shape[0] or a.shape[1] < 1:
         raise ValueError("kernel: einsum_dots needs one output per row, d >= 1")
@@ -714,7 +760,7 @@ def einsum_dots(a, out, W, fused):
 
 def einsum_dot(a, b, W, fused):
     """np.einsum("i,i->", a, b) in variant (W lanes, fused)."""
-    a, b = _f64(a, "a"), _f64(b, "b")
+    a, b = np.array(_f64(a, "a")), np.array(_f64(b, "b"))  # (writable)
     if a.shape[0] != b.shape[0] or a.shape[0] < 1:
         raise ValueError("kernel: einsum_dot needs two vectors of one length >= 1")
     return float(_einsum_dot_of(a, b, int(W), bool(fused)))
@@ -775,7 +821,8 @@ def kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, n_threads):
         raise ValueError("kernel: the first centre must index a row")
     if K == 1:
         return
-    _kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, extension_build())
+    _loop_for("kpp", X.dtype)(_kpp_share, X, offset, xsq, w, bounds, draws, indices,
+                              closest, extension_build())
 
 
 def lloyd_loop(X, offset, centers, w, bounds, labels, sums, counts, changed, max_iter,
@@ -804,9 +851,9 @@ def lloyd_loop(X, offset, centers, w, bounds, labels, sums, counts, changed, max
         raise ValueError("kernel: max_iter and n_threads must be >= 1")
     if n == 0:
         raise ValueError("kernel: no rows")
-    stopped, n_iter = _lloyd_loop(X, offset, centers.reshape(K, d), w, bounds, labels,
-                                  sums, counts, changed, int(max_iter), float(tol),
-                                  int(W), bool(fused), extension_build())
+    stopped, n_iter = _loop_for("lloyd", X.dtype)(
+        _km_share, X, offset, centers.reshape(K, d), w, bounds, labels, sums, counts,
+        changed, int(max_iter), float(tol), int(W), bool(fused), extension_build())
     return bool(stopped), int(n_iter)
 
 
