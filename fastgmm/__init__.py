@@ -35,7 +35,7 @@ _LAZY = {
     "GaussianMixtureImputer": ("_impute", "GaussianMixtureImputer"),
     "GaussianMixtureOutlierDetector": ("_outliers", "GaussianMixtureOutlierDetector"),
     "GaussianMixtureSearch": ("_search", "GaussianMixtureSearch"),
-    "InitSampleWarning": ("_base", "InitSampleWarning"),
+    "InitSampleWarning": ("_init_rows", "InitSampleWarning"),
     "load": ("_persist", "load"),
     "plot": ("plot", None),  # matplotlib itself is imported only when drawing
     "show_config": ("_config", "show_config"),

@@ -1,11 +1,10 @@
 """What GaussianMixture and BayesianGaussianMixture share: `_BaseMixture`
-(fit on the fused pass, the sources of rows, the initialization's rows, the
-posterior outputs, sampling, saving), the progress monitors and the checks
-of user-given parameters.
+(fit on the fused pass, the sources of rows, the posterior outputs,
+sampling, saving) and the checks of user-given parameters. The rows a fit
+initializes from are `_init_rows`'s, its progress output `_monitors`'.
 """
 
 import warnings
-from time import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -15,18 +14,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import kernels
 from ._constants import FIT_DTYPES, count
-from .em import covariance as cov
+from ._init_rows import initial_rows
+from ._monitors import fit_monitor
 from .em import driver as _em
 from .em import init as _init
-from .em import parsimonious
+from .em.family import NOISE_FIELDS, NOISE_LABEL, MixtureSpec
 from .sources import rows as _source
 
-#: 'auto' initializes from all rows of an X read by windows when the
-#: initialization takes at most about this much memory, else from as many
-#: rows as it allows: each row costs its values plus INIT_ROW_BYTES (k-means'
-#: labels, norms, weights and candidate distances, a sort index).
-INIT_BYTES = 128 * 2**20
-INIT_ROW_BYTES = 96
 _DTYPES = FIT_DTYPES  # check_array's dtype: float32 stays, else float64
 
 
@@ -35,9 +29,14 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     fused pass (`em.driver`), the sources of rows, the initialization's rows, the
     posterior outputs, sampling and saving.
 
-    A subclass supplies the per-model hooks: ``_fit_weights``,
-    ``_check_initial_parameters``, ``_em_model``, ``_initial_parameters``,
-    ``_fitted_params``, ``_set_parameters`` and ``_log_prob_constants``.
+    A subclass names its family (``_family_class``, an `em.family.Family`)
+    and supplies the hooks: ``_fit_weights``, ``_check_initial_parameters``,
+    ``_fit_family`` and ``_family`` (the family of a fit and of a fitted
+    mixture), ``_initial_parameters``, ``_fitted_params`` and
+    ``_set_parameters``. What the mixture is (family, structure, options)
+    is an `em.family.MixtureSpec`: ``_spec()`` that of the parameters, the
+    fitted one ``_fitted_spec`` (recorded with the fitted attributes by
+    `_set_fitted`, which `fastgmm.load` calls too).
     """
 
     @classmethod
@@ -129,10 +128,11 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         w = self._fit_weights(rows, sample_weight)
         initial = self._check_initial_parameters(n_features)
         warm = self._warm_start_run(n_features)
+        storage = self._spec().structure.storage
         backend = kernels.get_backend(
-            self.backend, n_samples, n_features, self.n_components, self._structure
+            self.backend, n_samples, n_features, self.n_components, storage
         )
-        model = self._em_model(rows, w, backend)
+        family = self._fit_family(rows, w, backend)
         random_state = check_random_state(self.random_state)
 
         def initialize():
@@ -140,12 +140,11 @@ class _BaseMixture(DensityMixin, BaseEstimator):
 
         best = _em.fit(
             backend, rows, w, initialize=initialize, n_init=self.n_init,
-            covariance_type=self._structure, tol=self.tol,
+            covariance_type=storage, tol=self.tol,
             reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
             n_threads=self.n_threads,
-            monitor=_VerboseMonitor(self) if callback is None
-            else _Monitors(_VerboseMonitor(self), _CallbackMonitor(callback)),
-            model=model,
+            monitor=fit_monitor(self, callback),
+            family=family,
         )
         if not best.converged and self.max_iter > 0:
             warnings.warn(
@@ -164,18 +163,18 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     def _rows(self, X, reset):
         """X as a `sources.rows` object: validated in memory, or read by windows
         (or, for a dask array, in tasks on its cluster: `sources.dask`)."""
+        marginalize = self.nan_policy == "marginalize"  # (NaN: missing values)
         if _source.is_dask_array(X):
             from .sources import dask as _dask
 
             rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1)
-            if getattr(self, "nan_policy", "raise") == "marginalize":
+            if marginalize:
                 import dask.array as da
 
                 if bool(da.isnan(rows.X).any().compute()):  # (one more pass)
                     rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1,
                                           missing=True)
         elif not _source.is_windowed(X):
-            marginalize = getattr(self, "nan_policy", "raise") == "marginalize"
             # (with missing values, infinity is looked for block by block:
             # scikit-learn's check would allocate a mask the size of X)
             X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
@@ -190,7 +189,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         else:
             rows = _source.WindowedRows(X, self.window_bytes,
                                         ensure_min_samples=2 if reset else 1)
-            if getattr(self, "nan_policy", "raise") == "marginalize":
+            if marginalize:
                 from .sources import missing
 
                 if missing.has_nan(rows):  # (one more read of X)
@@ -205,68 +204,62 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                 f"expecting {self.n_features_in_} features as input.")
         return rows
 
-    def _initial_rows(self, rows, w, random_state):
-        """The rows (and weights) the initialization draws from."""
-        n_samples, n_features = rows.n_samples, rows.n_features
-        size = self.init_sample_size
-        if size == "auto":
-            size = max(INIT_BYTES // (n_features * rows.dtype.itemsize + INIT_ROW_BYTES),
-                       self.n_components)
-            if isinstance(rows, _source.InMemoryRows) or n_samples <= size:
-                return rows.take(None, w)
-            warnings.warn(InitSampleWarning(n_samples, size))
-        if size >= n_samples:
-            return rows.take(None, w)
-        indices = _sample_rows(random_state, n_samples, size)
-        progress = (_SampleProgress() if self.verbose >= 1
-                    and not isinstance(rows, _source.InMemoryRows) else None)
-        return rows.take(indices, w, progress)
-
     def _initial_gaussian(self, rows, w, random_state):
         """(weights, means, covariances) of ``init_params`` (`em.init`), drawn
         from the initialization's rows."""
         fill = rows.initial_fill(w)
-        X, w = self._initial_rows(rows, w, random_state)
+        X, w = initial_rows(rows, w, random_state, self.init_sample_size,
+                            self.n_components, self.verbose)
         if w is not None and np.count_nonzero(w) < self.n_components:
             raise ValueError(
                 f"The initialization's sample of {count(X.shape[0], 'row')} has "
                 f"{np.count_nonzero(w)} with a positive weight, fewer than "
                 f"n_components = {self.n_components}; raise init_sample_size.")
+        structure = self._spec().structure
         # on the fit's backend (its choice for these rows, as `_fit` makes it)
         backend = kernels.get_backend(self.backend, rows.n_samples, rows.n_features,
-                                      self.n_components, self._structure)
+                                      self.n_components, structure.storage)
         weights, means, covariances = _init.initial_parameters(
-            X, w, self.n_components, self._structure, self.init_params,
+            X, w, self.n_components, structure.storage, self.init_params,
             random_state, self.reg_covar, fill, backend,
         )
-        if self._mclust_model is not None:  # the model's own first M-step
-            covariances = parsimonious.constrain(weights, covariances,
-                                                 self._mclust_model)
-        return weights, means, covariances
+        # (an mclust model: its own first M-step)
+        return weights, means, structure.constrain(weights, covariances)
+
+    def _spec(self, noise=False):
+        """The mixture these parameters describe (`em.family.MixtureSpec`),
+        what a fit fits; ``noise``: with a noise component."""
+        return MixtureSpec.of(self._family_class, self.covariance_type, noise=noise,
+                              missing=self.nan_policy == "marginalize")
 
     @property
-    def _structure(self):
-        """The covariance type ('full', 'tied', 'diag', 'spherical') the
-        model is stored and computed as (`em.parsimonious`); 'tied' with a
-        noise component is stored as 'full' (a component of its own)."""
-        structure = parsimonious.structure_of(self.covariance_type)
-        if structure == "tied" and getattr(self, "noise", False):
-            return "full"
-        return structure
+    def _fitted_spec(self):
+        """The fitted mixture's spec: recorded with its fitted attributes (a
+        fit, `fastgmm.load`), or, for attributes set by hand (a warm start
+        from another model's, as scikit-learn allows), the parameters'."""
+        return self.__dict__.get("_recorded_spec") or self._spec()
 
-    @property
-    def _mclust_model(self):
-        """The mclust model whose M-step constrains the structure's, or None
-        (the structure's own: scikit-learn's four types)."""
-        model = parsimonious.model_of(self.covariance_type)
-        native = parsimonious.structure_of(self.covariance_type) == self._structure
-        return None if model in parsimonious.NATIVE and native else model
+    def _n_parameters(self):
+        """Free parameters of the fitted mixture (its spec's count)."""
+        return self._fitted_spec.n_parameters(*self.means_.shape)
 
     def _refuse_noise(self, what):
-        """What a mixture with a noise component does not do yet."""
-        if "noise_weight_" in self.__dict__:
+        """What a fitted mixture with a noise component does not do yet."""
+        check_is_fitted(self)
+        if self._fitted_spec.noise:
             raise ValueError(f"{what}() is not defined for a mixture with a noise "
                              "component (noise=True) yet")
+
+    def _set_fitted(self, spec, noise=None):
+        """The fitted spec, and its noise component's attributes: ``noise``, a
+        dict of some of `em.family.NOISE_FIELDS` (a fit sets ``noise_volume_``
+        in `_fit_family`), or none."""
+        self._recorded_spec, noise = spec, noise or {}
+        for name in NOISE_FIELDS:
+            if not spec.noise:
+                self.__dict__.pop(name, None)
+            elif name in noise:
+                setattr(self, name, noise[name])
 
     def _warm_start_run(self, n_features):
         """The fitted parameters a warm start continues from, or None.
@@ -276,23 +269,23 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         """
         if not (self.warm_start and hasattr(self, "converged_")):
             return None
-        fitted_noise = "noise_weight_" in self.__dict__
-        if fitted_noise != bool(getattr(self, "noise", False)):
+        fitted_noise, noise = self._fitted_spec.noise, self._spec().noise
+        if fitted_noise != noise:
             # (a noise component is one more, the last: the fitted parameters
             # are another mixture's, as after a change of covariance type)
             raise ValueError(
                 "warm_start=True continues from the previous fit, which has "
                 f"{'a' if fitted_noise else 'no'} noise component; this fit has "
-                f"noise={self.noise!r}. Set warm_start=False to start anew.")
+                f"noise={noise!r}. Set warm_start=False to start anew.")
         k, t = self.n_components, self.covariance_type
         fitted_k, fitted_d = np.shape(self.means_)
-        expected = cov.covariance_shape(k, n_features, self._structure)
+        expected = self._spec().structure.shape(k, n_features)
         if self._warm_start_shapes_differ(n_features):
             raise ValueError(
                 "warm_start=True continues from the previous fit, whose means "
                 f"have shape {(fitted_k, fitted_d)} and covariances shape "
                 f"{np.shape(self.covariances_)} (covariance_type="
-                f"{self.__dict__.get('_fitted_covariance_type', '?')!r}); this fit needs "
+                f"{self._fitted_spec.structure.name!r}); this fit needs "
                 f"{(k, n_features)} and {expected} (n_components={k}, "
                 f"covariance_type={t!r}, X with {count(n_features, 'feature')}). Set "
                 "warm_start=False to start anew."
@@ -303,11 +296,10 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         """Whether the fitted parameters are not of the shape being fitted:
         another covariance type (recorded with the arrays: with n_components ==
         n_features 'diag' and 'tied' arrays have one shape), or other shapes."""
-        fitted_type = self.__dict__.get("_fitted_covariance_type")
-        if fitted_type is not None and (parsimonious.model_of(fitted_type)
-                                        != parsimonious.model_of(self.covariance_type)):
+        structure = self._spec().structure
+        if self._fitted_spec.structure.model != structure.model:
             return True
-        expected = cov.covariance_shape(self.n_components, n_features, self._structure)
+        expected = structure.shape(self.n_components, n_features)
         return np.shape(self.means_) != (self.n_components, n_features) or any(
             np.shape(getattr(self, name)) != expected
             for name in ("covariances_", "precisions_cholesky_"))
@@ -315,15 +307,17 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
 
     def _kernel_args(self, rows):
-        """(backend, c, means, precisions_cholesky) of the fitted mixture."""
-        means = np.ascontiguousarray(self.means_, dtype=np.float64)
-        chol = np.ascontiguousarray(self.precisions_cholesky_, dtype=np.float64)
-        c = self._log_prob_constants(chol, rows.n_features)
+        """(backend, c, means, precisions_cholesky) of the fitted mixture (its
+        family's constants; with a noise component, the noise last)."""
+        spec = self._fitted_spec
+        spec.check_rows(rows)
+        params = self._fitted_params()
+        c = self._family(spec).log_prob_constants(params)
         # one backend whatever the number of rows asked for ('auto': Cython
         # where it is built, as for a dask array's chunks), so that a row's
         # outputs are the same bits in any slice, chunk or window of X
         backend = kernels.get_backend(self.backend)
-        return backend, c, means, chol
+        return backend, c, params.means, params.precisions_cholesky
 
     def _posterior(self, rows, **outputs):
         """Run the posterior kernel on ``rows`` with the fitted parameters.
@@ -332,8 +326,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         (n,) to fill; see `fastgmm.kernels`.
         """
         backend, c, means, chol = self._kernel_args(rows)
-        rows.posterior(backend, c, means, chol, self._structure, self.n_threads,
-                       **outputs)
+        rows.posterior(backend, c, means, chol, self._fitted_spec.structure.storage,
+                       self.n_threads, **outputs)
 
     def _per_row(self, rows, output):
         """One per-row output of the posterior: 'labels' (n,), 'resp' (n, k) or
@@ -343,7 +337,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         if output == "labels":
             out = np.empty(rows.n_samples, dtype=np.intp)
         elif output == "resp":  # (a noise component: one more column, the last)
-            k = self.means_.shape[0] + int("noise_weight_" in self.__dict__)
+            k = self._fitted_spec.n_columns(self.means_.shape[0])
             out = np.empty((rows.n_samples, k), dtype=rows.dtype)
         else:
             out = np.empty(rows.n_samples, dtype=rows.dtype)
@@ -351,7 +345,15 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         return out
 
     def _labels(self, rows):
-        return self._per_row(rows, "labels")
+        labels = self._per_row(rows, "labels")
+        if self._fitted_spec.noise:  # the noise component's (the last): its label
+            k = self.means_.shape[0]
+            if _source.is_dask_array(labels):
+                import dask.array as da
+
+                return da.where(labels == k, NOISE_LABEL, labels)
+            labels[labels == k] = NOISE_LABEL
+        return labels
 
     def _validate_predict(self, X):
         check_is_fitted(self)
@@ -393,7 +395,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
 
     def _mean_log_likelihood(self, rows):
         backend, c, means, chol = self._kernel_args(rows)
-        return rows.mean_log_likelihood(backend, c, means, chol, self._structure,
+        return rows.mean_log_likelihood(backend, c, means, chol,
+                                        self._fitted_spec.structure.storage,
                                         self.n_threads)
 
     def predict(self, X):
@@ -449,7 +452,6 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             the mixture's mean.
         """
         self._refuse_noise("impute")
-        check_is_fitted(self)
         # (infinity is looked for block by block, by array_has_nan)
         X = validate_data(self, X, reset=False, dtype=_DTYPES, order="C",
                           ensure_all_finite=False)
@@ -459,7 +461,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             return X.copy()
         rows = missing.IncompleteRows(X)
         backend, c, means, chol = self._kernel_args(rows)
-        return rows.impute(backend, c, means, chol, self._structure).astype(X.dtype)
+        storage = self._fitted_spec.structure.storage
+        return rows.impute(backend, c, means, chol, storage).astype(X.dtype)
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -480,13 +483,11 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             The component of each sample.
         """
         self._refuse_noise("sample")
-        check_is_fitted(self)
         if n_samples < 1:
             raise ValueError(
                 "Invalid value for 'n_samples': %d . The sampling requires at "
                 "least one sample." % (n_samples)
             )
-        _, n_features = self.means_.shape
         rng = check_random_state(self.random_state)
         weights = np.asarray(self.weights_, dtype=np.float64)
         if weights[:-1].sum() > 1.0:  # float32 weights rounded above 1
@@ -494,21 +495,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         counts = rng.multinomial(n_samples, weights)
         means = np.asarray(self.means_, dtype=np.float64)
         covariances = np.asarray(self.covariances_, dtype=np.float64)
-        if self._structure == "full":
-            parts = [
-                rng.multivariate_normal(m, c, int(n))
-                for m, c, n in zip(means, covariances, counts)
-            ]
-        elif self._structure == "tied":
-            parts = [
-                rng.multivariate_normal(m, covariances, int(n))
-                for m, n in zip(means, counts)
-            ]
-        else:
-            parts = [
-                m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
-                for m, c, n in zip(means, covariances, counts)
-            ]
+        parts = self._fitted_spec.structure.draw(rng, means, covariances, counts)
         labels = np.concatenate(
             [np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)]
         )
@@ -549,103 +536,6 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         return self
 
 
-class _SampleProgress:
-    """verbose >= 1: how far the reading of an initialization sample from an
-    X not in memory has come (a line at most once a second, and at the end)."""
-
-    def __init__(self):
-        self.start = self.last = time()
-
-    def __call__(self, done, wanted):
-        now = time()
-        if done < wanted and now - self.last < 1.0:
-            return
-        self.last = now
-        print(f"Reading the initialization sample: {done:,} of {count(wanted, 'row')} "
-              f"({100.0 * done / wanted:.0f}%, {now - self.start:.1f} s)")
-
-
-class _VerboseMonitor(_em.Monitor):
-    """scikit-learn's verbose messages, word for word."""
-
-    def __init__(self, estimator):
-        self.verbose = estimator.verbose
-        self.interval = estimator.verbose_interval
-        self.quiet = self.verbose < 1
-
-    def init_begin(self, init):
-        if self.verbose >= 1:
-            print("Initialization %d" % init)
-            self.init_time = self.iter_time = time()
-
-    def iter_end(self, n_iter, change, lower_bound=None):
-        if self.verbose >= 1 and n_iter % self.interval == 0:
-            if self.verbose == 1:
-                print("  Iteration %d" % n_iter)
-            else:
-                now = time()
-                print(
-                    "  Iteration %d\t time lapse %.5fs\t ll change %.5f"
-                    % (n_iter, now - self.iter_time, change)
-                )
-                self.iter_time = now
-
-    def init_end(self, lower_bound, converged):
-        status = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {status}.")
-        elif self.verbose >= 2:
-            lapse = time() - self.init_time
-            print(
-                f"Initialization {status}. time lapse {lapse:.5f}s\t lower bound"
-                f" {lower_bound:.5f}."
-            )
-
-
-class _CallbackMonitor(_em.Monitor):
-    """Turns the EM hooks into the events of ``fit(callback=...)``."""
-
-    quiet = False
-
-    def __init__(self, callback):
-        self.callback = callback
-        self.init = 0
-        self.n_iter = 0
-
-    def init_begin(self, init):
-        self.init, self.n_iter = init, 0
-        self.callback({"event": "init_begin", "init": init})
-
-    def iter_end(self, n_iter, change, lower_bound=None):
-        self.n_iter = n_iter
-        self.callback({"event": "iteration", "init": self.init, "n_iter": n_iter,
-                       "lower_bound": lower_bound, "change": change})
-
-    def init_end(self, lower_bound, converged):
-        self.callback({"event": "init_end", "init": self.init, "n_iter": self.n_iter,
-                       "lower_bound": lower_bound, "converged": converged})
-
-
-class _Monitors(_em.Monitor):
-    """Forwards every hook to each of several monitors."""
-
-    def __init__(self, *monitors):
-        self.monitors = monitors
-        self.quiet = all(m.quiet for m in monitors)
-
-    def init_begin(self, init):
-        for m in self.monitors:
-            m.init_begin(init)
-
-    def iter_end(self, n_iter, change, lower_bound=None):
-        for m in self.monitors:
-            m.iter_end(n_iter, change, lower_bound)
-
-    def init_end(self, lower_bound, converged):
-        for m in self.monitors:
-            m.init_end(lower_bound, converged)
-
-
 def _check_shape(param, shape, name):
     if param.shape != shape:
         raise ValueError(
@@ -654,118 +544,17 @@ def _check_shape(param, shape, name):
         )
 
 
-def _check_precision_values(precisions, covariance_type):
-    if covariance_type in ("diag", "spherical"):
-        if np.any(np.less_equal(precisions, 0.0)):
-            raise ValueError("'%s precision' should be positive" % covariance_type)
-        return
-    for p in precisions if covariance_type == "full" else [precisions]:
-        if not (np.allclose(p, p.T) and np.all(np.linalg.eigvalsh(p) > 0.0)):
-            raise ValueError(
-                "'%s precision' should be symmetric, positive-definite"
-                % covariance_type
-            )
-
-
-class InitSampleWarning(UserWarning):
-    """Warning that a fit initializes from a random sample of X's rows.
-
-    Raised by ``fit`` (of :class:`fastgmm.GaussianMixture`,
-    :class:`fastgmm.BayesianGaussianMixture` and the estimators built on
-    them) with the default ``init_sample_size='auto'`` when X is not in
-    memory (a memory map, a zarr array, an h5py dataset, a dask array) and
-    initializing from all its rows would take more than about 128 MiB:
-    more rows than ``128 MiB / (n_features * itemsize + 96 bytes)``, about a
-    million. The initialization (k-means and the rest of ``init_params``)
-    then runs on a sample of that many rows drawn with ``random_state``.
-
-    An X in memory always initializes from all rows, so above that size the
-    fit of a memory map (or dask array) and the in-memory fit of the same
-    rows start from different parameters: their components can come out in
-    another order and their lower bounds differ in the last digits. Below
-    it (no warning) the two fits are equal, bit for bit.
-
-    To avoid it, pass ``init_sample_size``: an int draws that many rows
-    with ``random_state`` (the same rows in memory, from a memory map or
-    from a dask array, so those fits start alike and are equal), and an int
-    of at least ``n_samples`` initializes from all rows (held in memory for
-    the initialization). Or silence it with
-    ``warnings.filterwarnings("ignore", category=fastgmm.InitSampleWarning)``.
-
-    Parameters
-    ----------
-    n_samples : int
-        The rows of X (the attribute ``n_samples``).
-    size : int
-        The rows of the sample (the attribute ``size``).
-
-    See Also
-    --------
-    GaussianMixture : Its ``init_sample_size`` parameter.
-
-    Examples
-    --------
-    A fit of a large memory map warns with it; made by hand here, it shows
-    its message and attributes:
-
-    >>> import warnings
-    >>> import fastgmm
-    >>> w = fastgmm.InitSampleWarning(n_samples=3_000_000, size=1_000_000)
-    >>> w.n_samples, w.size
-    (3000000, 1000000)
-    >>> print(w)  # doctest: +ELLIPSIS
-    X is not in memory and its 3,000,000 rows are more than ... a sample of 1,000,000 rows ...
-
-    Silenced (around such a fit):
-
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     warnings.filterwarnings("ignore", category=fastgmm.InitSampleWarning)
-    ...     warnings.warn(w)
-    >>> len(caught)
-    0
-    """
-
-    def __init__(self, n_samples, size):
-        super().__init__(
-            f"X is not in memory and its {count(n_samples, 'row')} are more than an "
-            f"initialization within {INIT_BYTES // 2**20} MiB takes: it uses a "
-            f"sample of {count(size, 'row')} drawn with random_state, so the fit can "
-            "differ from the in-memory fit, which initializes from all rows "
-            "(init_sample_size='auto'; pass an int to choose the sample's size, "
-            "the same int to both fits to make them equal).")
-        self.n_samples, self.size = n_samples, size
-
-
-def _sample_rows(random_state, n_samples, size):
-    """``size`` distinct row indices drawn from ``random_state``, sorted (so
-    that reading them is one sequential sweep).
-
-    Uniform over the subsets of that size, in O(size) memory and time
-    (``RandomState.choice(..., replace=False)`` permutes all n_samples
-    indices): more than half of the rows are drawn as the complement of the
-    rows left out; otherwise uniform draws with enough surplus that their
-    distinct values almost always suffice in one round (the expected number
-    of distinct values of m draws is n (1 - exp(-m / n))), of which a random
-    ``size`` are kept.
-    """
-    n_samples, size = int(n_samples), int(size)
-    if not 0 <= size <= n_samples:
-        raise ValueError(f"cannot draw {size} distinct rows of {n_samples}")
-    if 2 * size > n_samples:
-        left_out = _sample_rows(random_state, n_samples, n_samples - size)
-        keep = np.ones(n_samples, dtype=bool)
-        keep[left_out] = False
-        return np.flatnonzero(keep).astype(np.int64)
-    if size == 0:
-        return np.empty(0, dtype=np.int64)
-    # m draws give size * 1.02 + 64 distinct values on average (size <= n / 2)
-    wanted = min(size * 1.02 + 64, 0.75 * n_samples)
-    draws = int(np.ceil(-n_samples * np.log1p(-wanted / n_samples))) + 16
-    while True:
-        chosen = np.unique(random_state.randint(0, n_samples, size=draws))
-        if chosen.size >= size:
-            break
-        draws *= 2  # rare: the surplus fell short; draw again, more
-    keep = np.sort(random_state.permutation(chosen.size)[:size])
-    return chosen[keep].astype(np.int64)
+def _in_dtype(values, dtype, name):
+    """A fitted parameter (float64) in X's dtype, or a ValueError when the
+    dtype cannot hold it: float32 overflows to inf for the covariances of
+    values beyond ~1e19 (or the precisions of variances below ~1e-38), where
+    scikit-learn's float32 fit fails too; a model of inf parameters could be
+    neither saved nor sampled."""
+    with np.errstate(over="ignore"):  # (the error below says it)
+        out = values.astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"The fitted {name} reach {np.max(np.abs(values)):.3g}, beyond "
+            f"{np.dtype(dtype).name}'s largest value ({np.finfo(dtype).max:.3g}): "
+            "pass X as float64, or scale the input data.")
+    return out

@@ -12,11 +12,11 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
+from ._base import _DTYPES, _BaseMixture, _check_shape
 from ._constants import COVARIANCE_TYPES
-from .em import covariance as cov
 from .em import variational as vb
-from .mixture import GaussianMixture
+from .em.structure import structure
+from .mixture import passed_on_constraints
 from .sources import rows as _source
 
 #: Rows whose mean centres the pass of the priors' defaults.
@@ -188,8 +188,7 @@ degrees_of_freedom_prior_, covariance_prior_
     """
 
     _parameter_constraints: dict = {
-        **{name: GaussianMixture._parameter_constraints[name]
-           for name in _SHARED_PARAMETERS},
+        **passed_on_constraints(_SHARED_PARAMETERS),
         # (the priors are those of scikit-learn's four types; mclust's other
         # models are GaussianMixture's)
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
@@ -264,7 +263,7 @@ degrees_of_freedom_prior_, covariance_prior_
 
     def _check_initial_parameters(self, n_features):
         """The priors given (scikit-learn's checks), as ``*_prior_``
-        attributes; the data's defaults are `_em_model`'s."""
+        attributes; the data's defaults are `_fit_family`'s."""
         d, t = n_features, self.covariance_type
         self.weight_concentration_prior_ = (
             1.0 / self.n_components if self.weight_concentration_prior is None
@@ -288,8 +287,10 @@ degrees_of_freedom_prior_, covariance_prior_
                 self.covariance_prior, t, d)
         return ()
 
-    def _em_model(self, rows, w, backend):
-        """The priors' defaults from the data (one pass), and the model."""
+    _family_class = vb.VariationalEM
+
+    def _fit_family(self, rows, w, backend):
+        """The priors' defaults from the data (one pass), and the family."""
         if self.mean_prior is None or self.covariance_prior is None:
             total, mean, covariance = self._data_moments(rows, w, backend)
             if self.mean_prior is None:
@@ -302,7 +303,11 @@ degrees_of_freedom_prior_, covariance_prior_
                         f"{total!r}. Pass covariance_prior, or weights that "
                         "count rows.")
                 self.covariance_prior_ = covariance
-        return vb.VariationalEM(self._priors(), self.covariance_type)
+        return self._family(self._spec())
+
+    def _family(self, spec):
+        """The variational family of ``spec`` under the priors."""
+        return vb.VariationalEM(self._priors(), spec.structure)
 
     def _data_moments(self, rows, w, backend):
         """(total weight, mean, covariance) of the rows in one pass of the
@@ -326,7 +331,7 @@ degrees_of_freedom_prior_, covariance_prior_
         # any factor gives responsibilities 1; this one keeps the distances
         # (and their log-sum-exp) far from overflow
         scale = 1.0 / spread if 0.0 < spread < np.inf else 1.0
-        pass_type = "full" if (self.covariance_type in ("full", "tied")
+        pass_type = "full" if (not self._spec().structure.diagonal
                                and self.covariance_prior is None) else "diag"
         U = (np.eye(d) * scale)[None] if pass_type == "full" else np.full((1, d), scale)
         stats = rows.statistics(backend, w, np.zeros(1), center[None], U, pass_type,
@@ -384,7 +389,9 @@ degrees_of_freedom_prior_, covariance_prior_
 
     def _set_parameters(self, params, dtype):
         """The fitted attributes, float64 (as scikit-learn's) whatever ``dtype``."""
-        t = self._fitted_covariance_type = self.covariance_type
+        spec = self._spec()
+        self._set_fitted(spec)
+        t = spec.structure.storage
         concentration = params.weight_concentration
         if self.weight_concentration_prior_type == vb.DIRICHLET_PROCESS:
             self.weight_concentration_ = (concentration[0].copy(),
@@ -397,15 +404,9 @@ degrees_of_freedom_prior_, covariance_prior_
                                     else params.degrees_of_freedom.copy())
         self.covariances_ = params.covariances.copy()
         self.precisions_cholesky_ = params.precisions_cholesky.copy()
-        self.precisions_ = cov.precisions_from_cholesky(params.precisions_cholesky, t)
+        self.precisions_ = spec.structure.precisions(params.precisions_cholesky)
         self.weights_ = vb.mixture_weights(concentration,
                                            self.weight_concentration_prior_type)
-
-    def _log_prob_constants(self, precisions_cholesky, n_features):
-        params = self._fitted_params()
-        params.precisions_cholesky = precisions_cholesky
-        return vb.log_prob_constants(params, self.weight_concentration_prior_type,
-                                     self.covariance_type, n_features)
 
 
 def _observed_scatter(stats, counts, scale, pass_type):
@@ -436,12 +437,12 @@ def _checked_covariance_prior(value, covariance_type, n_features):
     if t in ("full", "tied"):
         prior = check_array(value, dtype=_DTYPES, ensure_2d=False)
         _check_shape(prior, (d, d), "%s covariance_prior" % t)
-        _check_precision_values(prior[None] if t == "full" else prior, t)
+        structure(t).check_precisions(prior[None] if t == "full" else prior)
         return prior
     if t == "diag":
         prior = check_array(value, dtype=_DTYPES, ensure_2d=False)
         _check_shape(prior, (d,), "%s covariance_prior" % t)
-        _check_precision_values(prior, t)
+        structure(t).check_precisions(prior)
         return prior
     prior = np.asarray(value)
     if prior.ndim != 0 or prior.dtype.kind not in "iuf" or not (

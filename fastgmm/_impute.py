@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _DTYPES
-from .mixture import GaussianMixture
+from .mixture import GaussianMixture, passed_on_constraints
 
 _MIXTURE_PARAMETERS = ("n_components", "covariance_type", "tol", "reg_covar",
                        "max_iter", "n_init", "init_params", "random_state",
@@ -91,9 +91,7 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
            [-1.6 , -1.45]])
     """
 
-    _parameter_constraints: dict = {
-        name: GaussianMixture._parameter_constraints[name] for name in _MIXTURE_PARAMETERS
-    }
+    _parameter_constraints: dict = passed_on_constraints(_MIXTURE_PARAMETERS)
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans",

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _quantile
 from ._constants import BLOCK_ROWS
-from .mixture import GaussianMixture
+from .mixture import GaussianMixture, passed_on_constraints
 from .sources import rows as _source
 
 #: The GaussianMixture parameters the detector passes on.
@@ -119,8 +119,7 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        **{name: GaussianMixture._parameter_constraints[name]
-           for name in _MIXTURE_PARAMETERS},
+        **passed_on_constraints(_MIXTURE_PARAMETERS),
         "contamination": [StrOptions({"auto"}), Interval(Real, 0.0, 0.5, closed="right")],
     }
 
@@ -281,9 +280,9 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
         if _source.is_dask_array(X):
             raise ValueError("explain() takes X in memory or read by windows, not a "
                              "dask array (compute the rows to explain first)")
-        structure = mixture._structure
+        structure = mixture._fitted_spec.structure
         k, d = mixture.means_.shape
-        diagonal = structure in ("diag", "spherical")
+        diagonal = structure.diagonal
         U = np.asarray(mixture.precisions_cholesky_, dtype=np.float64)
         means = np.asarray(mixture.means_, dtype=np.float64)
         if _source.is_windowed(X):  # read (and checked by predict) block by block
@@ -312,12 +311,7 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
                 rows = np.flatnonzero(labels == c)
                 z = block[rows].astype(np.float64) - means[c]
                 z = np.where(np.isnan(z), 0.0, z)  # (a missing entry: no share)
-                if structure == "full":
-                    y = z @ U[c]
-                elif structure == "tied":
-                    y = z @ U
-                else:  # diagonal factors: (d,) 'diag', one value 'spherical'
-                    y = z * U[c]
+                y = structure.whiten(z, U, c)
                 squares = y * y
                 distance[start + rows] = np.sqrt(np.sum(squares, axis=1))
                 if diagonal:

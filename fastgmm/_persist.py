@@ -98,16 +98,14 @@ def load(path):
         raise _io.damaged(path, f"invalid parameters ({exc})") from None
     for name in _io.PARAMETER_ARRAYS:
         setattr(model, name, arrays[name])
-    model._fitted_covariance_type = model.covariance_type  # what the arrays are
+    noise = metadata.get("noise")  # (`em.family.NOISE_FIELDS`)
+    model._set_fitted(model._spec(noise=noise is not None), noise)  # what the arrays are
     model.converged_ = metadata["converged_"]
     model.n_iter_ = metadata["n_iter_"]
     model.lower_bound_ = metadata["lower_bound_"]
     model.lower_bounds_ = [float(v) for v in arrays["lower_bounds_"]]
     if metadata["bayesian"] is not None:
         _load_bayesian(model, arrays, metadata)
-    if metadata.get("noise") is not None:
-        model.noise_weight_ = metadata["noise"]["noise_weight_"]
-        model.noise_volume_ = metadata["noise"]["noise_volume_"]
     model.n_features_in_ = metadata["n_features"]
     if metadata.get("feature_names") is not None:
         model.feature_names_in_ = np.asarray(metadata["feature_names"], dtype=object)

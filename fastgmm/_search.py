@@ -30,10 +30,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._constants import (BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, FIT_DTYPES,
                          MCLUST_MODELS, count)
-from .em import covariance as cov
 from .em import criteria as _criteria
 from .kernels import single_threaded_blas
-from .mixture import GaussianMixture
+from .mixture import GaussianMixture, passed_on_constraints
+
+#: The parameters each candidate's GaussianMixture takes from the search.
+_MIXTURE_PARAMETERS = ("n_init", "tol", "reg_covar", "max_iter", "init_params",
+                       "random_state", "n_threads", "backend", "nan_policy", "noise",
+                       "noise_volume")
 
 
 _CRITERION_LABELS = {
@@ -208,10 +212,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             None,
         ],
         "n_jobs": [Integral, None],
-        # the parameters each candidate's GaussianMixture takes
-        **{name: GaussianMixture._parameter_constraints[name] for name in (
-            "n_init", "tol", "reg_covar", "max_iter", "init_params", "random_state",
-            "n_threads", "backend", "nan_policy", "noise", "noise_volume")},
+        **passed_on_constraints(_MIXTURE_PARAMETERS),
     }
 
     def __init__(
@@ -365,11 +366,10 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 + (" (rows fitted per fold)" if heldout else "")
             )
         self.n_jobs_, self.n_threads_ = self._resources(len(grid))
-        params = dict(tol=self.tol, reg_covar=self.reg_covar, max_iter=self.max_iter,
-                      init_params=self.init_params, backend=self.backend,
-                      n_init=self.n_init, n_threads=self.n_threads_,
-                      nan_policy=self.nan_policy, noise=self.noise,
-                      noise_volume=self.noise_volume)
+        # (random_state: each candidate's own copy)
+        params = {name: getattr(self, name) for name in _MIXTURE_PARAMETERS
+                  if name != "random_state"}
+        params["n_threads"] = self.n_threads_
         # outcomes[(candidate, fold)] = (model, outcome)
         outcomes = {}
         done, total = 0, len(grid) * len(splits)
@@ -402,7 +402,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 del X_fit, X_val
             self.results_ = [
                 _record(grid[c], [outcomes[c, f] for f in range(len(splits))],
-                        self.criterion, X.shape[1], self.noise)
+                        self.criterion)
                 for c in range(len(grid))
             ]
             _rank(self.results_, self.criterion)
@@ -464,6 +464,7 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params):
     model = GaussianMixture(n_components, covariance_type=covariance_type,
                             random_state=random_state, **params)
     outcome = {"n_components": n_components, "covariance_type": covariance_type,
+               "n_parameters": model._spec().n_parameters(n_components, X.shape[1]),
                "error": None}
     try:
         model.fit(X)
@@ -487,18 +488,14 @@ def information_criteria(model, X, block_rows=BLOCK_ROWS):
     From the model's public ``score_samples`` and ``predict_proba``, block by
     block, so that no n x k array larger than a block is held.
     """
-    log_likelihood = 0.0
-    entropy = 0.0
+    sums = _criteria.Sums()
     for start in range(0, X.shape[0], block_rows):
         block = X[start:start + block_rows]
-        log_likelihood += float(np.sum(model.score_samples(block), dtype=np.float64))
-        entropy += _criteria.entropy(model.predict_proba(block))
-    n_samples, n_features = X.shape
-    n_parameters = model._n_parameters()
-    return _criteria.report(log_likelihood, n_parameters, n_samples, entropy)
+        sums.add(model.score_samples(block), model.predict_proba(block))
+    return sums.report(model._n_parameters(), X.shape[0])
 
 
-def _record(candidate, per_fold, criterion, n_features, noise=False):
+def _record(candidate, per_fold, criterion):
     """One row of results_ from the kept restart of each fold."""
     covariance_type, n_components = candidate
     outcomes = [o for _, o in per_fold]
@@ -515,9 +512,7 @@ def _record(candidate, per_fold, criterion, n_features, noise=False):
     if criterion == "heldout":
         record["heldout"] = nan
         record["heldout_std"] = nan
-    record.update(log_likelihood=nan,
-                  n_parameters=cov.n_parameters(n_components, n_features,
-                                                covariance_type) + 2 * noise,
+    record.update(log_likelihood=nan, n_parameters=outcomes[0]["n_parameters"],
                   lower_bound=nan,
                   n_iter=None, converged=False,
                   fit_time=sum(o["fit_time"] for o in outcomes),

@@ -10,15 +10,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from . import kernels
-from ._base import _DTYPES, _BaseMixture, _check_precision_values, _check_shape
-from ._constants import BACKENDS, BLOCK_ROWS, COVARIANCE_TYPES, INIT_METHODS, MCLUST_MODELS
-from .em import covariance as cov
+from ._base import _DTYPES, _BaseMixture, _check_shape, _in_dtype
+from ._constants import BACKENDS, COVARIANCE_TYPES, INIT_METHODS, MCLUST_MODELS
 from .em import criteria as _criteria
 from .em import driver as _em
 from .em import noise as _noise
+from .em.family import MaximumLikelihood, MixtureParams
 from .sources import rows as _source
 
 
@@ -308,66 +307,39 @@ class GaussianMixture(_BaseMixture):
         """The fit's weights, scaled to mean 1 (only their ratios matter)."""
         return rows.sample_weight(sample_weight, self.n_components)
 
-    def _em_model(self, rows, w, backend):
-        """The model of `em.driver`: the maximum-likelihood mixture (with the
-        mclust model's M-step, if any; with the noise component last)."""
-        if not self.noise:
-            return _em.MaximumLikelihood(self._mclust_model)
-        self._check_noise_rows(rows)
-        if self.noise_volume is not None:
-            volume = float(self.noise_volume)
-        else:
-            # (over the rows of positive weight only, as the fit)
-            volume = _noise.hypervolume(lambda: _row_blocks(rows, w))
-        self.noise_volume_ = volume
-        return _noise.NoiseEM(self._mclust_model, math.log(volume))
+    _family_class = MaximumLikelihood
 
-    def _check_noise_rows(self, rows):
-        """noise=True runs on complete rows (not yet with missing values)."""
-        if rows.missing:
-            raise ValueError("noise=True needs complete rows (not yet with missing "
-                             "values)")
+    def _spec(self, noise=None):
+        return super()._spec(self.noise if noise is None else noise)
+
+    def _fit_family(self, rows, w, backend):
+        """The family of the fit: the maximum-likelihood mixture, with the
+        noise component last when ``noise`` (its volume: ``noise_volume_``)."""
+        spec = self._spec()
+        if spec.noise:
+            spec.check_rows(rows)
+            if self.noise_volume is not None:
+                self.noise_volume_ = float(self.noise_volume)
+            else:
+                # (over the rows of positive weight only, as the fit)
+                self.noise_volume_ = _noise.hypervolume(lambda: _source.row_blocks(rows, w))
+        return self._family(spec)
+
+    def _family(self, spec):
+        """The family of ``spec``, for `em.driver` and the posterior."""
+        if spec.noise:
+            return _noise.NoiseEM(spec.structure, math.log(self.noise_volume_))
+        return MaximumLikelihood(spec.structure)
 
     def _fitted_params(self):
         """The fitted parameters, as `em.driver` takes them (a warm start's;
         with the noise component last)."""
-        params = _em.MixtureParams.from_arrays(
+        params = MixtureParams.from_arrays(
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
-        if self._noise_fitted():
+        if self._fitted_spec.noise:
             params = _noise.with_noise(params, self.noise_weight_, self.means_.shape[1],
                                        rescale=False)
         return params
-
-    def _kernel_args(self, rows):
-        backend, c, means, chol = super()._kernel_args(rows)
-        if not self._noise_fitted():
-            return backend, c, means, chol
-        self._check_noise_rows(rows)
-        params = self._fitted_params()
-        return (backend, _noise.log_prob_constants(params, self._structure,
-                                                   math.log(self.noise_volume_)),
-                params.means, params.precisions_cholesky)
-
-    def _noise_fitted(self):
-        """Whether the fitted mixture has a noise component."""
-        return "noise_weight_" in self.__dict__
-
-    def _labels(self, rows):
-        labels = super()._labels(rows)
-        if self._noise_fitted():  # the noise component: -1
-            k = self.means_.shape[0]
-            if _source.is_dask_array(labels):
-                import dask.array as da
-
-                return da.where(labels == k, -1, labels)
-            labels[labels == k] = -1
-        return labels
-
-    def _log_prob_constants(self, precisions_cholesky, n_features):
-        """c_k of the fitted mixture, as the kernels take them."""
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        return cov.log_prob_constants(weights, precisions_cholesky,
-                                      self._structure, n_features)
 
     # ---------------------------------------------------------- partial_fit
 
@@ -413,8 +385,9 @@ class GaussianMixture(_BaseMixture):
                 f"n_samples >= n_components, got n_components = {self.n_components}, "
                 f"n_samples = {n_samples}")
         w = rows.sample_weight(sample_weight, self.n_components if first else 1)
+        structure = self._spec().structure
         backend = kernels.get_backend(
-            self.backend, n_samples, n_features, self.n_components, self._structure
+            self.backend, n_samples, n_features, self.n_components, structure.storage
         )
         if self.noise:
             raise ValueError("partial_fit does not fit a noise component yet "
@@ -431,25 +404,23 @@ class GaussianMixture(_BaseMixture):
                 raise ValueError(
                     "partial_fit continues the fitted mixture, whose means have "
                     f"shape {np.shape(self.means_)} (covariance_type="
-                    f"{self.__dict__.get('_fitted_covariance_type', '?')!r}); this "
+                    f"{self._fitted_spec.structure.name!r}); this "
                     "batch needs "
                     f"{(self.n_components, n_features)} (n_components="
                     f"{self.n_components}, covariance_type={self.covariance_type!r}).")
-            params = _em.MixtureParams.from_arrays(
-                self.weights_, self.means_, self.covariances_,
-                self.precisions_cholesky_)
+            params = self._fitted_params()
             self.__dict__.setdefault("n_steps_", 0)
             self.__dict__.setdefault("n_samples_seen_", 0)
         state = getattr(self, "_stepwise_state", None)
         if state is None:
-            state = _em.StepwiseState.from_params(params, self._structure,
+            state = _em.StepwiseState.from_params(params, structure.storage,
                                                   self.reg_covar)
         step = (self.learning_offset + self.n_steps_) ** -self.learning_decay
         with kernels.single_threaded_blas():
             params, state, bound = _em.stepwise_step(
                 backend, rows, w, params, state, step=min(step, 1.0),
-                covariance_type=self._structure, reg_covar=self.reg_covar,
-                n_threads=self.n_threads, model=self._mclust_model)
+                covariance_type=structure.storage, reg_covar=self.reg_covar,
+                n_threads=self.n_threads, family=MaximumLikelihood(structure))
         self._set_parameters(params, rows.dtype)
         self._stepwise_state = state
         self.n_steps_ += 1
@@ -462,7 +433,8 @@ class GaussianMixture(_BaseMixture):
 
     def _check_initial_parameters(self, n_features):
         """Validated copies of the user's initial parameters (never mutated)."""
-        k, t = self.n_components, self._structure
+        k, structure = self.n_components, self._spec().structure
+        t = structure.storage
         weights = means = precisions = None
         if self.weights_init is not None:
             weights = check_array(self.weights_init, dtype=_DTYPES, ensure_2d=False)
@@ -488,10 +460,8 @@ class GaussianMixture(_BaseMixture):
                 self.precisions_init, dtype=_DTYPES, ensure_2d=False,
                 allow_nd=t == "full",
             )
-            _check_shape(
-                precisions, cov.covariance_shape(k, n_features, t), f"{t} precision"
-            )
-            _check_precision_values(precisions, t)
+            _check_shape(precisions, structure.shape(k, n_features), f"{t} precision")
+            structure.check_precisions(precisions)
         return weights, means, precisions
 
     def _initial_parameters(self, rows, w, random_state,
@@ -504,40 +474,37 @@ class GaussianMixture(_BaseMixture):
             weights = weights_init
         if means_init is not None:
             means = means_init
+        spec = self._spec()
         if precisions_init is not None:
-            precisions_chol = cov.precisions_cholesky_from_precisions(
-                np.asarray(precisions_init, dtype=np.float64), self._structure
-            )
-            covariances = cov.covariances_from_cholesky(precisions_chol, self._structure)
+            precisions_chol = spec.structure.precisions_cholesky_from_precisions(
+                np.asarray(precisions_init, dtype=np.float64))
+            covariances = spec.structure.covariances_from_cholesky(precisions_chol)
         else:
-            precisions_chol = cov.precisions_cholesky(
-                covariances, self._structure, rows.dtype == np.float32
-            )
+            precisions_chol = spec.structure.precisions_cholesky(
+                covariances, rows.dtype == np.float32)
         noise_weight = None
-        if self.noise and len(weights) == self.n_components + 1:  # given
+        if spec.noise and len(weights) == spec.n_columns(self.n_components):  # given
             weights, noise_weight = weights[:-1], float(weights[-1])
-        params = _em.MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
-        if self.noise:  # the Gaussians' weights scaled to make room for it
+        params = MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
+        if spec.noise:  # the Gaussians' weights scaled to make room for it
             params = _noise.with_noise(
                 params, _noise.INITIAL_NOISE_WEIGHT if noise_weight is None
                 else noise_weight, params.means.shape[1], rescale=noise_weight is None)
         return params
 
     def _set_parameters(self, params, dtype):
-        noise_weight = None
-        if self.noise and params.means.shape[0] == self.n_components + 1:
+        """The fitted attributes from the parameters of a fit of ``_spec()``
+        (the noise component last, when it has one), and the fitted spec."""
+        spec, noise_weight = self._spec(), None
+        if spec.noise:
             params, noise_weight = _noise.gaussians(params)
         # computed in float64, cast to X's dtype, all checked before any is set
         arrays = {name: _in_dtype(value, dtype, name) for name, value in (
             ("weights_", params.weights), ("means_", params.means),
             ("covariances_", params.covariances),
             ("precisions_cholesky_", params.precisions_cholesky),
-            ("precisions_", cov.precisions_from_cholesky(params.precisions_cholesky,
-                                                         self._structure)))}
-        self.__dict__.pop("noise_weight_", None)
-        if noise_weight is not None:
-            self.noise_weight_ = noise_weight
-        self._fitted_covariance_type = self.covariance_type
+            ("precisions_", spec.structure.precisions(params.precisions_cholesky)))}
+        self._set_fitted(spec, {"noise_weight_": noise_weight} if spec.noise else None)
         for name, value in arrays.items():
             setattr(self, name, value)
 
@@ -575,67 +542,11 @@ class GaussianMixture(_BaseMixture):
             Mahalanobis distance takes all).
         """
         self._refuse_noise("condition")
-        from .sources.missing import conditional_gaussians
+        from ._condition import conditional_mixture
 
-        check_is_fitted(self)
-        d = self.means_.shape[1]
-        given = _given_features(features, d)
-        values = np.asarray(values, dtype=np.float64).ravel()
-        if given.size == 0 or given.size >= d or np.unique(given).size != given.size:
-            raise ValueError(f"features must name between 1 and {d - 1} distinct "
-                             f"features of the {d}, got {np.asarray(features).tolist()}")
-        if values.shape != given.shape or not np.all(np.isfinite(values)):
-            raise ValueError(f"values must be {given.size} finite numbers, one per "
-                             f"given feature, got {values.tolist()}")
-        rest = np.setdiff1d(np.arange(d), given)
-        k = self.means_.shape[0]
-        means = self.means_.astype(np.float64)
-        covs = cov.expand(cov.covariances_from_cholesky(
-            self.precisions_cholesky_.astype(np.float64), self._structure),
-            self._structure, k, d)
-        with np.errstate(divide="ignore"):  # (a component of weight 0: -inf)
-            log_weights = np.log(self.weights_.astype(np.float64))
-        # the conditional Gaussians of a row whose other entries are missing,
-        # weighted by the kernels' posterior of that row (predict_proba's)
-        weights, new_means, new_covs = conditional_gaussians(
-            values, given, rest, log_weights, means, covs,
-            kernels.get_backend(self.backend))
-        if not np.all(np.isfinite(new_means)):
-            raise ValueError(f"values {values.tolist()} are so far from the "
-                             "components that their conditional means overflow")
-        t = self._structure  # (the conditionals of an mclust model: its structure)
-        if t == "full":
-            covariances = new_covs
-        elif t == "tied":
-            covariances = new_covs[0]
-        elif t == "diag":
-            covariances = np.stack([np.diag(c) for c in new_covs])
-        else:
-            covariances = new_covs[:, 0, 0].copy()
-        out = GaussianMixture(n_components=k, covariance_type=t, **{
-            name: value for name, value in self.get_params(deep=False).items()
-            if name not in ("n_components", "covariance_type", "weights_init",
-                            "means_init", "precisions_init")})
-        chol = cov.precisions_cholesky(covariances, t)
-        out._set_parameters(_em.MixtureParams.from_arrays(weights, new_means,
-                                                          covariances, chol), np.float64)
-        out.converged_, out.n_iter_ = True, 0
-        out.lower_bound_, out.lower_bounds_ = -np.inf, []
-        out.n_features_in_ = rest.size
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            out.feature_names_in_ = np.asarray(names)[rest]
-        return out
+        return conditional_mixture(self, values, features)
 
     # ----------------------------------------------------- model selection
-
-    def _n_parameters(self):
-        """Number of free parameters of the model."""
-        n_features = self.means_.shape[1]
-        # (a noise component adds 2, as mclust's nMclustParams counts it: its
-        # weight and its volume)
-        return (cov.n_parameters(self.n_components, n_features, self.covariance_type)
-                + 2 * int(self._noise_fitted()))
 
     def bic(self, X):
         """Bayesian information criterion on X (lower is better).
@@ -672,70 +583,9 @@ class GaussianMixture(_BaseMixture):
         return _criteria.aic(self._mean_log_likelihood(rows) * n, self._n_parameters())
 
 
-
-def _given_features(features, n_features):
-    """The indices ``condition``'s ``features`` names, checked as
-    scikit-learn checks column indices (`sklearn.utils._safe_indexing`):
-    integers, negative ones counting from the end, or a boolean mask of all
-    features; anything else is a ValueError (never cast: 0.5 is not feature
-    0)."""
-    d = n_features
-    kind = (f"features must be integer indices or a boolean mask of the {d} "
-            f"features, got {features!r}")
-    if isinstance(features, (list, tuple)) and len(
-            {isinstance(f, (bool, np.bool_)) for f in features}) > 1:
-        raise ValueError(kind)  # (a mix of booleans and integers)
-    array = np.asarray(features)
-    if array.ndim > 1:
-        raise ValueError(kind)
-    if array.dtype == bool:
-        if array.shape != (d,):
-            raise ValueError(f"a mask of features needs {d} values, got "
-                             f"{array.shape}")
-        return np.flatnonzero(array)
-    if array.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    indices = array.ravel().tolist()  # Python ints: no overflow in the checks
-    if array.dtype.kind not in "iuO" or not all(
-            isinstance(i, Integral) and not isinstance(i, (bool, np.bool_))
-            for i in indices):
-        raise ValueError(kind)
-    if not all(-d <= i < d for i in indices):
-        raise ValueError(f"features must name features in [0, {d - 1}] (or "
-                         f"[{-d}, -1], counting from the end), got {indices}")
-    return np.array([int(i) % d for i in indices], dtype=np.intp)
-
-
-def _in_dtype(values, dtype, name):
-    """A fitted parameter (float64) in X's dtype, or a ValueError when the
-    dtype cannot hold it: float32 overflows to inf for the covariances of
-    values beyond ~1e19 (or the precisions of variances below ~1e-38), where
-    scikit-learn's float32 fit fails too; a model of inf parameters could be
-    neither saved nor sampled."""
-    with np.errstate(over="ignore"):  # (the error below says it)
-        out = values.astype(dtype)
-    if not np.all(np.isfinite(out)):
-        raise ValueError(
-            f"The fitted {name} reach {np.max(np.abs(values)):.3g}, beyond "
-            f"{np.dtype(dtype).name}'s largest value ({np.finfo(dtype).max:.3g}): "
-            "pass X as float64, or scale the input data.")
-    return out
-
-
-def _row_blocks(rows, w=None, block_rows=BLOCK_ROWS):
-    """The rows of a source in blocks of ``block_rows`` whatever the source
-    (in memory, read by windows, a dask array), so that what is summed over
-    them has the same bits from any of them; each with its rows' weights
-    from the fit's ``w`` (None: every row weighs 1)."""
-    X = rows.X
-    dask = _source.is_dask_array(X)
-    if dask and w is not None:  # (`sources.dask`'s weights: in memory, or dask)
-        w = w.values if w.values is not None else w.array
-    for start in range(0, rows.n_samples, block_rows):
-        block = X[start:start + block_rows]
-        weights = None if w is None else w[start:start + block_rows]
-        if dask:
-            block = block.compute()
-            if weights is not None and not isinstance(weights, np.ndarray):
-                weights = weights.compute()
-        yield np.asarray(block), weights
+def passed_on_constraints(names):
+    """GaussianMixture's constraints of the parameters ``names``: those a
+    wrapper (the search, the outlier detector, the imputer) passes on to its
+    mixtures, or the Bayesian mixture shares (each declares the names once,
+    in a tuple, and keeps scikit-learn's explicit ``__init__``)."""
+    return {name: GaussianMixture._parameter_constraints[name] for name in names}

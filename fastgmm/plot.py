@@ -60,10 +60,7 @@ def _colors(n):
 
 def _full_covariances(model):
     """Every component's covariance as a (n_components, d, d) array."""
-    from .em.covariance import expand
-
-    return expand(model.covariances_, getattr(model, "_structure", model.covariance_type),
-                  *model.means_.shape)
+    return model._fitted_spec.structure.expand(model.covariances_, *model.means_.shape)
 
 
 def _min_weight(model, min_weight):
@@ -303,7 +300,7 @@ def _mixture_1d(model, x, ax, colors, shown):
         ax.plot(grid, density[c], color=colors[c], linewidth=1.5,
                 label=_component_label(model, c))
     total = density.sum(axis=0)
-    if "noise_weight_" in getattr(model, "__dict__", {}):  # uniform, everywhere
+    if model._fitted_spec.noise:  # uniform, everywhere
         level = float(model.noise_weight_) / float(model.noise_volume_)
         ax.plot(grid, np.full_like(grid, level), color=NOISE_COLOR, linestyle="--",
                 linewidth=1.5, label=_noise_label(model))

@@ -222,7 +222,7 @@ def _fit(args):
         **({"noise_weight": float(model.noise_weight_),
             "noise_volume": float(model.noise_volume_),
             "noise_rows": int(outcome["noise_rows"])}
-           if "noise_weight_" in model.__dict__ else {}),
+           if model._fitted_spec.noise else {}),
         "scaling": None if scaling is None else {
             "mean": scaling[0].tolist(), "scale": scaling[1].tolist()},
         "model": args.out,
@@ -269,7 +269,7 @@ def _init_sample_note(quiet):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    from .._base import InitSampleWarning
+    from .._init_rows import InitSampleWarning
 
     notes = []
     for w in caught:
@@ -292,14 +292,13 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
     value of each column (of DATA unscaled; ``scaling`` must be None)."""
     import numpy as np
 
-    from ..em import criteria as _criteria
-    from ..em.covariance import n_parameters
+    from ..em.criteria import Sums
 
     n, d = data.X.shape
     k = model.n_components
     sizes = np.zeros(k, dtype=np.int64)
     top = np.zeros(d) if magnitudes else None
-    log_likelihood = entropy = 0.0
+    sums = Sums()
     noise_rows = 0
     progress = Progress(enabled=not quiet)
     try:
@@ -309,9 +308,7 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
                 with _data_errors(data, start):
                     labels = model.predict(block).astype(np.int64, copy=False)
                     if criteria:
-                        log_likelihood += float(np.sum(model.score_samples(block),
-                                                       dtype=np.float64))
-                        entropy += _criteria.entropy(model.predict_proba(block))
+                        sums.add(model.score_samples(block), model.predict_proba(block))
                 noise_rows += int(np.count_nonzero(labels < 0))  # (noise: -1)
                 sizes += np.bincount(labels[labels >= 0], minlength=k)
                 if top is not None:
@@ -323,10 +320,7 @@ def _fit_pass(model, data, scaling, labels_path, criteria, magnitudes, quiet):
         progress.close()
     outcome = {"sizes": sizes, "magnitudes": top, "noise_rows": noise_rows}
     if criteria:
-        # (a noise component: 2 more, its weight and volume, as mclust counts)
-        p = n_parameters(k, d, model.covariance_type) + 2 * int(
-            "noise_weight_" in model.__dict__)
-        outcome.update(_criteria.report(log_likelihood, p, n, entropy))
+        outcome.update(sums.report(model._n_parameters(), n))
     return outcome
 
 
@@ -355,12 +349,14 @@ def _model_and_data(args):
 def _predict(args):
     import numpy as np
 
+    from ..em.family import NOISE_LABEL
+
     _check_output(args.out, _TABLE_SUFFIXES, "output")
     _check_plot_output(args.plot)
     model, data, scaling = _model_and_data(args)
     n, d = data.X.shape
     k = model.n_components
-    noise = "noise_weight_" in model.__dict__  # (its probability last, label -1)
+    noise = model._fitted_spec.noise  # (its probability last, label -1)
     header = ([f"p{c}" for c in range(k)] + (["noise"] if noise else [])
               if args.proba else ["label"])
     sizes = np.zeros(k, dtype=np.int64)
@@ -380,7 +376,7 @@ def _predict(args):
                     if args.proba:
                         values = model.predict_proba(block)
                         labels = values.argmax(axis=1)
-                        labels[labels == k] = -1
+                        labels[labels == k] = NOISE_LABEL
                     else:
                         values = labels = model.predict(block).astype(np.int64,
                                                                       copy=False)
@@ -419,15 +415,12 @@ def _predict(args):
 
 
 def _score(args):
-    import numpy as np
-
-    from ..em import criteria as _criteria
-    from ..em.covariance import n_parameters
+    from ..em.criteria import Sums
 
     _check_output(args.out, _TABLE_SUFFIXES, "output")
     model, data, scaling = _model_and_data(args)
     n, d = data.X.shape
-    total = 0.0
+    sums = Sums()
     progress = Progress(enabled=not args.quiet)
     try:
         with _table(args.out, n, ["log_likelihood"]) as table:
@@ -435,14 +428,13 @@ def _score(args):
                                          what="score"):
                 with _data_errors(data, start):
                     log_prob = model.score_samples(block)
-                total += float(np.sum(log_prob, dtype=np.float64))
+                sums.add(log_prob)
                 if table is not None:
                     table.write(log_prob)
     finally:
         progress.close()
-    p = n_parameters(model.n_components, model.n_features_in_, model.covariance_type)
-    p += 2 * int("noise_weight_" in model.__dict__)  # (as mclust counts a noise component)
-    criteria = _criteria.report(total, p, n)
+    criteria = sums.report(model._n_parameters(), n, icl=False)
+    total = criteria["log_likelihood"]
     report = {
         "model": args.model,
         "data": data.path,

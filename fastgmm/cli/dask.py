@@ -234,17 +234,6 @@ def _scaling(X):
     return moments.result()
 
 
-def _sum64(values):
-    return float(np.sum(values, dtype=np.float64))
-
-
-def _in_order(values):
-    total = 0.0
-    for v in values:
-        total += v
-    return total
-
-
 def _write_labels(path, labels, batch):
     """Labels (a dask array) to .npy, .csv or .tsv, ``batch`` chunks at a time."""
 
@@ -291,7 +280,6 @@ def fit_command(args):
     """``fastgmm fit DATA --dask`` / ``--scheduler ADDRESS``: one fit of the
     files DATA names, as one dask array, on a dask.distributed cluster."""
     from ..em import criteria as _criteria
-    from ..em.covariance import n_parameters
     from ..mixture import GaussianMixture
 
     ks = args.n_components
@@ -351,9 +339,9 @@ def fit_command(args):
                 progress.close()
             fit_time = time.perf_counter() - fit_start
             log_norm, resp = model.score_samples(X), model.predict_proba(X)
-            lls, entropies, sizes, magnitudes = dask.compute(
-                [dask.delayed(_sum64)(b) for b in log_norm.to_delayed().ravel()],
-                [dask.delayed(_criteria.entropy)(b) for b in resp.to_delayed().ravel()],
+            block_sums, sizes, magnitudes = dask.compute(
+                [dask.delayed(_criteria.block_sums)(ll, r) for ll, r in
+                 zip(log_norm.to_delayed().ravel(), resp.to_delayed().ravel())],
                 da.bincount(model.predict(X), minlength=k),
                 # (a column with nothing observed: 0)
                 da.nan_to_num(da.nanmax(abs(X), axis=0)) if missing
@@ -368,13 +356,15 @@ def fit_command(args):
         if cluster is not None:
             cluster.close()
     finish_model(model, names, scaling, args.out)
-    log_likelihood, entropy = _in_order(lls), _in_order(entropies)
-    n_params = n_parameters(k, n_features, covariance_type)
+    sums = _criteria.Sums()
+    for block in block_sums:  # (in row order)
+        sums.add_sums(*block)
     means = np.asarray(model.means_, dtype=np.float64)
     if scaling is not None:
         means = means * scaling[1] + scaling[0]
     total_time = time.perf_counter() - start
-    criteria = _criteria.report(log_likelihood, n_params, n_samples, entropy)
+    criteria = sums.report(model._n_parameters(), n_samples)
+    log_likelihood = criteria["log_likelihood"]
     summary = {
         "data": args.data,
         "files": [f.path for f in files],

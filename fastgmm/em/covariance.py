@@ -1,7 +1,8 @@
 """Everything that depends on the covariance type, on small arrays.
 
 Statistics -> parameters (the M-step), covariances -> precision Cholesky
-factors, log-determinants, per-component constants and parameter counts. All
+factors, log-determinants and per-component constants (`em.structure` is
+what callers ask; the parameter counts are `em.parsimonious`'s). All
 of it is O(k d^3) work in float64 NumPy/SciPy; no function here sees X.
 
 Conventions (those of scikit-learn): ``precisions_cholesky`` U is upper
@@ -18,7 +19,6 @@ from scipy.linalg import lapack
 from .. import kernels
 from .._constants import COVARIANCE_TYPES, ILL_DEFINED_MESSAGE, LOG_2PI, covariance_shape
 from ..kernels._common import SufficientStats
-
 
 
 def m_step(stats, centers, reg_covar, covariance_type, eps, total_weight=None):
@@ -257,15 +257,6 @@ def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
     return np.ascontiguousarray(c, dtype=np.float64)
 
 
-def n_parameters(n_components, n_features, covariance_type):
-    """Free parameters of the mixture: weights, means and covariances
-    (``covariance_type`` one of the four or an mclust model: mclust's count)."""
-    from .parsimonious import n_covariance_parameters
-
-    cov_params = n_covariance_parameters(covariance_type, n_components, n_features)
-    return int(cov_params + n_components * n_features + n_components - 1)
-
-
 __all__ = [
     "COVARIANCE_TYPES",
     "SufficientStats",
@@ -277,6 +268,5 @@ __all__ = [
     "precisions_from_cholesky",
     "log_det_cholesky",
     "log_prob_constants",
-    "n_parameters",
     "covariance_shape",
 ]

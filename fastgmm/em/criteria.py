@@ -2,10 +2,11 @@
 and of the sums behind them.
 
 ``log_likelihood`` is the total (not the mean) log-likelihood of the rows,
-``n_parameters`` the model's free parameters (`em.covariance.n_parameters`).
-Lower is better for all three. The search, ``fastgmm fit`` and ``fit --dask``
-add the rows' log-likelihoods and `entropy` block by block, in row order,
-then call `report`.
+``n_parameters`` the model's free parameters (`em.family.MixtureSpec`'s
+count). Lower is better for all three. The search, ``fastgmm fit``, ``score``
+and ``fit --dask`` add the rows' log-likelihoods and `entropy` block by
+block, in row order, in a `Sums` (a dask task computes a block's
+`block_sums`), then ask it for the `report`.
 """
 
 import math
@@ -46,3 +47,34 @@ def report(log_likelihood, n_parameters, n_samples, entropy=None):
     if entropy is not None:
         out["icl"] = icl(log_likelihood, n_parameters, n_samples, entropy)
     return out
+
+
+def block_sums(log_prob, resp=None):
+    """(sum of a block's log-densities, the entropy of its responsibilities
+    or 0.0 without them), in float64."""
+    import numpy as np
+
+    return (float(np.sum(log_prob, dtype=np.float64)),
+            0.0 if resp is None else entropy(resp))
+
+
+class Sums:
+    """The sums behind the criteria, added block by block in row order."""
+
+    def __init__(self):
+        self.log_likelihood = 0.0
+        self.entropy = 0.0
+
+    def add(self, log_prob, resp=None):
+        """A block's log-densities and (for ICL) its responsibilities."""
+        self.add_sums(*block_sums(log_prob, resp))
+
+    def add_sums(self, log_likelihood, entropy=0.0):
+        """A block's `block_sums`, computed elsewhere (a dask task)."""
+        self.log_likelihood += log_likelihood
+        self.entropy += entropy
+
+    def report(self, n_parameters, n_samples, icl=True):
+        """`report` of the sums (with ICL when ``icl``)."""
+        return report(self.log_likelihood, n_parameters, n_samples,
+                      self.entropy if icl else None)

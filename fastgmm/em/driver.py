@@ -1,14 +1,15 @@
 """The EM driver: initialize, then alternate a fused pass and an M-step.
 
 The driver knows the rows it fits only as a `sources.rows` object (one fused pass:
-``rows.statistics``), the per-type math of `em.covariance`, and nothing of a
-backend's internals. Parameters travel as a `MixtureParams` in float64
-whatever X's dtype.
+``rows.statistics``) and nothing of a backend's internals. Parameters travel
+in float64 whatever X's dtype.
 
-What a pass's constants, the M-step and the lower bound are is a *model*
-(`MaximumLikelihood`, the default: GaussianMixture; the variational mixture
-of `em.variational` is the other): ``run_em`` and ``fit`` take one and leave
-the loop, the pass and the convergence test to themselves.
+What a pass's constants, the M-step and the lower bound are is a *family*
+(`em.family.Family`: `MaximumLikelihood`, the default, GaussianMixture's;
+`em.variational.VariationalEM`; `em.noise.NoiseEM`), which knows its
+covariance structure: ``run_em`` and ``fit`` take one and keep the loop, the
+pass and the convergence test to themselves. ``covariance_type`` is the
+storage the pass runs (the family's ``structure.storage``).
 """
 
 import math
@@ -18,29 +19,14 @@ import numpy as np
 
 from .._constants import LOG_2PI
 from . import covariance as cov
-from . import parsimonious
+from .family import MaximumLikelihood, MixtureParams
+from .structure import structure
 
 NONFINITE_MESSAGE = (
     "The log-likelihood of the data is not finite under the current "
     "parameters: some samples have (numerically) zero density under every "
     "component. Scale the input data, or increase reg_covar."
 )
-
-
-@dataclass
-class MixtureParams:
-    """weights (k,), means (k, d), covariances and their precision Cholesky."""
-
-    weights: np.ndarray
-    means: np.ndarray
-    covariances: np.ndarray
-    precisions_cholesky: np.ndarray
-
-    @classmethod
-    def from_arrays(cls, weights, means, covariances, precisions_cholesky):
-        f64, dtype = np.ascontiguousarray, np.float64  # no copy of float64 C arrays
-        return cls(f64(weights, dtype=dtype), f64(means, dtype=dtype),
-                   f64(covariances, dtype=dtype), f64(precisions_cholesky, dtype=dtype))
 
 
 @dataclass
@@ -71,17 +57,9 @@ class Monitor:
         pass
 
 
-def expectation(backend, rows, w, params, covariance_type, n_threads=None, c=None):
-    """One fused pass: the statistics around the current means and L.
-
-    ``c``: the per-component constants of log p_ik; None computes those of
-    the maximum-likelihood mixture from ``params.weights``.
-    """
-    if c is None:
-        n_features = params.means.shape[1]
-        c = cov.log_prob_constants(
-            params.weights, params.precisions_cholesky, covariance_type, n_features
-        )
+def expectation(backend, rows, w, params, c, covariance_type, n_threads=None):
+    """One fused pass under constants ``c``: the statistics around the current
+    means and L."""
     stats = rows.statistics(backend, w, c, params.means, params.precisions_cholesky,
                             covariance_type, n_threads)
     if not math.isfinite(stats.ll):
@@ -89,63 +67,19 @@ def expectation(backend, rows, w, params, covariance_type, n_threads=None, c=Non
     return stats, stats.ll
 
 
-def maximization(stats, centers, covariance_type, reg_covar, eps, is_float32,
-                 model=None, previous=None, total_weight=None):
-    """The M-step: statistics around ``centers`` -> new parameters.
-
-    ``model``: an mclust model stored as ``covariance_type`` (its structure,
-    `em.parsimonious`), or None: the structure's own M-step; ``previous``
-    the covariances it starts from where its M-step iterates;
-    ``total_weight``: what the weights are counts over (`em.covariance.m_step`).
-    """
-    weights, means, covariances = cov.m_step(
-        stats, centers, reg_covar, covariance_type, eps, total_weight
-    )
-    if model is not None:
-        covariances = parsimonious.constrain(weights, covariances, model, previous)
-    precisions_chol = cov.precisions_cholesky(covariances, covariance_type, is_float32)
-    return MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
-
-
-class MaximumLikelihood:
-    """EM for the maximum-likelihood mixture (`GaussianMixture`).
-
-    A model tells the driver three things: the constants ``c`` of a pass
-    (`log_prob_constants`), the M-step (`maximization`) and the lower bound
-    after an iteration (`lower_bound`); parameters are whatever it returns,
-    with ``means`` and ``precisions_cholesky`` for the pass.
-    """
-
-    def __init__(self, model=None):
-        self.model = model  # an mclust model name, or None: the structure's
-
-    def log_prob_constants(self, params, covariance_type):
-        """c_k = log w_k + log det U_k - d/2 log(2 pi)."""
-        return cov.log_prob_constants(params.weights, params.precisions_cholesky,
-                                      covariance_type, params.means.shape[1])
-
-    def maximization(self, stats, params, covariance_type, reg_covar, eps, is_float32):
-        """New `MixtureParams` from the pass's statistics around params.means."""
-        return maximization(stats, params.means, covariance_type, reg_covar, eps,
-                            is_float32, self.model, params.covariances)
-
-    def lower_bound(self, stats, c, params, new_params, total_weight):
-        """The mean log-likelihood of the pass (under ``params``)."""
-        return stats.ll / total_weight
-
-
 def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_iter,
-           lower_bound=-np.inf, n_threads=None, monitor=None, model=None):
+           lower_bound=-np.inf, n_threads=None, monitor=None, family=None):
     """EM from ``params`` until the lower bound gains less than tol.
 
-    ``model``: `MaximumLikelihood` (None) or another model with its methods.
+    ``family``: an `em.family.Family` stored as ``covariance_type``; None:
+    `MaximumLikelihood` of that structure.
     """
     monitor = monitor or Monitor()
-    model = model or MaximumLikelihood()
+    family = family or MaximumLikelihood(structure(covariance_type))
     eps = np.finfo(rows.dtype).eps
     is_float32 = rows.dtype == np.float32
     total_weight = rows.total_weight(w)
-    if _runs_in_one_call(backend, rows, params, covariance_type, model, monitor,
+    if _runs_in_one_call(backend, rows, params, covariance_type, family, monitor,
                          n_threads):
         return _run_in_one_call(backend, rows, w, params, covariance_type, tol,
                                 reg_covar, max_iter, lower_bound, eps, total_weight,
@@ -160,14 +94,13 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
         for n_iter in range(1, max_iter + 1):
             previous = run.lower_bound
             params = run.params
-            c = model.log_prob_constants(params, covariance_type)
+            c = family.log_prob_constants(params)
             stats = passes.run(c, params.means, params.precisions_cholesky)
             if not math.isfinite(stats.ll):
                 raise ValueError(NONFINITE_MESSAGE)
-            new_params = model.maximization(stats, params, covariance_type,
-                                            reg_covar, eps, is_float32)
-            run.lower_bound = model.lower_bound(stats, c, params, new_params,
-                                                total_weight)
+            new_params = family.maximization(stats, params, reg_covar, eps, is_float32)
+            run.lower_bound = family.lower_bound(stats, c, params, new_params,
+                                                 total_weight)
             run.params = new_params
             run.lower_bounds.append(run.lower_bound)
             run.n_iter = n_iter
@@ -255,11 +188,11 @@ def _run_in_one_call(backend, rows, w, params, covariance_type, tol, reg_covar,
 
 
 def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar,
-        max_iter, warm=None, n_threads=None, monitor=None, model=None):
+        max_iter, warm=None, n_threads=None, monitor=None, family=None):
     """Best of ``n_init`` EM runs (or one, continuing ``warm``).
 
     ``initialize()`` returns the initial parameters of the next run (a
-    `MixtureParams` for the default ``model``); ``warm`` is an `EMRun` to
+    `MixtureParams` for the default ``family``); ``warm`` is an `EMRun` to
     continue from instead (warm start).
     """
     monitor = monitor or Monitor()
@@ -276,7 +209,7 @@ def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar
             run = run_em(
                 backend, rows, w, start, covariance_type=covariance_type, tol=tol,
                 reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
-                n_threads=n_threads, monitor=monitor, model=model,
+                n_threads=n_threads, monitor=monitor, family=family,
             )
             monitor.init_end(run.lower_bound, run.converged)
         # as scikit-learn: a later run also replaces a best that has no bound yet
@@ -309,25 +242,28 @@ class StepwiseState:
 
 
 def stepwise_step(backend, rows, w, params, state, *, step, covariance_type,
-                  reg_covar, n_threads=None, model=None):
+                  reg_covar, n_threads=None, family=None):
     """One step of stepwise EM (Cappe & Moulines 2009) on a batch of rows.
 
     The batch's statistics per unit of weight, ``s_hat``, are blended into the
     running ones, ``s <- (1 - step) s + step s_hat``, all around the current
     means, then the M-step; the running scatter is moved to the new means
     (`shift_scatter`), never formed as E[xx^T] - mu mu^T.
-    Returns (new params, new state, mean log-likelihood of the batch).
+    ``family``: a `MaximumLikelihood` stored as ``covariance_type`` (None:
+    that structure's). Returns (new params, new state, mean log-likelihood
+    of the batch).
     """
+    family = family or MaximumLikelihood(structure(covariance_type))
     eps = np.finfo(rows.dtype).eps
-    stats, total = expectation(backend, rows, w, params, covariance_type, n_threads)
+    stats, total = expectation(backend, rows, w, params, family.log_prob_constants(params),
+                               covariance_type, n_threads)
     batch_weight = rows.total_weight(w)
     blended = cov.SufficientStats(
         (1.0 - step) * state.nk + step * stats.nk / batch_weight,
         step * stats.s1 / batch_weight,
         (1.0 - step) * state.s2 + step * stats.s2 / batch_weight,
     )
-    new = maximization(blended, params.means, covariance_type, reg_covar, eps,
-                       rows.dtype == np.float32, model, params.covariances)
+    new = family.maximization(blended, params, reg_covar, eps, rows.dtype == np.float32)
     nk = blended.nk + 10.0 * eps
     delta = blended.s1 / nk[:, None]
     state = StepwiseState(blended.nk, cov.shift_scatter(blended.s2, nk, delta,

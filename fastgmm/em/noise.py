@@ -10,9 +10,12 @@ In the kernels the noise is one more component, the last, with precision
 factor 0: its log-density is the constant c_noise = log w_0 - log V for every
 row (the quadratic term vanishes), so the pass, its responsibilities and its
 statistics need nothing new; the noise component's count is its share, and
-its first and second moments are ignored. `NoiseEM` is the driver's model
+its first and second moments are ignored. `NoiseEM` is the driver's family
 for that mixture: the constants, and the M-step of the Gaussians from their
-own statistics, the weights over the total with the noise's.
+own statistics, the weights over the total with the noise's. The option's
+facts (its parameter count, label and fitted attributes) are
+`em.family.MixtureSpec`'s; its structure is made for it
+(``structure(name, noise=True)``: 'tied' is stored as 'full').
 """
 
 import math
@@ -21,7 +24,7 @@ import numpy as np
 
 from .._constants import count
 from . import covariance as cov
-from . import driver as _em
+from .family import MaximumLikelihood, MixtureParams
 
 #: The noise component's weight in the initial parameters (the Gaussians'
 #: initial weights are scaled to 1 - this).
@@ -118,7 +121,7 @@ def with_noise(params, weight, n_features, rescale=True):
     U = params.precisions_cholesky
     zeros = np.zeros((1,) + U.shape[1:])  # (never 'tied': see GaussianMixture)
     scale = 1.0 - weight if rescale else 1.0
-    return _em.MixtureParams.from_arrays(
+    return MixtureParams.from_arrays(
         np.append(params.weights * scale, weight),
         np.vstack([params.means, np.zeros((1, n_features))]),
         np.concatenate([params.covariances, zeros]), np.concatenate([U, zeros]))
@@ -126,40 +129,36 @@ def with_noise(params, weight, n_features, rescale=True):
 
 def gaussians(params):
     """(params of the Gaussians alone, the noise weight)."""
-    return (_em.MixtureParams.from_arrays(params.weights[:-1], params.means[:-1],
-                                          params.covariances[:-1],
-                                          params.precisions_cholesky[:-1]),
+    return (MixtureParams.from_arrays(params.weights[:-1], params.means[:-1],
+                                      params.covariances[:-1],
+                                      params.precisions_cholesky[:-1]),
             float(params.weights[-1]))
 
 
-def log_prob_constants(params, covariance_type, log_volume):
-    """c of the mixture with its noise component last."""
-    d = params.means.shape[1]
-    c = cov.log_prob_constants(params.weights[:-1], params.precisions_cholesky[:-1],
-                               covariance_type, d)
-    with np.errstate(divide="ignore"):  # a noise weight of 0: -inf, no share
-        return np.append(c, np.log(params.weights[-1]) - log_volume)
+class NoiseEM(MaximumLikelihood):
+    """`em.family.MaximumLikelihood` with the noise component last, of
+    volume exp(``log_volume``)."""
 
-
-class NoiseEM(_em.MaximumLikelihood):
-    """`em.driver.MaximumLikelihood` with the noise component last."""
-
-    def __init__(self, model, log_volume):
-        super().__init__(model)
+    def __init__(self, structure, log_volume):
+        super().__init__(structure)
         self.log_volume = log_volume
 
-    def log_prob_constants(self, params, covariance_type):
-        return log_prob_constants(params, covariance_type, self.log_volume)
+    def log_prob_constants(self, params):
+        """c of the Gaussians, then the noise's log w_0 - log V."""
+        d = params.means.shape[1]
+        c = self.structure.log_prob_constants(params.weights[:-1],
+                                              params.precisions_cholesky[:-1], d)
+        with np.errstate(divide="ignore"):  # a noise weight of 0: -inf, no share
+            return np.append(c, np.log(params.weights[-1]) - self.log_volume)
 
-    def maximization(self, stats, params, covariance_type, reg_covar, eps, is_float32):
+    def maximization(self, stats, params, reg_covar, eps, is_float32):
         # the Gaussians from their own statistics; the weights over the total
         # count, the noise's included
         k = params.means.shape[0] - 1
         counts = stats.nk + 10.0 * eps
         gaussian_stats = cov.SufficientStats(stats.nk[:k], stats.s1[:k], stats.s2[:k],
                                              stats.ll)
-        new = _em.maximization(gaussian_stats, params.means[:k], covariance_type,
-                               reg_covar, eps, is_float32, self.model,
-                               params.covariances[:k], float(np.sum(counts)))
+        new = super().maximization(gaussian_stats, gaussians(params)[0], reg_covar, eps,
+                                   is_float32, float(np.sum(counts)))
         return with_noise(new, float(counts[k] / np.sum(counts)), new.means.shape[1],
                           rescale=False)

@@ -35,6 +35,7 @@ from scipy.special import betaln, digamma, gammaln
 
 from .._constants import LOG_2PI, WEIGHT_PRIOR_TYPES
 from . import covariance as cov
+from .family import Family
 
 _LOG_2 = math.log(2.0)
 #: scikit-learn's M-step adds 10 eps to each count, eps of its responsibilities'
@@ -240,30 +241,32 @@ def lower_bound_terms(params, prior_type, covariance_type, n_features):
             - 0.5 * d * float(np.sum(np.log(params.mean_precision))))
 
 
-class VariationalEM:
-    """The model of `em.driver` for the variational mixture (see `em.driver.MaximumLikelihood`).
+class VariationalEM(Family):
+    """The family of the variational mixture (`em.family.Family`): its
+    parameters are `VariationalParams`, on the Gaussian pass.
 
     The lower bound is scikit-learn's: the entropy of the responsibilities of
     the pass plus the terms of the posterior the M-step made from it, a sum
-    over the rows (not a mean).
+    over the rows (not a mean). Its parameter count is `Family`'s (the
+    Gaussian mixture's, as the command line reports it).
     """
 
-    def __init__(self, priors, covariance_type):
+    def __init__(self, priors, structure):
+        super().__init__(structure)
         self.priors = priors
         self.prior_type = priors.weight_concentration_prior_type
-        self.covariance_type = covariance_type
 
-    def log_prob_constants(self, params, covariance_type):
-        return log_prob_constants(params, self.prior_type, covariance_type,
+    def log_prob_constants(self, params):
+        return log_prob_constants(params, self.prior_type, self.structure.storage,
                                   params.means.shape[1])
 
-    def maximization(self, stats, params, covariance_type, reg_covar, eps, is_float32):
-        _, xk, sk = cov.m_step(stats, params.means, reg_covar, covariance_type, _EPS)
-        return m_step(stats.nk + 10.0 * _EPS, xk, sk, self.priors, covariance_type,
+    def maximization(self, stats, params, reg_covar, eps, is_float32):
+        _, xk, sk = self.structure.m_step(stats, params.means, reg_covar, _EPS)
+        return m_step(stats.nk + 10.0 * _EPS, xk, sk, self.priors, self.structure.storage,
                       is_float32)
 
     def lower_bound(self, stats, c, params, new_params, total_weight):
-        t = self.covariance_type
+        t = self.structure.storage
         return float(weighted_entropy(stats, c, params.precisions_cholesky, t)
                 + lower_bound_terms(new_params, self.prior_type, t,
                                     params.means.shape[1]))

@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..em.family import NOISE_FIELDS
 from . import model as _io
 
 
@@ -95,9 +96,8 @@ def save(model, path):
         metadata["scaling"] = {"method": _io.SCALING_METHOD}
     if _is_bayesian(model):
         _save_bayesian(model, arrays, metadata)
-    if "noise_weight_" in model.__dict__:  # a noise component (noise=True)
-        metadata["noise"] = {"noise_weight_": float(model.noise_weight_),
-                             "noise_volume_": float(model.noise_volume_)}
+    if model._fitted_spec.noise:  # a noise component (noise=True)
+        metadata["noise"] = {name: float(getattr(model, name)) for name in NOISE_FIELDS}
     state = getattr(model, "_stepwise_state", None)
     if state is not None:  # partial_fit's: the next call continues it
         metadata["stepwise"] = {"n_steps_": int(model.n_steps_),

@@ -40,12 +40,12 @@ import numpy as np
 from .._constants import (
     COVARIANCE_TYPES,
     MCLUST_MODELS,
-    MCLUST_STRUCTURE,
     WEIGHT_PRIOR_TYPES,
     count,
     covariance_shape,
 )
 from .._version import __version__
+from ..em.structure import structure
 from .atomic import atomic_output
 
 FORMAT_NAME = "fastgmm.GaussianMixture"
@@ -297,16 +297,14 @@ def _validate(arrays, metadata):
         return f"unknown covariance type {covariance_type!r}"
     if metadata.get("bayesian") is not None and covariance_type not in COVARIANCE_TYPES:
         return f"a Bayesian mixture of covariance type {covariance_type!r}"
-    # (an mclust model's arrays are those of its structure; 'tied' with a
-    # noise component is stored as 'full')
-    covariance_type = MCLUST_STRUCTURE.get(covariance_type, covariance_type)
     noise = metadata.get("noise")
     if noise is not None:
         problem = _check_noise(noise, metadata)
         if problem:
             return problem
-        if covariance_type == "tied":
-            covariance_type = "full"
+    # (the arrays are those of the structure's storage: an mclust model's,
+    # 'tied' with a noise component as 'full')
+    covariance_type = structure(covariance_type, noise is not None).storage
     if dtype_name not in ("float32", "float64") or not _is_int(k) or not _is_int(d) \
             or k < 1 or d < 1:
         return "invalid dtype or sizes in the metadata"

@@ -609,8 +609,8 @@ class DaskRows(_source._Rows):
         ``score_samples`` ('log_norm') of ``model`` on X, as a lazy dask array
         chunked as X's rows (the model's parameters as they are now)."""
         backend, c, means, U = model._kernel_args(self)
-        job = self._posterior_job(backend, c, means, U, model._structure,
-                                  model.n_threads)
+        job = self._posterior_job(backend, c, means, U,
+                                  model._fitted_spec.structure.storage, model.n_threads)
         name = f"fastgmm-{output.replace('_', '-')}"
         if output == "resp":
             k = means.shape[0]

@@ -25,7 +25,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_array
 
-from .._constants import fit_dtype, sum_is_finite
+from .._constants import BLOCK_ROWS, fit_dtype, sum_is_finite
 from ..kernels import _common
 
 #: Bytes of X a source takes at a time: the default window of an array-like
@@ -56,6 +56,25 @@ def is_windowed(X):
         return False
     module = type(X).__module__.split(".")[0]
     return module not in ("pandas", "scipy", "polars", "pyarrow", "dask")
+
+
+def row_blocks(rows, w=None, block_rows=BLOCK_ROWS):
+    """The rows of a source in blocks of ``block_rows`` whatever the source
+    (in memory, read by windows, a dask array), so that what is summed over
+    them has the same bits from any of them; each with its rows' weights
+    from the fit's ``w`` (None: every row weighs 1)."""
+    X = rows.X
+    dask = is_dask_array(X)
+    if dask and w is not None:  # (`sources.dask`'s weights: in memory, or dask)
+        w = w.values if w.values is not None else w.array
+    for start in range(0, rows.n_samples, block_rows):
+        block = X[start:start + block_rows]
+        weights = None if w is None else w[start:start + block_rows]
+        if dask:
+            block = block.compute()
+            if weights is not None and not isinstance(weights, np.ndarray):
+                weights = weights.compute()
+        yield np.asarray(block), weights
 
 
 def _finite_error(window, first_row):

@@ -180,9 +180,9 @@ def test_entropy_from_the_statistics_is_the_direct_one(backend, covariance_type)
     model = fit_quietly(BayesianGaussianMixture(
         n_components=4, covariance_type=covariance_type, max_iter=3,
         random_state=0), X)
-    U = np.asarray(model.precisions_cholesky_, dtype=np.float64)
-    c = model._log_prob_constants(U, 3)
-    means = np.ascontiguousarray(model.means_)
+    params = model._fitted_params()
+    c = model._family(model._fitted_spec).log_prob_constants(params)
+    means, U = params.means, params.precisions_cholesky
     kernel = kernels.get_backend(backend, 500, 3, 4, covariance_type)
     stats = fastgmm.em.covariance.SufficientStats.zeros(4, 3, covariance_type)
     stats.ll = kernel.accumulate(X, w, c, means, U, covariance_type, stats)

@@ -146,6 +146,6 @@ def test_noise_component_matches_mclust(model):
     assert_allclose(np.append(fitted.weights_, fitted.noise_weight_),
                     expected["weights"], rtol=1e-6, atol=1e-9)
     assert_allclose(fitted.means_, expected["means"], rtol=1e-6, atol=1e-8)
-    full = cov.expand(fitted.covariances_, fitted._structure, 2, 2)
+    full = fitted._fitted_spec.structure.expand(fitted.covariances_, 2, 2)
     assert_allclose(full, np.asarray(expected["covariances"]).reshape(2, 2, 2),
                     rtol=1e-6, atol=1e-8)

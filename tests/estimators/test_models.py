@@ -33,11 +33,11 @@ def _quiet(model, X, **kwargs):
 def _log_density(model, X):
     """log p(x) from the fitted attributes, with SciPy's densities."""
     k, d = model.means_.shape
-    full = cov.expand(np.asarray(model.covariances_, dtype=np.float64),
-                      model._structure, k, d)
+    full = model._fitted_spec.structure.expand(
+        np.asarray(model.covariances_, dtype=np.float64), k, d)
     parts = [np.log(model.weights_[j]) + multivariate_normal(model.means_[j], full[j])
              .logpdf(X) for j in range(k)]
-    if "noise_weight_" in model.__dict__:
+    if model._fitted_spec.noise:
         parts.append(np.full(len(X), np.log(model.noise_weight_)
                              - np.log(model.noise_volume_)))
     return logsumexp(np.stack(parts, axis=1), axis=1)
@@ -158,7 +158,9 @@ def test_noise_component(model, tmp_path):
     # far points are noise, the clusters' centres are not
     assert np.all(fitted.predict(np.array([[-9.0, 15.0], [15.0, -9.0]])) == -1)
     assert np.all(fitted.predict(np.array([[0.0, 0.0], [6.0, 0.0]])) >= 0)
-    assert fitted._n_parameters() == (cov.n_parameters(2, 2, model) + 2)
+    # the Gaussians' (weights, means, covariances), and the noise's 2 (mclust's count)
+    assert fitted._n_parameters() == (pm.n_covariance_parameters(model, 2, 2) + 2 * 2
+                                      + 1 + 2)
     bounds = np.asarray(fitted.lower_bounds_)
     assert np.all(np.diff(bounds) >= -1e-10 * np.abs(bounds[1:]))
     fitted.save(tmp_path / "m.npz")

@@ -130,15 +130,14 @@ def test_explanations(covariance_type):
     mixture = detector.mixture_
     assert_array_equal(explanation["component"], mixture.predict(X))
     assert_array_equal(explanation["decision"], detector.decision_function(X))
-    from fastgmm.em.covariance import expand
-
     k, d = mixture.means_.shape
-    full = expand(mixture.covariances_, mixture._structure, k, d)
+    structure = mixture._fitted_spec.structure
+    full = structure.expand(mixture.covariances_, k, d)
     z = X - mixture.means_[explanation["component"]]
     inverse = np.linalg.inv(full)[explanation["component"]]
     want = np.sqrt(np.einsum("ni,nij,nj->n", z, inverse, z))
     assert_allclose(explanation["mahalanobis"], want, rtol=1e-8)
-    if mixture._structure in ("diag", "spherical"):
+    if structure.diagonal:
         assert_allclose(explanation["contributions"].sum(axis=1), want**2, rtol=1e-8)
     else:
         assert explanation["contributions"] is None

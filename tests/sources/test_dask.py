@@ -18,7 +18,7 @@ import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 
 import fastgmm  # noqa: E402
-from fastgmm import GaussianMixture, _base  # noqa: E402
+from fastgmm import GaussianMixture, _init_rows  # noqa: E402
 from fastgmm.kernels import _common  # noqa: E402
 from fastgmm.sources import dask as _dask  # noqa: E402
 
@@ -159,7 +159,7 @@ def test_initialization_from_a_sample_equals_the_memmap_fit(client, data, tmp_pa
     X = _persisted(client, data, ALIGNED)
     _assert_same(_fit(X, init_sample_size=1000), _fit(M, init_sample_size=1000))
     # 'auto': an X not in memory is sampled above INIT_BYTES of initialization work
-    monkeypatch.setattr(_base, "INIT_BYTES", 200_000)
+    monkeypatch.setattr(_init_rows, "INIT_BYTES", 200_000)
     with pytest.warns(fastgmm.InitSampleWarning, match="a sample of"):
         fitted = GaussianMixture(K, random_state=0, max_iter=3, tol=0).fit(X)
     with pytest.warns(fastgmm.InitSampleWarning, match="a sample of"):

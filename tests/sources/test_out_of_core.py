@@ -12,7 +12,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import fastgmm
-from fastgmm import GaussianMixture, _base
+from fastgmm import GaussianMixture, _init_rows
 from fastgmm.kernels import _common
 
 from ..helpers import COVARIANCE_TYPES, DTYPES, ArrayLike, assert_same_model, make_blobs
@@ -133,12 +133,12 @@ def test_init_sample_size_draws_rows_with_random_state(memmap_of):
     one = GaussianMixture(3, random_state=0, init_sample_size=500, max_iter=0).fit(M)
     two = GaussianMixture(3, random_state=0, init_sample_size=500, max_iter=0).fit(X)
     assert_array_equal(one.means_, two.means_)
-    rows = _base._sample_rows(np.random.RandomState(0), 6000, 500)
+    rows = _init_rows._sample_rows(np.random.RandomState(0), 6000, 500)
     assert rows.size == 500 and np.all(np.diff(rows) > 0)
     from_sample = GaussianMixture(3, random_state=np.random.RandomState(0), max_iter=0)
     # the sample, then the same initialization on those rows
     rng = np.random.RandomState(0)
-    rows = _base._sample_rows(rng, 6000, 500)
+    rows = _init_rows._sample_rows(rng, 6000, 500)
     by_hand = GaussianMixture(3, random_state=rng, max_iter=0).fit(X[rows])
     from_sample.set_params(init_sample_size=500).fit(X)
     assert_array_equal(from_sample.means_, by_hand.means_)
@@ -154,7 +154,7 @@ def test_init_sample_size_draws_rows_with_random_state(memmap_of):
 def test_sample_rows_are_distinct_sorted_and_exactly_as_many(n, size):
     # close to n_samples the old draws degenerated (repeated rounds of
     # redraws: 17,724 rounds for 10,000 of 10,001)
-    rows = _base._sample_rows(np.random.RandomState(0), n, size)
+    rows = _init_rows._sample_rows(np.random.RandomState(0), n, size)
     assert rows.size == size and rows.dtype == np.int64
     assert np.all(np.diff(rows) > 0) and np.all((rows >= 0) & (rows < n))
 
@@ -164,7 +164,7 @@ def test_sample_rows_are_uniform(size):
     rng = np.random.RandomState(2)
     counts = np.zeros(20)
     for _ in range(6000):
-        counts[_base._sample_rows(rng, 20, size)] += 1
+        counts[_init_rows._sample_rows(rng, 20, size)] += 1
     expected = 6000 * size / 20
     # each row's count is binomial: within 5 standard deviations
     sd = np.sqrt(6000 * (size / 20) * (1 - size / 20))
@@ -178,7 +178,7 @@ def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
         warnings.simplefilter("error")  # within the budget: no warning
         within = GaussianMixture(3, random_state=0).fit(M)
     assert_same_model(within, GaussianMixture(3, random_state=0).fit(X))
-    monkeypatch.setattr(_base, "INIT_BYTES", 1000 * (2 * 8 + _base.INIT_ROW_BYTES))
+    monkeypatch.setattr(_init_rows, "INIT_BYTES", 1000 * (2 * 8 + _init_rows.INIT_ROW_BYTES))
     with pytest.warns(fastgmm.InitSampleWarning, match="sample of 1,000 rows") as caught:
         sampled = GaussianMixture(3, random_state=0).fit(M)
     (warning,) = [w.message for w in caught
@@ -197,7 +197,7 @@ def test_auto_samples_only_above_the_budget(memmap_of, monkeypatch):
 def test_the_init_sample_warning_is_public():
     assert "InitSampleWarning" in fastgmm.__all__
     assert issubclass(fastgmm.InitSampleWarning, UserWarning)
-    assert fastgmm.InitSampleWarning.__module__ == "fastgmm._base"
+    assert fastgmm.InitSampleWarning.__module__ == "fastgmm._init_rows"
     # its docstring says when it is raised and how to avoid it
     doc = fastgmm.InitSampleWarning.__doc__
     assert "init_sample_size" in doc and "bit for bit" in doc
