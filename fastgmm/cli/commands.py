@@ -330,15 +330,9 @@ def _model_and_data(args):
 
     model = _load_model(args.model)
     if getattr(args, "missing", None) is None:  # the policy the model was fitted with
-        args.missing = ("marginalize" if getattr(model, "nan_policy", "raise")
-                        == "marginalize" else "error")
-    if args.missing == "marginalize":
-        if not hasattr(model, "nan_policy"):
-            raise CLIError(f"{args.model}: a Bayesian mixture does not marginalise "
-                           "missing values yet")
-        model.set_params(nan_policy="marginalize")
-    elif hasattr(model, "nan_policy"):  # --missing error, given
-        model.set_params(nan_policy="raise")
+        args.missing = "marginalize" if model._fitted_spec.missing else "error"
+    model.set_params(nan_policy="marginalize" if args.missing == "marginalize"
+                     else "raise")
     names = getattr(model, "feature_names_in_", None)
     data = _read_data(args, names_wanted=None if names is None
                       else [str(n) for n in names])
