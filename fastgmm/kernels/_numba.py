@@ -42,7 +42,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from ._common import DIAG, FULL, TIED, TILE, usable_cores
-from ._numba_base import _JIT, _STRICT, pairwise
+from ._numba_base import _FASTMATH, _JIT, _STRICT, pairwise  # noqa: F401  (_FASTMATH: the tests)
 from ._numba_base import run_shares as _run_shares
 from ._numba_kmeans import (  # noqa: F401  (the k-means calls of the contract)
     column_mean,
