@@ -303,7 +303,8 @@ def test_core_package_does_not_import_dask():
         gm.predict(X), gm.score(X)
         loaded = [m for m in sys.modules
                   if m.split(".")[0] in ("dask", "distributed")
-                  or m in ("fastgmm.sources.dask", "fastgmm.cli.dask")]
+                  or m in ("fastgmm.sources.dask", "fastgmm.sources.dask_tasks",
+                           "fastgmm.cli.dask")]
         assert not loaded, loaded
         print("ok")
     """)
