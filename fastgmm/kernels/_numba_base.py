@@ -3,8 +3,8 @@ fused multiply-add, and the threads a driver runs its partitions on.
 
 `_numba` (the passes, the posteriors, the EM run in one call), `_numba_kmeans`
 (the k-means calls) and `_numba_mstep` (the arithmetic between two EM
-passes) import this module and nothing of each other but `_numba` of the
-other two, so that the backend's drivers module, `_numba`, supplies them all.
+passes) import this module; `_numba`, the backend's drivers module, imports
+the other two and supplies their drivers (no circle).
 """
 
 import math
