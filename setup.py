@@ -2,15 +2,21 @@
 
 Metadata lives in pyproject.toml; this file declares the extension modules.
 
-``fastgmm/kernels/_cython.pyx`` is compiled once per instruction-set level,
-each as its own module (table in ``fastgmm/kernels/_dispatch.py``, which picks
-one at import time from the CPU's features): the baseline
-``fastgmm.kernels._cython`` for the compiler's default target (plain x86-64
-on x86: it runs on any CPU of the architecture) and, on x86-64,
-``_x86_64_v3_cython`` (``-march=x86-64-v3``: AVX2 and FMA), the same
-instructions tuned for AMD Zen (``_x86_64_v3_amd_cython``, ``-mtune=znver3``,
-chosen on AMD CPUs) and ``_x86_64_v4_cython`` (``-march=x86-64-v4``:
-AVX-512). A wheel built here runs anywhere its platform tag says.
+The Cython backend's sources are one module per role in
+``fastgmm/kernels/_cython/`` (table `ROLES` in ``fastgmm/kernels/_dispatch.py``:
+the tiles the others share, the fused pass, the posterior, k-means, the
+M-step in C, the one-call EM run), with their shared declarations in
+``.pxd`` files and the C in ``fastgmm/kernels/*.h``. They are compiled once
+per instruction-set level, each level into a package of its own (table
+`VARIANTS` in ``_dispatch.py``, which picks one at import time from the
+CPU's features): the baseline ``fastgmm.kernels._cython`` for the compiler's
+default target (plain x86-64 on x86: it runs on any CPU of the architecture)
+and, on x86-64, ``_x86_64_v3_cython`` (``-march=x86-64-v3``: AVX2 and FMA),
+the same instructions tuned for AMD Zen (``_x86_64_v3_amd_cython``,
+``-mtune=znver3``, chosen on AMD CPUs) and ``_x86_64_v4_cython``
+(``-march=x86-64-v4``: AVX-512). A role module cimports the others
+relatively (``from ._tiles cimport ...``), so it calls the modules of its
+own variant. A wheel built here runs anywhere its platform tag says.
 
 Compiler flags are chosen by trying them: OpenMP only if a test program
 compiles and links with it (without it the extension builds and runs on one
@@ -57,7 +63,8 @@ except ImportError:  # pragma: no cover - old setuptools
                     DistutilsPlatformError)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PYX = "fastgmm/kernels/_cython.pyx"
+# the Cython backend's sources: a .pyx per role, the .pxd files they share
+CYTHON_SOURCES = os.path.join("fastgmm", "kernels", "_cython")
 # Cython writes its C files here, one directory per variant (they are
 # generated, not in git, not in the sdist)
 CYTHON_BUILD_DIR = os.path.join("build", "cython")
@@ -168,7 +175,10 @@ class Plan:
                             " install the Python development package")
             return
         dispatch = _load_dispatch()
-        self.common_compile = ["-O3", "-g0"] + [f for f in MATH_FLAGS if _compiles([f])]
+        # each role module includes the kernels' headers whole (_kernels.pxd)
+        # and calls part of their static functions: no warning for the rest
+        self.common_compile = ["-O3", "-g0"] + [
+            f for f in MATH_FLAGS + ["-Wno-unused-function"] if _compiles([f])]
         if _compiles(["-fopenmp"], OPENMP_TEST, ["-fopenmp"]):
             self.openmp = True
             self.common_compile.append("-fopenmp")
@@ -214,32 +224,33 @@ class Plan:
             "cdivision": True,
             "initializedcheck": False,
         }
-        modules = []
-        exts = []
+        dispatch = _load_dispatch()
+        options = dict(compiler_directives=directives, quiet=True,
+                       nthreads=os.cpu_count() or 1,
+                       shared_utility_qualified_name=f"fastgmm.kernels.{dispatch.UTILITY}")
+        # Cython's own code that the modules share (memoryviews, fused
+        # functions): one module for every variant, no kernel in it
+        modules = cythonize([Extension(
+            f"fastgmm.kernels.{dispatch.UTILITY}", sources=[],
+            extra_compile_args=list(self.common_compile),
+            extra_link_args=list(self.common_link))], build_dir=CYTHON_BUILD_DIR, **options)
         for variant, flags in self.variants:
-            ext = Extension(
-                f"fastgmm.kernels.{variant.module}",
-                sources=[PYX],
+            # Cython names a module (and its PyInit_ function) after its
+            # Extension, and resolves the relative cimports against that
+            # name, so the same sources serve every variant; each variant
+            # gets its own directory for the generated C files
+            build_dir = os.path.join(CYTHON_BUILD_DIR, variant.name)
+            exts = [Extension(
+                f"fastgmm.kernels.{variant.module}.{role}",
+                sources=[os.path.join(CYTHON_SOURCES, role + ".pyx")],
                 include_dirs=[np.get_include(), "fastgmm/kernels"],
                 extra_compile_args=self.common_compile + flags,
                 extra_link_args=self.common_link,
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            )
-            exts.append((variant, flags, ext))
-        # Cython names the module (and its PyInit_ function) after the
-        # Extension, so the one .pyx serves every variant; each gets its own
-        # directory for the generated C file. The C files are written side by
-        # side (one process per core: Cython takes ~7 s per variant), then
-        # cythonize below finds them up to date.
-        if len(exts) > 1 and (os.cpu_count() or 1) > 1:
-            jobs = [(ext.name, directives, os.path.join(CYTHON_BUILD_DIR, variant.name))
-                    for variant, _, ext in exts]
-            with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count())) as pool:
-                list(pool.map(_cythonize_one, jobs))
-        for variant, flags, ext in exts:
-            for module in cythonize(
-                    [ext], compiler_directives=directives, quiet=True,
-                    build_dir=os.path.join(CYTHON_BUILD_DIR, variant.name)):
+            ) for role in dispatch.ROLES]
+            _remove_stale_c(exts, build_dir)
+            for module in cythonize(exts, build_dir=build_dir,
+                                    include_path=[_pxd_tree(variant, build_dir)], **options):
                 # cythonize merges the flags of every Extension made from the
                 # same .pyx (it caches per file): set each one's own again
                 module.extra_compile_args = self.common_compile + flags
@@ -275,19 +286,40 @@ class Plan:
 PLAN = Plan()
 
 
-def _cythonize_one(job):
-    """Write one variant's C file where cythonize would, in a Cython process
-    of its own (`Plan.extensions` runs them side by side); a failure is
-    left to cythonize, which then writes the file itself."""
-    name, directives, build_dir = job
-    target = os.path.join(build_dir, os.path.splitext(PYX)[0] + ".c")
-    if os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(PYX):
-        return
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    command = [sys.executable, "-m", "cython", "--module-name", name, "-o", target]
-    for key, value in directives.items():
-        command += ["-X", f"{key}={value}"]
-    subprocess.run(command + [PYX], capture_output=True, check=False)
+def _pxd_tree(variant, build_dir):
+    """A directory where Cython finds the sources' .pxd files as those of the
+    variant's package (copies in fastgmm/kernels/<variant.module>/): the
+    relative cimports of a module compiled as
+    ``fastgmm.kernels.<variant.module>.<role>`` resolve there."""
+    root = os.path.join(build_dir, "pxd")
+    target = os.path.join(root, "fastgmm", "kernels", variant.module)
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(CYTHON_SOURCES):
+        if name.endswith(".pxd"):
+            with open(os.path.join(CYTHON_SOURCES, name), "rb") as f:
+                text = f.read()
+            copy = os.path.join(target, name)
+            if os.path.exists(copy):
+                with open(copy, "rb") as f:
+                    if f.read() == text:
+                        continue
+            with open(copy, "wb") as f:
+                f.write(text)
+    return root
+
+
+def _remove_stale_c(exts, build_dir):
+    """Remove the C files of `exts` in build_dir older than their .pyx or any
+    .pxd of the sources, for cythonize to write them again (it does not
+    follow the relative cimports to the .pxd files)."""
+    pxds = [os.path.join(CYTHON_SOURCES, f) for f in os.listdir(CYTHON_SOURCES)
+            if f.endswith(".pxd")]
+    for ext in exts:
+        pyx = ext.sources[0]
+        target = os.path.join(build_dir, os.path.splitext(pyx)[0] + ".c")
+        if (os.path.exists(target)
+                and os.path.getmtime(target) < max(map(os.path.getmtime, [pyx] + pxds))):
+            os.remove(target)
 
 
 def _write(path, text):
@@ -317,20 +349,39 @@ class BuildPy(build_py):
 
 
 def _remove_modules(package_dir, keep):
-    """Remove compiled variant modules not in `keep` from package_dir (stale
-    ones from an earlier build must not be imported)."""
-    suffixes = importlib.machinery.EXTENSION_SUFFIXES
-    for variant in _load_dispatch().VARIANTS:
-        if variant.name in keep:
-            continue
+    """Remove from package_dir (fastgmm/kernels) the compiled modules of the
+    variants not in `keep`, those of no role in every variant's package, and
+    Cython's shared module when no variant is kept, so that a stale one from
+    an earlier build is never imported. Also the single module per variant
+    of the builds before the split into roles (``_cython.<suffix>``, ...):
+    it would be imported instead of the variant's package."""
+    suffixes = sorted(importlib.machinery.EXTENSION_SUFFIXES, key=len, reverse=True)
+    dispatch = _load_dispatch()
+    if not keep:
+        for suffix in suffixes:
+            path = os.path.join(package_dir, dispatch.UTILITY + suffix)
+            if os.path.isfile(path):
+                os.remove(path)
+    for variant in dispatch.VARIANTS:
         for suffix in suffixes:
             path = os.path.join(package_dir, variant.module + suffix)
-            if os.path.exists(path):
+            if os.path.isfile(path):
                 os.remove(path)
+        directory = os.path.join(package_dir, variant.module)
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            suffix = next((x for x in suffixes if name.endswith(x)), None)
+            if suffix is not None and (variant.name not in keep
+                                       or name[:-len(suffix)] not in dispatch.ROLES):
+                os.remove(os.path.join(directory, name))
+        if not os.listdir(directory):
+            os.rmdir(directory)
 
 
 class BuildExt(build_ext):
-    """Builds the variants one by one; a failure loses that variant only.
+    """Builds the variants' role modules side by side; a failure of any loses
+    that variant only (a variant is installed with all its roles or not).
 
     If the baseline fails, no extension is installed and the package still
     installs (the Numba backend needs no compiler). Writes _build_info.json
@@ -340,34 +391,52 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         self.built, self.failed = [], []
-        names = {f"fastgmm.kernels.{v.module}": v.name for v, _ in PLAN.variants}
-        # the variants compile side by side (one compiler process each), as
+        # the variant of each module; Cython's shared module counts as the
+        # baseline's: without it no variant imports
+        names = {ext.name: v.name for v, _ in PLAN.variants for ext in self.extensions
+                 if ext.name.startswith(f"fastgmm.kernels.{v.module}.")}
+        # the modules compile side by side (one compiler process each), as
         # build_ext --parallel would; --parallel N caps the number
         workers = os.cpu_count() or 1
         if isinstance(self.parallel, int) and not isinstance(self.parallel, bool):
             workers = self.parallel
         workers = max(1, min(workers, len(self.extensions)))
+        errors = {}
         with ThreadPoolExecutor(max_workers=workers) as pool:
             jobs = [(ext, pool.submit(self.build_extension, ext)) for ext in self.extensions]
             for ext, job in jobs:
                 try:
                     job.result()
                 except BUILD_ERRORS as exc:
-                    self.failed.append(f"{names[ext.name]}: {exc}")
-                else:
-                    self.built.append(names[ext.name])
+                    errors.setdefault(names.get(ext.name, "baseline"), f"{ext.name}: {exc}")
+        # a variant is its role modules, all of them or none
+        for variant, _ in PLAN.variants:
+            if variant.name in errors:
+                self.failed.append(f"{variant.name}: {errors[variant.name]}")
+            else:
+                self.built.append(variant.name)
         if "baseline" not in self.built:
             # the variants are only ever used beside a working baseline
             self.failed += [f"{name}: not installed without the baseline"
                             for name in self.built]
             self.built = []
         # what is copied in place and packed is what was built
-        self.extensions = [ext for ext in self.extensions if names[ext.name] in self.built]
+        self.extensions = [ext for ext in self.extensions
+                           if names.get(ext.name, "baseline") in self.built]
+
+    def copy_extensions_to_source(self):
+        # in place (editable installs): a variant's package is a directory
+        # that only its modules make
+        build_py = self.get_finalized_command("build_py")
+        for package in {ext.name.rpartition(".")[0] for ext in self.extensions}:
+            os.makedirs(build_py.get_package_dir(package), exist_ok=True)
+        super().copy_extensions_to_source()
 
     def run(self):
         super().run()
         built, failed = getattr(self, "built", []), getattr(self, "failed", [])
-        package_dir = os.path.dirname(self.get_ext_fullpath("fastgmm.kernels._cython"))
+        # fastgmm/kernels, in place or in the build output
+        package_dir = os.path.dirname(self.get_ext_fullpath("fastgmm.kernels._build_info"))
         _write(os.path.join(package_dir, os.path.basename(BUILD_INFO)),
                PLAN.build_info(built, failed))
         _remove_modules(package_dir, keep=built)

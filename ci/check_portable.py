@@ -7,7 +7,7 @@ QEMU emulating two CPUs, and compares it with the same fit run natively:
   x86-64-v3 module, and asking for x86-64-v4 must fail with ImportError
   rather than crash;
 - ``Nehalem`` (SSE4.2, no AVX): the baseline module;
-- negative control: on Nehalem, importing the x86-64-v3 module directly must
+- negative control: on Nehalem, importing an x86-64-v3 module directly must
   die with SIGILL, which shows that the emulator does enforce the CPU model
   (otherwise the two checks above would prove nothing).
 
@@ -92,7 +92,8 @@ def _fit_all(variants):
 
 
 def _sigill_probe():
-    """Import the x86-64-v3 module directly, bypassing the dispatcher.
+    """Import the x86-64-v3 variant's first role module directly, bypassing
+    the dispatcher.
 
     fastgmm/__init__.py is skipped (stand-in package modules point at the
     installed directories): it imports scikit-learn, 30 s under emulation.
@@ -106,7 +107,7 @@ def _sigill_probe():
         package = types.ModuleType(name)
         package.__path__ = [path]
         sys.modules[name] = package
-    importlib.import_module("fastgmm.kernels._x86_64_v3_cython")
+    importlib.import_module("fastgmm.kernels._x86_64_v3_cython._tiles")
     print("the x86-64-v3 module was imported")
 
 

@@ -19,7 +19,7 @@ the k-means (`KMEANS_DRIVERS`, for `em.kmeans` and `em.init`)
     seeding and Lloyd's iterations in one call each), ``labelled_partitions``
     (the statistics of hard labels): exposed as they are (``backend.kpp_loop``
     ...); each checks what it is handed. Their arguments are documented in
-    `kernels/_cython.pyx`, where they were written first.
+    `kernels/_cython/_kmeans.pyx`, where they were written first.
 the EM run (`EM_DRIVERS`, for `em.driver` and `em.covariance`)
     ``log_prob_constants`` (c_k of a pass), ``em_loop`` (a small fit's whole
     EM run in one call: passes, M-step, factors, bound, convergence) and its

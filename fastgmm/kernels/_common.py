@@ -22,7 +22,11 @@ from .._constants import covariance_shape
 
 #: The kinds of pass the compiled drivers know (their switch). 'spherical'
 #: runs as 'diag' with each component's one precision repeated over the
-#: features, its S2 summed over them afterwards (`driver_type`).
+#: features, its S2 summed over them afterwards (`driver_type`). The C of the
+#: Cython backend defines the same numbers once (_mstep.h's FGM_FULL, ...,
+#: which its modules take as FULL, TIED, DIAG); it refuses to import when
+#: they differ from these (_cython/_tiles.pyx). The Numba backend, which has
+#: no C, reads these.
 FULL, TIED, DIAG = 0, 1, 2
 KIND = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": DIAG}
 

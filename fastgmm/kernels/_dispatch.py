@@ -1,17 +1,21 @@
 """Which build of the Cython extension this CPU runs.
 
-``setup.py`` compiles ``_cython.pyx`` once per instruction-set level and names
-each module after it (the table `VARIANTS`): the baseline ``_cython`` (the
-compiler's default target, plain x86-64 on x86), ``_x86_64_v3_cython``
-(``-march=x86-64-v3``: AVX2, FMA), the same instructions tuned for AMD's
-Zen cores (``_x86_64_v3_amd_cython``, ``-mtune=znver3``) and
-``_x86_64_v4_cython`` (``-march=x86-64-v4``: AVX-512). Every module exposes
-the same functions. `load_cython` imports the best one that is installed and
-whose instructions the CPU has, as NumPy detects them at run time (NumPy's
-check includes the operating system's support for the wider registers); a
-variant tuned for a vendor only on that vendor's CPUs (/proc/cpuinfo). Where
-NumPy's detection is not available, only the baseline is used. On machines
-other than x86-64 only the baseline is built.
+The Cython backend is one module per role (the table `ROLES`; sources in
+``fastgmm/kernels/_cython/``). ``setup.py`` compiles them once per
+instruction-set level, each level into a package named after it (the table
+`VARIANTS`): the baseline ``_cython`` (the compiler's default target, plain
+x86-64 on x86), ``_x86_64_v3_cython`` (``-march=x86-64-v3``: AVX2, FMA), the
+same instructions tuned for AMD's Zen cores (``_x86_64_v3_amd_cython``,
+``-mtune=znver3``) and ``_x86_64_v4_cython`` (``-march=x86-64-v4``:
+AVX-512); a role module calls the others of its own package. `load_cython`
+chooses the best variant that is installed and whose instructions the CPU
+has, as NumPy detects them at run time (NumPy's check includes the operating
+system's support for the wider registers); a variant tuned for a vendor only
+on that vendor's CPUs (/proc/cpuinfo). Where NumPy's detection is not
+available, only the baseline is used. On machines other than x86-64 only the
+baseline is built. The drivers of the chosen variant are reached through one
+object, its package, on which `load_cython` gathers what each role module
+exports (its ``__all__``): every variant offers the same names.
 
 Why a tuned variant: on a Zen 3 machine (2026-11-26), the x86-64-v3 module
 with gcc 12's generic tuning ran the direct loops 9-25% slower than a
@@ -31,7 +35,7 @@ This module imports nothing of fastgmm: ``setup.py`` reads `VARIANTS` from it.
 
 import functools
 import importlib
-import importlib.util
+import importlib.machinery
 import json
 import os
 from collections import namedtuple
@@ -59,6 +63,17 @@ _V3_IF_REPORTED = ("SSE3", "SSSE3", "SSE41", "SSE42", "POPCNT", "BMI", "BMI2",
 _V4_REQUIRED = _V3_REQUIRED + ("AVX512F", "AVX512BW", "AVX512CD", "AVX512DQ",
                                "AVX512VL")
 _V4_IF_REPORTED = _V3_IF_REPORTED + ("X86_V4",)
+
+#: The role modules of each variant (fastgmm.kernels.<module>.<role>), in the
+#: order they are imported: `_tiles` first, which every other one cimports
+#: and which checks the C's constants against `_common` at import. The tiles
+#: every pass shares; the fused pass (BLAS tiles, `accumulate_partitions`);
+#: the posterior; k-means; the M-step in C; the one-call EM run.
+ROLES = ("_tiles", "_pass", "_posterior", "_kmeans", "_mstep", "_em")
+#: Cython's own code that the role modules share (memoryviews, fused
+#: functions; fastgmm.kernels.<UTILITY>): one module for every variant,
+#: compiled for the baseline target, no kernel in it.
+UTILITY = "_cyutility"
 
 #: Best first; the last one runs on any CPU.
 VARIANTS = (
@@ -135,14 +150,22 @@ def by_name(name):
 
 
 def installed(package=_PACKAGE):
-    """The variants whose module is installed (best first)."""
+    """The variants whose role modules are all installed (best first).
+
+    Looks for the files only: nothing of a variant is imported (its code
+    may need instructions this CPU lacks). A single module in the place of
+    a variant's package, from a build before the split into roles, would be
+    imported instead of the package: that variant counts as not installed.
+    """
     found = []
+    path = importlib.import_module(package).__path__
+    if importlib.machinery.PathFinder.find_spec(UTILITY, path) is None:
+        return found
     for variant in VARIANTS:
-        try:
-            spec = importlib.util.find_spec(f"{package}.{variant.module}")
-        except ImportError:
-            spec = None
-        if spec is not None:
+        spec = importlib.machinery.PathFinder.find_spec(variant.module, path)
+        where = None if spec is None else spec.submodule_search_locations
+        if where and all(importlib.machinery.PathFinder.find_spec(role, list(where))
+                         for role in ROLES):
             found.append(variant)
     return found
 
@@ -191,7 +214,11 @@ def build_info():
 
 
 def _not_built_reason():
-    reason = build_info().get("skipped")
+    info = build_info()
+    reason = info.get("skipped")
+    if not reason and info.get("variants"):
+        reason = (f"the build made {', '.join(map(str, info['variants']))}, but their "
+                  "modules are missing or of an older layout: rebuild it (pip install -e .)")
     return f" ({reason})" if reason else ""
 
 
@@ -201,15 +228,20 @@ def built_with_native():
 
 
 def load_cython(package=_PACKAGE):
-    """Import and return the Cython module for this CPU.
+    """Import the Cython backend for this CPU and return its drivers.
 
-    The module gets two attributes: ``BACKEND_NAME = 'cython'`` and
-    ``CPU_VARIANT``, the variant's name ('native' for a FASTGMM_NATIVE=1
-    build of the baseline module).
+    The object returned is the chosen variant's package, holding the names
+    that its role modules export (`ROLES`, each module's ``__all__``), and
+    two more: ``BACKEND_NAME = 'cython'`` and ``CPU_VARIANT``, the variant's
+    name ('native' for a FASTGMM_NATIVE=1 build of the baseline).
     """
     variant = select(cpu_features(), installed(package),
                      os.environ.get(ENV_VARIANT, "").strip() or None, cpu_vendor())
     module = importlib.import_module(f"{package}.{variant.module}")
+    for role in ROLES:
+        part = importlib.import_module(f"{package}.{variant.module}.{role}")
+        for name in part.__all__:
+            setattr(module, name, getattr(part, name))
     module.BACKEND_NAME = "cython"
     module.CPU_VARIANT = ("native" if variant is BASELINE and built_with_native()
                           else variant.name)

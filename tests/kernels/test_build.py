@@ -2,7 +2,11 @@
 (fastgmm/kernels/_dispatch.py). CPU features are mocked: no test imports a
 variant this CPU cannot run (that would kill the interpreter with SIGILL)."""
 
+import importlib.machinery
 import itertools
+import pathlib
+import re
+import sys
 
 import pytest
 
@@ -127,6 +131,61 @@ def test_variants_runnable_here_have_the_same_functions(monkeypatch):
         public = {n for n in dir(module) if not n.startswith("_")} - {"CPU_VARIANT"}
         assert names is None or public == names
         names = public
+
+
+@needs_extension
+def test_a_variant_is_its_package_of_role_modules(monkeypatch):
+    # the drivers are the chosen variant's package, holding what each of its
+    # role modules exports, none of them twice; every role module from it
+    here = _dispatch.cpu_features()
+    for variant in _dispatch.installed():
+        if _dispatch.missing_features(variant, here):
+            continue
+        monkeypatch.setenv(_dispatch.ENV_VARIANT, variant.name)
+        module = _dispatch.load_cython()
+        assert module.__name__ == f"fastgmm.kernels.{variant.module}"
+        exported = []
+        for role in _dispatch.ROLES:
+            part = sys.modules[f"{module.__name__}.{role}"]
+            exported += part.__all__
+            assert all(getattr(module, name) is getattr(part, name) for name in part.__all__)
+        assert len(exported) == len(set(exported))
+
+
+def test_role_modules_cimport_only_their_own_variant():
+    # a relative cimport resolves against the name a module is compiled
+    # under (fastgmm.kernels.<variant module>.<role>): a role module calls the
+    # other role modules of its own variant, never another variant's
+    sources = pathlib.Path(_dispatch.__file__).parent / "_cython"
+    names = {p.stem for p in sources.glob("*.pyx")}
+    assert names == set(_dispatch.ROLES)
+    for path in [*sources.glob("*.pyx"), *sources.glob("*.pxd")]:
+        for line in path.read_text().splitlines():
+            match = re.match(r"\s*(?:from\s+(\S+)\s+)?cimport\s", line)
+            if match and match.group(1) and match.group(1).startswith(("_", "fastgmm")):
+                pytest.fail(f"{path.name}: {line.strip()} (not relative)")
+
+
+def test_installed_looks_for_every_role_module(tmp_path, monkeypatch):
+    # files only, nothing imported: a variant needs its package with all
+    # role modules beside Cython's shared module; a module in the place of
+    # its package (an older build's) is what Python would import: not it
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    package = tmp_path / "fakekernels"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for variant in (V3, BASELINE):
+        (package / variant.module).mkdir()
+        for role in _dispatch.ROLES:
+            (package / variant.module / (role + suffix)).write_text("")
+    assert _dispatch.installed("fakekernels") == []
+    (package / (_dispatch.UTILITY + suffix)).write_text("")
+    assert _dispatch.installed("fakekernels") == [V3, BASELINE]
+    (package / V3.module / (_dispatch.ROLES[-1] + suffix)).unlink()
+    assert _dispatch.installed("fakekernels") == [BASELINE]
+    (package / (BASELINE.module + suffix)).write_text("")
+    assert _dispatch.installed("fakekernels") == []
 
 
 @needs_extension
