@@ -182,8 +182,9 @@ def _run_in_one_call(backend, rows, w, params, covariance_type, tol, reg_covar,
     if status == backend.EM_NO_MEMORY:
         raise MemoryError("fastgmm: cannot allocate the EM run's buffers")
     return EMRun(params=MixtureParams(weights, means, covariances, factors),
-                 lower_bound=float(bounds[n_iter - 1]) if n_iter else lower_bound,
-                 lower_bounds=[float(b) for b in bounds[:n_iter]], n_iter=int(n_iter),
+                 # (NumPy floats, as the pass-by-pass loop's and scikit-learn's)
+                 lower_bound=bounds[n_iter - 1] if n_iter else lower_bound,
+                 lower_bounds=list(bounds[:n_iter]), n_iter=int(n_iter),
                  converged=bool(converged))
 
 

@@ -212,6 +212,10 @@ def test_the_same_fit_as_scikit_learn(backend):
         assert_array_equal(ours.predict(X), theirs.predict(X))
         assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-10)
         assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-8, atol=1e-12)
+        # the bound of the one call is a NumPy float as scikit-learn's (a
+        # Python float before)
+        assert type(ours.lower_bound_) is type(theirs.lower_bound_)
+        assert type(ours.lower_bounds_[-1]) is type(theirs.lower_bounds_[-1])
 
 
 @pytest.mark.parametrize("covariance_type", ONE_CALL_TYPES)
