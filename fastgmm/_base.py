@@ -312,11 +312,11 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         spec = self._fitted_spec
         spec.check_rows(rows)
         params = self._fitted_params()
-        c = self._family(spec).log_prob_constants(params)
         # one backend whatever the number of rows asked for ('auto': Cython
         # where it is built, as for a dask array's chunks), so that a row's
         # outputs are the same bits in any slice, chunk or window of X
         backend = kernels.get_backend(self.backend)
+        c = self._family(spec, backend).log_prob_constants(params)
         return backend, c, params.means, params.precisions_cholesky
 
     def _posterior(self, rows, **outputs):

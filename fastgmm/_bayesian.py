@@ -303,11 +303,11 @@ degrees_of_freedom_prior_, covariance_prior_
                         f"{total!r}. Pass covariance_prior, or weights that "
                         "count rows.")
                 self.covariance_prior_ = covariance
-        return self._family(self._spec())
+        return self._family(self._spec(), backend)
 
-    def _family(self, spec):
+    def _family(self, spec, backend):
         """The variational family of ``spec`` under the priors."""
-        return vb.VariationalEM(self._priors(), spec.structure)
+        return vb.VariationalEM(self._priors(), spec.structure, backend)
 
     def _data_moments(self, rows, w, backend):
         """(total weight, mean, covariance) of the rows in one pass of the

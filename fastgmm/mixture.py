@@ -323,13 +323,14 @@ class GaussianMixture(_BaseMixture):
             else:
                 # (over the rows of positive weight only, as the fit)
                 self.noise_volume_ = _noise.hypervolume(lambda: _source.row_blocks(rows, w))
-        return self._family(spec)
+        return self._family(spec, backend)
 
-    def _family(self, spec):
-        """The family of ``spec``, for `em.driver` and the posterior."""
+    def _family(self, spec, backend):
+        """The family of ``spec`` on ``backend``, for `em.driver` and the
+        posterior."""
         if spec.noise:
-            return _noise.NoiseEM(spec.structure, math.log(self.noise_volume_))
-        return MaximumLikelihood(spec.structure)
+            return _noise.NoiseEM(spec.structure, math.log(self.noise_volume_), backend)
+        return MaximumLikelihood(spec.structure, backend)
 
     def _fitted_params(self):
         """The fitted parameters, as `em.driver` takes them (a warm start's;
@@ -420,7 +421,7 @@ class GaussianMixture(_BaseMixture):
             params, state, bound = _em.stepwise_step(
                 backend, rows, w, params, state, step=min(step, 1.0),
                 covariance_type=structure.storage, reg_covar=self.reg_covar,
-                n_threads=self.n_threads, family=MaximumLikelihood(structure))
+                n_threads=self.n_threads, family=MaximumLikelihood(structure, backend))
         self._set_parameters(params, rows.dtype)
         self._stepwise_state = state
         self.n_steps_ += 1

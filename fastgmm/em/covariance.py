@@ -16,7 +16,6 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-from .. import kernels
 from .._constants import COVARIANCE_TYPES, ILL_DEFINED_MESSAGE, LOG_2PI, covariance_shape
 from ..kernels._common import SufficientStats
 
@@ -233,17 +232,17 @@ def log_det_cholesky(precisions_chol, covariance_type, n_features):
     return n_features * np.log(precisions_chol)
 
 
-def log_prob_constants(weights, precisions_chol, covariance_type, n_features):
+def log_prob_constants(weights, precisions_chol, covariance_type, n_features,
+                       backend=None):
     """c_k = log w_k + log det U_k - d/2 log(2 pi), as the kernels take it.
 
-    Computed by the C of the Cython extension when it is built (the C
-    library's log, NumPy's order of sums: the constants of the whole EM run
-    in one call, `em.driver`, are the same bits), else by NumPy.
+    Computed by ``backend``'s compiled code when one is given (the C
+    library's log, NumPy's order of sums: the same bits on both backends,
+    and those of the whole EM run in one call, `em.driver`), else by NumPy.
     """
-    compiled = kernels.compiled_math()
-    if compiled is not None and weights.ndim == 1:
+    if backend is not None and weights.ndim == 1:
         c = np.empty(weights.shape[0])
-        compiled.log_prob_constants(
+        backend.log_prob_constants(
             np.ascontiguousarray(weights, dtype=np.float64),
             np.ascontiguousarray(precisions_chol, dtype=np.float64).reshape(-1),
             covariance_type, n_features, 0.5 * n_features * LOG_2PI, c)

@@ -75,7 +75,7 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
     `MaximumLikelihood` of that structure.
     """
     monitor = monitor or Monitor()
-    family = family or MaximumLikelihood(structure(covariance_type))
+    family = family or MaximumLikelihood(structure(covariance_type), backend)
     eps = np.finfo(rows.dtype).eps
     is_float32 = rows.dtype == np.float32
     total_weight = rows.total_weight(w)
@@ -254,7 +254,7 @@ def stepwise_step(backend, rows, w, params, state, *, step, covariance_type,
     that structure's). Returns (new params, new state, mean log-likelihood
     of the batch).
     """
-    family = family or MaximumLikelihood(structure(covariance_type))
+    family = family or MaximumLikelihood(structure(covariance_type), backend)
     eps = np.finfo(rows.dtype).eps
     stats, total = expectation(backend, rows, w, params, family.log_prob_constants(params),
                                covariance_type, n_threads)

@@ -63,8 +63,11 @@ class Family:
     #: whose pass the kernels have.
     row_weight = None
 
-    def __init__(self, structure):
+    def __init__(self, structure, backend=None):
         self.structure = structure
+        #: the fit's `kernels.Backend`, which computes the pass's constants
+        #: where they are compiled (None: NumPy)
+        self.backend = backend
 
     @classmethod
     def n_parameters(cls, structure, n_components, n_features):
@@ -100,7 +103,7 @@ class MaximumLikelihood(Family):
     def log_prob_constants(self, params):
         """c_k = log w_k + log det U_k - d/2 log(2 pi)."""
         return self.structure.log_prob_constants(params.weights, params.precisions_cholesky,
-                                                 params.means.shape[1])
+                                                 params.means.shape[1], self.backend)
 
     def maximization(self, stats, params, reg_covar, eps, is_float32, total_weight=None):
         """New `MixtureParams`; the weights are counts over their sum, or

@@ -139,15 +139,16 @@ class NoiseEM(MaximumLikelihood):
     """`em.family.MaximumLikelihood` with the noise component last, of
     volume exp(``log_volume``)."""
 
-    def __init__(self, structure, log_volume):
-        super().__init__(structure)
+    def __init__(self, structure, log_volume, backend=None):
+        super().__init__(structure, backend)
         self.log_volume = log_volume
 
     def log_prob_constants(self, params):
         """c of the Gaussians, then the noise's log w_0 - log V."""
         d = params.means.shape[1]
         c = self.structure.log_prob_constants(params.weights[:-1],
-                                              params.precisions_cholesky[:-1], d)
+                                              params.precisions_cholesky[:-1], d,
+                                              self.backend)
         with np.errstate(divide="ignore"):  # a noise weight of 0: -inf, no share
             return np.append(c, np.log(params.weights[-1]) - self.log_volume)
 

@@ -97,10 +97,11 @@ class Structure:
         """log det U per component."""
         return cov.log_det_cholesky(precisions_cholesky, self.storage, n_features)
 
-    def log_prob_constants(self, weights, precisions_cholesky, n_features):
-        """c_k = log w_k + log det U_k - d/2 log(2 pi), as the kernels take it."""
+    def log_prob_constants(self, weights, precisions_cholesky, n_features, backend=None):
+        """c_k = log w_k + log det U_k - d/2 log(2 pi), as the kernels take it
+        (computed by ``backend``'s compiled code when given)."""
         return cov.log_prob_constants(weights, precisions_cholesky, self.storage,
-                                      n_features)
+                                      n_features, backend)
 
     def whiten(self, z, precisions_cholesky, component):
         """(x - m_k) U_k for rows ``z`` = x - m_k of one component: their

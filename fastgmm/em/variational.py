@@ -251,8 +251,8 @@ class VariationalEM(Family):
     Gaussian mixture's, as the command line reports it).
     """
 
-    def __init__(self, priors, structure):
-        super().__init__(structure)
+    def __init__(self, priors, structure, backend=None):
+        super().__init__(structure, backend)
         self.priors = priors
         self.prior_type = priors.weight_concentration_prior_type
 

@@ -57,22 +57,6 @@ def _cached_backend(name, load):
     return backend
 
 
-def compiled_math():
-    """The driver module whose ``log_prob_constants`` computes
-    `em.covariance`'s constants: the Cython extension where it is built,
-    else the Numba backend's (the same bits: the C library's log, NumPy's
-    sums; so the constants of a pass are those of either backend's
-    ``em_loop``); None when neither loads (then NumPy computes them)."""
-    try:
-        return _load_cython()
-    except ImportError:
-        pass
-    try:
-        return _load_numba()
-    except ImportError:
-        return None
-
-
 def cython_available():
     """Whether the compiled Cython extension can be imported."""
     try:

@@ -77,8 +77,8 @@ def test_add_reduce_is_numpys(backend):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_constants_are_numpys_to_rounding(covariance_type):
-    # (`em.covariance` takes them from `kernels.compiled_math()`)
+def test_constants_are_numpys_to_rounding(covariance_type, backend):
+    # (`em.covariance` takes them from the backend it is given)
     rng = np.random.default_rng(1)
     k, d = 7, 13
     weights = rng.dirichlet(np.ones(k))
@@ -89,7 +89,8 @@ def test_constants_are_numpys_to_rounding(covariance_type):
            "diag": rng.random((k, d)) + 0.1,
            "spherical": rng.random(k) + 0.1}[covariance_type]
     U = cov.precisions_cholesky(raw, covariance_type)
-    got = cov.log_prob_constants(weights, U, covariance_type, d)
+    got = cov.log_prob_constants(weights, U, covariance_type, d,
+                                 kernels.get_backend(backend))
     with np.errstate(divide="ignore"):
         log_det = cov.log_det_cholesky(U, covariance_type, d)
         expected = np.log(weights) + log_det - 0.5 * d * np.log(2 * np.pi)

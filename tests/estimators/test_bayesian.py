@@ -181,7 +181,7 @@ def test_entropy_from_the_statistics_is_the_direct_one(backend, covariance_type)
         n_components=4, covariance_type=covariance_type, max_iter=3,
         random_state=0), X)
     params = model._fitted_params()
-    c = model._family(model._fitted_spec).log_prob_constants(params)
+    c = model._family(model._fitted_spec, None).log_prob_constants(params)
     means, U = params.means, params.precisions_cholesky
     kernel = kernels.get_backend(backend, 500, 3, 4, covariance_type)
     stats = fastgmm.em.covariance.SufficientStats.zeros(4, 3, covariance_type)
