@@ -224,7 +224,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             random_state, self.reg_covar, fill, backend,
         )
         # (an mclust model: its own first M-step)
-        return weights, means, structure.constrain(weights, covariances)
+        return weights, means, structure.constrain(weights, covariances, backend=backend)
 
     def _spec(self, noise=False):
         """The mixture these parameters describe (`em.family.MixtureSpec`),

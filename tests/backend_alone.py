@@ -4,7 +4,8 @@
 fits, on backend BACKEND ('numba' or 'cython'), a GaussianMixture of each
 covariance type (the k-means initialization, k-means++, random and
 random_from_data; the whole run in one call and pass by pass; sample
-weights; several partitions and threads), a BayesianGaussianMixture,
+weights; several partitions and threads), mclust's EVE and VVE (their
+M-step's common orientation compiled), a BayesianGaussianMixture,
 partial_fit, missing values, a noise component, a memory map read by
 windows and a GaussianMixtureSearch, with their posteriors, and prints one
 JSON object of the results' hashes. MODE 'alone': the other backend is made
@@ -13,9 +14,6 @@ raises ImportError), and scikit-learn's k-means, the initialization's
 fallback without a compiled backend, raises; the script then checks that no
 module of the other backend was loaded. MODE 'both': nothing is blocked (the
 reference). `tests/estimators/test_backend_alone.py` compares the two.
-
-mclust's EVE and VVE are left out: their M-step's common orientation is
-compiled with Numba (`em._orientation`), whatever the backend.
 """
 
 import hashlib
@@ -121,6 +119,12 @@ def fits(backend):
         out[f"bayesian/{t}"] = _model(fastgmm.BayesianGaussianMixture(
             n_components=5, covariance_type=t, random_state=0,
             backend=backend).fit(X), X)
+    for model in ("EVE", "VVE"):  # (the orientation: the backend's common_orientation)
+        out[f"mclust/{model}"] = _model(gm(n_components=4, covariance_type=model).fit(X), X)
+        out[f"mclust weights/{model}"] = _model(
+            gm(n_components=4, covariance_type=model).fit(X, sample_weight=w), X)
+        out[f"mclust noise/{model}"] = _model(
+            gm(n_components=4, covariance_type=model, noise=True).fit(noisy), noisy)
     for init in ("k-means++", "random", "random_from_data"):
         out[f"init {init}"] = _model(gm(n_components=4, init_params=init).fit(X), X)
     model = gm(n_components=4)

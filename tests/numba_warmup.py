@@ -5,8 +5,9 @@ and evaluates a small mixture of every covariance type on the Numba backend,
 with complete rows and with missing entries, on several partitions and
 threads (the passes one by one, k-means round by round) and on one thread
 (the k-means loops and the whole EM run in one call each, `em_loop`), with
-both k-means initializations, so that every kernel the tests call for that
-dtype is in the cache. `tests/conftest.py` runs it once per
+both k-means initializations, and calls the constants of a pass and EVE's
+and VVE's common orientation directly, so that every kernel the tests call
+for that dtype is in the cache. `tests/conftest.py` runs it once per
 dtype, the two side by side, before the test workers start: a cold cache is
 then compiled once, on both cores, instead of in each worker at the same
 time (about 30 s per dtype on one core). It asserts nothing; the tests do.
@@ -44,9 +45,12 @@ def main(dtype_name):
                 fastgmm.GaussianMixture(3, covariance_type=cov, backend="numba",
                                         max_iter=2, random_state=0, n_threads=1,
                                         init_params=init).fit(X[:500])
+        numba = kernels.get_backend("numba")
         constants = np.empty(3)
-        kernels.get_backend("numba").log_prob_constants(
-            np.full(3, 1 / 3), np.ones(12), "diag", 4, 1.0, constants)
+        numba.log_prob_constants(np.full(3, 1 / 3), np.ones(12), "diag", 4, 1.0, constants)
+        # EVE's and VVE's M-step (float64 whatever the rows' dtype)
+        S = np.eye(4) * rng.uniform(1.0, 2.0, size=(3, 4, 1))
+        numba.common_orientation(np.full(3, 1 / 3), S, np.eye(4), True, 10, 1e-14)
     return 0
 
 

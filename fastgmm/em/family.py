@@ -66,7 +66,8 @@ class Family:
     def __init__(self, structure, backend=None):
         self.structure = structure
         #: the fit's `kernels.Backend`, which computes the pass's constants
-        #: where they are compiled (None: NumPy)
+        #: where they are compiled (None: NumPy) and EVE's and VVE's common
+        #: orientation in the M-step (None: ``kernels.get_backend('auto')``)
         self.backend = backend
 
     @classmethod
@@ -109,7 +110,8 @@ class MaximumLikelihood(Family):
         """New `MixtureParams`; the weights are counts over their sum, or
         over ``total_weight`` (`em.covariance.m_step`)."""
         weights, means, covariances = self.structure.m_step(
-            stats, params.means, reg_covar, eps, total_weight, params.covariances)
+            stats, params.means, reg_covar, eps, total_weight, params.covariances,
+            self.backend)
         precisions_chol = self.structure.precisions_cholesky(covariances, is_float32)
         return MixtureParams.from_arrays(weights, means, covariances, precisions_chol)
 

@@ -40,7 +40,10 @@ ratios of the n_k matter: they come in as the weights. The iterative
 M-steps (VEI, VEE, VEV: volumes and shape in turn, from the previous
 iteration's shape; EVE, VVE: the diagonals and the common orientation in
 turn, the orientation by Jacobi rotations from the previous iteration's)
-run to convergence inside each M-step.
+run to convergence inside each M-step. The Jacobi rotations are compiled,
+a driver of the kernel contract (``common_orientation``, the same bits on
+both backends): `constrain` runs them on the backend it is given, the fit's
+(`em.family.Family.backend`), else on ``kernels.get_backend('auto')``.
 """
 
 import numpy as np
@@ -90,13 +93,16 @@ def n_covariance_parameters(model, n_components, n_features):
     }[model_of(model)]
 
 
-def constrain(weights, covariances, model, previous=None):
+def constrain(weights, covariances, model, previous=None, backend=None):
     """The model's covariances from the structure's M-step.
 
     ``weights`` (k,) the components' shares of the total weight,
     ``covariances`` the structure's M-step (W_k / n_k + reg_covar I, shaped
     by the structure), ``previous`` the previous iteration's covariances of
     the model (the start of EVE's and VVE's common orientation), or None.
+    ``backend``: the `kernels.Backend` whose ``common_orientation`` EVE and
+    VVE run (a fit's own); None: ``kernels.get_backend('auto')`` (a direct
+    call, as in the tests: both backends give the same bits).
     Returns new float64 covariances in the structure's shape.
     """
     model = model_of(model)
@@ -108,26 +114,26 @@ def constrain(weights, covariances, model, previous=None):
         return covariances
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
-    return _M_STEPS[model](w, S, previous)
+    return _M_STEPS[model](w, S, previous, backend)
 
 
 # --------------------------------------------------------- spherical, diagonal
 
 
-def _eii(w, S, previous):
+def _eii(w, S, previous, backend):
     return np.full_like(S, w @ S)  # the pooled variance
 
 
-def _eei(w, S, previous):
+def _eei(w, S, previous, backend):
     return np.broadcast_to(w @ S, S.shape).copy()
 
 
-def _evi(w, S, previous):
+def _evi(w, S, previous, backend):
     volumes = _geometric_mean(S)  # |diag W_k / n_k|^(1/d)
     return (w @ volumes) * (S / volumes[:, None])
 
 
-def _vei(w, S, previous):
+def _vei(w, S, previous, backend):
     # the previous iteration's shape to start (its components share it),
     # else EEI's
     shape = (_unit(np.asarray(previous, dtype=np.float64)[0]) if _usable(previous, 2)
@@ -153,18 +159,18 @@ def _variable_volumes(w, values, shape):
 # ----------------------------------------------------------------- rotated
 
 
-def _evv(w, S, previous):
+def _evv(w, S, previous, backend):
     volumes = np.exp(_log_det(S) / S.shape[-1])
     return (w @ volumes) * (S / volumes[:, None, None])
 
 
-def _eev(w, S, previous):
+def _eev(w, S, previous, backend):
     values, vectors = _eigh_descending(S)
     common = w @ values  # lambda A = sum_k n_k omega_k / n
     return _compose(vectors, np.broadcast_to(common, values.shape))
 
 
-def _vev(w, S, previous):
+def _vev(w, S, previous, backend):
     values, vectors = _eigh_descending(S)
     if _usable(previous, 3):  # the previous iteration's shape (eigenvalues)
         shape = _unit(np.linalg.eigvalsh(np.asarray(previous, dtype=np.float64)[0])[::-1])
@@ -173,7 +179,7 @@ def _vev(w, S, previous):
     return _compose(vectors, _variable_volumes(w, values, shape))
 
 
-def _vee(w, S, previous):
+def _vee(w, S, previous, backend):
     d = S.shape[-1]
     if _usable(previous, 3):  # the previous iteration's common matrix
         C = _unit_matrix(np.asarray(previous, dtype=np.float64)[0])
@@ -191,15 +197,15 @@ def _vee(w, S, previous):
     return volumes[:, None, None] * C
 
 
-def _eve(w, S, previous):
-    return _common_orientation(w, S, previous, equal_volume=True)
+def _eve(w, S, previous, backend):
+    return _common_orientation(w, S, previous, True, backend)
 
 
-def _vve(w, S, previous):
-    return _common_orientation(w, S, previous, equal_volume=False)
+def _vve(w, S, previous, backend):
+    return _common_orientation(w, S, previous, False, backend)
 
 
-def _common_orientation(w, S, previous, equal_volume):
+def _common_orientation(w, S, previous, equal_volume, backend):
     """EVE and VVE: S_k = D diag(a_k) D^T with a common orthogonal D.
 
     Given D, the diagonals are closed forms (VVE: a_k = diag(D^T S_k D);
@@ -210,16 +216,20 @@ def _common_orientation(w, S, previous, equal_volume):
     B = sum_k n_k (b_kp - b_kq) M_k,pq, M_k = D^T S_k D, up to a constant),
     least at 2t = atan2(-B, -A). Each rotation is followed by the new
     diagonals, so the objective never increases; sweeps over the pairs
-    (compiled: `em._orientation`) converge much faster than the
-    majorize-minimize step (Browne & McNicholas 2014) that mclust takes.
+    (compiled: ``backend.common_orientation``, a driver of the kernel
+    contract; None: ``kernels.get_backend('auto')``) converge much faster
+    than the majorize-minimize step (Browne & McNicholas 2014) that mclust
+    takes.
     """
-    from ._orientation import common_orientation
-
     if not np.all(np.isfinite(S)) or np.min(np.linalg.eigvalsh(S)) <= 0.0:
         raise ValueError(ILL_DEFINED_MESSAGE)
+    if backend is None:
+        from .. import kernels
+
+        backend = kernels.get_backend("auto")
     D = np.ascontiguousarray(_start_orientation(w, S, previous), dtype=np.float64)
-    common_orientation(np.ascontiguousarray(w), np.ascontiguousarray(S), D,
-                       equal_volume, INNER_MAX_ITER, _INNER_TOL)
+    backend.common_orientation(np.ascontiguousarray(w), np.ascontiguousarray(S), D,
+                               equal_volume, INNER_MAX_ITER, _INNER_TOL)
     diag = np.einsum("ji,kjl,li->ki", D, S, D)
     if equal_volume:
         volumes = _geometric_mean(diag)
@@ -309,5 +319,7 @@ def _objective_full(w, S, C):
     return float(w @ (_log_det(C) + np.einsum("kij,kji->k", S, np.linalg.inv(C))))
 
 
+#: The M-step of each constrained model: (w, S, previous, backend) -> its
+#: covariances (the backend: EVE's and VVE's compiled orientation).
 _M_STEPS = {"EII": _eii, "EEI": _eei, "EVI": _evi, "VEI": _vei, "EVV": _evv,
             "EEV": _eev, "VEV": _vev, "VEE": _vee, "EVE": _eve, "VVE": _vve}

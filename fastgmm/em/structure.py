@@ -61,19 +61,23 @@ class Structure:
 
     # ------------------------------------------------------------- M-step
 
-    def m_step(self, stats, centers, reg_covar, eps, total_weight=None, previous=None):
+    def m_step(self, stats, centers, reg_covar, eps, total_weight=None, previous=None,
+               backend=None):
         """(weights, means, covariances) from statistics around ``centers``:
         the storage's M-step (`em.covariance.m_step`), then the model's.
-        ``previous``: the covariances an iterative model's M-step starts from."""
+        ``previous``: the covariances an iterative model's M-step starts from;
+        ``backend``: the fit's `kernels.Backend` (`constrain`)."""
         weights, means, covariances = cov.m_step(stats, centers, reg_covar, self.storage,
                                                  eps, total_weight)
-        return weights, means, self.constrain(weights, covariances, previous)
+        return weights, means, self.constrain(weights, covariances, previous, backend)
 
-    def constrain(self, weights, covariances, previous=None):
-        """The model's covariances from the storage's (`em.parsimonious`)."""
+    def constrain(self, weights, covariances, previous=None, backend=None):
+        """The model's covariances from the storage's (`em.parsimonious`);
+        EVE's and VVE's compiled orientation runs on ``backend`` (None:
+        ``kernels.get_backend('auto')``)."""
         if not self.constrained:
             return covariances
-        return parsimonious.constrain(weights, covariances, self.model, previous)
+        return parsimonious.constrain(weights, covariances, self.model, previous, backend)
 
     # ------------------------------------------ factors and their constants
 

@@ -261,7 +261,8 @@ class VariationalEM(Family):
                                   params.means.shape[1])
 
     def maximization(self, stats, params, reg_covar, eps, is_float32):
-        _, xk, sk = self.structure.m_step(stats, params.means, reg_covar, _EPS)
+        _, xk, sk = self.structure.m_step(stats, params.means, reg_covar, _EPS,
+                                          backend=self.backend)
         return m_step(stats.nk + 10.0 * _EPS, xk, sk, self.priors, self.structure.storage,
                       is_float32)
 

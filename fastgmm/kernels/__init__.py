@@ -5,8 +5,9 @@ compiled drivers of one backend module, ``_numba`` or ``_cython``, and the
 only way the layers above reach compiled code. The contract, written once in
 `fastgmm.kernels._backend`: the fused pass (`accumulate`, `begin_pass`,
 `fit_pass`), the posterior (`posterior`, `log_prob`), the k-means calls
-(`_backend.KMEANS_DRIVERS`), the constants of a pass and a small fit's EM
-run in one call (`_backend.EM_DRIVERS`), and the capabilities callers ask
+(`_backend.KMEANS_DRIVERS`), the constants of a pass, EVE's and VVE's
+common orientation and a small fit's EM run in one call
+(`_backend.EM_DRIVERS`), and the capabilities callers ask
 (`Backend.supports_em_loop`, `Backend.one_call_loops`). A backend module
 supplies the drivers of `_backend.DRIVERS`, with the same signatures and
 bits in both; adding a backend means writing those and naming it here.

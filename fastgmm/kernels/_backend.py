@@ -20,11 +20,14 @@ the k-means (`KMEANS_DRIVERS`, for `em.kmeans` and `em.init`)
     (the statistics of hard labels): exposed as they are (``backend.kpp_loop``
     ...); each checks what it is handed. Their arguments are documented in
     `kernels/_cython/_kmeans.pyx`, where they were written first.
-the EM run (`EM_DRIVERS`, for `em.driver` and `em.covariance`)
-    ``log_prob_constants`` (c_k of a pass), ``em_loop`` (a small fit's whole
-    EM run in one call: passes, M-step, factors, bound, convergence) and its
-    outcomes ``EM_DONE``, ``EM_NONFINITE``, ``EM_ILL_DEFINED``,
-    ``EM_NO_MEMORY``: exposed as they are.
+the EM run (`EM_DRIVERS`, for `em.driver`, `em.covariance` and
+`em.parsimonious`)
+    ``log_prob_constants`` (c_k of a pass), ``common_orientation`` (EVE's
+    and VVE's common orientation, Jacobi sweeps, in their M-step),
+    ``em_loop`` (a small fit's whole EM run in one call: passes, M-step,
+    factors, bound, convergence) and its outcomes ``EM_DONE``,
+    ``EM_NONFINITE``, ``EM_ILL_DEFINED``, ``EM_NO_MEMORY``: exposed as they
+    are.
 
 and capabilities, which the callers ask instead of a backend's name:
 ``em_loop_takes(covariance_type, n_features, n_components, dtype)``, the
@@ -429,9 +432,10 @@ PASS_DRIVERS = ("accumulate_partitions", "posterior_partitions", "max_threads")
 KMEANS_DRIVERS = ("kmeans_partitions", "kpp_partitions", "kpp_pick", "kmeans_norms",
                   "column_mean", "einsum_dots", "einsum_dot", "kpp_loop", "lloyd_loop",
                   "labelled_partitions")
-#: The EM run in one call and the constants of a pass, exposed as they are.
-EM_DRIVERS = ("em_loop", "log_prob_constants", "EM_DONE", "EM_NONFINITE",
-              "EM_ILL_DEFINED", "EM_NO_MEMORY")
+#: The EM run in one call, the constants of a pass and EVE's and VVE's
+#: common orientation, exposed as they are.
+EM_DRIVERS = ("em_loop", "log_prob_constants", "common_orientation", "EM_DONE",
+              "EM_NONFINITE", "EM_ILL_DEFINED", "EM_NO_MEMORY")
 #: Every name a backend module supplies.
 DRIVERS = PASS_DRIVERS + KMEANS_DRIVERS + EM_DRIVERS
 

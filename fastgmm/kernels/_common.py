@@ -352,6 +352,24 @@ def tied_centering(means, precisions_chol):
     return center, shifted, shifted @ precisions_chol
 
 
+def orientation_arguments(w, S, D):
+    """The arguments of a backend's `common_orientation` (EVE's and VVE's
+    Jacobi sweeps), checked once for both backends: ``w`` (k,) and ``S``
+    (k, d, d) float64 ndarrays, returned C-contiguous (no copy when they
+    are), and ``D`` (d, d) float64, C-contiguous and writable (overwritten
+    in place); k, d >= 1. ValueError otherwise."""
+    arrays = (w, S, D)
+    if not (all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays)
+            and (w.ndim, S.ndim, D.ndim) == (1, 3, 2)
+            and S.shape == (w.shape[0],) + D.shape and D.shape[0] == D.shape[1]
+            and min(S.shape) >= 1 and D.flags.c_contiguous and D.flags.writeable):
+        shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
+        raise ValueError("common_orientation: w (k,), S (k, d, d) and D (d, d) float64 "
+                         "arrays, D C-contiguous and writable, k and d at least 1; "
+                         f"got {shapes}")
+    return np.ascontiguousarray(w), np.ascontiguousarray(S), D
+
+
 def reduce_partials(partials, means, covariance_type, out):
     """Sum partition statistics in partition order into ``out``; return L.
 

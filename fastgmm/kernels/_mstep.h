@@ -14,8 +14,14 @@
 #include <math.h>
 #include <stddef.h>
 
+/* FGM_STRICT: the arithmetic of NumPy (and of Numba without fastmath) in
+ * spite of the build's MATH_FLAGS (setup.py) and of -march=x86-64-v3/v4,
+ * under which GNU C contracts a product and a sum into a multiply-add by
+ * default: no contraction, no reassociation, and signed zeros honoured
+ * (0.0 + x is not folded to x: an atan2 of a -0 differs from that of a +0) */
 #if defined(__GNUC__) && !defined(__clang__)
-#define FGM_STRICT __attribute__((optimize("fp-contract=off", "no-associative-math")))
+#define FGM_STRICT __attribute__((optimize("fp-contract=off", "no-associative-math", \
+                                           "signed-zeros")))
 #else
 #define FGM_STRICT
 #endif

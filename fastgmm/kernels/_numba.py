@@ -4,8 +4,8 @@
 and reduces them; this module supplies every driver of its contract
 (`_backend.DRIVERS`), with the signatures and the bits of the Cython
 backend's: the passes, `accumulate_partitions` and `posterior_partitions`
-(here), the k-means calls (`_numba_kmeans`), the constants of a pass
-(`_numba_mstep`) and a small fit's whole EM run in one call, `em_loop`
+(here), the k-means calls (`_numba_kmeans`), the constants of a pass and EVE's
+and VVE's common orientation (`_numba_mstep`) and a small fit's whole EM run in one call, `em_loop`
 (here, on the passes of this module and the arithmetic of `_numba_mstep`).
 
 `accumulate_partitions` and `posterior_partitions` run their row ranges on
@@ -58,6 +58,7 @@ from ._numba_kmeans import (  # noqa: F401  (the k-means calls of the contract)
 )
 from ._numba_mstep import SPHERICAL, factor_full, factor_size, factor_variances, kind_of
 from ._numba_mstep import add_reduce as _add_reduce  # noqa: F401  (for the tests)
+from ._numba_mstep import common_orientation  # noqa: F401  (of the contract)
 from ._numba_mstep import constants as _constants
 from ._numba_mstep import log_prob_constants  # noqa: F401  (of the contract)
 from ._numba_mstep import m_step as _m_step

@@ -2,13 +2,16 @@
 of a pass, the M-step of 'full', 'diag' and 'spherical', and the precision
 factors, with the bits of `em.covariance` (NumPy's operations in NumPy's
 order; LAPACK's ``dpotrf``/``dtrtrs`` as `em.covariance.precisions_cholesky`
-calls them through SciPy) and of the Cython extension's `_mstep.h`.
+calls them through SciPy) and of the Cython extension's `_mstep.h`; and
+EVE's and VVE's common orientation (`common_orientation`, Jacobi sweeps),
+with the bits of the extension's `_orientation.h`.
 
 Everything here is compiled without fastmath (`_STRICT`): each product is
 rounded before it is added, and a sum over an axis is NumPy's pairwise sum
 (`_numba_base.pairwise`). The logarithm is the C library's (``math.log``
-compiles to a call of libm's ``log``, as the extension's C calls it), so the
-constants are the extension's bits too.
+compiles to a call of libm's ``log``, as the extension's C calls it; so do
+``math.exp``, ``math.atan2``, ``math.cos`` and ``math.sin``), so the
+constants and the orientation are the extension's bits too.
 
 LAPACK: SciPy's ``cython_lapack`` exports the routines SciPy's own wrappers
 call; their addresses are registered with LLVM under names of our own
@@ -25,7 +28,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import get_cython_function_address, intrinsic
 
-from ._common import DIAG, FULL, TIED
+from ._common import DIAG, FULL, TIED, orientation_arguments
 from ._numba_base import _STRICT, njit, pairwise
 
 #: The kinds of the constants and of `em_loop`: the drivers' FULL, TIED and
@@ -215,6 +218,113 @@ def factor_variances(n, cov, U):
     return -1
 
 
+# --- EVE's and VVE's common orientation --------------------------------------------------
+#
+# The Jacobi rotations of `em.parsimonious._common_orientation`, pair after
+# pair (the extension's `_orientation.h`, the same loops and bits). With the
+# diagonals a_k fixed, rotating columns p and q of D by t changes
+# sum_k w_k tr(D^T S_k D diag(1 / a_k)) by A cos 2t + B sin 2t, least at
+# 2t = atan2(-B, -A); each rotation is preceded by the closed-form diagonals
+# of the current D, so the objective never increases. Sweeps over the pairs
+# run until it changes by at most ``tol`` relative, or ``max_sweeps``.
+
+
+@njit(**_STRICT)
+def _orientation_diagonals(w, M, equal_volume, a):
+    """a_k from diag(M_k): VVE's own; EVE's shapes times the weighted mean of
+    their volumes (geometric means) (`fgm_orientation_diagonals`)."""
+    k, d = a.shape
+    if not equal_volume:
+        for c in range(k):
+            for j in range(d):
+                a[c, j] = M[c, j, j]
+        return
+    mean_volume = 0.0
+    for c in range(k):
+        log_volume = 0.0
+        for j in range(d):
+            log_volume += math.log(M[c, j, j])
+        mean_volume += w[c] * math.exp(log_volume / d)
+    for c in range(k):
+        log_volume = 0.0
+        for j in range(d):
+            log_volume += math.log(M[c, j, j])
+        volume = math.exp(log_volume / d)
+        for j in range(d):
+            # (the ratio first: the product of two covariance-sized numbers
+            # overflows beyond ~1e154, or underflows, where the ratio does not)
+            a[c, j] = mean_volume * (M[c, j, j] / volume)
+
+
+@njit(**_STRICT)
+def _orientation_objective(w, M, a):
+    total = 0.0
+    k, d = a.shape
+    for c in range(k):
+        part = 0.0
+        for j in range(d):
+            part += math.log(a[c, j]) + M[c, j, j] / a[c, j]
+        total += w[c] * part
+    return total
+
+
+@njit(**_STRICT)
+def _common_orientation(w, S, D, equal_volume, max_sweeps, tol):
+    """D (d, d, overwritten) after the sweeps; returns the number of sweeps
+    (`fgm_common_orientation`). ``w`` (k,), ``S`` (k, d, d): checked again
+    here (a wrong shape is a ValueError, never a read out of bounds)."""
+    k, d, d2 = S.shape
+    if d2 != d or w.shape[0] != k or D.shape[0] != d or D.shape[1] != d or d < 1:
+        raise ValueError("common_orientation: w (k,), S (k, d, d), D (d, d)")
+    M = np.empty((k, d, d))
+    for c in range(k):
+        for i in range(d):
+            for j in range(d):
+                total = 0.0
+                for u in range(d):
+                    row = 0.0
+                    for v in range(d):
+                        row += S[c, u, v] * D[v, j]
+                    total += D[u, i] * row
+                M[c, i, j] = total
+    a = np.empty((k, d))
+    objective = np.inf
+    sweeps = 0
+    for sweeps in range(1, max_sweeps + 1):
+        for p in range(d - 1):
+            for q in range(p + 1, d):
+                _orientation_diagonals(w, M, equal_volume, a)
+                A = 0.0
+                B = 0.0
+                for c in range(k):
+                    db = 1.0 / a[c, p] - 1.0 / a[c, q]
+                    A += 0.5 * w[c] * db * (M[c, p, p] - M[c, q, q])
+                    B += w[c] * db * M[c, p, q]
+                if A * A + B * B == 0.0:
+                    continue
+                t = 0.5 * math.atan2(-B, -A)
+                cs, sn = math.cos(t), math.sin(t)
+                for u in range(d):
+                    dp, dq = D[u, p], D[u, q]
+                    D[u, p] = cs * dp + sn * dq
+                    D[u, q] = cs * dq - sn * dp
+                for c in range(k):
+                    for u in range(d):
+                        mp, mq = M[c, u, p], M[c, u, q]
+                        M[c, u, p] = cs * mp + sn * mq
+                        M[c, u, q] = cs * mq - sn * mp
+                    for u in range(d):
+                        mp, mq = M[c, p, u], M[c, q, u]
+                        M[c, p, u] = cs * mp + sn * mq
+                        M[c, q, u] = cs * mq - sn * mp
+        _orientation_diagonals(w, M, equal_volume, a)
+        new = _orientation_objective(w, M, a)
+        if abs(objective - new) <= tol * max(abs(new), 1.0):
+            break
+        objective = new
+    return sweeps
+
+
 # --- entry points ------------------------------------------------------------------------
 
 
@@ -244,6 +354,18 @@ def log_prob_constants(weights, U, covariance_type, n_features, half_d_log_2pi, 
             or U.shape[0] != factor_size(kind, K, d)):
         raise ValueError("kernel: constants of the wrong shape")
     constants(kind, K, d, weights, U, float(half_d_log_2pi), c, np.empty(d))
+
+
+def common_orientation(w, S, D, equal_volume, max_sweeps, tol):
+    """EVE's and VVE's common orientation: D (d, d) overwritten by the Jacobi
+    sweeps from D (at most ``max_sweeps``, until the objective changes by at
+    most ``tol`` relative) for the weights ``w`` (k,) and the matrices ``S``
+    (k, d, d); returns the number of sweeps. The arguments are checked
+    (`_common.orientation_arguments`: ValueError). The extension's
+    `common_orientation`, the same bits."""
+    w, S, D = orientation_arguments(w, S, D)
+    return int(_common_orientation(w, S, D, bool(equal_volume), int(max_sweeps),
+                                   float(tol)))
 
 
 def add_reduce(a):

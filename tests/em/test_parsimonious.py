@@ -159,18 +159,6 @@ def test_parameter_counts_are_mclusts(G, d):
     assert dict(zip(pm.MODELS, got)) == dict(zip(pm.MODELS, MCLUST_N_VAR_PARAMS[(G, d)]))
 
 
-def test_the_compiled_orientation_checks_its_shapes():
-    from fastgmm.em._orientation import common_orientation
-
-    w, S = _scatters(0, "full")
-    for args in ((w[:2], S, np.eye(D)), (w, S[:, :2], np.eye(D)), (w, S, np.eye(D + 1))):
-        with pytest.raises(ValueError, match="common_orientation"):
-            common_orientation(*args, True, 10, 1e-14)
-    D0 = np.eye(D)
-    assert common_orientation(w, S, D0, False, 10, 1e-14) >= 1
-    assert_allclose(D0 @ D0.T, np.eye(D), atol=1e-12)  # still a rotation
-
-
 def test_scatters_sharing_a_null_space_are_ill_defined():
     # every component's scatter singular along one direction (rows on a plane
     # along no axis, reg_covar=0): the rotated models' M-steps are not

@@ -50,7 +50,7 @@ def _fit(name, model):
     return X, fitted, expected
 
 
-def _vve_as_mclust(w, S, previous):
+def _vve_as_mclust(w, S, previous, backend=None):
     """mclust's VVE M-step (its Fortran ``mevve``): the common orientation's
     MM steps weigh each component's scatter by its unit-determinant shape
     alone, without its volume, so it is not the M-step's optimum unless the

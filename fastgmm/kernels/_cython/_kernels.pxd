@@ -90,6 +90,12 @@ cdef extern from "_mstep.h" nogil:
     void fgm_constants(int kind, Py_ssize_t K, Py_ssize_t d, const double* weights,
                        const double* U, double half_d_log_2pi, double* c, double* tmp)
 
+cdef extern from "_orientation.h" nogil:
+    Py_ssize_t fgm_common_orientation(Py_ssize_t k, Py_ssize_t d, const double* w,
+                                      const double* S, double* D, int equal_volume,
+                                      Py_ssize_t max_sweeps, double tol, double* M,
+                                      double* a)
+
 cdef extern from "_full_tiles.h" nogil:
     void fastgmm_full_dist_f(const float* z, Py_ssize_t dp, Py_ssize_t nb,
                              const float* U, float* dist)

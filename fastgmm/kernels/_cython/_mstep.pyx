@@ -3,7 +3,9 @@
 small arrays, in NumPy's order of operations (``_mstep.h``; LAPACK's
 potrf/trtrs as `precisions_cholesky` calls them), for the one-call EM run
 (`_em`, which cimports the functions of ``_mstep.pxd``) and for the
-constants of every pass (`log_prob_constants`).
+constants of every pass (`log_prob_constants`); and EVE's and VVE's common
+orientation (`common_orientation`, ``_orientation.h``), which
+`fastgmm.em.parsimonious` calls.
 """
 
 from libc.math cimport isfinite
@@ -14,7 +16,9 @@ from scipy.linalg.cython_lapack cimport dpotrf, dtrtrs
 from ._kernels cimport *
 from ._tiles cimport _u_size
 
-__all__ = ["log_prob_constants", "_add_reduce"]
+from fastgmm.kernels import _common
+
+__all__ = ["log_prob_constants", "common_orientation", "_add_reduce"]
 
 
 cdef int _kind_of(str covariance_type) except -1:
@@ -48,6 +52,32 @@ def log_prob_constants(const double[::1] weights, const double[::1] U,
         raise MemoryError()
     fgm_constants(kind, K, d, &weights[0], &U[0], half_d_log_2pi, &c[0], tmp)
     free(tmp)
+
+
+def common_orientation(w, S, D, bint equal_volume, Py_ssize_t max_sweeps, double tol):
+    """EVE's and VVE's common orientation: D (d, d) overwritten by the Jacobi
+    sweeps from D (at most ``max_sweeps``, until the objective changes by at
+    most ``tol`` relative) for the weights ``w`` (k,) and the matrices ``S``
+    (k, d, d); returns the number of sweeps. The arguments are checked
+    (`_common.orientation_arguments`: ValueError). The Numba backend's
+    `common_orientation`, the same bits."""
+    w, S, D = _common.orientation_arguments(w, S, D)
+    cdef const double[::1] w_v = w
+    cdef const double[:, :, ::1] S_v = S
+    cdef double[:, ::1] D_v = D
+    cdef Py_ssize_t k = S_v.shape[0], d = S_v.shape[1], sweeps
+    cdef double* M = <double*> malloc(k * d * d * sizeof(double))
+    cdef double* a = <double*> malloc(k * d * sizeof(double))
+    if M == NULL or a == NULL:
+        free(M)
+        free(a)
+        raise MemoryError()
+    with nogil:
+        sweeps = fgm_common_orientation(k, d, &w_v[0], &S_v[0, 0, 0], &D_v[0, 0],
+                                        equal_volume, max_sweeps, tol, M, a)
+    free(M)
+    free(a)
+    return sweeps
 
 
 def _add_reduce(const double[::1] a):
