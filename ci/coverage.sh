@@ -11,4 +11,7 @@ cd "$(dirname "$0")/.."
 NUMBA_DISABLE_JIT=1 python -m pytest -q -p no:cacheprovider -n 0 \
     --cov=fastgmm --cov-append --cov-report= tests/kernels/test_kernels.py \
     -k "any_shape or (numba and (reference or beyond or exp_and_log))"
+# the Numba k-means calls, one-call EM loop and M-step drivers, tiny inputs
+NUMBA_DISABLE_JIT=1 python -m pytest -q -p no:cacheprovider -n 0 \
+    --cov=fastgmm --cov-append --cov-report= tests/kernels/test_numba_small.py
 python -m coverage report --show-missing --skip-covered --fail-under=90
