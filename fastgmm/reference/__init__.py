@@ -1,4 +1,7 @@
-"""The textbook EM for Gaussian mixtures, written to be read, not to be fast.
+"""The textbook EM for Gaussian mixtures, written to be read, not to be fast
+(and for mixtures of t distributions: `fit_student`, in ``_student.py``;
+every structure's M-step from scatters and counts, mclust's models too:
+`covariances_from_scatter`, in ``_parsimonious.py``).
 
 This module is the oracle of fastgmm's tests and the slow end of its
 benchmarks. It loops over points and components, works with plain
@@ -30,6 +33,15 @@ from ._common import (  # noqa: F401 (compress_covariances: the tests' too)
     logsumexp,
 )
 from ._missing import e_step_missing, fit_missing, impute, m_step_missing
+from ._parsimonious import covariances_from_scatter
+from ._student import (
+    DOF_BOUNDS,
+    dof_root,
+    e_step_student,
+    fit_student,
+    log_t_density,
+    m_step_student,
+)
 
 __all__ = [
     "full_covariances",
@@ -44,6 +56,13 @@ __all__ = [
     "m_step_missing",
     "fit_missing",
     "impute",
+    "covariances_from_scatter",
+    "log_t_density",
+    "e_step_student",
+    "m_step_student",
+    "dof_root",
+    "fit_student",
+    "DOF_BOUNDS",
 ]
 
 

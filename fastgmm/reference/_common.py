@@ -130,13 +130,15 @@ def logsumexp(values):
     return top + math.log(sum(math.exp(v - top) for v in values))
 
 
-def _em_loop(step, X, weights, means, covariances, max_iter, tol, sample_weight):
-    """The loop of `fit` and `fit_missing`: ``step(X, params, w)`` returns
-    (new params, per-row log-likelihoods under the old ones)."""
+def _em_loop(step, X, weights, means, covariances, max_iter, tol, sample_weight,
+             *more):
+    """The loop of `fit`, `fit_missing` and `fit_student`: ``step(X, params,
+    w)`` returns (new params, per-row log-likelihoods under the old ones);
+    ``more``: parameters after the covariances (the t's degrees of freedom)."""
     X = np.asarray(X, dtype=np.float64)
     w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
     params = (np.asarray(weights, float), np.asarray(means, float),
-              np.asarray(covariances, float))
+              np.asarray(covariances, float)) + tuple(np.asarray(m, float) for m in more)
     lower_bounds = []
     previous = -np.inf
     converged = False
