@@ -57,11 +57,12 @@ class Monitor:
         pass
 
 
-def expectation(backend, rows, w, params, c, covariance_type, n_threads=None):
+def expectation(backend, rows, w, params, c, covariance_type, n_threads=None,
+                pass_arguments=None):
     """One fused pass under constants ``c``: the statistics around the current
-    means and L."""
+    means and L. ``pass_arguments``: the family's (`Family.pass_arguments`)."""
     stats = rows.statistics(backend, w, c, params.means, params.precisions_cholesky,
-                            covariance_type, n_threads)
+                            covariance_type, n_threads, **(pass_arguments or {}))
     if not math.isfinite(stats.ll):
         raise ValueError(NONFINITE_MESSAGE)
     return stats, stats.ll
@@ -95,7 +96,8 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
             previous = run.lower_bound
             params = run.params
             c = family.log_prob_constants(params)
-            stats = passes.run(c, params.means, params.precisions_cholesky)
+            stats = passes.run(c, params.means, params.precisions_cholesky,
+                               **family.pass_arguments(params))
             if not math.isfinite(stats.ll):
                 raise ValueError(NONFINITE_MESSAGE)
             new_params = family.maximization(stats, params, reg_covar, eps, is_float32)
@@ -124,15 +126,17 @@ ONE_CALL_MAX_BYTES = 8 * 2**20
 def _runs_in_one_call(backend, rows, params, covariance_type, model, monitor,
                       n_threads=None):
     """Whether this run is one call of the backend's ``em_loop``: the
-    maximum-likelihood mixture of a covariance structure (no mclust model), a
-    monitor that takes no per-iteration output (no verbose messages, no
-    callback), rows that are one array in memory without missing entries
+    maximum-likelihood mixture of a covariance structure (no mclust model),
+    whose rows weigh by their responsibilities alone (``row_weight`` None:
+    ``em_loop`` has no Student-t pass), a monitor that takes no
+    per-iteration output (no verbose messages, no callback), rows that are
+    one array in memory without missing entries
     (``rows.in_memory_array()``, at most ONE_CALL_MAX_BYTES), and a pass the
     backend's loop runs with the pass-by-pass driver's bits and without
     losing threads (``backend.supports_em_loop``: the passes that need
     nothing of Python between them)."""
     if not (ONE_CALL and monitor.quiet and type(model) is MaximumLikelihood
-            and model.model is None):
+            and model.model is None and model.row_weight is None):
         return False
     X = rows.in_memory_array()
     if X is None or X.nbytes > ONE_CALL_MAX_BYTES:

@@ -82,6 +82,13 @@ class Family:
         """c_k of the pass: log p_ik = c_k - 1/2 ||(x_i - m_k) U_k||^2."""
         raise NotImplementedError
 
+    def pass_arguments(self, params):
+        """More keyword arguments of the pass and the posterior under
+        ``params`` (the rows sources' ``statistics``, ``passes(...).run``
+        and ``posterior``): none for the Gaussian pass; the t family's
+        ``dof`` (`em.student`)."""
+        return {}
+
     def maximization(self, stats, params, reg_covar, eps, is_float32):
         """New parameters from the pass's statistics (around ``params.means``)."""
         raise NotImplementedError

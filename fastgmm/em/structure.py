@@ -71,6 +71,19 @@ class Structure:
                                                  eps, total_weight)
         return weights, means, self.constrain(weights, covariances, previous, backend)
 
+    def m_step_scatter(self, scatter, counts, means, reg_covar, eps, total_weight=None,
+                       previous=None, backend=None):
+        """(weights, covariances) from each component's scatter around its
+        mean ``means`` (W_k, shaped as the statistics' s2) and counts n_k:
+        `m_step` of statistics whose first moment around ``means`` is 0 (so
+        'full' is W_k / n_k + reg_covar I, and every model its own M-step
+        from them). The t family's M-step (`em.student`), whose scatter is
+        weighted otherwise than its counts."""
+        stats = cov.SufficientStats(counts, np.zeros_like(means), scatter)
+        weights, _, covariances = self.m_step(stats, means, reg_covar, eps, total_weight,
+                                              previous, backend)
+        return weights, covariances
+
     def constrain(self, weights, covariances, previous=None, backend=None):
         """The model's covariances from the storage's (`em.parsimonious`);
         EVE's and VVE's compiled orientation runs on ``backend`` (None:
