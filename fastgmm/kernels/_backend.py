@@ -55,6 +55,17 @@ labels=None, raw=False, n_threads=None)``
     ``labels[i] = argmax_k log p_ik`` (predict); each is filled only when given.
     With ``raw=True``, ``resp`` receives log p_ik itself (`log_prob`).
 
+The Student-t pass: every one of these takes ``dof`` (None: the Gaussian
+pass above, bit for bit), the components' degrees of freedom nu_k, a float64
+array (k,) of finite values > 0. With it, delta_ik = ||(x_i - m_k) U_k||^2,
+``log p_ik = c_k - 0.5 (nu_k + d) log1p(delta_ik / nu_k)`` and
+``u_ik = (nu_k + d) / (nu_k + delta_ik)``; the responsibilities, L and the
+posterior's outputs come from that log p, and the statistics weigh each row
+by r_ik u_ik: ``nk[k] = sum_i w_i r_ik u_ik``, s1 and s2 likewise, and the
+pass fills two more, ``nr[k] = sum_i w_i r_ik`` and ``tlu[k] = sum_i w_i r_ik
+(log u_ik - u_ik)`` (`_common.SufficientStats`; docs/design.md, "The
+Student-t pass").
+
 Everything a driver relies on is checked here once per call, with errors that
 say what is wrong (the drivers check the shapes again, tersely: no call can
 make them read or write out of bounds). Here too: the thread rule
@@ -70,6 +81,9 @@ from .._constants import COVARIANCE_TYPES, covariance_shape
 from . import _common
 
 _X_DTYPES = (np.float32, np.float64)
+#: The least degrees of freedom a pass takes: the smallest normal float64
+#: (the Student-t pass divides by them; docs/design.md, "The Student-t pass").
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 
 def _readonly(a):
@@ -98,6 +112,19 @@ def _check_x(X, n_features, what="X"):
         )
 
 
+def _check_dof(dof, n_components):
+    """The degrees of freedom as the drivers take them (read-only, flat), or
+    None; ValueError unless a float64 array (k,) of finite values > 0 (and
+    normal numbers: the kernels divide by them)."""
+    if dof is None:
+        return None
+    _check_float64(dof, (n_components,), "dof")
+    if not (np.all(np.isfinite(dof)) and np.all(dof >= _SMALLEST_NORMAL)):
+        raise ValueError(f"kernel: dof must be finite and > 0 (at least "
+                         f"{_SMALLEST_NORMAL:.3g}), got {dof}")
+    return _readonly(np.ascontiguousarray(dof))
+
+
 def _check_float64(a, shape, name):
     if not isinstance(a, np.ndarray) or a.dtype != np.float64:
         raise ValueError(f"kernel: {name} must be a float64 ndarray")
@@ -108,7 +135,7 @@ def _check_float64(a, shape, name):
 class _Params:
     """Validated, flattened parameters of one pass, as the drivers take them."""
 
-    def __init__(self, c, means, U, covariance_type, backend=None):
+    def __init__(self, c, means, U, covariance_type, backend=None, dof=None):
         if covariance_type not in COVARIANCE_TYPES:
             raise ValueError(f"kernel: unknown covariance type {covariance_type!r}")
         if not isinstance(means, np.ndarray) or means.ndim != 2:
@@ -120,6 +147,8 @@ class _Params:
         _check_float64(c, (k,), "c")
         _check_float64(U, covariance_shape(k, d, covariance_type),
                        "precisions_cholesky")
+        #: the degrees of freedom (read-only), or None: the Gaussian pass
+        self.dof = _check_dof(dof, k)
         self.n_components, self.n_features = k, d
         self.covariance_type = covariance_type
         self.kind = _common.KIND[covariance_type]
@@ -162,9 +191,9 @@ class StatsPass:
     """
 
     def __init__(self, backend, n_samples, c, means, U, covariance_type,
-                 n_threads=None, bounds=None):
+                 n_threads=None, bounds=None, dof=None):
         self.backend = backend
-        self.params = p = _Params(c, means, U, covariance_type, backend.name)
+        self.params = p = _Params(c, means, U, covariance_type, backend.name, dof)
         self.n_samples = int(n_samples)
         if bounds is None:
             bounds = _common.partition_bounds(
@@ -257,7 +286,9 @@ class StatsPass:
         """Take slots computed elsewhere (the parts of this pass, in partition
         order) as if all rows had been added; then `finish`."""
         q = self.partials
-        for name in ("nk", "s1", "s2", "cc", "ll"):
+        names = _common.Partials.NAMES if self.params.dof is not None else (
+            "nk", "s1", "s2", "cc", "ll")
+        for name in names:
             given = np.asarray(getattr(partials, name), dtype=np.float64)
             if given.shape != getattr(q, name).shape:
                 raise ValueError(f"kernel: partial {name} has shape {given.shape}, "
@@ -275,11 +306,7 @@ class StatsPass:
         """The statistics of the pass, L included: ``out`` filled, or new."""
         p = self.params
         self._check_seen()
-        if out is None:
-            out = _common.SufficientStats.zeros(p.n_components, p.n_features,
-                                            p.covariance_type)
-        else:
-            _check_stats(out, p.n_components, p.n_features, p.covariance_type)
+        out = _stats_out(out, p)
         _reduce(p, self.partials, self.dtype, out)
         return out
 
@@ -306,6 +333,9 @@ def _accumulate(drivers, X, w, p, segments, partials, n_threads, hold_blas=True)
     args = (X, w, p.c, p.flat_means, p.U, p.center, p.shifted, p.shifted_u,
             segments, partials.nk, partials.s1, partials.s2, partials.cc, partials.ll,
             p.kind, use_blas, n_threads)
+    if p.dof is not None:
+        _check_takes_dof(drivers)
+        args += (p.dof, partials.nr, partials.tlu)
     if use_blas and hold_blas:
         with _common.single_threaded_blas():
             drivers.accumulate_partitions(*args)
@@ -386,27 +416,26 @@ class FitPass:
         if limit is not None:
             limit.__exit__(*exc_info)
 
-    def run(self, c, means, U, out=None):
-        """The statistics of one pass under (c, means, U), L in their ``ll``.
+    def run(self, c, means, U, out=None, dof=None):
+        """The statistics of one pass under (c, means, U), L in their ``ll``
+        (``dof``: the Student-t pass's degrees of freedom; see the module).
 
         Filled into ``out`` (a `SufficientStats`) when given; else into the
         pass's own, which the next `run` overwrites (an EM iteration uses
         them before its next pass).
         """
-        p = _Params(c, means, U, self.covariance_type, self.backend.name)
+        p = _Params(c, means, U, self.covariance_type, self.backend.name, dof)
         if p.n_components != self.n_components or p.n_features != self.n_features:
             raise ValueError(
                 f"kernel: this pass is over X of shape {self.X.shape} with "
                 f"{self.n_components} components; means of shape {means.shape} "
                 f"need another pass")
         if out is None:
-            out = self._out
-            if out is None:
-                out = self._out = _common.SufficientStats.zeros(
+            if self._out is None:
+                self._out = _common.SufficientStats.zeros(
                     self.n_components, self.n_features, self.covariance_type)
-        else:
-            _check_stats(out, self.n_components, self.n_features,
-                         self.covariance_type)
+            out = self._out
+        out = _stats_out(out, p)
         q = self.partials
         if not self._fresh:
             q.zero()
@@ -424,6 +453,33 @@ def _check_stats(out, n_components, n_features, covariance_type):
                         ("s2", covariance_shape(n_components, n_features,
                                                     covariance_type))):
         _check_float64(getattr(out, name), shape, f"out.{name}")
+
+
+def _stats_out(out, p):
+    """``out`` (None: new statistics) checked for a pass under `_Params` ``p``:
+    for the Student-t pass with ``nr`` and ``tlu`` (made when None), for the
+    Gaussian pass without (set to None)."""
+    k = p.n_components
+    if out is None:
+        return _common.SufficientStats.zeros(k, p.n_features, p.covariance_type,
+                                             student=p.dof is not None)
+    _check_stats(out, k, p.n_features, p.covariance_type)
+    if p.dof is None:
+        out.nr = out.tlu = None
+        return out
+    for name in ("nr", "tlu"):
+        if getattr(out, name) is None:
+            setattr(out, name, np.zeros(k))
+        _check_float64(getattr(out, name), (k,), f"out.{name}")
+    return out
+
+
+def _check_takes_dof(drivers):
+    """NotImplementedError unless the drivers compute the Student-t pass."""
+    if not getattr(drivers, "TAKES_DOF", False):
+        raise NotImplementedError(
+            "kernel: this backend's drivers do not compute the Student-t pass "
+            "(dof) yet")
 
 
 #: The drivers of the passes (wrapped by `Backend`'s methods).
@@ -519,46 +575,49 @@ class Backend:
     # ------------------------------------------------------------- statistics
 
     def begin_pass(self, n_samples, c, means, U, covariance_type, n_threads=None,
-                   bounds=None):
+                   bounds=None, dof=None):
         """A `StatsPass` over ``n_samples`` rows, to be fed window by window.
 
         ``bounds``: the partitions of these rows when they are a part of a
         larger pass (`_common.window_bounds`; default: their own partitions).
+        ``dof``: the Student-t pass's degrees of freedom (see the module).
         """
         return StatsPass(self, n_samples, c, means, U, covariance_type, n_threads,
-                         bounds)
+                         bounds, dof)
 
     def fit_pass(self, X, w, n_components, covariance_type, n_threads=None,
                  blas_held=False):
         """A `FitPass`: the passes of one fit over all rows of X (weights
         ``w``), for ``n_components`` components, made once and run once per
-        EM iteration (``run(c, means, U)``). ``blas_held``: the caller holds
+        EM iteration (``run(c, means, U, dof=None)``). ``blas_held``: the caller holds
         BLAS to one thread around every `run` (as the pass's own context
         would)."""
         return FitPass(self, X, w, n_components, covariance_type, n_threads, blas_held)
 
     def accumulate(self, X, w, c, means, U, covariance_type, out=None,
-                   n_threads=None):
-        """The fused E-step/statistics pass over all rows of X; returns L."""
+                   n_threads=None, dof=None):
+        """The fused E-step/statistics pass over all rows of X; returns L
+        (``dof``: the Student-t pass; ``out`` then gets ``nr`` and ``tlu``)."""
         if not isinstance(X, np.ndarray) or X.ndim != 2:
             raise ValueError("kernel: X must be a 2-D ndarray")
         stats_pass = self.begin_pass(X.shape[0], c, means, U, covariance_type,
-                                     n_threads)
+                                     n_threads, dof=dof)
         stats_pass.add(X, w)
         return stats_pass.finish(out).ll
 
     # ------------------------------------------------------------- posteriors
 
     def posterior(self, X, c, means, U, covariance_type, log_norm=None, resp=None,
-                  labels=None, raw=False, n_threads=None, bounds=None):
-        """Per-row results from log p into the given outputs; see the module.
+                  labels=None, raw=False, n_threads=None, bounds=None, dof=None):
+        """Per-row results from log p into the given outputs; see the module
+        (``dof``: the Student-t log p).
 
         ``bounds``: the row ranges worked as tile sequences (default: the
         partitions of X's rows); a window of a larger X passes the bounds of
         that X's partitions inside it (`_common.window_bounds`), so that its
         tiles fall where they fall in one call over all rows.
         """
-        p = _Params(c, means, U, covariance_type, self.name)
+        p = _Params(c, means, U, covariance_type, self.name, dof)
         _check_x(X, p.n_features)
         n, k = X.shape[0], p.n_components
         given = [a for a in (log_norm, resp) if a is not None]
@@ -586,26 +645,31 @@ class Backend:
         # no BLAS to hold to one thread: the drivers' posteriors call none (a
         # row's bits would depend on the product's shape); use_blas picks
         # Cython's 'full' tiles there
-        self.drivers.posterior_partitions(
-            _readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
-            _readonly(bounds),
-            np.zeros(0, out_dtype) if log_norm is None else log_norm,
-            np.zeros((0, k), out_dtype) if resp is None else resp,
-            np.zeros(0, np.intp) if labels is None else labels,
-            p.kind, p.blas_for(X.dtype), raw,
-            min(self.threads(n_threads), max(1, len(bounds) - 1)),
-        )
+        args = (_readonly(X), p.c, p.flat_means, p.U, p.center, p.shifted_u,
+                _readonly(bounds),
+                np.zeros(0, out_dtype) if log_norm is None else log_norm,
+                np.zeros((0, k), out_dtype) if resp is None else resp,
+                np.zeros(0, np.intp) if labels is None else labels,
+                p.kind, p.blas_for(X.dtype), raw,
+                min(self.threads(n_threads), max(1, len(bounds) - 1)))
+        if p.dof is not None:
+            _check_takes_dof(self.drivers)
+            args += (p.dof,)
+        self.drivers.posterior_partitions(*args)
         if not raw and (resp is not None or labels is not None):
-            _resolve_zero_density(X, c, means, U, covariance_type, resp, labels)
+            _resolve_zero_density(X, c, means, U, covariance_type, resp, labels,
+                                  p.dof)
 
-    def log_prob(self, X, c, means, U, covariance_type, out, n_threads=None):
-        """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k)."""
+    def log_prob(self, X, c, means, U, covariance_type, out, n_threads=None,
+                 dof=None):
+        """Fill out[i, k] = log w_k + log N(x_i | m_k, U_k) (``dof``: the
+        Student-t log-density's, c_k its constant)."""
         self.posterior(X, c, means, U, covariance_type, resp=out, raw=True,
-                       n_threads=n_threads)
+                       n_threads=n_threads, dof=dof)
         return out
 
 
-def _resolve_zero_density(X, c, means, U, covariance_type, resp, labels):
+def _resolve_zero_density(X, c, means, U, covariance_type, resp, labels, dof=None):
     """Responsibilities and labels of rows whose log p all underflowed to -inf.
 
     Such a row (say 1e300 away from every component) has zero density under
@@ -616,6 +680,11 @@ def _resolve_zero_density(X, c, means, U, covariance_type, resp, labels):
     distances are computed with the row and the means scaled by a power of
     two, so that nothing overflows. This is also what the kernels give for a
     row far away but still within range (say 1e150 away).
+
+    With ``dof`` (the Student-t pass: only a distance that overflows gives
+    zero density), log p_ik = c_k - h_k log1p(s^2 D_ik / nu_k) for the row
+    scaled by s -> infinity, h_k = (nu_k + d) / 2: the components of the
+    least nu_k take the row, shared as exp(c_k - h log(D_ik / nu_k)).
     """
     if labels is not None:
         rows = np.flatnonzero(labels < 0)
@@ -638,8 +707,13 @@ def _resolve_zero_density(X, c, means, U, covariance_type, resp, labels):
             y = diff * U[j]
         distances[:, j] = np.sum(y * y, axis=1)
     distances[:, c == -np.inf] = np.inf  # a component of weight 0 never wins
-    nearest = distances == distances.min(axis=1, keepdims=True)
-    c_nearest = np.where(nearest, c, -np.inf)
+    if dof is None:
+        nearest = distances == distances.min(axis=1, keepdims=True)
+        c_nearest = np.where(nearest, c, -np.inf)
+    else:  # (the distances of such a row are > 0)
+        heaviest = dof == np.min(dof[c > -np.inf], initial=np.inf)
+        score = c - 0.5 * (dof + X.shape[1]) * np.log(distances / dof)
+        c_nearest = np.where(heaviest & (distances < np.inf), score, -np.inf)
     shares = np.exp(c_nearest - c_nearest.max(axis=1, keepdims=True))
     shares /= shares.sum(axis=1, keepdims=True)
     if resp is not None:

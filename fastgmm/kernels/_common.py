@@ -40,6 +40,11 @@ class SufficientStats:
     (k, d, d) full, (d, d) tied (summed over k), (k, d) diag (its diagonal),
     (k,) spherical (its trace); ll = sum_i w_i log p(x_i), the log-likelihood.
 
+    The Student-t pass (a pass given degrees of freedom, docs/design.md "The
+    Student-t pass") fills two more, None otherwise: nr[k] = sum_i w_i r_ik
+    (the components' counts) and tlu[k] = sum_i w_i r_ik (log u_ik - u_ik);
+    its nk, s1 and s2 weigh each row by r_ik u_ik instead of r_ik.
+
     Statistics of disjoint row blocks taken around the same centers add:
     ``a + b`` is the statistics of both blocks (add blocks in a fixed order
     for reproducible bits).
@@ -49,16 +54,34 @@ class SufficientStats:
     s1: np.ndarray
     s2: np.ndarray
     ll: float = 0.0
+    nr: np.ndarray = None
+    tlu: np.ndarray = None
 
     @classmethod
-    def zeros(cls, n_components, n_features, covariance_type):
-        return cls(np.zeros(n_components), np.zeros((n_components, n_features)),
-                   np.zeros(covariance_shape(n_components, n_features,
-                                             covariance_type)))
+    def zeros(cls, n_components, n_features, covariance_type, student=False):
+        """Zero statistics; ``student``: with nr and tlu (the Student-t pass's)."""
+        stats = cls(np.zeros(n_components), np.zeros((n_components, n_features)),
+                    np.zeros(covariance_shape(n_components, n_features,
+                                              covariance_type)))
+        if student:
+            stats.nr, stats.tlu = np.zeros(n_components), np.zeros(n_components)
+        return stats
 
     def __add__(self, other):
         return SufficientStats(self.nk + other.nk, self.s1 + other.s1,
-                               self.s2 + other.s2, self.ll + other.ll)
+                               self.s2 + other.s2, self.ll + other.ll,
+                               _add_optional(self.nr, other.nr, "nr"),
+                               _add_optional(self.tlu, other.tlu, "tlu"))
+
+
+def _add_optional(a, b, name):
+    """a + b of two optional statistics (None + None = None)."""
+    if a is None and b is None:
+        return None
+    if a is None or b is None:
+        raise ValueError(f"cannot add the statistics of a Student-t pass ({name}) "
+                         "to those of a Gaussian pass")
+    return a + b
 
 
 def driver_type(covariance_type):
@@ -314,15 +337,20 @@ class Partials:
     ``nk`` (P, k), ``s1`` (P, k*d), ``s2`` (P, size of S2), ``cc`` (P, k*k for
     'tied', else 1) and ``ll`` (P,): the flat buffers the drivers add into,
     C-contiguous parts of one allocation (each on a 64-byte boundary), which
-    `zero` clears at once for the next pass.
+    `zero` clears at once for the next pass; and ``nr``, ``tlu`` (P, k), the
+    Student-t pass's (untouched by a Gaussian pass; not counted in the
+    partitions' budget, `partition_bounds`, which they do not change).
     """
 
     _ALIGN = 8  # float64s: 64 bytes
+    #: the slots' names, in the order of the allocation
+    NAMES = ("nk", "s1", "s2", "cc", "ll", "nr", "tlu")
 
     def __init__(self, n_parts, n_components, n_features, covariance_type):
         shapes = [(n_parts, s) for s in stats_sizes(n_components, n_features,
                                                      covariance_type)]
         shapes.append((n_parts,))
+        shapes += [(n_parts, n_components)] * 2
         offsets, end = [], 0
         for shape in shapes:
             offsets.append(end)
@@ -330,9 +358,9 @@ class Partials:
         raw = np.zeros(end + self._ALIGN)
         skip = (-raw.ctypes.data % 64) // 8
         self._buffer = raw[skip:skip + end]
-        self.nk, self.s1, self.s2, self.cc, self.ll = (
-            self._buffer[at:at + int(np.prod(shape))].reshape(shape)
-            for at, shape in zip(offsets, shapes))
+        (self.nk, self.s1, self.s2, self.cc, self.ll, self.nr,
+         self.tlu) = (self._buffer[at:at + int(np.prod(shape))].reshape(shape)
+                      for at, shape in zip(offsets, shapes))
 
     def zero(self):
         """Clear every slot (the parts reassigned since are not touched)."""
@@ -384,9 +412,15 @@ def reduce_partials(partials, means, covariance_type, out):
 
     The sums start from zero and add the slots in order (0 + slot 0 + slot
     1 ...); one slot is added to zero straight into ``out``, the same bits.
+    The Student-t pass's ``nr`` and ``tlu`` are reduced the same way when
+    ``out`` has them (not None).
     """
     n_components, n_features = means.shape
     n_parts = partials.nk.shape[0]
+    for name in ("nr", "tlu"):
+        target = getattr(out, name)
+        if target is not None:
+            _sum_slots(getattr(partials, name), target)
     if n_parts == 1:
         # 0 + slot, as the loop below computes it (-0.0 becomes +0.0)
         np.add(partials.nk[0], 0.0, out=out.nk)
@@ -429,6 +463,17 @@ def reduce_partials(partials, means, covariance_type, out):
         out.s2[...] = s2
     out.ll = total
     return total
+
+
+def _sum_slots(slots, out):
+    """out = 0 + slots[0] + slots[1] + ..., added in partition order."""
+    if slots.shape[0] == 1:
+        np.add(slots[0], 0.0, out=out)
+        return
+    total = np.zeros(slots.shape[1])
+    for p in range(slots.shape[0]):
+        total += slots[p]
+    out[...] = total
 
 
 def _add_between_scatter(s2, cc, means):

@@ -347,15 +347,21 @@ class DaskRows(_source._Rows):
                                           self.n_features, covariance_type)
         return bounds if np.isin(self.starts, bounds).all() else None
 
-    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads,
+                   dof=None):
         """One EM pass: a task per chunk, their statistics added by a fixed
-        tree in chunk order; `SufficientStats` (L in ``ll``)."""
+        tree in chunk order; `SufficientStats` (L in ``ll``). ``dof``: the
+        Student-t pass (`kernels._backend`)."""
         self._warn_unless_persisted()
+        if self.missing and dof is not None:
+            from .missing import _refuse_dof
+
+            _refuse_dof(dof)
         n_components = means.shape[0]
         bounds = None if self.missing else self.aligned(n_components, covariance_type)
         job = dask.delayed(_PassJob(
             backend.name, c, means, U, covariance_type, self.dtype,
-            self.threads(n_threads), not self._checked, bounds, self.missing),
+            self.threads(n_threads), not self._checked, bounds, self.missing, dof),
             pure=True)
         weight_blocks = self._weight_blocks(w)
         chunk = dask.delayed(_chunk_statistics, pure=True)
@@ -367,21 +373,28 @@ class DaskRows(_source._Rows):
         if bounds is None:
             return total
         # the in-memory reduction of the partitions (and float32 re-centring)
-        stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type, 1)
+        stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type, 1,
+                                        dof=dof)
         stats_pass.load_partials(total, self.dtype)
         return stats_pass.finish()
 
-    def _posterior_job(self, backend, c, means, U, covariance_type, n_threads):
+    def _posterior_job(self, backend, c, means, U, covariance_type, n_threads,
+                       dof=None):
+        if self.missing and dof is not None:
+            from .missing import _refuse_dof
+
+            _refuse_dof(dof)
         return _PosteriorJob(
             backend.name, c, means, U, covariance_type, self.dtype,
             self.threads(n_threads),
             _common.partition_bounds(self.n_samples, means.shape[0], self.n_features,
-                                     "diag"), self.missing)
+                                     "diag"), self.missing, dof)
 
-    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads,
+                            dof=None):
         """The mean of log p(x_i): chunk sums in float64, added in chunk order."""
         job = dask.delayed(self._posterior_job(backend, c, means, U, covariance_type,
-                                               n_threads), pure=True)
+                                               n_threads, dof), pure=True)
         task = dask.delayed(_chunk_log_likelihood, pure=True)
         sums = dask.compute(*[task(block, start, job)
                               for _, start, block in self.blocks()])
@@ -390,13 +403,15 @@ class DaskRows(_source._Rows):
             total += s
         return total / self.n_samples
 
-    def lazy_posterior(self, model, output):
+    def lazy_posterior(self, model, output, dof=None):
         """``predict`` ('labels'), ``predict_proba`` ('resp') or
         ``score_samples`` ('log_norm') of ``model`` on X, as a lazy dask array
-        chunked as X's rows (the model's parameters as they are now)."""
+        chunked as X's rows (the model's parameters as they are now; ``dof``:
+        its Student-t log p's degrees of freedom)."""
         backend, c, means, U = model._kernel_args(self)
         job = self._posterior_job(backend, c, means, U,
-                                  model._fitted_spec.structure.storage, model.n_threads)
+                                  model._fitted_spec.structure.storage, model.n_threads,
+                                  dof)
         name = f"fastgmm-{output.replace('_', '-')}"
         if output == "resp":
             k = means.shape[0]

@@ -134,17 +134,23 @@ class _PassJob(_Job):
     bounds: object = None
     #: NaN entries are missing values (``nan_policy='marginalize'``)
     missing: bool = False
+    #: the Student-t pass's degrees of freedom, or None
+    dof: object = None
 
 
 @dataclass
 class _Partitions:
-    """Unreduced partial statistics of consecutive partitions of the pass."""
+    """Unreduced partial statistics of consecutive partitions of the pass
+    (`kernels._common.Partials`' slots: nr and tlu those of the Student-t
+    pass, zeros after a Gaussian pass)."""
 
     nk: np.ndarray
     s1: np.ndarray
     s2: np.ndarray
     cc: np.ndarray
     ll: np.ndarray
+    nr: np.ndarray
+    tlu: np.ndarray
 
 
 def _chunk_statistics(block, w, start, job):
@@ -155,24 +161,26 @@ def _chunk_statistics(block, w, start, job):
         from .missing import IncompleteRows
 
         return IncompleteRows(X).statistics(backend, w, job.c, job.means, job.U,
-                                            job.covariance_type, job.threads())
+                                            job.covariance_type, job.threads(),
+                                            dof=job.dof)
     # the in-memory pass's partitions inside this chunk, counted from its row 0
     bounds = (None if job.bounds is None else
               _common.window_bounds(job.bounds, start, start + X.shape[0]))
     stats_pass = backend.begin_pass(X.shape[0], job.c, job.means, job.U,
-                                    job.covariance_type, job.threads(), bounds=bounds)
+                                    job.covariance_type, job.threads(), bounds=bounds,
+                                    dof=job.dof)
     stats_pass.add(X, w)
     if bounds is None:
         return stats_pass.finish()
     q = stats_pass.partial_sums()
-    return _Partitions(q.nk, q.s1, q.s2, q.cc, q.ll)
+    return _Partitions(*(getattr(q, name) for name in _common.Partials.NAMES))
 
 
 def _combine(a, b):
     """The statistics of two consecutive runs of chunks (a before b)."""
     if isinstance(a, _Partitions):
-        return _Partitions(*(np.concatenate([x, y]) for x, y in (
-            (a.nk, b.nk), (a.s1, b.s1), (a.s2, b.s2), (a.cc, b.cc), (a.ll, b.ll))))
+        return _Partitions(*(np.concatenate([getattr(a, name), getattr(b, name)])
+                             for name in _common.Partials.NAMES))
     return a + b
 
 
@@ -194,6 +202,8 @@ class _PosteriorJob(_Job):
     #: partitions of all rows ('diag' layout), where the in-memory tiles fall
     bounds: np.ndarray
     missing: bool = False
+    #: the Student-t log p's degrees of freedom, or None
+    dof: object = None
 
     def run(self, block, start, **outputs):
         X = _kernel_rows(block, self.dtype, start, True, self.missing)
@@ -202,13 +212,13 @@ class _PosteriorJob(_Job):
 
             IncompleteRows(X).posterior(
                 kernels.get_backend(self.backend), self.c, self.means, self.U,
-                self.covariance_type, self.threads(), **outputs)
+                self.covariance_type, self.threads(), dof=self.dof, **outputs)
         elif X.shape[0]:
             kernels.get_backend(self.backend).posterior(
                 X, self.c, self.means, self.U, self.covariance_type,
                 n_threads=self.threads(),
                 bounds=_common.window_bounds(self.bounds, start, start + X.shape[0]),
-                **outputs)
+                dof=self.dof, **outputs)
 
 
 def _chunk_log_likelihood(block, start, job):

@@ -424,7 +424,8 @@ class _MissingPasses(_Passes):
         super().__exit__(*exc_info)
         self._kept.clear()
 
-    def run(self, c, means, U):
+    def run(self, c, means, U, dof=None):
+        _refuse_dof(dof)
         k, d = means.shape
         t = self.covariance_type
         stats = cov.SufficientStats.zeros(k, d, t)
@@ -438,6 +439,13 @@ class _MissingPasses(_Passes):
                     self._kept[key] = passes
             block.add_statistics(stats, passes, w, c, means, U, t, terms)
         return stats
+
+
+def _refuse_dof(dof):
+    """ValueError for the Student-t pass: not over rows with missing entries."""
+    if dof is not None:
+        raise ValueError("the Student-t family does not take missing values yet "
+                         "(nan_policy='marginalize')")
 
 
 class _IncompleteSource:
@@ -456,22 +464,29 @@ class _IncompleteSource:
     def passes(self, backend, w, n_components, covariance_type, n_threads):
         return _MissingPasses(self, backend, w, covariance_type, n_threads)
 
-    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads,
+                   dof=None):
         """One pass: the statistics around ``means`` of the completed rows
-        (`SufficientStats`, the observed-data log-likelihood in ``ll``)."""
+        (`SufficientStats`, the observed-data log-likelihood in ``ll``);
+        ``dof`` (the Student-t pass): ValueError."""
+        _refuse_dof(dof)
         with self.passes(backend, w, means.shape[0], covariance_type, n_threads) as p:
             return p.run(c, means, U)
 
-    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, dof=None,
+                  **outputs):
         """Per-row outputs: the complete rows through the kernels, the others
-        from their observed entries."""
+        from their observed entries; ``dof``: ValueError."""
+        _refuse_dof(dof)
         wanted = {name: out for name, out in outputs.items() if out is not None}
         terms = _model_terms(c, U, covariance_type, means.shape[1])
         for _, start, stop, block in self.blocks():
             block.posterior(backend, c, means, U, covariance_type, n_threads, terms,
                             {name: out[start:stop] for name, out in wanted.items()})
 
-    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads,
+                            dof=None):
+        _refuse_dof(dof)
         total = 0.0
         terms = _model_terms(c, U, covariance_type, means.shape[1])
         for _, start, stop, block in self.blocks():

@@ -16,7 +16,10 @@ with scikit-learn's message and the row where the first one is.
 Both classes offer the same things to the estimator: ``statistics`` (one
 fused pass), ``passes`` (the passes of one fit), ``posterior`` (per-row
 outputs, window by window), ``take`` and ``rows`` (rows for the
-initialization) and the weights (``sample_weight``, ``total_weight``).
+initialization) and the weights (``sample_weight``, ``total_weight``). The
+passes and the per-row outputs take ``dof``, the Student-t pass's degrees
+of freedom (None: the Gaussian pass; `kernels._backend`), and hand it to
+the kernels.
 """
 
 import mmap
@@ -194,8 +197,8 @@ class _Rows:
 
     def passes(self, backend, w, n_components, covariance_type, n_threads):
         """The passes of one fit, a context manager (holding BLAS to one
-        thread while open) whose ``run(c, means, U)`` is ``statistics`` with
-        the other arguments fixed."""
+        thread while open) whose ``run(c, means, U, dof=None)`` is
+        ``statistics`` with the other arguments fixed."""
         return _Passes(self, backend, w, covariance_type, n_threads)
 
     def sample_weight(self, sample_weight, n_components, scaled=True):
@@ -249,9 +252,9 @@ class _Passes:
         limit, self._blas_limit = self._blas_limit, None
         limit.__exit__(*exc_info)
 
-    def run(self, c, means, U):
+    def run(self, c, means, U, dof=None):
         return self.rows.statistics(self.backend, self.w, c, means, U,
-                                    self.covariance_type, self.n_threads)
+                                    self.covariance_type, self.n_threads, dof=dof)
 
 
 class InMemoryRows(_Rows):
@@ -262,29 +265,33 @@ class InMemoryRows(_Rows):
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
 
-    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads,
+                   dof=None):
         """One fused pass over all rows: `SufficientStats` (L in ``ll``)."""
         stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type,
-                                        n_threads)
+                                        n_threads, dof=dof)
         stats_pass.add(self.X, w)
         return stats_pass.finish()
 
     def passes(self, backend, w, n_components, covariance_type, n_threads):
-        """The passes of one fit: a `kernels.FitPass` over X, made once."""
+        """The passes of one fit: a `kernels.FitPass` over X, made once
+        (``run(c, means, U, dof=None)``)."""
         return backend.fit_pass(self.X, w, n_components, covariance_type, n_threads)
 
     def in_memory_array(self):
         """X (None when its NaN entries are missing values: `sources.missing`)."""
         return None if self.missing else self.X
 
-    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, dof=None,
+                  **outputs):
         backend.posterior(self.X, c, means, U, covariance_type, n_threads=n_threads,
-                          **outputs)
+                          dof=dof, **outputs)
 
-    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads,
+                            dof=None):
         """The mean of log p(x_i) in X's dtype, as ``score_samples(X).mean()``."""
         log_norm = np.empty(self.n_samples, dtype=self.dtype)
-        self.posterior(backend, c, means, U, covariance_type, n_threads,
+        self.posterior(backend, c, means, U, covariance_type, n_threads, dof=dof,
                        log_norm=log_norm)
         return float(np.mean(log_norm))
 
@@ -380,10 +387,11 @@ class WindowedRows(_Rows):
 
     # --------------------------------------------------------------- the API
 
-    def statistics(self, backend, w, c, means, U, covariance_type, n_threads):
+    def statistics(self, backend, w, c, means, U, covariance_type, n_threads,
+                   dof=None):
         """One fused pass, window by window: `SufficientStats` (L in ``ll``)."""
         stats_pass = backend.begin_pass(self.n_samples, c, means, U, covariance_type,
-                                        n_threads)
+                                        n_threads, dof=dof)
         plan = self._plan(stats_pass.bounds)
         if self.checked.shape[0] != len(plan):
             self.checked = np.zeros(len(plan), dtype=bool)
@@ -415,7 +423,7 @@ class WindowedRows(_Rows):
             self.release([(start, stop)])
 
     def _posterior_windows(self, backend, c, means, U, covariance_type, n_threads,
-                           outputs):
+                           outputs, dof=None):
         """Fill ``outputs(start, stop)`` for each window, tiles as in memory."""
         bounds = _common.partition_bounds(self.n_samples, len(c), self.n_features,
                                           "diag")
@@ -423,15 +431,18 @@ class WindowedRows(_Rows):
             backend.posterior(window, c, means, U, covariance_type,
                               n_threads=n_threads,
                               bounds=_common.window_bounds(bounds, start, stop),
-                              **outputs(start, stop))
+                              dof=dof, **outputs(start, stop))
 
-    def posterior(self, backend, c, means, U, covariance_type, n_threads, **outputs):
+    def posterior(self, backend, c, means, U, covariance_type, n_threads, dof=None,
+                  **outputs):
         """Per-row outputs (``log_norm``, ``resp``, ``labels``) window by window."""
         self._posterior_windows(
             backend, c, means, U, covariance_type, n_threads,
-            lambda start, stop: {name: out[start:stop] for name, out in outputs.items()})
+            lambda start, stop: {name: out[start:stop] for name, out in outputs.items()},
+            dof)
 
-    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads):
+    def mean_log_likelihood(self, backend, c, means, U, covariance_type, n_threads,
+                            dof=None):
         """The mean of log p(x_i), summed in float64 window by window."""
         total = [0.0]
         log_norm = np.empty(0, dtype=self.dtype)
@@ -444,7 +455,7 @@ class WindowedRows(_Rows):
             return {"log_norm": log_norm}
 
         self._posterior_windows(backend, c, means, U, covariance_type, n_threads,
-                                outputs)
+                                outputs, dof)
         return (total[0] + float(np.sum(log_norm, dtype=np.float64))) / self.n_samples
 
     def rows(self, indices=None, progress=None):
