@@ -167,6 +167,102 @@ def log_at_least_one(x):
     return e_double * _LN2 + s * (q0 + (q1 + q2 * z4) * z4)
 
 
+_BIG_T = 2.0**60  # from here on, log1p(t) = log(t) to far below an ulp
+
+
+@njit(inline="always", **_JIT)
+def log1p_scaled(delta, inv_nu, log_inv_nu):
+    """(log1p(t), 1 / (1 + t)) for t = delta * inv_nu, delta >= 0 (inf: (inf,
+    0)); ``log_inv_nu`` = log(inv_nu). No libm call: loops over it vectorize.
+
+    The method of `log_at_least_one` on y = 1 + t = 2^e m, with f = m - 1
+    taken from t itself, f = t 2^-e + (2^-e - 1) (t when e = 0): exact, so the
+    rounding of y does not enter (and reassociation, which could fold
+    (1 + t) - 1 to t, finds nothing to fold: 2^-e comes from y's bits). For
+    t >= 2^60 (where t may overflow) it is log(delta) + log(inv_nu), the same
+    steps on delta.
+    """
+    t = delta * inv_nu
+    y = 1.0 + t
+    r = 1.0 / y
+    big = t > _BIG_T
+    v = delta if big else y
+    bits = _f64_bits(v)
+    e = (bits >> 52) - 1023
+    m = _bits_f64((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)
+    high = m > _SQRT2
+    m = m * 0.5 if high else m
+    e = e + 1 if high else e
+    a = _bits_f64(((1023 - e) & 0x7FF) << 52)  # 2^-e (0 <= e <= 61 when not big)
+    f_t = t if e == 0 else t * a + (a - 1.0)
+    f = m - 1.0 if big else f_t
+    e_double = float(e)
+    s = f / (2.0 + f)
+    z = s * s
+    z2 = z * z
+    z4 = z2 * z2
+    q0 = (_A0 + _A1 * z) + (_A2 + _A3 * z) * z2
+    q1 = (_A4 + _A5 * z) + (_A6 + _A7 * z) * z2
+    q2 = (_A8 + _A9 * z) + (_A10 + _A11 * z) * z2
+    shift = log_inv_nu if big else 0.0
+    log1p = (e_double * _LN2 + s * (q0 + (q1 + q2 * z4) * z4)) + shift
+    return (log1p if v < np.inf else np.inf), r
+
+
+# --- the Student-t pass's steps of a tile (docs/design.md, "The Student-t pass") --
+
+
+@njit(**_JIT)
+def _student_logp(logp, nb, c, dof, n_features, u, logu):
+    """log p[k, b] = -delta_kb / 2 (the quadratic form with c = 0) -> the t
+    log-density c_k - (nu_k + d)/2 log1p(delta_kb / nu_k); u[k, b] = (nu_k +
+    d) / (nu_k + delta_kb) and logu[k, b] = log u (both skipped when u is
+    empty: the posterior)."""
+    want_u = u.shape[0] > 0
+    for k in range(logp.shape[0]):
+        nu = dof[k]
+        inv_nu = 1.0 / nu
+        log_inv_nu = -math.log(nu)
+        h = 0.5 * (nu + n_features)
+        nd = nu + n_features
+        lq = math.log1p(n_features * inv_nu)
+        ck = c[k]
+        for b in range(nb):
+            delta = -2.0 * logp[k, b]
+            delta = delta if delta > 0.0 else 0.0
+            l1p, _ = log1p_scaled(delta, inv_nu, log_inv_nu)
+            logp[k, b] = ck - h * l1p
+            if want_u:
+                u[k, b] = nd / (nu + delta)
+                logu[k, b] = lq - l1p
+
+
+@njit(**_JIT)
+def _student_weights(wr, nb, u, logu, nr, tlu):
+    """wr[k, b] = w_b r_kb -> w_b r_kb u_kb in place; nr[k] += sum_b w_b r_kb,
+    tlu[k] += sum_b w_b r_kb (log u_kb - u_kb)."""
+    for k in range(wr.shape[0]):
+        acc_n = 0.0
+        acc_t = 0.0
+        for b in range(nb):
+            a = wr[k, b]
+            acc_n += a
+            acc_t += a * (logu[k, b] - u[k, b]) if a != 0.0 else 0.0
+            wr[k, b] = a * u[k, b]
+        nr[k] += acc_n
+        tlu[k] += acc_t
+
+
+@njit(**_JIT)
+def _column_sums(wr, nb, wt):
+    """wt[b] = sum_k wr[k, b] ('tied' with the t pass: the rows' total weight)."""
+    for b in range(nb):
+        wt[b] = 0.0
+    for k in range(wr.shape[0]):
+        for b in range(nb):
+            wt[b] += wr[k, b]
+
+
 # --- tile steps shared by every covariance type -----------------------------------
 
 
@@ -447,8 +543,12 @@ def _logp_full_blas(X, w, s, nb, c, means_x, U_x, logp, diff, y):
 
 
 @njit(**_JIT)
-def _range_full_blas(X, w, c, means, U, start, stop, nk, s1, s2, ll):
+def _range_full_blas(X, w, c, means, U, start, stop, nk, s1, s2, ll, dof, nr, tlu):
     n_components, n_features = means.shape
+    student = dof.shape[0] > 0
+    c_pass = np.zeros(n_components) if student else c
+    u = np.empty((n_components, TILE) if student else (0, 0))
+    logu = np.empty((n_components, TILE) if student else (0, 0))
     dt = X.dtype
     means_x = means.astype(dt)
     U_x = U.astype(dt)
@@ -462,8 +562,12 @@ def _range_full_blas(X, w, c, means, U, start, stop, nk, s1, s2, ll):
     for s in range(start, stop, TILE):
         nb = min(TILE, stop - s)
         _load_weights(w, s, nb, wt)
-        _logp_full_blas(X, w, s, nb, c, means_x, U_x, logp, diff, y)
+        _logp_full_blas(X, w, s, nb, c_pass, means_x, U_x, logp, diff, y)
+        if student:
+            _student_logp(logp, nb, c, dof, n_features, u, logu)
         ll += _responsibilities(logp, nb, wt, top, total)
+        if student:
+            _student_weights(logp, nb, u, logu, nr, tlu)
         for k in range(n_components):
             _rows_minus(X, w, s, nb, means_x[k], diff)
             acc = 0.0
@@ -561,10 +665,15 @@ def _stats_diag_gemm(q, nb, shift, wr, rx, gx, nk, s1, s2):
 
 
 @njit(**_JIT)
-def _range_diag_gemm(X, w, c, means, U, center, start, stop, nk, s1, s2, ll):
+def _range_diag_gemm(X, w, c, means, U, center, start, stop, nk, s1, s2, ll, dof, nr,
+                     tlu):
     n_components, n_features = means.shape
     dt = X.dtype
-    g_x, shift, bmat, cst = _diag_gemm_setup(X, c, means, U, center)
+    student = dof.shape[0] > 0
+    c_pass = np.zeros(n_components) if student else c
+    u = np.empty((n_components, TILE) if student else (0, 0))
+    logu = np.empty((n_components, TILE) if student else (0, 0))
+    g_x, shift, bmat, cst = _diag_gemm_setup(X, c_pass, means, U, center)
     q = np.empty((TILE, 2 * n_features), dtype=dt)
     lx = np.empty((TILE, n_components), dtype=dt)
     rx = np.empty((TILE, n_components), dtype=dt)
@@ -578,7 +687,11 @@ def _range_diag_gemm(X, w, c, means, U, center, start, stop, nk, s1, s2, ll):
         _load_weights(w, s, nb, wt)
         _load_gemm_tile(X, w, s, nb, g_x, q)
         _logp_diag_gemm(q, nb, bmat, cst, logp, lx)
+        if student:
+            _student_logp(logp, nb, c, dof, n_features, u, logu)
         ll += _responsibilities(logp, nb, wt, top, total)
+        if student:
+            _student_weights(logp, nb, u, logu, nr, tlu)
         _stats_diag_gemm(q, nb, shift, logp, rx, gx, nk, s1, s2)
     return ll
 
@@ -588,24 +701,30 @@ def _range_diag_gemm(X, w, c, means, U, center, start, stop, nk, s1, s2, ll):
 
 @njit(**_JIT)
 def _range(X, w, c, means, U, center, shifted, shifted_u, kind, use_blas,
-           start, stop, nk, s1, s2, cc, ll):
+           start, stop, nk, s1, s2, cc, ll, dof, nr, tlu):
     """Add the statistics of rows [start, stop) to one partition's slot.
 
     ``nk``, ``s1``, ``s2``, ``cc``: the slot's flat buffers; ``ll``: its
     log-likelihood so far. Returns the new log-likelihood: tile after tile,
     so that a range continued by a later call adds up to the same bits.
+    ``dof`` (k,), ``nr``, ``tlu``: the Student-t pass's (``dof`` empty: the
+    Gaussian pass; see `_student_logp`, `_student_weights`).
     """
     n_components, n_features = means.shape
     if use_blas and kind == DIAG:
         return _range_diag_gemm(
             X, w, c, means, U.reshape((n_components, n_features)), center, start,
             stop, nk, s1.reshape((n_components, n_features)),
-            s2.reshape((n_components, n_features)), ll)
+            s2.reshape((n_components, n_features)), ll, dof, nr, tlu)
     if use_blas:
         return _range_full_blas(
             X, w, c, means, U.reshape((n_components, n_features, n_features)),
             start, stop, nk, s1.reshape((n_components, n_features)),
-            s2.reshape((n_components, n_features, n_features)), ll)
+            s2.reshape((n_components, n_features, n_features)), ll, dof, nr, tlu)
+    student = dof.shape[0] > 0
+    c_pass = np.zeros(n_components) if student else c
+    u = np.empty((n_components, TILE) if student else (0, 0))
+    logu = np.empty((n_components, TILE) if student else (0, 0))
     xt = np.empty((n_features, TILE))
     logp = np.empty((n_components, TILE))
     work = np.empty((n_features, TILE))
@@ -620,13 +739,20 @@ def _range(X, w, c, means, U, center, shifted, shifted_u, kind, use_blas,
         _load_weights(w, s, nb, wt)
         if kind == FULL:
             U3 = U.reshape((n_components, n_features, n_features))
-            _logp_full(xt, nb, c, means, U3, logp, work, y)
+            _logp_full(xt, nb, c_pass, means, U3, logp, work, y)
         elif kind == TIED:
-            _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
+            _logp_tied(xt, nb, c_pass, U.reshape((n_features, n_features)), center,
                        shifted_u, logp, work)
         else:
-            _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)), logp)
+            _logp_diag(xt, nb, c_pass, means, U.reshape((n_components, n_features)),
+                       logp)
+        if student:
+            _student_logp(logp, nb, c, dof, n_features, u, logu)
         ll += _responsibilities(logp, nb, wt, top, total)
+        if student:
+            _student_weights(logp, nb, u, logu, nr, tlu)
+            if kind == TIED:
+                _column_sums(logp, nb, wt)
         if kind == FULL:
             _stats_full(xt, nb, means, logp, nk, s1_2d,
                         s2.reshape((n_components, n_features, n_features)), work, y)
@@ -694,10 +820,14 @@ def _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total):
 
 @njit(**_JIT)
 def _posterior_range(X, c, means, U, center, shifted_u, kind, start, stop,
-                     raw, log_norm, resp, labels):
+                     raw, log_norm, resp, labels, dof):
     """Per-row results of rows [start, stop), tile by tile, on the direct
-    loops (never BLAS: `posterior_partitions`)."""
+    loops (never BLAS: `posterior_partitions`); ``dof`` empty: the Gaussian
+    log p, else the Student-t's."""
     n_components, n_features = means.shape
+    student = dof.shape[0] > 0
+    c_pass = np.zeros(n_components) if student else c
+    no_u = np.empty((0, 0))
     no_weights = np.zeros(0)
     xt = np.empty((n_features, TILE))
     logp = np.empty((n_components, TILE))
@@ -709,15 +839,17 @@ def _posterior_range(X, c, means, U, center, shifted_u, kind, start, stop,
         nb = min(TILE, stop - s)
         _load_tile(X, no_weights, s, nb, means[0], xt)
         if kind == FULL:
-            _logp_full(xt, nb, c, means,
+            _logp_full(xt, nb, c_pass, means,
                        U.reshape((n_components, n_features, n_features)),
                        logp, work, y)
         elif kind == TIED:
-            _logp_tied(xt, nb, c, U.reshape((n_features, n_features)), center,
+            _logp_tied(xt, nb, c_pass, U.reshape((n_features, n_features)), center,
                        shifted_u, logp, work)
         else:
-            _logp_diag(xt, nb, c, means, U.reshape((n_components, n_features)),
+            _logp_diag(xt, nb, c_pass, means, U.reshape((n_components, n_features)),
                        logp)
+        if student:
+            _student_logp(logp, nb, c, dof, n_features, no_u, no_u)
         _posterior_tile(logp, nb, s, raw, log_norm, resp, labels, top, total)
 
 
@@ -782,7 +914,20 @@ def _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
 def _accumulate_share(X, w, c, means, U, center, shifted, shifted_u, segments,
                       nk, s1, s2, cc, ll, kind, use_blas, share, n_shares):
     """Segments share, share + n_shares, ... of a pass (one thread's part)."""
+    none = np.zeros(0)
+    _accumulate_share_t(X, w, c, means, U, center, shifted, shifted_u, segments,
+                        nk, s1, s2, cc, ll, kind, use_blas, share, n_shares, none,
+                        np.zeros((0, 0)), np.zeros((0, 0)))
+
+
+@njit(**_JIT)
+def _accumulate_share_t(X, w, c, means, U, center, shifted, shifted_u, segments,
+                        nk, s1, s2, cc, ll, kind, use_blas, share, n_shares, dof, nr,
+                        tlu):
+    """`_accumulate_share` of the Student-t pass (``dof`` empty: the Gaussian)."""
     n_components = c.shape[0]
+    student = dof.shape[0] > 0
+    no_stats = np.zeros(0)
     n_features = X.shape[1]
     means_2d = means.reshape((n_components, n_features))
     shifted_2d = shifted.reshape((-1, n_features))
@@ -791,7 +936,8 @@ def _accumulate_share(X, w, c, means, U, center, shifted, shifted_u, segments,
         p = segments[i, 0]
         ll[p] = _range(X, w, c, means_2d, U, center, shifted_2d, shifted_u_2d, kind,
                        use_blas, segments[i, 1], segments[i, 2], nk[p], s1[p], s2[p],
-                       cc[p], ll[p])
+                       cc[p], ll[p], dof, nr[p] if student else no_stats,
+                       tlu[p] if student else no_stats)
 
 
 @njit(**_JIT)
@@ -832,7 +978,7 @@ def _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
 
 @njit(**_JIT)
 def _posterior_share(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                     labels, kind, raw, share, n_shares):
+                     labels, kind, raw, share, n_shares, dof):
     """Partitions share, share + n_shares, ... of the posteriors."""
     n_components = c.shape[0]
     n_features = X.shape[1]
@@ -840,7 +986,7 @@ def _posterior_share(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
     shifted_u_2d = shifted_u.reshape((-1, n_features))
     for p in range(share, bounds.shape[0] - 1, n_shares):
         _posterior_range(X, c, means_2d, U, center, shifted_u_2d, kind,
-                         bounds[p], bounds[p + 1], raw, log_norm, resp, labels)
+                         bounds[p], bounds[p + 1], raw, log_norm, resp, labels, dof)
 
 
 # --- entry points: the drivers of the kernel contract -------------------------------
@@ -851,8 +997,29 @@ def max_threads():
     return usable_cores()
 
 
+#: The drivers compute the Student-t pass (``dof``): `_backend._check_takes_dof`.
+TAKES_DOF = True
+
+_NO_DOF = np.zeros(0)
+
+
+def _check_dof(dof, n_components, n_parts=None, nr=None, tlu=None):
+    """ValueError unless dof is (k,) and nr, tlu (P, k) float64 (the shapes
+    the drivers index)."""
+    if dof.ndim != 1 or dof.shape[0] != n_components or dof.dtype != np.float64:
+        raise ValueError("kernel: dof must be a float64 array of n_components values")
+    for name, a in (("nr", nr), ("tlu", tlu)):
+        if n_parts is not None and not (
+                isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 2
+                and a.shape == (n_parts, n_components) and a.flags.c_contiguous
+                and a.flags.writeable):
+            raise ValueError(f"kernel: partial {name} must be writable float64 of "
+                             "shape (n_partitions, n_components)")
+
+
 def accumulate_partitions(X, w, c, means, U, center, shifted, shifted_u, segments,
-                          nk, s1, s2, cc, ll, kind, use_blas, n_threads):
+                          nk, s1, s2, cc, ll, kind, use_blas, n_threads, dof=None,
+                          nr=None, tlu=None):
     """Add each segment's statistics to its partition slot.
 
     X : const (n, d) float32/float64, C order          # IN
@@ -866,16 +1033,25 @@ def accumulate_partitions(X, w, c, means, U, center, shifted, shifted_u, segment
     kind : FULL, TIED or DIAG (`_common.KIND`); use_blas : 'full' or 'diag' through
         BLAS tiles
     n_threads : int, already capped (`_common.resolve_threads`)
+    dof : const (k,) float64, or None: the Student-t pass  # IN
+    nr, tlu : (P, k) float64 with dof                   # IN/OUT, added to
     """
     _check_accumulate(X, w, c, means, U, center, shifted, shifted_u, segments,
                       nk, s1, s2, cc, ll, kind, use_blas)
-    _run_shares(n_threads, segments.shape[0], lambda share, n_shares: _accumulate_share(
+    if dof is None:
+        _run_shares(n_threads, segments.shape[0],
+                    lambda share, n_shares: _accumulate_share(
+                        X, w, c, means, U, center, shifted, shifted_u, segments, nk,
+                        s1, s2, cc, ll, kind, use_blas, share, n_shares))
+        return
+    _check_dof(dof, c.shape[0], ll.shape[0], nr, tlu)
+    _run_shares(n_threads, segments.shape[0], lambda share, n_shares: _accumulate_share_t(
         X, w, c, means, U, center, shifted, shifted_u, segments, nk, s1, s2, cc, ll,
-        kind, use_blas, share, n_shares))
+        kind, use_blas, share, n_shares, dof, nr, tlu))
 
 
 def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
-                         labels, kind, use_blas, raw, n_threads):
+                         labels, kind, use_blas, raw, n_threads, dof=None):
     """Per-row results from log p, partition by partition.
 
     X : const (n, d) float32/float64, C order          # IN
@@ -885,6 +1061,7 @@ def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, re
     resp : (n, k) or (0, k), log_norm's dtype          # OUT, r_ik (raw: log p_ik)
     labels : (n,) or (0,) intp                         # OUT, argmax_k log p_ik
     kind, use_blas, n_threads : as in `accumulate_partitions`; raw : bool
+    dof : const (k,) float64, or None: the Student-t log p  # IN
 
     Per-row outputs never go through BLAS (``use_blas`` is checked, then
     not taken): a BLAS product's bits for a row depend on the product's
@@ -893,9 +1070,13 @@ def posterior_partitions(X, c, means, U, center, shifted_u, bounds, log_norm, re
     """
     _check_posterior(X, c, means, U, center, shifted_u, bounds, log_norm, resp,
                      labels, kind, use_blas, raw)
+    if dof is None:
+        dof = _NO_DOF
+    else:
+        _check_dof(dof, c.shape[0])
     _run_shares(n_threads, bounds.shape[0] - 1, lambda share, n_shares: _posterior_share(
         X, c, means, U, center, shifted_u, bounds, log_norm, resp, labels, kind,
-        raw, share, n_shares))
+        raw, share, n_shares, dof))
 
 
 # --- a whole EM run of a small fit in one call ------------------------------------------
