@@ -4,7 +4,8 @@ A drop-in for :class:`sklearn.mixture.GaussianMixture` (and
 ``BayesianGaussianMixture``) with the hot loop compiled twice (Numba and
 Cython). See ``GaussianMixture``, ``BayesianGaussianMixture``,
 ``GaussianMixtureSearch``, ``GaussianMixtureImputer``,
-``GaussianMixtureOutlierDetector`` and
+``GaussianMixtureOutlierDetector``, ``StudentTMixture`` (mixtures of
+multivariate t distributions) and
 ``reference`` (the naive EM the tests compare against).
 
 The public names are imported on first use (PEP 562), so that importing the
@@ -22,6 +23,7 @@ __all__ = [
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureSearch",
     "InitSampleWarning",
+    "StudentTMixture",
     "load",
     "plot",
     "show_config",
@@ -36,6 +38,7 @@ _LAZY = {
     "GaussianMixtureOutlierDetector": ("_outliers", "GaussianMixtureOutlierDetector"),
     "GaussianMixtureSearch": ("_search", "GaussianMixtureSearch"),
     "InitSampleWarning": ("_init_rows", "InitSampleWarning"),
+    "StudentTMixture": ("_student", "StudentTMixture"),
     "load": ("_persist", "load"),
     "plot": ("plot", None),  # matplotlib itself is imported only when drawing
     "show_config": ("_config", "show_config"),

@@ -327,7 +327,16 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         """
         backend, c, means, chol = self._kernel_args(rows)
         rows.posterior(backend, c, means, chol, self._fitted_spec.structure.storage,
-                       self.n_threads, **outputs)
+                       self.n_threads, **self._pass_arguments(), **outputs)
+
+    def _pass_arguments(self):
+        """The fitted family's more arguments of the pass and the posterior
+        (`em.family.Family.pass_arguments`: the t family's ``dof``; none for
+        a family whose pass is the Gaussian one, ``row_weight`` None)."""
+        spec = self._fitted_spec
+        if spec.family.row_weight is None:
+            return {}
+        return self._family(spec, None).pass_arguments(self._fitted_params())
 
     def _per_row(self, rows, output):
         """One per-row output of the posterior: 'labels' (n,), 'resp' (n, k) or
@@ -397,7 +406,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         backend, c, means, chol = self._kernel_args(rows)
         return rows.mean_log_likelihood(backend, c, means, chol,
                                         self._fitted_spec.structure.storage,
-                                        self.n_threads)
+                                        self.n_threads, **self._pass_arguments())
 
     def predict(self, X):
         """Most probable component of each sample.
@@ -495,11 +504,16 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         counts = rng.multinomial(n_samples, weights)
         means = np.asarray(self.means_, dtype=np.float64)
         covariances = np.asarray(self.covariances_, dtype=np.float64)
-        parts = self._fitted_spec.structure.draw(rng, means, covariances, counts)
+        parts = self._draw(rng, means, covariances, counts)
         labels = np.concatenate(
             [np.full(int(n), k, dtype=np.int64) for k, n in enumerate(counts)]
         )
         return np.vstack(parts), labels
+
+    def _draw(self, rng, means, covariances, counts):
+        """``counts[k]`` draws of each component (`sample`): the structure's
+        Gaussian draws, as scikit-learn's."""
+        return self._fitted_spec.structure.draw(rng, means, covariances, counts)
 
     # ------------------------------------------------------------ save
 
