@@ -81,6 +81,55 @@ static inline double fastgmm_log_at_least_one(double x)
     return e_double * ln2 + s * (q0 + (q1 + q2 * z4) * z4);
 }
 
+/* log1p(t) for t = delta * inv_nu, delta >= 0 (inf -> inf); log_inv_nu =
+ * log(inv_nu): the Student-t pass's log1p(delta / nu). The same method as
+ * _numba.log1p_scaled (its first result): log_at_least_one's on y = 1 + t =
+ * 2^e m, m in [sqrt(2)/2, sqrt(2)), with f = m - 1 taken from t itself,
+ * f = t 2^-e + (2^-e - 1) (t when e = 0), so that the rounding of y does not
+ * enter (2^-e comes from y's bits: reassociation finds nothing to fold).
+ * For t > 2^60 (where t may overflow) it is log(delta) + log(inv_nu), the
+ * same steps on delta. No libm call: loops over it vectorize. */
+static inline double fastgmm_log1p_scaled(double delta, double inv_nu,
+                                          double log_inv_nu)
+{
+    const double shifter = 6755399441055744.0;
+    const double sqrt2 = 1.4142135623730951;
+    const double ln2 = 0.6931471805599453;
+    const double big_t = 1152921504606846976.0; /* 2^60 */
+    int64_t bits, e, a_bits, shifter_bits;
+    double t, y, v, m, a, f, f_t, e_double, s, z, z2, z4, q0, q1, q2, tt, r;
+    int big, high;
+
+    t = delta * inv_nu;
+    y = 1.0 + t;
+    big = t > big_t;
+    v = big ? delta : y;
+    memcpy(&bits, &v, sizeof bits);
+    e = (bits >> 52) - 1023;
+    bits = (bits & 0xFFFFFFFFFFFFFLL) | 0x3FF0000000000000LL;
+    memcpy(&m, &bits, sizeof m);
+    high = m > sqrt2;
+    m = high ? m * 0.5 : m;
+    e = high ? e + 1 : e;
+    a_bits = ((1023 - e) & 0x7FF) << 52; /* 2^-e (0 <= e <= 61 when not big) */
+    memcpy(&a, &a_bits, sizeof a);
+    f_t = e == 0 ? t : t * a + (a - 1.0);
+    f = big ? m - 1.0 : f_t;
+    memcpy(&shifter_bits, &shifter, sizeof shifter_bits);
+    e = e + shifter_bits;
+    memcpy(&tt, &e, sizeof tt);
+    e_double = tt - shifter;
+    s = f / (2.0 + f);
+    z = s * s;
+    z2 = z * z;
+    z4 = z2 * z2;
+    q0 = (2.0 + (2.0 / 3.0) * z) + (2.0 / 5.0 + (2.0 / 7.0) * z) * z2;
+    q1 = (2.0 / 9.0 + (2.0 / 11.0) * z) + (2.0 / 13.0 + (2.0 / 15.0) * z) * z2;
+    q2 = (2.0 / 17.0 + (2.0 / 19.0) * z) + (2.0 / 21.0 + (2.0 / 23.0) * z) * z2;
+    r = (e_double * ln2 + s * (q0 + (q1 + q2 * z4) * z4)) + (big ? log_inv_nu : 0.0);
+    return v < INFINITY ? r : INFINITY;
+}
+
 #ifdef _OPENMP
 #include <omp.h>
 #define FASTGMM_OPENMP 1

@@ -128,6 +128,7 @@ def em_loop(
             else:
                 U_ptr = &U[0]
             memset(slots, 0, P * part * sizeof(double))
+            # the Gaussian pass (dof NULL): the t family runs pass by pass
             with parallel(num_threads=n_threads):
                 for i in prange(P, schedule="static"):
                     q = slots + i * part
@@ -135,18 +136,18 @@ def em_loop(
                         q[part - 1] = _range_diag_rows(
                             &X[0, 0], d, K, w_ptr, weighted, c, &means[0], U_ptr,
                             segments[i, 1], segments[i, 2], q, q + K, q + K + K * d,
-                            0.0, &failed)
+                            0.0, &failed, NULL, NULL, NULL)
                     elif full_tiles:
                         q[part - 1] = _range_full_tiles(
                             &X[0, 0], d, K, w_ptr, weighted, c, &means[0], U_ptr,
                             segments[i, 1], segments[i, 2], q, q + K, q + K + K * d,
-                            0.0, &failed)
+                            0.0, &failed, NULL, NULL, NULL)
                     else:
                         q[part - 1] = _range(
                             &X[0, 0], d, K, pass_kind, w_ptr, weighted, c, &means[0],
                             U_ptr, NULL, NULL, NULL, segments[i, 1], segments[i, 2],
                             q, q + K, q + K + K * d, q + K + K * d + n_s2, 0.0,
-                            &failed)
+                            &failed, NULL, NULL, NULL)
             if failed:
                 status = _EM_NO_MEMORY
                 break

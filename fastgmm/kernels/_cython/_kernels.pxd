@@ -8,6 +8,8 @@
 cdef extern from "_exp.h" nogil:
     double exp_nonpositive "fastgmm_exp_nonpositive"(double x)
     double log_at_least_one "fastgmm_log_at_least_one"(double x)
+    double log1p_scaled "fastgmm_log1p_scaled"(double delta, double inv_nu,
+                                               double log_inv_nu)
     int FASTGMM_OPENMP
     int fastgmm_max_threads()
 

@@ -12,6 +12,12 @@ many features runs (x - m) U and the weighted scatter of a tile through
 ``scipy.linalg.cython_blas`` (trmm, syrk) in X's own dtype; so does 'diag'
 with many features, as two matrix products per tile (gemm, see
 `_range_diag_gemm`).
+
+The Student-t pass (``dof``, ``nr`` and ``tlu`` given: `TAKES_DOF`) runs on
+the same workers, each taking the steps of `_tiles` ("the Student-t pass's
+steps of a tile") around its unchanged log-probabilities (with zero
+constants) and statistics; without them, the Gaussian pass's code is that
+of before (the t steps are behind a test per tile).
 """
 
 from cython.parallel cimport parallel, prange
@@ -22,11 +28,17 @@ from scipy.linalg.cython_blas cimport dgemm, dsyrk, dtrmm, sgemm, ssyrk, strmm
 from ._kernels cimport *
 from ._tiles cimport (_add_counts, _check_params, _diag_rows, _load_weights, _range,
                       _range_diag_rows, _range_full_tiles, _responsibilities,
-                      _rows_minus, _u_size)
+                      _rows_minus, _student_buffer, _student_logp, _student_weights,
+                      _student_zeros, _u_size)
 
 from fastgmm.kernels import _common
 
-__all__ = ["accumulate_partitions"]
+__all__ = ["accumulate_partitions", "TAKES_DOF"]
+
+#: The drivers compute the Student-t pass: `accumulate_partitions` takes
+#: ``dof, nr, tlu`` and ``_posterior.posterior_partitions`` ``dof``
+#: (`fastgmm.kernels._backend`).
+TAKES_DOF = True
 
 
 # --- 'full' with many features: tiles through BLAS in X's dtype ---------------
@@ -77,8 +89,9 @@ cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
                              const double* w, bint weighted, const double* c,
                              const double* means, const double* U,
                              Py_ssize_t start, Py_ssize_t stop, double* nk,
-                             double* s1, double* s2, double ll,
-                             int* failed) noexcept nogil:
+                             double* s1, double* s2, double ll, int* failed,
+                             const double* dof, double* nr,
+                             double* tlu) noexcept nogil:
     """`_range` for 'full' through BLAS tiles."""
     cdef floating* means_x = <floating*> malloc(K * d * sizeof(floating))
     cdef floating* U_x = <floating*> malloc(K * d * d * sizeof(floating))
@@ -90,12 +103,18 @@ cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* acc1 = <double*> malloc(d * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    # the Student-t pass's: zero constants, u and log u of a tile
+    cdef double* zeros = _student_zeros(dof, K)
+    cdef double* u = _student_buffer(dof, K)
+    cdef double* logu = _student_buffer(dof, K)
+    cdef const double* cq = zeros if dof != NULL else c
     cdef double acc, r
     cdef Py_ssize_t s, nb, k, b, j, l
     cdef double* row
     if (means_x == NULL or U_x == NULL or diff == NULL or y == NULL
             or scatter == NULL or logp == NULL or top == NULL or total == NULL
-            or acc1 == NULL or wt == NULL):
+            or acc1 == NULL or wt == NULL
+            or (dof != NULL and (zeros == NULL or u == NULL or logu == NULL))):
         failed[0] = 1
         start = stop
     else:
@@ -107,8 +126,12 @@ cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     while s < stop:
         nb = min(TILE, stop - s)
         _load_weights(w, weighted, s, nb, wt)
-        _logp_full_blas(X, d, K, w, weighted, s, nb, c, means_x, U_x, logp, y)
+        _logp_full_blas(X, d, K, w, weighted, s, nb, cq, means_x, U_x, logp, y)
+        if dof != NULL:
+            _student_logp(logp, K, nb, d, c, dof, u, logu)
         ll += _responsibilities(logp, K, nb, wt, top, total)
+        if dof != NULL:
+            _student_weights(logp, K, nb, u, logu, nr, tlu)
         for k in range(K):
             row = logp + k * TILE
             _rows_minus(X, d, w, weighted, s, nb, means_x + k * d, diff, d)
@@ -143,6 +166,9 @@ cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(total)
     free(acc1)
     free(wt)
+    free(zeros)
+    free(u)
+    free(logu)
     return ll
 
 
@@ -309,20 +335,28 @@ cdef double _range_diag_gemm(const floating* X, Py_ssize_t d, Py_ssize_t K,
                              const double* means, const double* U,
                              const double* center, Py_ssize_t start,
                              Py_ssize_t stop, double* nk, double* s1, double* s2,
-                             double ll, int* failed) noexcept nogil:
-    """`_range` for 'diag' through matrix products."""
+                             double ll, int* failed, const double* dof, double* nr,
+                             double* tlu) noexcept nogil:
+    """`_range` for 'diag' through matrix products (the Student-t pass: the
+    constants const_k made from zeros, so that the products give -delta/2,
+    which the expansion may leave slightly below 0: `_student_logp` clips)."""
     cdef DiagGemm m
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    cdef double* zeros = _student_zeros(dof, K)
+    cdef double* u = _student_buffer(dof, K)
+    cdef double* logu = _student_buffer(dof, K)
+    cdef const double* cq = zeros if dof != NULL else c
     cdef Py_ssize_t s, nb
     cdef bint ok = _diag_gemm_alloc(&m, d, K, sizeof(floating))
-    if not ok or logp == NULL or top == NULL or total == NULL or wt == NULL:
+    if (not ok or logp == NULL or top == NULL or total == NULL or wt == NULL
+            or (dof != NULL and (zeros == NULL or u == NULL or logu == NULL))):
         failed[0] = 1
         start = stop
     else:
-        _diag_gemm_setup(d, K, c, means, U, center, <floating*> m.g_x, m.shift,
+        _diag_gemm_setup(d, K, cq, means, U, center, <floating*> m.g_x, m.shift,
                          <floating*> m.bmat, m.cst)
     s = start
     while s < stop:
@@ -331,7 +365,11 @@ cdef double _range_diag_gemm(const floating* X, Py_ssize_t d, Py_ssize_t K,
         _load_gemm_tile(X, d, w, weighted, s, nb, <floating*> m.g_x, <floating*> m.qt)
         _logp_diag_gemm(<floating*> m.qt, nb, d, K, <floating*> m.bmat, m.cst, logp,
                         <floating*> m.lx)
+        if dof != NULL:
+            _student_logp(logp, K, nb, d, c, dof, u, logu)
         ll += _responsibilities(logp, K, nb, wt, top, total)
+        if dof != NULL:
+            _student_weights(logp, K, nb, u, logu, nr, tlu)
         _stats_diag_gemm(<floating*> m.qt, nb, d, K, m.shift, logp, <floating*> m.rx,
                          <floating*> m.gx, m.cnt, nk, s1, s2)
         s += TILE
@@ -340,6 +378,9 @@ cdef double _range_diag_gemm(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(top)
     free(total)
     free(wt)
+    free(zeros)
+    free(u)
+    free(logu)
     return ll
 
 
@@ -363,14 +404,26 @@ def accumulate_partitions(
     int kind,                          # FULL, TIED or DIAG (_common.KIND)
     bint use_blas,                     # 'full' or 'diag' through BLAS tiles
     int n_threads,                     # already capped at the usable cores
+    const double[::1] dof=None,        # IN (k,) the Student-t pass; None: Gaussian
+    double[:, ::1] nr=None,            # IN/OUT (P, k) with dof: sum w r, added to
+    double[:, ::1] tlu=None,           # IN/OUT (P, k) with dof: sum w r (log u - u)
 ):
-    """Add each segment's statistics (N, S1, S2, C, L) to its partition slot."""
+    """Add each segment's statistics (N, S1, S2, C, L) to its partition slot
+    (with ``dof``, the Student-t pass's: N, S1, S2 and C weighted by r u, and
+    nr, tlu)."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = c.shape[0]
     cdef Py_ssize_t n_parts = ll.shape[0], m = segments.shape[0], i, p
     cdef Py_ssize_t previous = -1
     cdef bint weighted = w.shape[0] > 0
+    cdef bint student = dof is not None
     cdef int failed = 0
     _check_params(d, K, kind, use_blas, means, U, center, shifted_u)
+    if student != (nr is not None) or student != (tlu is not None):
+        raise ValueError("kernel: the Student-t pass needs dof, nr and tlu together")
+    if student and (dof.shape[0] != K or nr.shape[0] != n_parts or nr.shape[1] != K
+                    or tlu.shape[0] != n_parts or tlu.shape[1] != K):
+        raise ValueError("kernel: dof must have n_components values, nr and tlu "
+                         "shape (n_partitions, n_components)")
     if weighted and w.shape[0] != n:
         raise ValueError("kernel: sample weights must have one value per row")
     if kind == TIED and (shifted.shape[0] != K * d or cc.shape[1] != K * K):
@@ -397,35 +450,43 @@ def accumulate_partitions(
     cdef const double* shifted_u_ptr = &shifted_u[0] if shifted_u.shape[0] else NULL
     cdef bint full_tiles = (use_blas and kind == FULL
                             and d <= _common.FULL_TILES_MAX_FEATURES)
+    # the Student-t pass's (NULL: the Gaussian pass); slot p's at + p * K
+    cdef const double* dof_ptr = &dof[0] if student else NULL
+    cdef double* nr_ptr = &nr[0, 0] if student else NULL
+    cdef double* tlu_ptr = &tlu[0, 0] if student else NULL
+    cdef double* slot_nr
+    cdef double* slot_tlu
     with nogil, parallel(num_threads=n_threads):
         for i in prange(m, schedule="static"):
             p = segments[i, 0]
+            slot_nr = nr_ptr + p * K if student else NULL
+            slot_tlu = tlu_ptr + p * K if student else NULL
             if _diag_rows(kind, d, K):
                 ll[p] = _range_diag_rows(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0],
-                    ll[p], &failed)
+                    ll[p], &failed, dof_ptr, slot_nr, slot_tlu)
             elif use_blas and kind == DIAG:
                 ll[p] = _range_diag_gemm(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     center_ptr, segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0],
-                    &s2[p, 0], ll[p], &failed)
+                    &s2[p, 0], ll[p], &failed, dof_ptr, slot_nr, slot_tlu)
             elif full_tiles:
                 ll[p] = _range_full_tiles(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0],
-                    ll[p], &failed)
+                    ll[p], &failed, dof_ptr, slot_nr, slot_tlu)
             elif use_blas:
                 ll[p] = _range_full_blas(
                     &X[0, 0], d, K, w_ptr, weighted, &c[0], &means[0], &U[0],
                     segments[i, 1], segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0],
-                    ll[p], &failed)
+                    ll[p], &failed, dof_ptr, slot_nr, slot_tlu)
             else:
                 ll[p] = _range(
                     &X[0, 0], d, K, kind, w_ptr, weighted, &c[0], &means[0], &U[0],
                     center_ptr, shifted_ptr, shifted_u_ptr, segments[i, 1],
                     segments[i, 2], &nk[p, 0], &s1[p, 0], &s2[p, 0], &cc[p, 0],
-                    ll[p], &failed)
+                    ll[p], &failed, dof_ptr, slot_nr, slot_tlu)
     if failed:
         raise MemoryError("fastgmm: cannot allocate the kernel's tile buffers")
 

@@ -6,7 +6,9 @@ Per-row results (log-sum-exp, responsibilities, argmax, or the raw log p)
 tile by tile, from the log-probabilities of `_tiles` (the direct loops, the
 row-major 'diag' tiles) or of the register-blocked 'full' tiles; partitions
 in parallel with OpenMP (``prange``). No BLAS: a row's outputs are the same
-bits wherever it falls (docs/design.md, "A row's bits").
+bits wherever it falls (docs/design.md, "A row's bits"). With ``dof`` (the
+Student-t pass), each path computes its log p with zero constants and
+`_tiles._student_logp` turns them into the t log-densities.
 """
 
 from cython.parallel cimport parallel, prange
@@ -16,7 +18,7 @@ from libc.stdlib cimport calloc, free, malloc
 from ._kernels cimport *
 from ._tiles cimport (_check_params, _diag_rows, _exp_shifted, _full_tiles_factors,
                       _load_full_tile, _load_tile, _log_norm, _logp_diag, _logp_full,
-                      _logp_tied, _pad_rows, _row_max)
+                      _logp_tied, _pad_rows, _row_max, _student_logp, _student_zeros)
 
 __all__ = ["posterior_partitions"]
 
@@ -82,7 +84,8 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
                            const double* center, const double* shifted_u,
                            Py_ssize_t start, Py_ssize_t stop, bint raw,
                            floating_out* log_norm, floating_out* resp,
-                           Py_ssize_t* labels, int* failed) noexcept nogil:
+                           Py_ssize_t* labels, int* failed,
+                           const double* dof) noexcept nogil:
     """Per-row results of rows [start, stop), tile by tile.
 
     No BLAS call here: a BLAS product's bits for one row depend on the
@@ -91,7 +94,8 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     loops, whose arithmetic is the same for every row (docs/design.md, "A
     row's bits"). 'full' with `_common.BLAS_MIN_FEATURES` features or more
     (``use_blas``) runs the register-blocked tiles of the fit (_full_tiles.h,
-    in X's dtype); 'diag' the direct loops, in float64.
+    in X's dtype); 'diag' the direct loops, in float64. ``dof`` not NULL:
+    the Student-t log p.
     """
     cdef double* xt = <double*> malloc(d * TILE * sizeof(double))
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
@@ -105,9 +109,13 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef floating* up = NULL
     cdef floating* z = NULL
     cdef floating* dist = NULL
+    # the Student-t pass's zero constants (NULL for the Gaussian pass)
+    cdef double* zeros = _student_zeros(dof, K)
+    cdef const double* cq = zeros if dof != NULL else c
     cdef Py_ssize_t s, nb, j, k, l, b
     cdef bint ok = (xt != NULL and logp != NULL and work != NULL and y != NULL
-                    and top != NULL and total != NULL)
+                    and top != NULL and total != NULL
+                    and (dof == NULL or zeros != NULL))
     cdef bint row_major = _diag_rows(kind, d, K)
     cdef bint full_tiles = use_blas and kind == FULL
     if ok and full_tiles:
@@ -127,9 +135,9 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
         nb = min(TILE, stop - s)
         if row_major:
             if floating is double:
-                fastgmm_logp_diag_rows(K, X + s * d, nb, K, d, c, means, U, logp)
+                fastgmm_logp_diag_rows(K, X + s * d, nb, K, d, cq, means, U, logp)
             else:
-                fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, c, means, U, logp)
+                fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, cq, means, U, logp)
         elif full_tiles:
             for k in range(K):
                 _load_full_tile(X, d, dp, NULL, False, s, nb, means_x + k * d, z)
@@ -138,15 +146,17 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
                 else:
                     fastgmm_full_dist_f(z, dp, _whole(nb), up + k * dp * dp, dist)
                 for b in range(_whole(nb)):
-                    logp[k * TILE + b] = c[k] - 0.5 * <double> dist[b]
+                    logp[k * TILE + b] = cq[k] - 0.5 * <double> dist[b]
         else:
             _load_tile(X, d, NULL, False, s, nb, means, xt)
             if kind == FULL:
-                _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
+                _logp_full(xt, nb, d, K, cq, means, U, logp, work, y)
             elif kind == TIED:
-                _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
+                _logp_tied(xt, nb, d, K, cq, U, center, shifted_u, logp, work)
             else:
-                _logp_diag(xt, nb, d, K, c, means, U, logp)
+                _logp_diag(xt, nb, d, K, cq, means, U, logp)
+        if dof != NULL:
+            _student_logp(logp, K, nb, d, c, dof, NULL, NULL)
         _posterior_tile(logp, K, nb, s, raw, log_norm, resp, labels, top, total, y)
         s += TILE
     free(xt)
@@ -159,6 +169,7 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(up)
     free(z)
     free(dist)
+    free(zeros)
 
 
 # --- the parallel driver: the entry point of the kernel contract ------------------
@@ -178,8 +189,10 @@ def posterior_partitions(
     bint use_blas,
     bint raw,
     int n_threads,
+    const double[::1] dof=None,        # IN (k,) the Student-t pass; None: Gaussian
 ):
-    """Per-row results from log p, partition by partition."""
+    """Per-row results from log p, partition by partition (with ``dof``, the
+    Student-t log p)."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = c.shape[0]
     cdef Py_ssize_t n_parts = bounds.shape[0] - 1, p
     cdef int failed = 0
@@ -197,6 +210,8 @@ def posterior_partitions(
             raise ValueError("kernel: bounds must not decrease")
     if n_threads < 1:
         raise ValueError("kernel: n_threads must be >= 1")
+    if dof is not None and dof.shape[0] != K:
+        raise ValueError("kernel: dof must have n_components values")
     if n == 0:
         return
     cdef floating_out* norm_ptr = &log_norm[0] if log_norm.shape[0] > 0 else NULL
@@ -204,11 +219,12 @@ def posterior_partitions(
     cdef Py_ssize_t* labels_ptr = &labels[0] if labels.shape[0] > 0 else NULL
     cdef const double* center_ptr = &center[0] if center.shape[0] else NULL
     cdef const double* shifted_u_ptr = &shifted_u[0] if shifted_u.shape[0] else NULL
+    cdef const double* dof_ptr = &dof[0] if dof is not None else NULL
     with nogil, parallel(num_threads=n_threads):
         for p in prange(n_parts, schedule="static"):
             _posterior_range(&X[0, 0], d, K, kind, use_blas, &c[0], &means[0], &U[0],
                              center_ptr, shifted_u_ptr, bounds[p], bounds[p + 1], raw,
-                             norm_ptr, resp_ptr, labels_ptr, &failed)
+                             norm_ptr, resp_ptr, labels_ptr, &failed, dof_ptr)
     if failed:
         raise MemoryError("fastgmm: cannot allocate the kernel's tile buffers")
 

@@ -35,12 +35,25 @@ cdef void _logp_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t K
 cdef void _add_counts(const double* wr, Py_ssize_t nb, Py_ssize_t K,
                       double* nk, double* tile) noexcept nogil
 
+# the Student-t pass's steps of a tile (``dof`` NULL: the Gaussian pass)
+cdef double* _student_zeros(const double* dof, Py_ssize_t K) noexcept nogil
+cdef double* _student_buffer(const double* dof, Py_ssize_t K) noexcept nogil
+cdef void _student_logp(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t d,
+                        const double* c, const double* dof, double* u,
+                        double* logu) noexcept nogil
+cdef void _student_weights(double* wr, Py_ssize_t K, Py_ssize_t nb, const double* u,
+                           const double* logu, double* nr,
+                           double* tlu) noexcept nogil
+cdef void _row_totals(const double* wr, Py_ssize_t K, Py_ssize_t nb,
+                      double* wt) noexcept nogil
+
 cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
                    const double* w, bint weighted, const double* c,
                    const double* means, const double* U, const double* center,
                    const double* shifted, const double* shifted_u, Py_ssize_t start,
                    Py_ssize_t stop, double* nk, double* s1, double* s2, double* cc,
-                   double ll, int* failed) noexcept nogil
+                   double ll, int* failed, const double* dof, double* nr,
+                   double* tlu) noexcept nogil
 
 cdef void _rows_minus(const floating* X, Py_ssize_t d, const double* w,
                       bint weighted, Py_ssize_t start, Py_ssize_t nb,
@@ -57,15 +70,17 @@ cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
                               const double* w, bint weighted, const double* c,
                               const double* means, const double* U,
                               Py_ssize_t start, Py_ssize_t stop, double* nk,
-                              double* s1, double* s2, double ll,
-                              int* failed) noexcept nogil
+                              double* s1, double* s2, double ll, int* failed,
+                              const double* dof, double* nr,
+                              double* tlu) noexcept nogil
 
 cdef bint _diag_rows(int kind, Py_ssize_t d, Py_ssize_t K) noexcept nogil
 cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
                              const double* w, bint weighted, const double* c,
                              const double* means, const double* U, Py_ssize_t start,
                              Py_ssize_t stop, double* nk, double* s1, double* s2,
-                             double ll, int* failed) noexcept nogil
+                             double ll, int* failed, const double* dof, double* nr,
+                             double* tlu) noexcept nogil
 
 cdef Py_ssize_t _u_size(int kind, Py_ssize_t K, Py_ssize_t d) except -1
 cdef int _check_params(Py_ssize_t d, Py_ssize_t K, int kind, bint use_blas, means, U,

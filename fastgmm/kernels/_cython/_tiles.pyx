@@ -8,9 +8,11 @@ are the steps of a tile (load, log-probabilities, responsibilities,
 statistics) and the workers that add a row range to one partition slot on
 the direct loops: `_range` (every kind), `_range_full_tiles` ('full' on
 register-blocked tiles, _full_tiles.h) and `_range_diag_rows` ('diag' with
-few components on row-major tiles, _small_d.h). `_pass` adds the BLAS tiles
-and the driver `accumulate_partitions`; `_posterior` and `_em` call the
-steps and workers declared in ``_tiles.pxd``.
+few components on row-major tiles, _small_d.h), each the Student-t pass's
+too when handed degrees of freedom (the steps `_student_logp`,
+`_student_weights` and `_row_totals` around the same tile code). `_pass`
+adds the BLAS tiles and the driver `accumulate_partitions`; `_posterior`
+and `_em` call the steps and workers declared in ``_tiles.pxd``.
 
 Arrays reach the per-range workers as pointers: means (k*d,), U (k*d*d,
 d*d, k*d or k,), partial statistics (P, size). X is read as
@@ -18,6 +20,7 @@ d*d, k*d or k,), partial statistics (P, size). X is read as
 float64.
 """
 
+from libc.math cimport log, log1p
 from libc.stdlib cimport calloc, free, malloc
 
 from ._kernels cimport *
@@ -56,6 +59,18 @@ def set_small_d(bint on):
 def max_threads():
     """Threads OpenMP would use (1 when built without OpenMP)."""
     return fastgmm_max_threads()
+
+
+def _log1p_scaled(const double[::1] delta, double nu, double[::1] out):
+    """out[i] = log1p(delta[i] / nu) by _exp.h's ``fastgmm_log1p_scaled``, as
+    the Student-t pass calls it (inv_nu = 1/nu, log_inv_nu = -log(nu)): for
+    the tests, not a driver (not in ``__all__``)."""
+    cdef Py_ssize_t i
+    cdef double inv_nu = 1.0 / nu, log_inv_nu = -log(nu)
+    if out.shape[0] != delta.shape[0]:
+        raise ValueError("out must have the shape of delta")
+    for i in range(delta.shape[0]):
+        out[i] = log1p_scaled(delta[i], inv_nu, log_inv_nu)
 
 
 # --- tile steps shared by every covariance type ------------------------------------
@@ -378,6 +393,112 @@ cdef void _stats_tied(const double* xt, Py_ssize_t nb, Py_ssize_t d, Py_ssize_t 
             cc[k * K + l] += acc
 
 
+# --- the Student-t pass's steps of a tile (docs/design.md, "The Student-t pass") --
+#
+# With degrees of freedom (``dof`` not NULL), a worker computes its tile's log p
+# as for the Gaussian pass but with zero constants (`_student_zeros`), so that
+# log p[k, b] = -delta_kb / 2; `_student_logp` turns it into the t
+# log-density (and u, log u); after the responsibilities, `_student_weights`
+# adds nr and tlu and weighs w r by u in place, and the statistics code,
+# unchanged, adds nk, S1 and S2 under the weights w r u. 'tied' hands its
+# statistics the rows' total weights sum_k w r u (`_row_totals`).
+
+cdef double* _student_zeros(const double* dof, Py_ssize_t K) noexcept nogil:
+    """K zeros (the constants of the quadratic form) for the t pass (``dof``
+    not NULL), freed by the caller; NULL for the Gaussian pass or when they
+    cannot be allocated (the caller checks against ``dof``)."""
+    if dof == NULL:
+        return NULL
+    return <double*> calloc(K, sizeof(double))
+
+
+cdef double* _student_buffer(const double* dof, Py_ssize_t K) noexcept nogil:
+    """A K x TILE buffer for u or log u when ``dof`` is not NULL (else NULL)."""
+    if dof == NULL:
+        return NULL
+    return <double*> malloc(K * TILE * sizeof(double))
+
+
+cdef void _student_logp(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t d,
+                        const double* c, const double* dof, double* u,
+                        double* logu) noexcept nogil:
+    """log p[k, b] = -delta_kb / 2 -> c_k - (nu_k + d)/2 log1p(delta_kb / nu_k);
+    u[k, b] = (nu_k + d) / (nu_k + delta_kb), logu[k, b] = log u (when u is
+    not NULL: the posterior needs neither). For b < `_whole` (nb) (the rows
+    past nb are first set to delta = 0): every row through the same vector
+    code; log1p_scaled is _exp.h's, not libm's."""
+    cdef Py_ssize_t k, b
+    cdef double nu, inv_nu, log_inv_nu, h, nd, lq, ck, delta, l1p
+    cdef double* row
+    cdef double* uk
+    cdef double* lk
+    _pad_rows(logp, K, nb)
+    for k in range(K):
+        nu = dof[k]
+        inv_nu = 1.0 / nu
+        log_inv_nu = -log(nu)
+        h = 0.5 * (nu + <double> d)
+        nd = nu + <double> d
+        lq = log1p(<double> d * inv_nu)
+        ck = c[k]
+        row = logp + k * TILE
+        if u != NULL:
+            uk = u + k * TILE
+            lk = logu + k * TILE
+            for b in range(_whole(nb)):
+                delta = -2.0 * row[b]
+                delta = delta if delta > 0.0 else 0.0  # the products may give < 0
+                l1p = log1p_scaled(delta, inv_nu, log_inv_nu)
+                row[b] = ck - h * l1p
+                uk[b] = nd / (nu + delta)
+                lk[b] = lq - l1p
+        else:
+            for b in range(_whole(nb)):
+                delta = -2.0 * row[b]
+                delta = delta if delta > 0.0 else 0.0
+                row[b] = ck - h * log1p_scaled(delta, inv_nu, log_inv_nu)
+
+
+cdef void _student_weights(double* wr, Py_ssize_t K, Py_ssize_t nb, const double* u,
+                           const double* logu, double* nr,
+                           double* tlu) noexcept nogil:
+    """wr[k, b] = w_b r_kb -> w_b r_kb u_kb in place; nr[k] += sum_b w_b r_kb,
+    tlu[k] += sum_b w_b r_kb (log u_kb - u_kb) (a zero w r adds nothing, even
+    where log u is -inf)."""
+    cdef Py_ssize_t k, b
+    cdef double acc_n, acc_t, a
+    cdef double* row
+    cdef const double* uk
+    cdef const double* lk
+    for k in range(K):
+        row = wr + k * TILE
+        uk = u + k * TILE
+        lk = logu + k * TILE
+        acc_n = 0.0
+        acc_t = 0.0
+        for b in range(nb):
+            a = row[b]
+            acc_n = acc_n + a
+            acc_t = acc_t + (a * (lk[b] - uk[b]) if a != 0.0 else 0.0)
+            row[b] = a * uk[b]
+        nr[k] += acc_n
+        tlu[k] += acc_t
+
+
+cdef void _row_totals(const double* wr, Py_ssize_t K, Py_ssize_t nb,
+                      double* wt) noexcept nogil:
+    """wt[b] = sum_k wr[k, b], k in order ('tied' with the t pass: the rows'
+    weights its statistics take, sum_k w r u)."""
+    cdef Py_ssize_t k, b
+    cdef const double* row
+    for b in range(nb):
+        wt[b] = 0.0
+    for k in range(K):
+        row = wr + k * TILE
+        for b in range(nb):
+            wt[b] += row[b]
+
+
 # --- one row range of one partition ---------------------------------------------
 
 cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
@@ -385,12 +506,15 @@ cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
                    const double* means, const double* U, const double* center,
                    const double* shifted, const double* shifted_u, Py_ssize_t start,
                    Py_ssize_t stop, double* nk, double* s1, double* s2, double* cc,
-                   double ll, int* failed) noexcept nogil:
+                   double ll, int* failed, const double* dof, double* nr,
+                   double* tlu) noexcept nogil:
     """Add rows [start, stop) to one slot; return its log-likelihood continued.
 
     The direct-loop path of every kind. Tile after tile, so that a range
     continued by a later call adds up to the same bits. Sets ``failed[0]``
-    when its buffers cannot be allocated.
+    when its buffers cannot be allocated. ``dof`` not NULL: the Student-t
+    pass, which adds to the slot's ``nr`` and ``tlu`` too (NULL: the
+    Gaussian pass, as it always was).
     """
     cdef double* xt = <double*> malloc(d * TILE * sizeof(double))
     cdef double* logp = <double*> malloc(K * TILE * sizeof(double))
@@ -399,9 +523,15 @@ cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    # the Student-t pass's: zero constants, u and log u of a tile
+    cdef double* zeros = _student_zeros(dof, K)
+    cdef double* u = _student_buffer(dof, K)
+    cdef double* logu = _student_buffer(dof, K)
+    cdef const double* cq = zeros if dof != NULL else c
     cdef Py_ssize_t s, nb
     if (xt == NULL or logp == NULL or work == NULL or y == NULL or top == NULL
-            or total == NULL or wt == NULL):
+            or total == NULL or wt == NULL
+            or (dof != NULL and (zeros == NULL or u == NULL or logu == NULL))):
         failed[0] = 1
         start = stop
     s = start
@@ -410,12 +540,18 @@ cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
         _load_tile(X, d, w, weighted, s, nb, means, xt)
         _load_weights(w, weighted, s, nb, wt)
         if kind == FULL:
-            _logp_full(xt, nb, d, K, c, means, U, logp, work, y)
+            _logp_full(xt, nb, d, K, cq, means, U, logp, work, y)
         elif kind == TIED:
-            _logp_tied(xt, nb, d, K, c, U, center, shifted_u, logp, work)
+            _logp_tied(xt, nb, d, K, cq, U, center, shifted_u, logp, work)
         else:
-            _logp_diag(xt, nb, d, K, c, means, U, logp)
+            _logp_diag(xt, nb, d, K, cq, means, U, logp)
+        if dof != NULL:
+            _student_logp(logp, K, nb, d, c, dof, u, logu)
         ll += _responsibilities(logp, K, nb, wt, top, total)
+        if dof != NULL:
+            _student_weights(logp, K, nb, u, logu, nr, tlu)
+            if kind == TIED:
+                _row_totals(logp, K, nb, wt)
         if kind == FULL:
             _stats_full(xt, nb, d, K, means, logp, nk, s1, s2, work, y)
         elif kind == TIED:
@@ -431,6 +567,9 @@ cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
     free(top)
     free(total)
     free(wt)
+    free(zeros)
+    free(u)
+    free(logu)
     return ll
 
 
@@ -494,8 +633,9 @@ cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
                               const double* w, bint weighted, const double* c,
                               const double* means, const double* U,
                               Py_ssize_t start, Py_ssize_t stop, double* nk,
-                              double* s1, double* s2, double ll,
-                              int* failed) noexcept nogil:
+                              double* s1, double* s2, double ll, int* failed,
+                              const double* dof, double* nr,
+                              double* tlu) noexcept nogil:
     """`_range` for 'full' through register-blocked tiles (_full_tiles.h)."""
     cdef Py_ssize_t lanes = 32 // sizeof(floating)
     cdef Py_ssize_t dp = ((d + lanes - 1) // lanes) * lanes
@@ -511,10 +651,15 @@ cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    cdef double* zeros = _student_zeros(dof, K)
+    cdef double* u = _student_buffer(dof, K)
+    cdef double* logu = _student_buffer(dof, K)
+    cdef const double* cq = zeros if dof != NULL else c
     cdef Py_ssize_t s, nb, k, b, j, l
     if (means_x == NULL or up == NULL or z == NULL or wz == NULL or gx == NULL
             or dist == NULL or t1 == NULL or logp == NULL or top == NULL
-            or total == NULL or wt == NULL):
+            or total == NULL or wt == NULL
+            or (dof != NULL and (zeros == NULL or u == NULL or logu == NULL))):
         failed[0] = 1
         start = stop
     else:
@@ -530,8 +675,12 @@ cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
             else:
                 fastgmm_full_dist_f(z, dp, nb, up + k * dp * dp, dist)
             for b in range(nb):
-                logp[k * TILE + b] = c[k] - 0.5 * <double> dist[b]
+                logp[k * TILE + b] = cq[k] - 0.5 * <double> dist[b]
+        if dof != NULL:
+            _student_logp(logp, K, nb, d, c, dof, u, logu)
         ll += _responsibilities(logp, K, nb, wt, top, total)
+        if dof != NULL:
+            _student_weights(logp, K, nb, u, logu, nr, tlu)
         _add_counts(logp, nb, K, nk, NULL)
         for k in range(K):
             _load_full_tile(X, d, dp, w, weighted, s, nb, means_x + k * d, z)
@@ -557,6 +706,9 @@ cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(top)
     free(total)
     free(wt)
+    free(zeros)
+    free(u)
+    free(logu)
     return ll
 
 
@@ -590,7 +742,8 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
                              const double* w, bint weighted, const double* c,
                              const double* means, const double* U, Py_ssize_t start,
                              Py_ssize_t stop, double* nk, double* s1, double* s2,
-                             double ll, int* failed) noexcept nogil:
+                             double ll, int* failed, const double* dof, double* nr,
+                             double* tlu) noexcept nogil:
     """`_range` for 'diag' with few components, on row-major tiles."""
     # a float64 copy of the tile only with sample weights (rows of weight 0
     # read as a mean); otherwise the kernels read X's rows in place
@@ -599,9 +752,14 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
     cdef double* top = <double*> malloc(TILE * sizeof(double))
     cdef double* total = <double*> malloc(TILE * sizeof(double))
     cdef double* wt = <double*> malloc(TILE * sizeof(double))
+    cdef double* zeros = _student_zeros(dof, K)
+    cdef double* u = _student_buffer(dof, K)
+    cdef double* logu = _student_buffer(dof, K)
+    cdef const double* cq = zeros if dof != NULL else c
     cdef Py_ssize_t s, nb
     if ((weighted and xr == NULL) or logp == NULL or top == NULL or total == NULL
-            or wt == NULL):
+            or wt == NULL
+            or (dof != NULL and (zeros == NULL or u == NULL or logu == NULL))):
         failed[0] = 1
         start = stop
     s = start
@@ -610,12 +768,16 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
         _load_weights(w, weighted, s, nb, wt)
         if weighted:
             _load_rows(X, d, w, weighted, s, nb, means, xr)
-            fastgmm_logp_diag_rows(K, xr, nb, K, d, c, means, U, logp)
+            fastgmm_logp_diag_rows(K, xr, nb, K, d, cq, means, U, logp)
         elif floating is double:  # the tile's rows as they are
-            fastgmm_logp_diag_rows(K, X + s * d, nb, K, d, c, means, U, logp)
+            fastgmm_logp_diag_rows(K, X + s * d, nb, K, d, cq, means, U, logp)
         else:
-            fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, c, means, U, logp)
+            fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, cq, means, U, logp)
+        if dof != NULL:
+            _student_logp(logp, K, nb, d, c, dof, u, logu)
         ll += _responsibilities(logp, K, nb, wt, top, total)
+        if dof != NULL:
+            _student_weights(logp, K, nb, u, logu, nr, tlu)
         _add_counts(logp, nb, K, nk, NULL)
         if weighted:
             fastgmm_stats_diag_rows(K, xr, nb, K, d, means, logp, s1, s2)
@@ -629,6 +791,9 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
     free(top)
     free(total)
     free(wt)
+    free(zeros)
+    free(u)
+    free(logu)
     return ll
 
 
