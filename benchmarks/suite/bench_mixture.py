@@ -273,3 +273,39 @@ class ModelFit:
 
     def time_fit(self, model):
         self.model.fit(self.X)
+
+
+class StudentFit:
+    """MAX_ITER EM iterations of a Student-t mixture (dof='component') beside
+    the Gaussian mixture's, from the same initial parameters: the t pass's
+    cost over the Gaussian's, per covariance type and backend
+    (benchmarks/student_speed.py also times studenttmixture)."""
+
+    params = ((["fastgmm-cython"], ["gaussian", "t"], ["full"]) if SMOKE else
+              (["fastgmm-numba", "fastgmm-cython"], ["gaussian", "t"],
+               ["full", "diag", "tied", "spherical"]))
+    param_names = ["fitter", "family", "covariance_type"]
+    timeout = 600
+    SHAPE = (2000, 4, 3) if SMOKE else (100_000, 8, 16)
+
+    def setup(self, fitter, family, covariance_type):
+        from fastgmm import GaussianMixture, StudentTMixture, kernels
+
+        backend = fitter.split("-")[1]
+        if backend == "cython" and not kernels.cython_available():
+            raise NotImplementedError("the Cython extension is not built")
+        n, d, k = self.SHAPE
+        X = make_data(n, d, k, seed=0)
+        warnings.simplefilter("ignore")
+        start = GaussianMixture(k, covariance_type=covariance_type, random_state=0,
+                                max_iter=0).fit(X)
+        cls = StudentTMixture if family == "t" else GaussianMixture
+        self.X = X
+        self.model = cls(k, covariance_type=covariance_type, max_iter=1, tol=0,
+                         backend=backend, weights_init=start.weights_,
+                         means_init=start.means_, precisions_init=start.precisions_)
+        self.model.fit(self.X)  # load the kernels
+        self.model.set_params(max_iter=MAX_ITER)
+
+    def time_fit(self, fitter, family, covariance_type):
+        self.model.fit(self.X)

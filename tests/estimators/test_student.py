@@ -208,7 +208,10 @@ def test_t_is_closer_to_the_truth_than_the_gaussian_with_outliers():
     print(f"default t fit: means {default.means_.round(3).tolist()}, "
           f"dof_ {default.dof_.round(2).tolist()}")
     assert t_mean < g_mean / 3 and t_scale < g_scale / 3
-    assert t_mean < 0.15 and t_scale < 0.3
+    # (the t scale error is not noise: one nu is small, its heavy tails take
+    # the outliers, and a t scale matrix is then smaller than the cluster's
+    # covariance; benchmarks/student_robustness.py over ten data sets)
+    assert t_mean < 0.15 and t_scale < 0.5
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
