@@ -341,8 +341,8 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     def _per_row(self, rows, output):
         """One per-row output of the posterior: 'labels' (n,), 'resp' (n, k) or
         'log_norm' (n,); a lazy array for a dask X (`sources.dask`)."""
-        if hasattr(rows, "lazy_posterior"):
-            return rows.lazy_posterior(self, output)
+        if hasattr(rows, "lazy_posterior"):  # (a t mixture's dof too)
+            return rows.lazy_posterior(self, output, **self._pass_arguments())
         if output == "labels":
             out = np.empty(rows.n_samples, dtype=np.intp)
         elif output == "resp":  # (a noise component: one more column, the last)
