@@ -25,6 +25,10 @@ BACKENDS = ("auto", "numba", "cython")
 WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 #: model-search criterion -> True when a lower value is better
 CRITERIA = {"bic": True, "aic": True, "icl": True, "heldout": False}
+#: The components' families: 'gaussian' (GaussianMixture) and 't'
+#: (StudentTMixture), as the search, the outlier detector and the command line
+#: name them.
+FAMILIES = ("gaussian", "t")
 
 
 def covariance_shape(n_components, n_features, covariance_type):

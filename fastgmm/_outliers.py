@@ -1,6 +1,7 @@
 """GaussianMixtureOutlierDetector: points of low density under a Gaussian mixture.
 
-A scikit-learn outlier detector (``OutlierMixin``) on `GaussianMixture`:
+A scikit-learn outlier detector (``OutlierMixin``) on `GaussianMixture` (or,
+with ``family='t'``, `StudentTMixture`):
 ``fit`` fits the mixture and sets ``offset_``, the threshold on the
 log-density; ``decision_function`` is ``score_samples - offset_`` (negative
 for outliers) and ``predict`` +1 / -1. The threshold is the
@@ -18,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _quantile
 from ._constants import BLOCK_ROWS
+from ._student import StudentTMixture
 from .mixture import GaussianMixture, passed_on_constraints
 from .sources import rows as _source
 
@@ -27,6 +29,11 @@ _MIXTURE_PARAMETERS = (
     "init_params", "random_state", "warm_start", "backend", "n_threads",
     "init_sample_size", "window_bytes", "nan_policy", "noise", "noise_volume",
 )
+#: Those a StudentTMixture does not take (it has no noise component); it
+#: takes ``dof`` besides.
+_GAUSSIAN_ONLY = ("noise", "noise_volume")
+#: The mixture of each ``family``.
+_ESTIMATORS = {"gaussian": GaussianMixture, "t": StudentTMixture}
 #: contamination='auto': the threshold is Q1 - AUTO_FENCE (Q3 - Q1) of the
 #: training rows' log-densities (Tukey's lower fence).
 AUTO_FENCE = 1.5
@@ -35,8 +42,9 @@ AUTO_FENCE = 1.5
 class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
     """Outlier detection by the density of a Gaussian mixture.
 
-    Fits a :class:`fastgmm.GaussianMixture` to the data and calls outliers
-    the points whose log-density lies below a threshold, ``offset_``.
+    Fits a :class:`fastgmm.GaussianMixture` (with ``family='t'``, a
+    :class:`fastgmm.StudentTMixture`) to the data and calls outliers the
+    points whose log-density lies below a threshold, ``offset_``.
 
     Parameters
     ----------
@@ -56,6 +64,19 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
             model name, default='full'
         The form of the covariances, as in :class:`fastgmm.GaussianMixture`
         (R mclust's 14 models included).
+    family : {'gaussian', 't'}, default='gaussian'
+        The mixture fitted: 'gaussian', a :class:`fastgmm.GaussianMixture`;
+        't', a :class:`fastgmm.StudentTMixture` (multivariate t components,
+        whose heavy tails keep outlying rows from dragging the components'
+        locations and scales, so the log-densities of the inliers, and the
+        threshold, are less affected by the outliers themselves). With 't',
+        ``noise=True`` and ``nan_policy='marginalize'`` raise
+        ``ValueError`` in :meth:`fit`.
+    dof : {'component', 'shared'} or float, default='component'
+        With ``family='t'``: the degrees of freedom, as in
+        :class:`fastgmm.StudentTMixture` (estimated per component, one
+        estimated for all, or a number > 0, fixed). Ignored with
+        'gaussian'.
     tol : float, default=1e-3
         EM stops when the mean log-likelihood gains less than ``tol``.
     reg_covar : float, default=1e-6
@@ -95,7 +116,7 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
     Attributes
     ----------
-    mixture_ : GaussianMixture
+    mixture_ : GaussianMixture or StudentTMixture
         The fitted mixture.
     offset_ : float
         The threshold on the log-density: ``decision_function = score_samples
@@ -121,16 +142,21 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **passed_on_constraints(_MIXTURE_PARAMETERS),
         "contamination": [StrOptions({"auto"}), Interval(Real, 0.0, 0.5, closed="right")],
+        "family": [StrOptions(set(_ESTIMATORS))],
+        "dof": StudentTMixture._parameter_constraints["dof"],
     }
 
     def __init__(self, n_components=1, *, contamination="auto", covariance_type="full",
-                 tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans",
+                 family="gaussian", dof="component", tol=1e-3, reg_covar=1e-6,
+                 max_iter=100, n_init=1, init_params="kmeans",
                  random_state=None, warm_start=False, backend="auto", n_threads=None,
                  init_sample_size="auto", window_bytes=_source.WINDOW_BYTES,
                  nan_policy="raise", noise=False, noise_volume=None):
         self.n_components = n_components
         self.contamination = contamination
         self.covariance_type = covariance_type
+        self.family = family
+        self.dof = dof
         self.tol = tol
         self.reg_covar = reg_covar
         self.max_iter = max_iter
@@ -172,10 +198,11 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
             The fitted detector.
         """
         self._validate_params()
-        params = {name: getattr(self, name) for name in _MIXTURE_PARAMETERS}
+        params = self._mixture_params()
+        estimator = _ESTIMATORS[self.family]
         mixture = getattr(self, "mixture_", None) if self.warm_start else None
-        if mixture is None:
-            mixture = GaussianMixture(**params)
+        if type(mixture) is not estimator:  # (none yet, or another family's)
+            mixture = estimator(**params)
         else:
             mixture.set_params(**params)
         mixture.fit(X, sample_weight=sample_weight)
@@ -185,6 +212,27 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
             self.__dict__.pop("feature_names_in_", None)
         self._set_threshold(mixture, X, sample_weight)
         return self
+
+    def _mixture_params(self):
+        """The parameters of the mixture of ``family`` (a t family's refusals
+        first, said in the detector's terms)."""
+        params = {name: getattr(self, name) for name in _MIXTURE_PARAMETERS}
+        if self.family == "gaussian":
+            return params
+        if self.noise:
+            raise ValueError(
+                "GaussianMixtureOutlierDetector does not fit a noise component "
+                "(noise=True) with family='t': StudentTMixture's heavy-tailed "
+                "components down-weight outlying rows themselves. Use noise=True "
+                "with family='gaussian'.")
+        if self.nan_policy == "marginalize":
+            raise ValueError(
+                "GaussianMixtureOutlierDetector does not take "
+                "nan_policy='marginalize' with family='t': StudentTMixture does not "
+                "fit missing values yet. Impute them first, or use "
+                "family='gaussian'.")
+        return {**{name: value for name, value in params.items()
+                   if name not in _GAUSSIAN_ONLY}, "dof": self.dof}
 
     def _set_threshold(self, mixture, X, sample_weight=None):
         """``mixture_`` and ``offset_`` from a fitted mixture and the rows that
@@ -211,8 +259,9 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            The mixture's :meth:`GaussianMixture.score_samples` (a dask
-            array for a dask X).
+            The mixture's :meth:`GaussianMixture.score_samples` (with
+            ``family='t'``, :meth:`StudentTMixture.score_samples`, the t
+            mixture's log-density; a dask array for a dask X).
         """
         check_is_fitted(self)
         return self.mixture_.score_samples(X)
@@ -267,7 +316,8 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
         explanation : dict of ndarray
             'component' (n_samples,): the most likely component (-1: the
             noise component); 'mahalanobis' (n_samples,): the Mahalanobis
-            distance to it, sqrt((x - m_k)^T S_k^-1 (x - m_k)) (NaN for the
+            distance to it, sqrt((x - m_k)^T S_k^-1 (x - m_k)) (S_k the
+            covariance, or with ``family='t'`` the scale matrix; NaN for the
             noise, or with missing entries: over the observed ones);
             'contributions' (n_samples, n_features), for diagonal and
             spherical covariances only (else None): each feature's share of

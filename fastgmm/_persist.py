@@ -2,8 +2,9 @@
 
 The estimators' ``save`` and the mapping between a fitted estimator and the
 plain arrays and metadata of its file are `fastgmm.files.estimator`'s (which
-imports no estimator); `load` picks the estimator class, GaussianMixture or
-BayesianGaussianMixture, and builds it from what `fastgmm.files.model` read.
+imports no estimator); `load` picks the estimator class, GaussianMixture,
+BayesianGaussianMixture or StudentTMixture, and builds it from what
+`fastgmm.files.model` read.
 
 A file written by ``fastgmm fit --scale`` also holds the column scaling its
 mixture was fitted after: `load` returns the mixture as fitted, in
@@ -21,12 +22,12 @@ from .files.estimator import _load_bayesian
 def load(path):
     """Read a mixture written by the ``save`` method of a mixture.
 
-    :meth:`GaussianMixture.save` and :meth:`BayesianGaussianMixture.save`
-    write the file (``.npz``, no pickle). The loaded model predicts exactly
-    (bitwise) as the saved one: the parameter arrays are stored as they
-    are, in their dtype. Every value is checked first (weights, Cholesky
-    factors, covariances, fitted attributes, constructor parameters), so a
-    damaged file raises instead of loading.
+    :meth:`GaussianMixture.save`, :meth:`BayesianGaussianMixture.save` and
+    :meth:`StudentTMixture.save` write the file (``.npz``, no pickle). The
+    loaded model predicts exactly (bitwise) as the saved one: the parameter
+    arrays are stored as they are, in their dtype. Every value is checked
+    first (weights, Cholesky factors, covariances, fitted attributes,
+    constructor parameters), so a damaged file raises instead of loading.
 
     Parameters
     ----------
@@ -36,8 +37,9 @@ def load(path):
 
     Returns
     -------
-    model : GaussianMixture or BayesianGaussianMixture
-        The fitted mixture (of the class that saved it), with its
+    model : GaussianMixture, BayesianGaussianMixture or StudentTMixture
+        The fitted mixture (of the class that saved it; a StudentTMixture's
+        ``dof_`` too), with its
         constructor parameters, fitted attributes and feature names (if it
         was fitted with them). A file written by ``fastgmm fit --scale``
         gives the mixture of the standardized columns and ``model.scaling_
@@ -71,8 +73,11 @@ def load(path):
     True
     """
     arrays, metadata = _io.read_model_file(path)
+    student = metadata["student"]
     if metadata["bayesian"] is not None:
         from ._bayesian import BayesianGaussianMixture as estimator
+    elif student is not None:
+        from ._student import StudentTMixture as estimator
     else:
         from .mixture import GaussianMixture as estimator
     params = dict(metadata["params"])
@@ -91,6 +96,8 @@ def load(path):
             raise _io.damaged(path, f"invalid parameters ({name} is {value!r})")
     params["covariance_type"] = metadata["covariance_type"]
     params["n_components"] = metadata["n_components"]
+    if student is not None:  # (the dof its dof_ were fitted with)
+        params["dof"] = student["dof"]
     model = estimator(**params)
     try:
         model._validate_params()
@@ -106,6 +113,8 @@ def load(path):
     model.lower_bounds_ = [float(v) for v in arrays["lower_bounds_"]]
     if metadata["bayesian"] is not None:
         _load_bayesian(model, arrays, metadata)
+    if student is not None:
+        model.dof_ = arrays["dof_"]
     model.n_features_in_ = metadata["n_features"]
     if metadata.get("feature_names") is not None:
         model.feature_names_in_ = np.asarray(metadata["feature_names"], dtype=object)

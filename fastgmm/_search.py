@@ -1,6 +1,7 @@
-"""GaussianMixtureSearch: choose n_components and covariance_type in one call.
+"""GaussianMixtureSearch: choose n_components and covariance_type (and the
+family: Gaussian or Student-t components) in one call.
 
-The grid (n_components x covariance types) runs on joblib's threading
+The grid (families x covariance types x n_components) runs on joblib's threading
 backend: the compiled passes release the GIL, so every fit reads
 the same validated X without copying it, and each fit gets
 ``cores // n_jobs`` kernel threads so that jobs x threads never exceeds the
@@ -28,8 +29,9 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constants import (BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, FIT_DTYPES,
-                         MCLUST_MODELS, count)
+from ._constants import (BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, FAMILIES,
+                         FIT_DTYPES, MCLUST_MODELS, count)
+from ._student import StudentTMixture
 from .em import criteria as _criteria
 from .kernels import single_threaded_blas
 from .mixture import GaussianMixture, passed_on_constraints
@@ -38,6 +40,10 @@ from .mixture import GaussianMixture, passed_on_constraints
 _MIXTURE_PARAMETERS = ("n_init", "tol", "reg_covar", "max_iter", "init_params",
                        "random_state", "n_threads", "backend", "nan_policy", "noise",
                        "noise_volume")
+
+#: The search's parameters a t candidate does not take (it refuses a noise
+#: component: see `GaussianMixtureSearch.fit`).
+_GAUSSIAN_ONLY = ("noise", "noise_volume")
 
 
 _CRITERION_LABELS = {
@@ -49,12 +55,13 @@ _CRITERION_LABELS = {
 
 
 def _delegated(name):
-    """The method ``name`` of GaussianMixture, called on ``best_estimator_``."""
+    """The method ``name`` of ``best_estimator_`` (a GaussianMixture or a
+    StudentTMixture), with GaussianMixture's docstring."""
     method = getattr(GaussianMixture, name)
 
     @functools.wraps(method)
     def delegated(self, *args, **kwargs):
-        return method(self._best(), *args, **kwargs)
+        return getattr(self._best(), name)(*args, **kwargs)
 
     # GaussianMixture's docstring, with a line on the delegation after its
     # summary
@@ -75,7 +82,10 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     candidate's result does not depend on the rest of the grid, as in a
     ``GridSearchCV`` over that estimator), and the candidates are ranked by
     ``criterion``. The fits run in parallel threads sharing one validated
-    copy of X.
+    copy of X. With ``family='t'`` (or ``['gaussian', 't']``) the candidates
+    are (also) mixtures of multivariate t distributions,
+    ``StudentTMixture(n_components, covariance_type=..., dof=dof, ...)``,
+    ranked with the Gaussian ones.
 
     Parameters
     ----------
@@ -87,6 +97,24 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         The covariance types to try, any of 'full', 'tied', 'diag',
         'spherical' and R mclust's 14 models ('EII', ..., 'VVV'; see
         :class:`GaussianMixture`), or 'mclust' for all 14.
+
+    family : {'gaussian', 't'} or list of them, default='gaussian'
+        The components' family: 'gaussian' fits :class:`GaussianMixture`
+        candidates, 't' :class:`StudentTMixture` candidates (multivariate t
+        components, robust to outlying rows), and ``['gaussian', 't']``
+        both: the grid is then families x ``covariance_type`` x
+        ``n_components``, every candidate ranked by ``criterion`` with its
+        own number of free parameters (a t candidate's counts its degrees
+        of freedom: k for ``dof='component'``, 1 for 'shared', 0 for a
+        fixed number). A t family refuses ``noise=True`` and
+        ``nan_policy='marginalize'`` (``ValueError`` in :meth:`fit`), as
+        :class:`StudentTMixture` does.
+
+    dof : {'component', 'shared'} or float, default='component'
+        The degrees of freedom of the t candidates (see
+        :class:`StudentTMixture`): estimated per component, one estimated
+        for all components, or a number > 0, fixed. Ignored by the Gaussian
+        candidates.
 
     criterion : {'bic', 'aic', 'icl', 'heldout'}, default='bic'
         How candidates are ranked:
@@ -104,7 +132,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
           all of X.
 
         ``log L`` is the log-likelihood of X and ``p`` the number of free
-        parameters.
+        parameters (each candidate's own: a t candidate's include its
+        degrees of freedom).
 
     cv : int, float or None, default=None
         For ``criterion='heldout'`` only. An int >= 2: K-fold
@@ -150,27 +179,32 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     nan_policy : {'raise', 'marginalize'}, default='raise'
         As :class:`GaussianMixture`'s: 'marginalize' fits and scores each
         candidate on the observed entries of X (NaN: missing), BIC, AIC, ICL
-        and held-out likelihood included.
+        and held-out likelihood included. Gaussian candidates only:
+        'marginalize' with a t family raises ``ValueError``.
 
     noise, noise_volume : bool, float or None, default=False, None
         As :class:`GaussianMixture`'s: every candidate with a uniform noise
         component (mclust's ``Mclust(..., initialization = list(noise =
-        ...))`` search).
+        ...))`` search). Gaussian candidates only: ``noise=True`` with a t
+        family raises ``ValueError``.
 
     Attributes
     ----------
-    best_estimator_ : GaussianMixture
+    best_estimator_ : GaussianMixture or StudentTMixture
         The best candidate, fitted on all of X, with this search's
         ``random_state`` and ``n_threads``.
     best_params_ : dict
-        Its ``n_components`` and ``covariance_type``.
+        Its ``n_components`` and ``covariance_type``, and its ``family``
+        unless ``family='gaussian'`` (the default, whose ``best_params_``
+        are GaussianMixture's parameters).
     best_index_ : int
         Its index in ``results_``.
     results_ : list of dict
-        One record per candidate, in grid order (covariance types, then
-        n_components): 'n_components', 'covariance_type', 'rank' (1 is the
-        best), 'criterion' (the value used for ranking), 'bic', 'aic', 'icl'
-        (on X; NaN with 'heldout'), 'heldout' and 'heldout_std' (with
+        One record per candidate, in grid order (families, covariance
+        types, then n_components): 'n_components', 'covariance_type',
+        'family' ('gaussian' or 't'), 'rank' (1 is the best), 'criterion'
+        (the value used for ranking), 'bic', 'aic', 'icl' (on X; NaN with
+        'heldout'), 'heldout' and 'heldout_std' (with
         'heldout' only), 'log_likelihood' (on X), 'n_parameters',
         'lower_bound', 'n_iter', 'converged' (of the fit; means and
         all-folds with 'heldout'), 'fit_time' (seconds, all restarts and
@@ -189,6 +223,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     See Also
     --------
     GaussianMixture : One mixture with given n_components and covariance_type.
+    StudentTMixture : One mixture of t distributions (``family='t'``).
 
     Examples
     --------
@@ -205,6 +240,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_components": "no_validation",  # checked in _grid
         "covariance_type": "no_validation",  # checked in _grid
+        "family": "no_validation",  # checked in _families
+        "dof": StudentTMixture._parameter_constraints["dof"],
         "criterion": [StrOptions(set(CRITERIA))],
         "cv": [
             Interval(Integral, 2, None, closed="left"),
@@ -220,6 +257,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         n_components=range(1, 11),
         *,
         covariance_type=COVARIANCE_TYPES,
+        family="gaussian",
+        dof="component",
         criterion="bic",
         cv=None,
         n_init=1,
@@ -237,6 +276,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
+        self.family = family
+        self.dof = dof
         self.criterion = criterion
         self.cv = cv
         self.n_init = n_init
@@ -254,8 +295,41 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- grid
 
+    def _families(self):
+        """The families of the grid, in the order given (each once)."""
+        families = self.family
+        if isinstance(families, str):
+            families = [families]
+        try:
+            families = list(families)
+        except TypeError:
+            families = None
+        if not families or not all(isinstance(f, str) and f in FAMILIES
+                                   for f in families):
+            raise InvalidParameterError(
+                "The 'family' parameter of GaussianMixtureSearch must be 'gaussian', "
+                f"'t' or a non-empty list of them. Got {self.family!r} instead.")
+        return list(dict.fromkeys(families))
+
+    def _check_family_options(self, families):
+        """A t family's refusals, before any fit (those of StudentTMixture)."""
+        if "t" not in families:
+            return
+        if self.noise:
+            raise ValueError(
+                "GaussianMixtureSearch does not fit a noise component (noise=True) "
+                "with family 't': StudentTMixture's heavy-tailed components "
+                "down-weight outlying rows themselves. Use noise=True with "
+                "family='gaussian' only.")
+        if self.nan_policy == "marginalize":
+            raise ValueError(
+                "GaussianMixtureSearch does not take nan_policy='marginalize' with "
+                "family 't': StudentTMixture does not fit missing values yet. "
+                "Impute them first, or search family='gaussian' only.")
+
     def _grid(self):
-        """The candidates (covariance_type, n_components), in grid order."""
+        """The candidates (family, covariance_type, n_components), in grid
+        order."""
         ks = self.n_components
         if isinstance(ks, Integral) and not isinstance(ks, bool):
             ks = [ks]
@@ -290,7 +364,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             )
         ks = sorted({int(k) for k in ks})
         types = list(dict.fromkeys(types))
-        return [(t, k) for t in types for k in ks]
+        return [(f, t, k) for f in self._families() for t in types for k in ks]
 
     def _resources(self, n_tasks):
         """(jobs, kernel threads per job), with jobs x threads <= cores."""
@@ -339,8 +413,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             Progress hook, called from this thread as ``callback(event)``
             after each fit ends, with the dict ``{'event': 'candidate',
             'done': fits done, 'total': fits in all, 'n_components': k,
-            'covariance_type': t, 'fit_time': seconds, 'error': None or
-            why it failed}``.
+            'covariance_type': t, 'family': 'gaussian' or 't', 'fit_time':
+            seconds, 'error': None or why it failed}``.
 
         Returns
         -------
@@ -349,6 +423,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         """
         self._validate_params()
         grid = self._grid()
+        self._check_family_options({f for f, _, _ in grid})
         X = validate_data(self, X, dtype=FIT_DTYPES, order="C", ensure_min_samples=2,
                           ensure_all_finite=("allow-nan" if self.nan_policy == "marginalize"
                                              else True))
@@ -358,7 +433,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                   self._splits(n_samples, check_random_state(
                       self._candidate_random_state())))
         n_fit_rows = min(n_samples if tr is None else tr.size for tr, _ in splits)
-        max_k = max(k for _, k in grid)
+        max_k = max(k for _, _, k in grid)
         if n_fit_rows < max_k:
             raise ValueError(
                 "Expected n_samples >= n_components but got n_components = "
@@ -370,6 +445,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         params = {name: getattr(self, name) for name in _MIXTURE_PARAMETERS
                   if name != "random_state"}
         params["n_threads"] = self.n_threads_
+        params = {family: _family_params(family, params, self.dof)
+                  for family in FAMILIES}
         # outcomes[(candidate, fold)] = (model, outcome)
         outcomes = {}
         done, total = 0, len(grid) * len(splits)
@@ -396,8 +473,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                         callback({
                             "event": "candidate", "done": done, "total": total,
                             **{key: outcome[key] for key in (
-                                "n_components", "covariance_type", "fit_time",
-                                "error")},
+                                "n_components", "covariance_type", "family",
+                                "fit_time", "error")},
                         })
                 del X_fit, X_val
             self.results_ = [
@@ -419,9 +496,12 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 "n_components": best["n_components"],
                 "covariance_type": best["covariance_type"],
             }
+            if self.family != "gaussian":
+                self.best_params_["family"] = best["family"]
             if heldout:
-                model = GaussianMixture(
-                    **self.best_params_, **params,
+                model = _ESTIMATORS[best["family"]](
+                    best["n_components"], covariance_type=best["covariance_type"],
+                    **params[best["family"]],
                     random_state=self._candidate_random_state(),
                 )
                 model.set_params(n_threads=self.n_threads)
@@ -433,9 +513,10 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             model.feature_names_in_ = self.feature_names_in_
         self.best_estimator_ = model
         if not model.converged_ and model.max_iter > 0:
+            of = ", t" if best["family"] == "t" else ""
             warnings.warn(
                 f"The best candidate ({count(best['n_components'], 'component')}, "
-                f"{best['covariance_type']!r}) did not converge. Increase "
+                f"{best['covariance_type']!r}{of}) did not converge. Increase "
                 "max_iter or tol.",
                 ConvergenceWarning,
             )
@@ -456,14 +537,28 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
 
 # ------------------------------------------------------------- one candidate
 
+#: The estimator of each family.
+_ESTIMATORS = {"gaussian": GaussianMixture, "t": StudentTMixture}
+
+
+def _family_params(family, params, dof):
+    """The search's parameters a candidate of ``family`` takes: a t
+    candidate's with ``dof``, without the noise component's."""
+    if family == "gaussian":
+        return dict(params)
+    return {**{name: value for name, value in params.items()
+               if name not in _GAUSSIAN_ONLY}, "dof": dof}
+
 
 def _fit_candidate(X, X_val, c, candidate, random_state, params):
-    """Fit candidate ``c``; never raises for a failed fit."""
-    covariance_type, n_components = candidate
+    """Fit candidate ``c`` (``params``: per family); never raises for a
+    failed fit."""
+    family, covariance_type, n_components = candidate
     start = time.perf_counter()
-    model = GaussianMixture(n_components, covariance_type=covariance_type,
-                            random_state=random_state, **params)
+    model = _ESTIMATORS[family](n_components, covariance_type=covariance_type,
+                                random_state=random_state, **params[family])
     outcome = {"n_components": n_components, "covariance_type": covariance_type,
+               "family": family,
                "n_parameters": model._spec().n_parameters(n_components, X.shape[1]),
                "error": None}
     try:
@@ -478,7 +573,7 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params):
         model = None
         outcome["error"] = str(exc)
     outcome["fit_time"] = time.perf_counter() - start
-    outcome["n_fits"] = params["n_init"]
+    outcome["n_fits"] = params[family]["n_init"]
     return c, model, outcome
 
 
@@ -497,12 +592,13 @@ def information_criteria(model, X, block_rows=BLOCK_ROWS):
 
 def _record(candidate, per_fold, criterion):
     """One row of results_ from the kept restart of each fold."""
-    covariance_type, n_components = candidate
+    family, covariance_type, n_components = candidate
     outcomes = [o for _, o in per_fold]
     nan = float("nan")
     record = {
         "n_components": n_components,
         "covariance_type": covariance_type,
+        "family": family,
         "rank": 0,
         "criterion": nan,
         "bic": nan,

@@ -314,7 +314,9 @@ def _mixture_1d(model, x, ax, colors, shown):
 def search(search, *, criterion=None, ax=None, title=None, style=None):
     """Draw a search's criterion against n_components, a line per covariance type.
 
-    The best candidate is marked with a star. With ``criterion='heldout'``
+    A search over both families (``family=['gaussian', 't']``) draws a line
+    per covariance type and family, the t family's dashed. The best
+    candidate is marked with a star. With ``criterion='heldout'``
     and K folds, error bars show the standard deviation over folds. Failed
     candidates are left out. ``style='mclust'`` draws R mclust's BIC plot:
     its BIC, 2 log L - p log n (the opposite of scikit-learn's: higher is
@@ -393,33 +395,44 @@ def search(search, *, criterion=None, ax=None, title=None, style=None):
     def value(r):
         return flip * r[criterion]
 
-    for t in types:
-        rows = sorted((r for r in records if r["covariance_type"] == t),
-                      key=lambda r: r["n_components"])
-        ks = [r["n_components"] for r in rows]
-        values = [value(r) for r in rows]
-        std = [r.get("heldout_std", 0.0) for r in rows]
-        marker = markers.get(t, "o") if style == "mclust" else "o"
-        if criterion == "heldout" and any(s > 0 for s in std):
-            ax.errorbar(ks, values, yerr=std, marker=marker, color=colors.get(t),
-                        label=t, capsize=3)
-        else:
-            ax.plot(ks, values, marker=marker, color=colors.get(t), label=t)
+    # a search over both families: a line per family and type, the t
+    # family's dashed
+    families = list(dict.fromkeys(r.get("family", "gaussian") for r in records))
+    for family in families:
+        for t in types:
+            rows = sorted((r for r in records if r["covariance_type"] == t
+                           and r.get("family", "gaussian") == family),
+                          key=lambda r: r["n_components"])
+            if not rows:
+                continue
+            ks = [r["n_components"] for r in rows]
+            values = [value(r) for r in rows]
+            std = [r.get("heldout_std", 0.0) for r in rows]
+            marker = markers.get(t, "o") if style == "mclust" else "o"
+            line = dict(marker=marker, color=colors.get(t),
+                        label=t if len(families) == 1 else f"{t}, {family}",
+                        linestyle="--" if family == "t" else "-")
+            if criterion == "heldout" and any(s > 0 for s in std):
+                ax.errorbar(ks, values, yerr=std, capsize=3, **line)
+            else:
+                ax.plot(ks, values, **line)
     sign = 1.0 if CRITERIA[criterion] else -1.0
     best = min(records, key=lambda r: sign * r[criterion])
+    of = ", t" if best.get("family", "gaussian") == "t" else ""
     ax.plot([best["n_components"]], [value(best)], marker="*", markersize=18,
             color="gold", markeredgecolor="black", linestyle="none",
-            label=f"best: {best['n_components']}, {best['covariance_type']}")
+            label=f"best: {best['n_components']}, {best['covariance_type']}{of}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("n_components")
     ax.set_ylabel("BIC (mclust's: 2 log L - p log n)" if style == "mclust"
                   else criterion_label(criterion))
-    ax.legend(title="model" if style == "mclust" else "covariance_type",
-              ncol=2 if len(types) > 7 else 1, fontsize="small")
+    ax.legend(title=("model" if style == "mclust" else "covariance_type")
+              + (", family" if len(families) > 1 else ""),
+              ncol=2 if len(types) * len(families) > 7 else 1, fontsize="small")
     if title is None:
         title = (f"{criterion.upper() if criterion != 'heldout' else 'held-out'}: "
                  f"best {count(best['n_components'], 'component')}, "
-                 f"{best['covariance_type']!r}")
+                 f"{best['covariance_type']!r}{of}")
     ax.set_title(title)
     return ax
 

@@ -20,6 +20,13 @@ from contextlib import contextmanager
 
 from .._constants import COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES, count
 from .errors import CLIError
+from .family import (
+    _check_family_options,
+    _check_saved_family,
+    _family_estimator,
+    _family_summary,
+    _is_student,
+)
 from .output import (
     _TABLE_SUFFIXES,
     Progress,
@@ -72,6 +79,8 @@ def _save_plot(path, model, data, scaling=None, search=None):
 
 def _fit(args):
     missing = args.missing == "marginalize"
+    args.family = args.family or "gaussian"
+    _check_family_options(args, missing, bayesian=args.bayesian, noise=args.noise)
     if args.bayesian and (args.dask or args.scheduler):
         raise CLIError("--bayesian does not run on dask yet: fit without --dask")
     if args.dask or args.scheduler:
@@ -84,7 +93,6 @@ def _fit(args):
     import numpy as np
 
     from .._search import GaussianMixtureSearch, criterion_label
-    from ..mixture import GaussianMixture
 
     ks = args.n_components
     types = args.covariance or (["full"] if len(ks) == 1 else list(COVARIANCE_TYPES))
@@ -131,6 +139,7 @@ def _fit(args):
         if args.bayesian or missing:
             raise CLIError("--noise does not combine with --bayesian or --missing yet")
         params["noise"] = True
+    estimator, family_params = _family_estimator(args)
     start = time.perf_counter()
     search = None
     with _data_errors(data), _init_sample_note(args.quiet):
@@ -138,7 +147,8 @@ def _fit(args):
             if is_search:
                 search = GaussianMixtureSearch(
                     ks, covariance_type=types, criterion=args.criterion, cv=args.cv,
-                    n_jobs=args.jobs or -1, **params,
+                    n_jobs=args.jobs or -1, family=args.family, **family_params,
+                    **params,
                 )
                 # a search fits in memory: a memory map as it is, an
                 # array-like read whole
@@ -152,7 +162,8 @@ def _fit(args):
                         n_components=ks[0], covariance_type=types[0],
                         weight_concentration_prior_type=args.prior, **params)
                 else:
-                    model = GaussianMixture(ks[0], covariance_type=types[0], **params)
+                    model = estimator(ks[0], covariance_type=types[0], **family_params,
+                                      **params)
                 model.fit(X, callback=progress.fit_callback(args.n_init, args.max_iter,
                                                             n_samples))
         finally:
@@ -199,6 +210,7 @@ def _fit(args):
         "feature_names": data.feature_names,
         "n_components": int(model.n_components),
         "covariance_type": model.covariance_type,
+        **_family_summary(model),
         "converged": bool(model.converged_),
         "n_iter": int(model.n_iter_),
         # the estimator's lower_bound_: GaussianMixture's a mean per row,
@@ -329,8 +341,12 @@ def _model_and_data(args):
     from ..files.estimator import scaling_of
 
     model = _load_model(args.model)
+    _check_saved_family(args, model)
     if getattr(args, "missing", None) is None:  # the policy the model was fitted with
         args.missing = "marginalize" if model._fitted_spec.missing else "error"
+    if args.missing == "marginalize" and _is_student(model):
+        raise CLIError(f"{args.model}: a t mixture (--family t) does not take missing "
+                       "values yet (--missing marginalize, impute); fill them first")
     model.set_params(nan_policy="marginalize" if args.missing == "marginalize"
                      else "raise")
     names = getattr(model, "feature_names_in_", None)
@@ -389,6 +405,7 @@ def _predict(args):
         "data": data.path,
         "n_samples": int(n),
         "n_components": int(k),
+        "family": _family_summary(model)["family"],
         "component_sizes": [int(s) for s in sizes],
         **({"noise_rows": noise_rows} if noise else {}),
         "scaled": scaling is not None,
@@ -433,6 +450,7 @@ def _score(args):
         "model": args.model,
         "data": data.path,
         "n_samples": int(n),
+        "family": _family_summary(model)["family"],
         "mean_log_likelihood": _number(total / n),
         "log_likelihood": _number(total),
         "bic": _number(criteria["bic"]),
@@ -495,7 +513,8 @@ def _impute(args):
 def _outliers(args):
     """``fastgmm outliers DATA -k K`` / ``-m MODEL``: each row's flag, density,
     decision, component and Mahalanobis distance
-    (`GaussianMixtureOutlierDetector`), window by window."""
+    (`GaussianMixtureOutlierDetector`; --family t: of a t mixture), window by
+    window."""
     import numpy as np
 
     from .._outliers import GaussianMixtureOutlierDetector
@@ -508,6 +527,8 @@ def _outliers(args):
                        "one), not both")
     if args.model is not None and args.covariance is not None:
         raise CLIError("--covariance applies to a fit (-k), not to a saved model (-m)")
+    if args.model is not None and args.backend is not None:
+        raise CLIError("--backend applies to a fit (-k), not to a saved model (-m)")
     if args.covariance is not None and len(args.covariance) != 1:
         raise CLIError("outliers fits one covariance type")
     if args.json and args.out is None:
@@ -519,14 +540,18 @@ def _outliers(args):
         if scaling is not None:
             raise CLIError(f"{args.model}: the model was fitted with --scale; "
                            "outliers does not scale the data yet")
+        t = _is_student(model)
         detector = GaussianMixtureOutlierDetector(
             model.n_components, contamination=args.contamination,
             covariance_type=model.covariance_type, random_state=args.seed,
+            family="t" if t else "gaussian", dof=model.dof if t else "component",
             nan_policy="marginalize" if missing else "raise")
         with _data_errors(data):
             detector._set_threshold(model, data.X)
     else:
         missing = args.missing == "marginalize"
+        args.family = args.family or "gaussian"
+        _check_family_options(args, missing)
         _check_rows_before_reading(args, args.n_components)
         data = _read_data(args)
         n_samples = data.X.shape[0]
@@ -539,6 +564,8 @@ def _outliers(args):
         detector = GaussianMixtureOutlierDetector(
             args.n_components, contamination=args.contamination,
             covariance_type=(args.covariance or ["full"])[0], random_state=args.seed,
+            family=args.family, dof="component" if args.dof is None else args.dof,
+            backend=args.backend or "auto",
             nan_policy="marginalize" if missing else "raise")
         with _data_errors(data), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # (convergence: said in the report)
@@ -566,7 +593,8 @@ def _outliers(args):
     finally:
         progress.close()
     report = {"data": data.path, "model": args.model, "n_samples": int(n),
-              "n_outliers": flagged, "offset": _number(detector.offset_),
+              "family": detector.family, "n_outliers": flagged,
+              "offset": _number(detector.offset_),
               "contamination": args.contamination, "out": args.out}
     if args.json:
         _print_json(report)

@@ -280,7 +280,7 @@ def fit_command(args):
     """``fastgmm fit DATA --dask`` / ``--scheduler ADDRESS``: one fit of the
     files DATA names, as one dask array, on a dask.distributed cluster."""
     from ..em import criteria as _criteria
-    from ..mixture import GaussianMixture
+    from .family import _family_estimator, _family_summary
 
     ks = args.n_components
     types = args.covariance or ["full"]
@@ -319,8 +319,9 @@ def fit_command(args):
                 X = X.map_blocks(_standardize_block, *scaling, dtype=X.dtype)
                 if persist:
                     X = X.persist()
-            model = GaussianMixture(
-                k, covariance_type=covariance_type, tol=args.tol,
+            estimator, family_params = _family_estimator(args)  # (--family, --dof)
+            model = estimator(
+                k, covariance_type=covariance_type, **family_params, tol=args.tol,
                 reg_covar=args.reg_covar, max_iter=args.max_iter,
                 init_params=args.init_params, random_state=args.seed,
                 n_init=args.n_init, backend=args.backend, n_threads=args.threads,
@@ -373,6 +374,7 @@ def fit_command(args):
         "feature_names": names,
         "n_components": k,
         "covariance_type": covariance_type,
+        **_family_summary(model),
         "converged": bool(model.converged_),
         "n_iter": int(model.n_iter_),
         "lower_bound": _number(model.lower_bound_),

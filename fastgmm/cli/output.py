@@ -341,7 +341,11 @@ SHOWN_FEATURES = 6
 def _print_model(summary, magnitudes, out):
     status = "converged" if summary["converged"] else "did not converge"
     k = summary["n_components"]
-    print(f"fitted {count(k, 'component')}, covariance "
+    t = summary.get("family") == "t"  # (a t mixture: its dof, a column below)
+    dof = summary.get("dof")
+    family = (f" (Student t, dof {dof if isinstance(dof, str) else format(dof, 'g')})"
+              if t else "")
+    print(f"fitted {count(k, 'component')}{family}, covariance "
           f"{summary['covariance_type']!r}, in {summary['fit_time']:.2f} s: "
           f"{count(summary['n_iter'], 'iteration')}, {status}", file=out)
     bayesian = summary.get("bayesian")
@@ -370,10 +374,14 @@ def _print_model(summary, magnitudes, out):
                for j in range(shown)]
     more = ", ..." if len(means[0]) > shown else ""
     weights = format_column(summary["weights"], 4)
-    print(f"{'component':>9}  {'weight':>7}  {'rows':>9}  mean", file=out)
+    dofs = format_column(summary["degrees_of_freedom"], 4) if t else None
+    width = max([3] + [len(v) for v in dofs]) if t else 0
+    print(f"{'component':>9}  {'weight':>7}  {'rows':>9}  "
+          + (f"{'dof':>{width}}  " if t else "") + "mean", file=out)
     for c, size in enumerate(summary["component_sizes"]):
         mean = ", ".join(column[c] for column in columns)
-        print(f"{c:>9}  {weights[c]:>7}  {size:>9,}  [{mean}{more}]", file=out)
+        print(f"{c:>9}  {weights[c]:>7}  {size:>9,}  "
+              + (f"{dofs[c]:>{width}}  " if t else "") + f"[{mean}{more}]", file=out)
     if "noise_weight" in summary:
         print(f"{'noise':>9}  {summary['noise_weight']:>7.4f}  "
               f"{summary['noise_rows']:>9,}  (uniform over a volume of "

@@ -1,14 +1,17 @@
 """The subcommands' arguments: `add_commands` adds ``fit``, ``predict`` and
 ``score`` to the parser of ``fastgmm.__main__``, with the parsers of their
-values (component counts, covariance lists, columns, folds).
+values (component counts, covariance lists, columns, folds, degrees of
+freedom).
 """
 
 import argparse
+import math
 
 from .._constants import (
     BACKENDS,
     COVARIANCE_TYPES,
     CRITERIA,
+    FAMILIES,
     INIT_METHODS,
     MCLUST_MODELS,
     WEIGHT_PRIOR_TYPES,
@@ -114,6 +117,21 @@ def _contamination(text):
     return value
 
 
+def _dof(text):
+    """'component', 'shared' or a number > 0 (a fixed dof) -> that (a float)."""
+    if text.strip() in ("component", "shared"):
+        return text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"expected 'component', 'shared' or a number of degrees of freedom > 0, "
+            f"got {text!r}")
+    return value
+
+
 def _columns(text):
     """'x,y' / '0,2' / '0-3,5' -> tokens, resolved against the file in `files.data`."""
     return [c.strip() for c in text.split(",") if c.strip()]
@@ -129,7 +147,8 @@ def add_commands(commands):
     fit = commands.add_parser(
         "fit", help="fit a mixture to a data file, or search the best one",
         description=(
-            "Fit a Gaussian mixture to DATA. With one number of components and "
+            "Fit a Gaussian mixture to DATA (--family t: a mixture of multivariate "
+            "t distributions). With one number of components and "
             "one covariance type, one fit; with a range or list of either "
             "(-k 1-10, --covariance full,diag), a search that ranks every "
             "candidate by --criterion, prints the table and keeps the best."
@@ -146,6 +165,14 @@ def add_commands(commands):
                           "models (EII ... VVV), a list (full,diag or VEV,EEE), "
                           "'all' (the four) or 'mclust' (its 14) (default: full "
                           "for one K, all for a range)")
+    _family_arguments(
+        fit, family_help="the components: gaussian, or t, multivariate Student t "
+                         "distributions (StudentTMixture), whose heavy tails keep "
+                         "outlying rows from dragging the components (default: "
+                         "gaussian)",
+        dof_help="with --family t, the degrees of freedom: component (estimated "
+                 "per component), shared (one estimated for all) or a number > 0 "
+                 "(fixed) (default: component)")
     fit.add_argument("--noise", action="store_true",
                      help="add a uniform noise component over the data's "
                           "hypervolume (mclust's); its rows get label -1 "
@@ -216,7 +243,7 @@ def add_commands(commands):
         plot_help="draw the mixture (beside the criterion curves for a search) "
                   "to this image (.png, .svg, .pdf); needs matplotlib "
                   "(default: no plot)")
-    fit.set_defaults(func=_command(_fit))
+    fit.set_defaults(func=_checked(fit, _command(_fit)))
 
     predict = commands.add_parser(
         "predict", help="label the rows of a data file with a saved model",
@@ -238,7 +265,8 @@ def add_commands(commands):
         plot_help="draw the saved mixture over the rows of DATA, coloured by "
                   "their predicted component, to this image (.png, .svg, "
                   ".pdf); needs matplotlib (default: no plot)")
-    predict.set_defaults(func=_command(_predict))
+    _family_arguments(predict, **_SAVED_FAMILY_HELP)
+    predict.set_defaults(func=_checked(predict, _command(_predict)))
 
     score = commands.add_parser(
         "score", help="log-likelihood of a data file under a saved model",
@@ -255,7 +283,8 @@ def add_commands(commands):
                             ".npy) (default: not written)")
     _common_arguments(score, columns_help=_MODEL_COLUMNS_HELP, plot_help=None,
                       missing_default=_MODEL_MISSING)
-    score.set_defaults(func=_command(_score))
+    _family_arguments(score, **_SAVED_FAMILY_HELP)
+    score.set_defaults(func=_checked(score, _command(_score)))
 
     impute = commands.add_parser(
         "impute", help="fill the missing values of a data file with a saved model",
@@ -275,7 +304,7 @@ def add_commands(commands):
     impute.set_defaults(func=_command(_impute))
 
     outliers = commands.add_parser(
-        "outliers", help="flag the rows of low density under a Gaussian mixture",
+        "outliers", help="flag the rows of low density under a Gaussian (or t) mixture",
         description=(
             "Fit a mixture to DATA (-k) or take a saved one (-m), set the "
             "threshold on the log-density from DATA's rows (the --contamination "
@@ -302,16 +331,27 @@ def add_commands(commands):
     outliers.add_argument("--covariance", type=_covariances, default=None,
                           metavar="TYPE", help="with -k: the covariance type or "
                           "mclust model (default: full)")
+    _family_arguments(
+        outliers, family_help="with -k: the components, gaussian or t (multivariate "
+                              "Student t, StudentTMixture) (default: gaussian); with "
+                              "-m: the family the saved model must be (default: the "
+                              "model file's)",
+        dof_help="with --family t: the degrees of freedom, component, shared or a "
+                 "number > 0 (fixed) (default: component); with -m, the dof the "
+                 "model must have been fitted with")
     outliers.add_argument("--seed", type=int, default=0,
                           help="with -k: the random seed of the fit (default: "
                                "%(default)s)")
+    outliers.add_argument("--backend", default=None, choices=list(BACKENDS),
+                          help="with -k: the compiled kernels of the fit; auto picks "
+                               "per workload (default: auto)")
     outliers.add_argument("-o", "--out", metavar="FILE",
                           help="output file (.csv, .tsv or .npy: the flags only) "
                                "(default: CSV on standard output)")
     _common_arguments(outliers, columns_help=_MODEL_COLUMNS_HELP, plot_help=None,
                       missing_default="with -m, " + _MODEL_MISSING + "; with -k, "
                                       "error")
-    outliers.set_defaults(func=_command(_outliers))
+    outliers.set_defaults(func=_checked(outliers, _command(_outliers)))
 
 
 _MODEL_COLUMNS_HELP = (
@@ -320,6 +360,35 @@ _MODEL_COLUMNS_HELP = (
     "(default: the model's feature names when it has them and the file too, "
     "else all columns less a leading row-index column)"
 )
+
+
+#: --family and --dof of a command that reads a saved model: checks of it.
+_SAVED_FAMILY_HELP = dict(
+    family_help="the family the saved model must be, gaussian or t (an error if it "
+                "is not) (default: the model file's)",
+    dof_help="with --family t, the dof the saved model must have been fitted with: "
+             "component, shared or a number (default: the model file's)")
+
+
+def _family_arguments(parser, family_help, dof_help):
+    """--family and --dof (a fit's default family, 'gaussian', is the
+    command's to set: None here, so that a saved model's is known unset)."""
+    parser.add_argument("--family", choices=list(FAMILIES), default=None,
+                        help=family_help)
+    parser.add_argument("--dof", type=_dof, default=None, metavar="DOF", help=dof_help)
+
+
+def _checked(parser, run):
+    """``run`` after the checks that tie options together where argparse
+    cannot: --dof applies to --family t only (an argument error: its line
+    and a pointer to --help, exit code 2)."""
+    def checked(args):
+        if args.dof is not None and args.family != "t":
+            parser.error("argument --dof: applies to --family t only")
+        return run(args)
+
+    checked.__name__ = run.__name__
+    return checked
 
 
 #: --missing's default for a command that reads a saved model.

@@ -1,7 +1,8 @@
 """A fitted mixture <-> the plain arrays and metadata of its model file.
 
-`save` writes a GaussianMixture or a BayesianGaussianMixture (its posterior
-and priors besides; `files.model` gives its file another format name)
+`save` writes a GaussianMixture, a BayesianGaussianMixture (its posterior
+and priors besides) or a StudentTMixture (its degrees of freedom besides;
+`files.model` gives each of the last two its own format name)
 through `files.model`'s functions; `fastgmm._persist.load` builds the
 estimator back with `_load_bayesian` and the names here. Neither this module
 nor `files.model` imports an estimator: `files.model` knows nothing of the
@@ -94,8 +95,14 @@ def save(model, path):
     if scaling is not None:
         arrays["scaling_mean"], arrays["scaling_scale"] = scaling
         metadata["scaling"] = {"method": _io.SCALING_METHOD}
+    param_arrays = [name for name in _io.PARAM_ARRAYS if "param_" + name in arrays]
+    if param_arrays:
+        metadata["param_arrays"] = param_arrays
     if _is_bayesian(model):
         _save_bayesian(model, arrays, metadata)
+    if _is_student(model):  # its dof_ and the dof they were fitted with
+        arrays["dof_"] = np.asarray(model.dof_)
+        metadata["student"] = {"dof": _json_param(model.dof)}
     if model._fitted_spec.noise:  # a noise component (noise=True)
         metadata["noise"] = {name: float(getattr(model, name)) for name in NOISE_FIELDS}
     state = getattr(model, "_stepwise_state", None)
@@ -111,6 +118,11 @@ def _is_bayesian(model):
     """Whether ``model`` is a BayesianGaussianMixture (by its parameters: this
     module imports no estimator)."""
     return "weight_concentration_prior_type" in model.get_params(deep=False)
+
+
+def _is_student(model):
+    """Whether ``model`` is a StudentTMixture (by its parameters)."""
+    return "dof_init" in model.get_params(deep=False)
 
 
 def _save_bayesian(model, arrays, metadata):

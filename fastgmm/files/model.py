@@ -21,6 +21,13 @@ priors), the arrays of its posterior and priors (`BAYESIAN_ARRAYS`), and its
 array-valued constructor parameters as ``param_mean_prior`` and
 ``param_covariance_prior`` (listed in ``"param_arrays"``).
 
+A StudentTMixture's file has the format name ``fastgmm.StudentTMixture`` (a
+fastgmm that does not know it refuses it, as it refuses a Bayesian
+mixture's), a ``"student"`` metadata entry (``{"dof": ...}``, the ``dof`` it
+was fitted with: 'component', 'shared' or the fixed number), the array
+``dof_`` (`STUDENT_ARRAYS`, in the parameters' dtype) and, when ``dof_init``
+is an array, ``param_dof_init`` (listed in ``"param_arrays"``).
+
 `read_model_file` validates everything it returns (`files.schema`: the names
 of a file's entries and their checks): a file that does not hold a
 consistent, usable mixture raises ValueError saying what is wrong.
@@ -54,6 +61,8 @@ from .schema import (  # (the names of a file's entries, for its callers too)
     SCALING_ARRAYS,
     SCALING_METHOD,
     STEPWISE_ARRAYS,
+    STUDENT_ARRAYS,
+    STUDENT_FORMAT_NAME,
     _is_int,
     problem as _problem,
 )
@@ -61,7 +70,8 @@ from .schema import (  # (the names of a file's entries, for its callers too)
 __all__ = ["write_model_file", "read_model_file", "model_path", "not_ours", "damaged",
            "FORMAT_NAME", "BAYESIAN_FORMAT_NAME", "FORMAT_VERSION", "METADATA_KEY",
            "PARAMETER_ARRAYS", "INIT_ARRAYS", "SCALING_ARRAYS", "BAYESIAN_ARRAYS",
-           "PARAM_ARRAYS", "SCALING_METHOD", "STEPWISE_ARRAYS", "_METADATA_KEY",
+           "PARAM_ARRAYS", "SCALING_METHOD", "STEPWISE_ARRAYS", "STUDENT_FORMAT_NAME",
+           "STUDENT_ARRAYS", "_METADATA_KEY",
            "_PARAMETER_ARRAYS", "_INIT_ARRAYS"]
 
 def write_model_file(path, arrays, metadata):
@@ -75,16 +85,18 @@ def write_model_file(path, arrays, metadata):
     arrays : dict of str -> ndarray
         The parameter arrays (`PARAMETER_ARRAYS`), ``lower_bounds_``, and the
         optional ``init_*`` and ``scaling_*`` arrays; for a Bayesian mixture
-        also `BAYESIAN_ARRAYS` and the ``param_*`` arrays.
+        also `BAYESIAN_ARRAYS`; for a t mixture `STUDENT_ARRAYS`; the
+        ``param_*`` arrays.
     metadata : dict
         JSON-serializable: ``covariance_type``, ``dtype``, ``n_components``,
         ``n_features``, ``feature_names``, ``params``, ``init_arrays``,
         ``converged_``, ``n_iter_``, ``lower_bound_`` (a float) and optionally
         ``scaling``; for a Bayesian mixture ``bayesian`` (a dict:
         ``weight_concentration_prior_type``, ``weight_concentration_prior_``,
-        ``mean_precision_prior_``, ``degrees_of_freedom_prior_``) and
-        ``param_arrays``. The format name and version and the fastgmm version
-        are added here.
+        ``mean_precision_prior_``, ``degrees_of_freedom_prior_``); for a t
+        mixture ``student`` (``{"dof": ...}``); ``param_arrays`` when there
+        are ``param_*`` arrays. The format name and version and the fastgmm
+        version are added here.
 
     Raises
     ------
@@ -97,7 +109,10 @@ def write_model_file(path, arrays, metadata):
     metadata = dict(metadata)
     lower_bound = float(metadata["lower_bound_"])
     metadata.update(
-        format=BAYESIAN_FORMAT_NAME if "bayesian" in metadata else FORMAT_NAME,
+        # (an entry None, as `read_model_file` returns it: not there)
+        format=(BAYESIAN_FORMAT_NAME if metadata.get("bayesian") is not None
+                else STUDENT_FORMAT_NAME if metadata.get("student") is not None
+                else FORMAT_NAME),
         format_version=FORMAT_VERSION, fastgmm_version=__version__,
         # repr of a float round-trips exactly; -inf (max_iter=0) as a string
         lower_bound_=repr(lower_bound),
@@ -171,7 +186,7 @@ def _read_metadata(path, arrays):
     except json.JSONDecodeError as exc:
         raise damaged(path, f"the metadata is not valid JSON ({exc})") from None
     if not isinstance(metadata, dict) or metadata.get("format") not in (
-        FORMAT_NAME, BAYESIAN_FORMAT_NAME
+        FORMAT_NAME, BAYESIAN_FORMAT_NAME, STUDENT_FORMAT_NAME
     ):
         raise not_ours(path, "unknown format")
     version = metadata.get("format_version")
@@ -204,7 +219,8 @@ def read_model_file(path):
     metadata : dict
         As written by `write_model_file`, with ``lower_bound_`` a float,
         ``params`` a dict, ``scaling`` None for a file without scaling and
-        ``bayesian`` None for a GaussianMixture's file.
+        ``bayesian`` None unless it is a Bayesian mixture's file, ``student``
+        None unless it is a t mixture's.
 
     Raises
     ------
@@ -225,6 +241,7 @@ def read_model_file(path):
     metadata["params"] = dict(metadata.get("params") or {})
     metadata.setdefault("scaling", None)
     metadata.setdefault("bayesian", None)
+    metadata.setdefault("student", None)
     arrays["lower_bounds_"] = np.asarray(
         arrays.get("lower_bounds_", np.empty(0)), dtype=np.float64).ravel()
     return arrays, metadata

@@ -23,6 +23,11 @@ FORMAT_NAME = "fastgmm.GaussianMixture"
 BAYESIAN_FORMAT_NAME = "fastgmm.BayesianGaussianMixture"
 
 
+#: A StudentTMixture's file: another name, so that a fastgmm that does not know
+#: it refuses it rather than read a Gaussian mixture of its arrays.
+STUDENT_FORMAT_NAME = "fastgmm.StudentTMixture"
+
+
 #: Bump when a change makes files unreadable by older fastgmm versions.
 FORMAT_VERSION = 1
 
@@ -55,8 +60,14 @@ BAYESIAN_ARRAYS = ("weight_concentration_", "mean_precision_", "degrees_of_freed
                    "mean_prior_", "covariance_prior_")
 
 
-#: Its constructor parameters that may be arrays (``param_`` + name in a file).
-PARAM_ARRAYS = ("mean_prior", "covariance_prior")
+#: A StudentTMixture's degrees of freedom (in the file's dtype, as its
+#: parameter arrays).
+STUDENT_ARRAYS = ("dof_",)
+
+
+#: The constructor parameters that may be arrays (``param_`` + name in a file):
+#: a BayesianGaussianMixture's priors, a StudentTMixture's ``dof_init``.
+PARAM_ARRAYS = ("mean_prior", "covariance_prior", "dof_init")
 
 
 #: The one scaling method a file can describe: x -> (x - mean) / scale.
@@ -143,7 +154,9 @@ def problem(arrays, metadata):
             or _check_lower_bounds(arrays)
             or _check_init_arrays(arrays, metadata)
             or _check_scaling(arrays, metadata, d)
+            or _check_param_arrays(arrays, metadata)
             or _check_bayesian(arrays, metadata, k, d)
+            or _check_student(arrays, metadata, k, dtype)
             or _check_stepwise(arrays, metadata, k, d, covariance_type))
 
 
@@ -231,6 +244,8 @@ def _check_noise(noise, metadata):
         return "a noise component in a model whose parameters have noise=False"
     if metadata.get("bayesian") is not None:
         return "a noise component in a Bayesian mixture"
+    if metadata.get("student") is not None:
+        return "a noise component in a t mixture"
     return None
 
 
@@ -425,6 +440,12 @@ def _check_bayesian(arrays, metadata, n_components, n_features):
     if not np.allclose(stored, weights, rtol=_RTOL[arrays["weights_"].dtype],
                        atol=_SUM_ATOL[arrays["weights_"].dtype]):
         return "weights_ are not the expected weights of weight_concentration_"
+    return None
+
+
+def _check_param_arrays(arrays, metadata):
+    """The array-valued constructor parameters (`PARAM_ARRAYS`) a file lists:
+    present and finite numbers (the estimator checks their shapes)."""
     names = metadata.get("param_arrays") or []
     if not isinstance(names, list) or not all(n in PARAM_ARRAYS for n in names):
         return f"unknown array parameters {names!r}"
@@ -434,4 +455,42 @@ def _check_bayesian(arrays, metadata, n_components, n_features):
             return f"the array param_{name} is missing"
         if a.dtype.kind not in "biuf" or not np.all(np.isfinite(a)):
             return f"param_{name} does not hold finite numbers"
+    return None
+
+
+def _check_student(arrays, metadata, n_components, dtype):
+    """A t mixture's degrees of freedom: present exactly in a file of its
+    format, with its ``"student"`` entry (``{"dof": the dof it was fitted
+    with}``: 'component', 'shared' or a number > 0, fixed), as the ``dof``
+    parameter says; ``dof_`` of shape (k,) in the file's dtype, finite and
+    > 0, all equal for 'shared', the fixed number for a number."""
+    student = metadata.get("student")
+    if metadata.get("format") != STUDENT_FORMAT_NAME:
+        present = [n for n in STUDENT_ARRAYS if n in arrays]
+        if student is not None or present:
+            return "a Gaussian mixture's file with a t mixture's entries"
+        return None
+    if not isinstance(student, dict):
+        return "no 'student' entry in a t mixture's metadata"
+    dof = student.get("dof")
+    fixed = _is_number(dof)
+    if not (dof in ("component", "shared")
+            or fixed and math.isfinite(dof) and dof > 0):
+        return f"the t mixture's dof is {dof!r}, not 'component', 'shared' or a number > 0"
+    params = metadata.get("params") or {}
+    if "dof" in params and params["dof"] != dof:
+        return (f"the parameter dof is {params['dof']!r} but dof_ were fitted with "
+                f"dof={dof!r}")
+    a = arrays.get("dof_")
+    if a is None:
+        return "the array dof_ is missing"
+    if a.shape != (n_components,) or a.dtype != dtype:
+        return (f"dof_ has shape {a.shape} and dtype {a.dtype}, expected "
+                f"({n_components},) and {dtype}")
+    if not np.all(np.isfinite(a)) or np.any(a <= 0):
+        return "dof_ must be positive and finite"
+    if dof == "shared" and np.any(a != a[0]):
+        return "dof_ are not one value, as dof='shared' fits"
+    if fixed and not np.allclose(a.astype(np.float64), dof, rtol=_RTOL[dtype], atol=0):
+        return f"dof_ are not the fixed dof={dof!r}"
     return None
