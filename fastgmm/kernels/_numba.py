@@ -167,46 +167,91 @@ def log_at_least_one(x):
     return e_double * _LN2 + s * (q0 + (q1 + q2 * z4) * z4)
 
 
-_BIG_T = 2.0**60  # from here on, log1p(t) = log(t) to far below an ulp
+#: t from here on takes log1p_scaled's long form, log(delta) + log(1/nu) (t
+#: may overflow; log1p_small's steps are exact up to 2^1022)
+_BIG_T = 2.0**1000
+# fdlibm's minimax coefficients of log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)),
+# s = f / (2 + f) (error below 2^-58.45 for m = 1 + f in [sqrt(2)/2, sqrt(2)))
+_LG1, _LG2, _LG3, _LG4 = (6.666666666666735130e-01, 3.999999999940941908e-01,
+                          2.857142874366239149e-01, 2.222219843214978396e-01)
+_LG5, _LG6, _LG7 = (1.818357216161805012e-01, 1.531383769920937332e-01,
+                    1.479819860511658591e-01)
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
 
 
 @njit(inline="always", **_JIT)
-def log1p_scaled(delta, inv_nu, log_inv_nu):
-    """(log1p(t), 1 / (1 + t)) for t = delta * inv_nu, delta >= 0 (inf: (inf,
-    0)); ``log_inv_nu`` = log(inv_nu). No libm call: loops over it vectorize.
+def _log_reduced(e_double, f, s):
+    """e ln2 + log(1 + f) for 1 + f in [sqrt(2)/2, sqrt(2)), s = f / (2 + f)."""
+    z = s * s
+    w = z * z
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    hfsq = 0.5 * f * f
+    return e_double * _LN2_HI - ((hfsq - (s * (hfsq + (t1 + t2))
+                                          + e_double * _LN2_LO)) - f)
 
-    The method of `log_at_least_one` on y = 1 + t = 2^e m, with f = m - 1
-    taken from t itself, f = t 2^-e + (2^-e - 1) (t when e = 0): exact, so the
-    rounding of y does not enter (and reassociation, which could fold
-    (1 + t) - 1 to t, finds nothing to fold: 2^-e comes from y's bits). For
-    t >= 2^60 (where t may overflow) it is log(delta) + log(inv_nu), the same
-    steps on delta.
-    """
-    t = delta * inv_nu
+
+@njit(inline="always", **_JIT)
+def _pow2_neg(e):
+    """2^-e, for -1022 <= -e <= 1023."""
+    return _bits_f64(((1023 - e) & 0x7FF) << 52)
+
+
+@njit(inline="always", **_JIT)
+def log1p_small(t):
+    """(log1p(t), 1 / (1 + t)) for 0 <= t <= 2^1000 (`log1p_scaled`'s steps
+    there, the same bits)."""
     y = 1.0 + t
-    r = 1.0 / y
-    big = t > _BIG_T
-    v = delta if big else y
-    bits = _f64_bits(v)
+    bits = _f64_bits(y)
     e = (bits >> 52) - 1023
     m = _bits_f64((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)
-    high = m > _SQRT2
-    m = m * 0.5 if high else m
-    e = e + 1 if high else e
-    a = _bits_f64(((1023 - e) & 0x7FF) << 52)  # 2^-e (0 <= e <= 61 when not big)
-    f_t = t if e == 0 else t * a + (a - 1.0)
-    f = m - 1.0 if big else f_t
-    e_double = float(e)
-    s = f / (2.0 + f)
-    z = s * s
-    z2 = z * z
-    z4 = z2 * z2
-    q0 = (_A0 + _A1 * z) + (_A2 + _A3 * z) * z2
-    q1 = (_A4 + _A5 * z) + (_A6 + _A7 * z) * z2
-    q2 = (_A8 + _A9 * z) + (_A10 + _A11 * z) * z2
-    shift = log_inv_nu if big else 0.0
-    log1p = (e_double * _LN2 + s * (q0 + (q1 + q2 * z4) * z4)) + shift
-    return (log1p if v < np.inf else np.inf), r
+    e = e + 1 if m > _SQRT2 else e
+    a = _pow2_neg(e)  # 0 <= e <= 1001: normal
+    # (t itself when e = 0: reassociation may compute the other form as
+    # (t a + a) - 1, which loses t's digits; log1p(t) ~ t needs them)
+    f = t if e == 0 else t * a + (a - 1.0)
+    two_f = 2.0 + f
+    rec = 1.0 / (two_f * y)
+    return _log_reduced(float(e), f, f * (y * rec)), two_f * rec
+
+
+@njit(inline="always", **_JIT)
+def log1p_scaled(delta, nu, inv_nu, log_inv_nu):
+    """(log1p(t), 1 / (1 + t)) for t = delta * inv_nu, delta >= 0 (inf: (inf,
+    0)); ``inv_nu`` = 1/nu, ``log_inv_nu`` = log(inv_nu). No libm call and
+    one division: loops over it vectorize. The steps of _exp.h's
+    ``fastgmm_log1p_scaled``.
+
+    For t <= 2^1000, on y = 1 + t = 2^e m, m in [sqrt(2)/2, sqrt(2)), f = m - 1
+    is taken from t itself, f = t 2^-e + (2^-e - 1) (exact; t when e = 0), so
+    the rounding of y does not enter (and reassociation, which could fold
+    (1 + t) - 1 to t, finds nothing to fold: 2^-e comes from y's bits). Past
+    2^1000 (where t may overflow) it is log(delta) + log(inv_nu), the same
+    steps on delta = 2^e m, and 1 / (1 + t) = nu 2^-e / m to within 2^-1000. The
+    series' s = f / (2 + f) and 1/y (1/m) come from one reciprocal,
+    1 / ((2 + f) y), and fdlibm's minimax polynomial does the rest.
+    """
+    t = delta * inv_nu
+    big = t > _BIG_T
+    finite = delta < np.inf
+    small, g_small = log1p_small(_BIG_T if big else t)
+    # t > 2^60: delta = 2^eb mb
+    db = delta if finite else 1.0
+    bits_b = _f64_bits(db)
+    eb = (bits_b >> 52) - 1023
+    mb = _bits_f64((bits_b & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)
+    high = mb > _SQRT2
+    mb = mb * 0.5 if high else mb
+    eb = eb + 1 if high else eb
+    fb = mb - 1.0
+    two_fb = 2.0 + fb
+    rec_b = 1.0 / (two_fb * mb)
+    e1 = eb >> 1  # 2^-eb = 2^-e1 2^-(eb - e1), both normal for eb <= 1025
+    g_big = ((nu * (two_fb * rec_b)) * _pow2_neg(e1)) * _pow2_neg(eb - e1)
+    big_value = _log_reduced(float(eb), fb, fb * (mb * rec_b)) + log_inv_nu
+    log1p = big_value if big else small
+    g = g_big if big else g_small
+    return (log1p if finite else np.inf), (g if finite else 0.0)
 
 
 # --- the Student-t pass's steps of a tile (docs/design.md, "The Student-t pass") --
@@ -219,22 +264,43 @@ def _student_logp(logp, nb, c, dof, n_features, u, logu):
     d) / (nu_k + delta_kb) and logu[k, b] = log u (both skipped when u is
     empty: the posterior)."""
     want_u = u.shape[0] > 0
+    saved = np.empty(nb)
     for k in range(logp.shape[0]):
         nu = dof[k]
         inv_nu = 1.0 / nu
         log_inv_nu = -math.log(nu)
         h = 0.5 * (nu + n_features)
-        nd = nu + n_features
+        scale = (nu + n_features) * inv_nu  # u = (nu + d) / nu / (1 + t)
         lq = math.log1p(n_features * inv_nu)
         ck = c[k]
+        # every tile runs the same loop on every row (log1p_small); a tile
+        # with a row past _BIG_T then computes those rows again by the long
+        # form, from a copy of their deltas (a row's bits do not depend on
+        # the other rows of its tile)
+        any_big = False
+        for b in range(nb):  # (the t below; NaN: not big)
+            any_big |= (-2.0 * logp[k, b]) * inv_nu > _BIG_T
+        if any_big:
+            saved[:nb] = logp[k, :nb]
         for b in range(nb):
             delta = -2.0 * logp[k, b]
             delta = delta if delta > 0.0 else 0.0
-            l1p, _ = log1p_scaled(delta, inv_nu, log_inv_nu)
+            l1p, g = log1p_small(delta * inv_nu)
             logp[k, b] = ck - h * l1p
             if want_u:
-                u[k, b] = nd / (nu + delta)
+                u[k, b] = scale * g
                 logu[k, b] = lq - l1p
+        if not any_big:
+            continue
+        for b in range(nb):
+            delta = -2.0 * saved[b]
+            delta = delta if delta > 0.0 else 0.0
+            if delta * inv_nu > _BIG_T:
+                l1p, g = log1p_scaled(delta, nu, inv_nu, log_inv_nu)
+                logp[k, b] = ck - h * l1p
+                if want_u:
+                    u[k, b] = scale * g
+                    logu[k, b] = lq - l1p
 
 
 @njit(**_JIT)

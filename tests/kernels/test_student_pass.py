@@ -308,8 +308,8 @@ def _ulps(got, want):
 def test_cython_log1p_scaled_matches_log1p(nu):
     """_exp.h's log1p(delta / nu), as the t pass calls it, against log1p in
     long double over t = delta / nu from 1e-300 to 1e300 (and the edges: 0,
-    2^60 where it switches to log(delta) + log(1/nu), inf): within 4 ulps;
-    past 2^60 within 4 ulps of the larger of log(delta) and log(nu), whose
+    2^1000 where it switches to log(delta) + log(1/nu), inf): within 4 ulps;
+    past 2^1000 within 4 ulps of the larger of log(delta) and log(nu), whose
     difference it is (for nu far below 1 the result has cancelled there:
     nu = 1e-300 loses up to 18 ulps of a result of 40)."""
     tiles = _cython().drivers._tiles
@@ -317,7 +317,7 @@ def test_cython_log1p_scaled_matches_log1p(nu):
         np.logspace(-300, 300, 20001),
         np.linspace(0.0, 4.0, 4001),
         np.array([np.sqrt(2) - 1, np.sqrt(2), 2 * np.sqrt(2) - 1]),
-        (np.ldexp(1.0, np.arange(-60, 70))[:, None]
+        (np.ldexp(1.0, np.concatenate([np.arange(-60, 70), np.arange(990, 1023)]))[:, None]
          * np.array([1 - 1e-16, 1.0, 1 + 2e-16])).ravel(),
     ])
     inv_nu = 1.0 / nu
@@ -325,10 +325,18 @@ def test_cython_log1p_scaled_matches_log1p(nu):
         delta = t * nu
     delta = delta[np.isfinite(delta)]
     got = np.empty_like(delta)
-    tiles._log1p_scaled(delta, nu, got)
+    ratio = np.empty_like(delta)
+    tiles._log1p_scaled(delta, nu, got, ratio)
     want = np.log1p(delta.astype(np.longdouble) * np.longdouble(inv_nu))
+    # 1 / (1 + t), from the same reciprocal: within a few ulps (a subnormal
+    # one within a few of the smallest normal's)
+    want_ratio = (1 / (1 + delta.astype(np.longdouble) * np.longdouble(inv_nu)))
+    ratio_ulps = (np.abs(ratio - want_ratio)
+                  / np.spacing(np.maximum(np.abs(want_ratio.astype(np.float64)),
+                                          np.finfo(np.float64).tiny)))
+    assert ratio_ulps.max() <= 4, (delta[np.argmax(ratio_ulps)], ratio_ulps.max())
     scale = np.abs(want.astype(np.float64))
-    big = delta * inv_nu > 2.0**60
+    big = delta * inv_nu > 2.0**1000
     with np.errstate(divide="ignore"):
         scale[big] = np.maximum(scale[big], np.maximum(np.abs(np.log(delta[big])),
                                                        abs(np.log(nu))))
@@ -336,5 +344,37 @@ def test_cython_log1p_scaled_matches_log1p(nu):
     assert ulps.max() <= 4, (delta[np.argmax(ulps)], ulps.max())
     edge = np.array([0.0, np.inf])
     out = np.empty(2)
-    tiles._log1p_scaled(edge, nu, out)
+    ratio = np.empty(2)
+    tiles._log1p_scaled(edge, nu, out, ratio)
     assert_array_equal(out, [0.0, np.inf])
+    assert_array_equal(ratio, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("d, k", [(3, 3), (8, 4), (20, 3)])
+def test_a_far_row_does_not_change_its_tiles_other_rows(backend, covariance_type, d, k):
+    """A tile with a row past t = 2^1000 computes that row again by the long
+    form of log1p (log(delta) + log(1/nu)): the other rows' log p and the
+    statistics are the same bits either way (a row's bits do not depend on
+    the other rows of its tile)."""
+    b = _backend(backend)
+    X, _, c, means, U, dof = _problem(covariance_type, d, k, np.float64, False,
+                                      n=512, seed=7)
+    far = X.copy()
+    far[5] = 1e152  # delta finite, delta / nu past 2^1000 for every component
+    raws = []
+    for data in (X, far):
+        raw = np.empty((512, k))
+        b.log_prob(data, c, means, U, covariance_type, raw, dof=dof)
+        raws.append(raw)
+    assert np.all(np.isfinite(raws[1][5])) and np.all(raws[1][5] < raws[0][5])
+    keep = np.arange(512) != 5
+    assert_array_equal(raws[1][keep], raws[0][keep])
+    # the pass: the far row weighed 0, so only the tile's path differs
+    w = np.ones(512)
+    w[5] = 0.0
+    stats = [_run(b, data, w, c, means, U, covariance_type, dof) for data in (X, far)]
+    for name in ("nk", "s1", "s2", "nr", "tlu", "ll"):
+        assert_array_equal(np.asarray(getattr(stats[1], name)),
+                           np.asarray(getattr(stats[0], name)), err_msg=name)

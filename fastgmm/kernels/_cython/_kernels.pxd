@@ -8,8 +8,10 @@
 cdef extern from "_exp.h" nogil:
     double exp_nonpositive "fastgmm_exp_nonpositive"(double x)
     double log_at_least_one "fastgmm_log_at_least_one"(double x)
-    double log1p_scaled "fastgmm_log1p_scaled"(double delta, double inv_nu,
-                                               double log_inv_nu)
+    double log1p_scaled "fastgmm_log1p_scaled"(double delta, double nu, double inv_nu,
+                                               double log_inv_nu, double* g)
+    double log1p_small "fastgmm_log1p_small"(double t, double* g)
+    double BIG_T "FASTGMM_BIG_T"
     int FASTGMM_OPENMP
     int fastgmm_max_threads()
 

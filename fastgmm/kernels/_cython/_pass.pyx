@@ -128,7 +128,7 @@ cdef double _range_full_blas(const floating* X, Py_ssize_t d, Py_ssize_t K,
         _load_weights(w, weighted, s, nb, wt)
         _logp_full_blas(X, d, K, w, weighted, s, nb, cq, means_x, U_x, logp, y)
         if dof != NULL:
-            _student_logp(logp, K, nb, d, c, dof, u, logu)
+            _student_logp(logp, K, nb, d, c, dof, u, logu, True)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         if dof != NULL:
             _student_weights(logp, K, nb, u, logu, nr, tlu)
@@ -366,7 +366,7 @@ cdef double _range_diag_gemm(const floating* X, Py_ssize_t d, Py_ssize_t K,
         _logp_diag_gemm(<floating*> m.qt, nb, d, K, <floating*> m.bmat, m.cst, logp,
                         <floating*> m.lx)
         if dof != NULL:
-            _student_logp(logp, K, nb, d, c, dof, u, logu)
+            _student_logp(logp, K, nb, d, c, dof, u, logu, True)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         if dof != NULL:
             _student_weights(logp, K, nb, u, logu, nr, tlu)

@@ -156,7 +156,7 @@ cdef void _posterior_range(const floating* X, Py_ssize_t d, Py_ssize_t K,
             else:
                 _logp_diag(xt, nb, d, K, cq, means, U, logp)
         if dof != NULL:
-            _student_logp(logp, K, nb, d, c, dof, NULL, NULL)
+            _student_logp(logp, K, nb, d, c, dof, NULL, NULL, False)
         _posterior_tile(logp, K, nb, s, raw, log_norm, resp, labels, top, total, y)
         s += TILE
     free(xt)

@@ -40,7 +40,7 @@ cdef double* _student_zeros(const double* dof, Py_ssize_t K) noexcept nogil
 cdef double* _student_buffer(const double* dof, Py_ssize_t K) noexcept nogil
 cdef void _student_logp(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t d,
                         const double* c, const double* dof, double* u,
-                        double* logu) noexcept nogil
+                        double* logu, bint keep) noexcept nogil
 cdef void _student_weights(double* wr, Py_ssize_t K, Py_ssize_t nb, const double* u,
                            const double* logu, double* nr,
                            double* tlu) noexcept nogil

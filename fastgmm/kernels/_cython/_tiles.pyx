@@ -22,6 +22,7 @@ float64.
 
 from libc.math cimport log, log1p
 from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy
 
 from ._kernels cimport *
 
@@ -61,16 +62,18 @@ def max_threads():
     return fastgmm_max_threads()
 
 
-def _log1p_scaled(const double[::1] delta, double nu, double[::1] out):
-    """out[i] = log1p(delta[i] / nu) by _exp.h's ``fastgmm_log1p_scaled``, as
-    the Student-t pass calls it (inv_nu = 1/nu, log_inv_nu = -log(nu)): for
-    the tests, not a driver (not in ``__all__``)."""
+def _log1p_scaled(const double[::1] delta, double nu, double[::1] out,
+                  double[::1] ratio):
+    """out[i] = log1p(delta[i] / nu) and ratio[i] = 1 / (1 + delta[i] / nu) by
+    _exp.h's ``fastgmm_log1p_scaled``, as the Student-t pass calls it (inv_nu
+    = 1/nu, log_inv_nu = -log(nu)): for the tests, not a driver (not in
+    ``__all__``)."""
     cdef Py_ssize_t i
     cdef double inv_nu = 1.0 / nu, log_inv_nu = -log(nu)
-    if out.shape[0] != delta.shape[0]:
-        raise ValueError("out must have the shape of delta")
+    if out.shape[0] != delta.shape[0] or ratio.shape[0] != delta.shape[0]:
+        raise ValueError("out and ratio must have the shape of delta")
     for i in range(delta.shape[0]):
-        out[i] = log1p_scaled(delta[i], inv_nu, log_inv_nu)
+        out[i] = log1p_scaled(delta[i], nu, inv_nu, log_inv_nu, &ratio[i])
 
 
 # --- tile steps shared by every covariance type ------------------------------------
@@ -413,22 +416,32 @@ cdef double* _student_zeros(const double* dof, Py_ssize_t K) noexcept nogil:
 
 
 cdef double* _student_buffer(const double* dof, Py_ssize_t K) noexcept nogil:
-    """A K x TILE buffer for u or log u when ``dof`` is not NULL (else NULL)."""
+    """A K x TILE buffer for u or log u when ``dof`` is not NULL (else NULL;
+    zeros: `_student_logp` reads it before a tile has set it)."""
     if dof == NULL:
         return NULL
-    return <double*> malloc(K * TILE * sizeof(double))
+    return <double*> calloc(K * TILE, sizeof(double))
 
 
 cdef void _student_logp(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t d,
                         const double* c, const double* dof, double* u,
-                        double* logu) noexcept nogil:
+                        double* logu, bint keep) noexcept nogil:
     """log p[k, b] = -delta_kb / 2 -> c_k - (nu_k + d)/2 log1p(delta_kb / nu_k);
-    u[k, b] = (nu_k + d) / (nu_k + delta_kb), logu[k, b] = log u (when u is
-    not NULL: the posterior needs neither). For b < `_whole` (nb) (the rows
-    past nb are first set to delta = 0): every row through the same vector
-    code; log1p_scaled is _exp.h's, not libm's."""
+    with ``keep``, u[k, b] = (nu_k + d) / (nu_k + delta_kb) and logu[k, b] =
+    log u (K x TILE buffers; without, the posterior's, neither: u and logu
+    may be NULL). For b < `_whole` (nb) (the rows past nb are first set to
+    delta = 0): every row through the same vector code, no libm call.
+
+    So that a row's bits do not depend on the other rows of its tile, every
+    tile runs the same loop on every row, `log1p_small` (exact steps up to
+    t = 2^1022); a tile with a row past `BIG_T` (2^1000, where t may
+    overflow) then computes those rows again by the long form,
+    log(delta) + log(1/nu) (`log1p_scaled`), from a copy of their deltas,
+    and writes over theirs alone."""
     cdef Py_ssize_t k, b
-    cdef double nu, inv_nu, log_inv_nu, h, nd, lq, ck, delta, l1p
+    cdef double nu, inv_nu, log_inv_nu, h, scale, lq, ck, delta, l1p, g
+    cdef int any_big
+    cdef double saved[TILE]
     cdef double* row
     cdef double* uk
     cdef double* lk
@@ -438,25 +451,41 @@ cdef void _student_logp(double* logp, Py_ssize_t K, Py_ssize_t nb, Py_ssize_t d,
         inv_nu = 1.0 / nu
         log_inv_nu = -log(nu)
         h = 0.5 * (nu + <double> d)
-        nd = nu + <double> d
+        scale = (nu + <double> d) * inv_nu  # u = (nu + d) / nu / (1 + t)
         lq = log1p(<double> d * inv_nu)
         ck = c[k]
         row = logp + k * TILE
-        if u != NULL:
-            uk = u + k * TILE
-            lk = logu + k * TILE
+        uk = u + k * TILE
+        lk = logu + k * TILE
+        any_big = 0
+        for b in range(_whole(nb)):  # (the t below; NaN: not big)
+            any_big = any_big | ((-2.0 * row[b]) * inv_nu > BIG_T)
+        if any_big:
+            memcpy(saved, row, _whole(nb) * sizeof(double))
+        if keep:
             for b in range(_whole(nb)):
                 delta = -2.0 * row[b]
                 delta = delta if delta > 0.0 else 0.0  # the products may give < 0
-                l1p = log1p_scaled(delta, inv_nu, log_inv_nu)
+                l1p = log1p_small(delta * inv_nu, &g)
                 row[b] = ck - h * l1p
-                uk[b] = nd / (nu + delta)
+                uk[b] = scale * g
                 lk[b] = lq - l1p
         else:
             for b in range(_whole(nb)):
                 delta = -2.0 * row[b]
                 delta = delta if delta > 0.0 else 0.0
-                row[b] = ck - h * log1p_scaled(delta, inv_nu, log_inv_nu)
+                row[b] = ck - h * log1p_small(delta * inv_nu, &g)
+        if not any_big:
+            continue
+        for b in range(_whole(nb)):
+            delta = -2.0 * saved[b]
+            delta = delta if delta > 0.0 else 0.0
+            if delta * inv_nu > BIG_T:
+                l1p = log1p_scaled(delta, nu, inv_nu, log_inv_nu, &g)
+                row[b] = ck - h * l1p
+                if keep:
+                    uk[b] = scale * g
+                    lk[b] = lq - l1p
 
 
 cdef void _student_weights(double* wr, Py_ssize_t K, Py_ssize_t nb, const double* u,
@@ -546,7 +575,7 @@ cdef double _range(const floating* X, Py_ssize_t d, Py_ssize_t K, int kind,
         else:
             _logp_diag(xt, nb, d, K, cq, means, U, logp)
         if dof != NULL:
-            _student_logp(logp, K, nb, d, c, dof, u, logu)
+            _student_logp(logp, K, nb, d, c, dof, u, logu, True)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         if dof != NULL:
             _student_weights(logp, K, nb, u, logu, nr, tlu)
@@ -677,7 +706,7 @@ cdef double _range_full_tiles(const floating* X, Py_ssize_t d, Py_ssize_t K,
             for b in range(nb):
                 logp[k * TILE + b] = cq[k] - 0.5 * <double> dist[b]
         if dof != NULL:
-            _student_logp(logp, K, nb, d, c, dof, u, logu)
+            _student_logp(logp, K, nb, d, c, dof, u, logu, True)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         if dof != NULL:
             _student_weights(logp, K, nb, u, logu, nr, tlu)
@@ -774,7 +803,7 @@ cdef double _range_diag_rows(const floating* X, Py_ssize_t d, Py_ssize_t K,
         else:
             fastgmm_logp_diag_rows_f(K, X + s * d, nb, K, d, cq, means, U, logp)
         if dof != NULL:
-            _student_logp(logp, K, nb, d, c, dof, u, logu)
+            _student_logp(logp, K, nb, d, c, dof, u, logu, True)
         ll += _responsibilities(logp, K, nb, wt, top, total)
         if dof != NULL:
             _student_weights(logp, K, nb, u, logu, nr, tlu)
