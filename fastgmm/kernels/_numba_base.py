@@ -2,13 +2,15 @@
 fused multiply-add, and the threads a driver runs its partitions on.
 
 `_numba` (the passes, the posteriors, the EM run in one call), `_numba_kmeans`
-(the k-means calls) and `_numba_mstep` (the arithmetic between two EM
-passes) import this module; `_numba`, the backend's drivers module, imports
-the other two and supplies their drivers (no circle).
+(the k-means calls), `_numba_mstep` (the arithmetic between two EM passes)
+and `_numba_math` (the vectorizable exp and logs) import this module;
+`_numba`, the backend's drivers module, imports the others and supplies
+their drivers (no circle).
 
 Numba's disk cache checks a function against its own file only: a function
 that compiled in a callee from another of these files (`_numba_mstep`'s M-step
-in `_numba._em_run`, `pairwise` everywhere) keeps that callee's old code
+in `_numba._em_run`, `pairwise` everywhere, `_numba_math`'s exp and logs in
+every pass) keeps that callee's old code
 after the callee's file changes. After changing a compiled function called
 across files, clear the cache (the ``*.nbi``/``*.nbc`` files in
 ``fastgmm/kernels/__pycache__``). The passes that `_em_run`, `_kpp_loop` and
