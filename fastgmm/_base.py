@@ -207,21 +207,38 @@ class _BaseMixture(DensityMixin, BaseEstimator):
     def _initial_gaussian(self, rows, w, random_state):
         """(weights, means, covariances) of ``init_params`` (`em.init`), drawn
         from the initialization's rows."""
-        fill = rows.initial_fill(w)
-        X, w = initial_rows(rows, w, random_state, self.init_sample_size,
-                            self.n_components, self.verbose)
-        if w is not None and np.count_nonzero(w) < self.n_components:
-            raise ValueError(
-                f"The initialization's sample of {count(X.shape[0], 'row')} has "
-                f"{np.count_nonzero(w)} with a positive weight, fewer than "
-                f"n_components = {self.n_components}; raise init_sample_size.")
         structure = self._spec().structure
         # on the fit's backend (its choice for these rows, as `_fit` makes it)
         backend = kernels.get_backend(self.backend, rows.n_samples, rows.n_features,
                                       self.n_components, structure.storage)
-        weights, means, covariances = _init.initial_parameters(
-            X, w, self.n_components, structure.storage, self.init_params,
-            random_state, self.reg_covar, fill, backend,
+
+        def draw():
+            fill = rows.initial_fill(w)
+            X, w_init = initial_rows(rows, w, random_state, self.init_sample_size,
+                                     self.n_components, self.verbose)
+            if w_init is not None and np.count_nonzero(w_init) < self.n_components:
+                raise ValueError(
+                    f"The initialization's sample of {count(X.shape[0], 'row')} has "
+                    f"{np.count_nonzero(w_init)} with a positive weight, fewer than "
+                    f"n_components = {self.n_components}; raise init_sample_size.")
+            return (fill,) + _init.initial_labels(
+                X, w_init, self.n_components, self.init_params, random_state, fill,
+                backend)
+
+        # a search's candidates of one n_components share the labels (and
+        # whatever the draw leaves in random_state: `em.init.SharedLabels`);
+        # the k-means labels do not depend on the backend (docs/design.md)
+        shared = self.__dict__.get("_shared_labels")
+        if (shared is not None and self.init_params != "random" and w is None
+                and shared.shape == (rows.n_samples, rows.n_features)):
+            key = (self.n_components, self.init_params, self.init_sample_size,
+                   self.nan_policy, rows.dtype.str)
+            fill, X, w_init, labels = shared.get(key, random_state, draw)
+        else:
+            fill, X, w_init, labels = draw()
+        weights, means, covariances = _init.parameters_from_labels(
+            X, w_init, labels, self.n_components, structure.storage, random_state,
+            self.reg_covar, fill, backend,
         )
         # (an mclust model: its own first M-step)
         return weights, means, structure.constrain(weights, covariances, backend=backend)

@@ -33,6 +33,7 @@ from ._constants import (BLOCK_ROWS, COVARIANCE_TYPES, CRITERIA, FAMILIES,
                          FIT_DTYPES, MCLUST_MODELS, count)
 from ._student import StudentTMixture
 from .em import criteria as _criteria
+from .em.init import SharedLabels
 from .kernels import single_threaded_blas
 from .mixture import GaussianMixture, passed_on_constraints
 
@@ -457,10 +458,13 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             for fold, (train, val) in enumerate(splits):
                 X_fit = X if train is None else X[train]
                 X_val = None if val is None else X[val]
+                # one k-means per n_components (and restart), whatever the
+                # structure: bitwise the labels each candidate draws alone
+                shared = SharedLabels(*X_fit.shape)
                 tasks = (
                     delayed(_fit_candidate)(
                         X_fit, X_val, c, grid[c], self._candidate_random_state(),
-                        params,
+                        params, shared,
                     )
                     for c in range(len(grid))
                 )
@@ -550,9 +554,9 @@ def _family_params(family, params, dof):
                if name not in _GAUSSIAN_ONLY}, "dof": dof}
 
 
-def _fit_candidate(X, X_val, c, candidate, random_state, params):
+def _fit_candidate(X, X_val, c, candidate, random_state, params, shared=None):
     """Fit candidate ``c`` (``params``: per family); never raises for a
-    failed fit."""
+    failed fit. ``shared``: the fold's `em.init.SharedLabels`."""
     family, covariance_type, n_components = candidate
     start = time.perf_counter()
     model = _ESTIMATORS[family](n_components, covariance_type=covariance_type,
@@ -561,6 +565,8 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params):
                "family": family,
                "n_parameters": model._spec().n_parameters(n_components, X.shape[1]),
                "error": None}
+    if shared is not None:  # the candidates of one k share their k-means
+        model._shared_labels = shared
     try:
         model.fit(X)
         outcome.update(lower_bound=float(model.lower_bound_), n_iter=model.n_iter_,
@@ -572,6 +578,9 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params):
     except ValueError as exc:  # ill-defined covariance, non-finite likelihood
         model = None
         outcome["error"] = str(exc)
+    finally:
+        if model is not None:
+            model.__dict__.pop("_shared_labels", None)
     outcome["fit_time"] = time.perf_counter() - start
     outcome["n_fits"] = params[family]["n_init"]
     return c, model, outcome

@@ -16,6 +16,8 @@ its fill value; other paths fill chunk by chunk (or, without the compiled
 extension, a copy for scikit-learn's KMeans).
 """
 
+import threading
+
 import numpy as np
 
 from .._constants import BLOCK_ROWS
@@ -34,8 +36,22 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
     ``fill``: X's NaN entries are missing, each counting as its feature's
     value in ``fill``. ``backend``: the `kernels.Backend` whose compiled
     k-means and labelled passes run (the fit's); None: scikit-learn's KMeans
-    and NumPy.
+    and NumPy. `initial_labels`, then `parameters_from_labels`.
     """
+    X, w, labels = initial_labels(X, w, n_components, init_params, random_state,
+                                  fill, backend)
+    return parameters_from_labels(X, w, labels, n_components, covariance_type,
+                                  random_state, reg_covar, fill, backend)
+
+
+def initial_labels(X, w, n_components, init_params, random_state, fill=None,
+                   backend=None):
+    """(X, w, labels): the rows that take part (weight > 0), their weights,
+    and each one's component under ``init_params`` (-1: none, for the draws
+    from data); labels None for 'random', whose responsibilities
+    `parameters_from_labels` draws. What a search's candidates of one
+    n_components share, whatever their covariance structure
+    (`SharedLabels`)."""
     if w is not None and not np.all(w > 0):
         rows = np.flatnonzero(w > 0)
         X, w = X[rows], w[rows]
@@ -69,10 +85,70 @@ def initial_parameters(X, w, n_components, covariance_type, init_params,
         indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
         labels = _labels_from_indices(indices, n_samples)
     else:  # "random"
+        labels = None
+    return X, w, labels
+
+
+def parameters_from_labels(X, w, labels, n_components, covariance_type, random_state,
+                           reg_covar, fill=None, backend=None):
+    """(weights, means, covariances) of one M-step on `initial_labels`'
+    hard assignments (labels None: on uniform random responsibilities drawn
+    from ``random_state``, scikit-learn's 'random')."""
+    if labels is None:
         return _from_random_resp(X, w, n_components, covariance_type, random_state,
                                  reg_covar, fill)
     return _from_labels(X, w, labels, n_components, covariance_type, reg_covar, fill,
                         backend)
+
+
+class SharedLabels:
+    """`initial_labels` shared by fits that would compute the same ones: a
+    search's candidates of one n_components, whatever their covariance
+    structure or family, on the same rows (`GaussianMixtureSearch`).
+
+    An entry is keyed by what the labels depend on besides the rows: the
+    caller's key (n_components, init_params, ...) and the state of the
+    random generator before the draw; it keeps the labels and the state
+    after it, which a fit that finds the entry takes on, so that every fit
+    draws as if alone (the same labels and the same later draws: results
+    equal to the candidate fitted alone, bit for bit). Fits in several
+    threads: the first to ask computes, the others wait for it.
+    """
+
+    def __init__(self, n_samples, n_features):
+        self.shape = (int(n_samples), int(n_features))
+        self._lock = threading.Lock()
+        self._entries = {}
+
+    def get(self, key, random_state, draw):
+        """``draw()``'s value for ``key`` and ``random_state``'s state (a
+        `numpy.random.RandomState`), computed once; ``random_state`` ends
+        where ``draw`` leaves it."""
+        name, keys, pos, has_gauss, cached = random_state.get_state()
+        full = (key, name, keys.tobytes(), pos, has_gauss, cached)
+        with self._lock:
+            entry = self._entries.get(full)
+            owner = entry is None
+            if owner:
+                entry = self._entries[full] = _Entry()
+        if owner:
+            try:
+                entry.value = draw()
+                entry.after = random_state.get_state()
+            finally:
+                entry.done.set()
+            return entry.value
+        entry.done.wait()
+        if entry.after is None:  # the first draw failed: fail alike
+            return draw()
+        random_state.set_state(entry.after)
+        return entry.value
+
+
+class _Entry:
+    def __init__(self):
+        self.done = threading.Event()
+        self.value = self.after = None
 
 
 def filled(X, means):
