@@ -330,6 +330,9 @@ def _accumulate(drivers, X, w, p, segments, partials, n_threads, hold_blas=True)
     (False when the caller holds it already).
     """
     use_blas = p.blas_for(X.dtype)
+    # read-only, as every other input: one compiled version of the Numba
+    # pass whatever the caller (a version per type may round otherwise)
+    segments = _readonly(np.ascontiguousarray(segments, dtype=np.intp))
     args = (X, w, p.c, p.flat_means, p.U, p.center, p.shifted, p.shifted_u,
             segments, partials.nk, partials.s1, partials.s2, partials.cc, partials.ll,
             p.kind, use_blas, n_threads)
