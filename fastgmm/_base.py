@@ -16,6 +16,7 @@ from . import kernels
 from ._constants import FIT_DTYPES, count
 from ._init_rows import initial_rows
 from ._monitors import fit_monitor
+from .em import accelerate as _accelerate
 from .em import driver as _em
 from .em import init as _init
 from .em.family import NOISE_FIELDS, NOISE_LABEL, MixtureSpec
@@ -138,13 +139,16 @@ class _BaseMixture(DensityMixin, BaseEstimator):
         def initialize():
             return self._initial_parameters(rows, w, random_state, *initial)
 
+        accelerate = getattr(self, "accelerate", None)
+        if accelerate is not None:
+            _accelerate.check_accelerate(self._spec(noise=getattr(self, "noise", False)))
         best = _em.fit(
             backend, rows, w, initialize=initialize, n_init=self.n_init,
             covariance_type=storage, tol=self.tol,
             reg_covar=self.reg_covar, max_iter=self.max_iter, warm=warm,
             n_threads=self.n_threads,
             monitor=fit_monitor(self, callback),
-            family=family,
+            family=family, accelerate=accelerate,
         )
         if not best.converged and self.max_iter > 0:
             warnings.warn(

@@ -30,7 +30,7 @@ _SHARED_PARAMETERS = (
     "n_components", "covariance_type", "tol", "reg_covar", "max_iter", "n_init",
     "init_params", "weights_init", "means_init", "precisions_init", "random_state",
     "warm_start", "verbose", "verbose_interval", "backend", "n_threads",
-    "init_sample_size", "window_bytes", "nan_policy", "noise",
+    "init_sample_size", "window_bytes", "nan_policy", "noise", "accelerate",
 )
 
 
@@ -139,6 +139,13 @@ class StudentTMixture(_BaseMixture):
         (``noise=True`` raises ``ValueError``): their heavy tails take the
         role it plays for a Gaussian mixture.
 
+    accelerate : {None, 'squarem'}, default=None
+        'squarem': SQUAREM's extrapolated EM steps (the degrees of freedom
+        extrapolated with the rest, kept in [1, 200] when estimated), each
+        jump kept only when the log-likelihood does not drop; as in
+        :class:`fastgmm.GaussianMixture`, for scikit-learn's four covariance
+        types.
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -224,6 +231,7 @@ class StudentTMixture(_BaseMixture):
         window_bytes=_source.WINDOW_BYTES,
         nan_policy="raise",
         noise=False,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -247,6 +255,7 @@ class StudentTMixture(_BaseMixture):
         self.window_bytes = window_bytes
         self.nan_policy = nan_policy
         self.noise = noise
+        self.accelerate = accelerate
 
     def _validate_params(self):
         super()._validate_params()

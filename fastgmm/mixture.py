@@ -172,6 +172,16 @@ class GaussianMixture(_BaseMixture):
         constant features) have no such volume, and the fit raises
         ``ValueError``: give ``noise_volume`` then.
 
+    accelerate : {None, 'squarem'}, default=None
+        None: plain EM, scikit-learn's iterates. 'squarem': SQUAREM
+        (Varadhan & Roland 2008, step lengths S3) extrapolates from two EM
+        steps and keeps the jump only when the log-likelihood does not drop
+        (else the plain EM step): fewer passes over X to the same or a
+        higher lower bound, never a lower one along the run. ``n_iter_``
+        counts passes; convergence is tested as for plain EM. For 'full',
+        'tied', 'diag' and 'spherical' without a noise component or missing
+        values (``ValueError`` otherwise); fits run pass by pass.
+
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
@@ -243,6 +253,7 @@ class GaussianMixture(_BaseMixture):
         "nan_policy": [StrOptions({"raise", "marginalize"})],
         "noise": ["boolean"],
         "noise_volume": [None, Interval(Real, 0.0, None, closed="neither")],
+        "accelerate": [None, StrOptions({"squarem"})],
     }
 
     def __init__(
@@ -271,6 +282,7 @@ class GaussianMixture(_BaseMixture):
         nan_policy="raise",
         noise=False,
         noise_volume=None,
+        accelerate=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -295,6 +307,7 @@ class GaussianMixture(_BaseMixture):
         self.nan_policy = nan_policy
         self.noise = noise
         self.noise_volume = noise_volume
+        self.accelerate = accelerate
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

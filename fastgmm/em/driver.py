@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._constants import LOG_2PI
+from . import accelerate as _accelerate
 from . import covariance as cov
 from .family import MaximumLikelihood, MixtureParams
 from .structure import structure
@@ -69,19 +70,21 @@ def expectation(backend, rows, w, params, c, covariance_type, n_threads=None,
 
 
 def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_iter,
-           lower_bound=-np.inf, n_threads=None, monitor=None, family=None):
+           lower_bound=-np.inf, n_threads=None, monitor=None, family=None,
+           accelerate=None):
     """EM from ``params`` until the lower bound gains less than tol.
 
     ``family``: an `em.family.Family` stored as ``covariance_type``; None:
-    `MaximumLikelihood` of that structure.
+    `MaximumLikelihood` of that structure. ``accelerate='squarem'``: SQUAREM
+    cycles (`em.accelerate`) instead of plain EM steps, pass by pass.
     """
     monitor = monitor or Monitor()
     family = family or MaximumLikelihood(structure(covariance_type), backend)
     eps = np.finfo(rows.dtype).eps
     is_float32 = rows.dtype == np.float32
     total_weight = rows.total_weight(w)
-    if _runs_in_one_call(backend, rows, params, covariance_type, family, monitor,
-                         n_threads):
+    if accelerate is None and _runs_in_one_call(backend, rows, params, covariance_type,
+                                                family, monitor, n_threads):
         return _run_in_one_call(backend, rows, w, params, covariance_type, tol,
                                 reg_covar, max_iter, lower_bound, eps, total_weight,
                                 n_threads)
@@ -92,6 +95,10 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
     # small LAPACK calls)
     with rows.passes(backend, w, params.means.shape[0], covariance_type,
                      n_threads) as passes:
+        if accelerate == "squarem":
+            _squarem(run, passes, family, tol, reg_covar, max_iter, eps, is_float32,
+                     total_weight, monitor)
+            return run
         for n_iter in range(1, max_iter + 1):
             previous = run.lower_bound
             params = run.params
@@ -112,6 +119,34 @@ def run_em(backend, rows, w, params, *, covariance_type, tol, reg_covar, max_ite
                 run.converged = True
                 break
     return run
+
+
+def _squarem(run, passes, family, tol, reg_covar, max_iter, eps, is_float32,
+             total_weight, monitor):
+    """`run_em`'s loop as SQUAREM cycles (`em.accelerate.run_squarem`)."""
+
+    def step(params):
+        c = family.log_prob_constants(params)
+        stats = passes.run(c, params.means, params.precisions_cholesky,
+                           **family.pass_arguments(params))
+        if not math.isfinite(stats.ll):
+            raise ValueError(NONFINITE_MESSAGE)
+        new_params = family.maximization(stats, params, reg_covar, eps, is_float32)
+        return family.lower_bound(stats, c, params, new_params, total_weight), new_params
+
+    def record(lower, new_params, n_passes):
+        change = lower - run.lower_bound
+        run.lower_bound = lower
+        run.params = new_params
+        run.lower_bounds.append(lower)
+        run.n_iter = n_passes
+        monitor.iter_end(n_passes, change, lower)
+        run.converged = abs(change) < tol
+        return run.converged
+
+    run.n_iter = _accelerate.run_squarem(
+        run, step, record, max_iter, family.structure, is_float32,
+        getattr(family, "dof_bounds", None))
 
 
 #: Whether a small fit runs as one compiled call (`_run_in_one_call`); the
@@ -193,7 +228,8 @@ def _run_in_one_call(backend, rows, w, params, covariance_type, tol, reg_covar,
 
 
 def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar,
-        max_iter, warm=None, n_threads=None, monitor=None, family=None):
+        max_iter, warm=None, n_threads=None, monitor=None, family=None,
+        accelerate=None):
     """Best of ``n_init`` EM runs (or one, continuing ``warm``).
 
     ``initialize()`` returns the initial parameters of the next run (a
@@ -215,6 +251,7 @@ def fit(backend, rows, w, *, initialize, n_init, covariance_type, tol, reg_covar
                 backend, rows, w, start, covariance_type=covariance_type, tol=tol,
                 reg_covar=reg_covar, max_iter=max_iter, lower_bound=lower_bound,
                 n_threads=n_threads, monitor=monitor, family=family,
+                accelerate=accelerate,
             )
             monitor.init_end(run.lower_bound, run.converged)
         # as scikit-learn: a later run also replaces a best that has no bound yet

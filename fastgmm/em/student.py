@@ -110,6 +110,9 @@ class StudentT(Family):
     #: The pass weighs each row's responsibility by u_ik = (nu_k + d) /
     #: (nu_k + delta_ik) (the kernels' t pass, given ``dof``).
     row_weight = "u"
+    #: Where nu may lie (an accelerated run's jumps stay inside:
+    #: `em.accelerate`)
+    dof_bounds = DOF_BOUNDS
     #: Free parameters of the degrees of freedom: per component.
     dof_setting = "component"
 
@@ -195,6 +198,7 @@ class StudentTFixed(StudentT):
     """A given nu (``dof`` a number), never updated."""
 
     dof_setting = "fixed"
+    dof_bounds = (0.0, np.inf)
 
     def update_dof(self, stats, params, eps):
         return np.array(params.dof, dtype=np.float64)

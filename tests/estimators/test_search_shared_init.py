@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 
-import fastgmm
 from fastgmm import GaussianMixture, GaussianMixtureSearch, StudentTMixture
 from fastgmm.em import init as _init
 
