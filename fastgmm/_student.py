@@ -371,10 +371,12 @@ class StudentTMixture(_BaseMixture):
         return super().sample(n_samples)
 
     def tail_weights(self, X):
-        """The weight u_ik = (nu_k + d) / (nu_k + delta_ik) of each sample in
-        each component's M-step (delta_ik its squared Mahalanobis distance
-        under Sigma_k): small for the points a component treats as outlying
-        (teigen's outlier signal), near (nu + d) / nu at its location.
+        """Weight of each sample in each component's M-step.
+
+        The weight is u_ik = (nu_k + d) / (nu_k + delta_ik), delta_ik the
+        squared Mahalanobis distance of sample i under Sigma_k: small for
+        the points a component treats as outlying (teigen's outlier signal),
+        near (nu + d) / nu at its location.
 
         Parameters
         ----------
@@ -405,8 +407,21 @@ class StudentTMixture(_BaseMixture):
         return out
 
     def impute(self, X):
-        """Not defined for a t mixture yet (``nan_policy='marginalize'`` is
-        not supported): raises ``ValueError``."""
+        """Not defined for a t mixture yet: raises ``ValueError``.
+
+        Missing entries are not supported for a t mixture yet:
+        ``nan_policy='marginalize'`` is refused too.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, NaN where an entry is missing; not read.
+
+        Raises
+        ------
+        ValueError
+            Always.
+        """
         raise ValueError("impute() is not defined for a StudentTMixture yet")
 
     bic = GaussianMixture.bic

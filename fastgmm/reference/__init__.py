@@ -1,7 +1,10 @@
-"""The textbook EM for Gaussian mixtures, written to be read, not to be fast
-(and for mixtures of t distributions: `fit_student`, in ``_student.py``;
-every structure's M-step from scatters and counts, mclust's models too:
-`covariances_from_scatter`, in ``_parsimonious.py``).
+"""The textbook EM for Gaussian mixtures, written to be read, not to be fast.
+
+Also the EM for mixtures of t distributions (`fit_student`, in
+``_student.py``; ``DOF_BOUNDS``, the interval (1, 200) an estimated number
+of degrees of freedom is clipped to) and every structure's M-step from
+scatters and counts, mclust's models too (`covariances_from_scatter`, in
+``_parsimonious.py``).
 
 This module is the oracle of fastgmm's tests and the slow end of its
 benchmarks. It loops over points and components, works with plain

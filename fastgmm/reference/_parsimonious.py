@@ -42,7 +42,7 @@ def covariances_from_scatter(scatter, counts, covariance_type, reg_covar=1e-6,
     scatter : ndarray of shape (n_components, n_features, n_features)
         W_k, each component's weighted scatter around its new mean.
     counts : ndarray of shape (n_components,)
-        n_k, each component's weighted count.
+        The weighted count n_k of each component.
     covariance_type : str
         One of scikit-learn's four types or mclust's 14 models.
     reg_covar : float, default=1e-6

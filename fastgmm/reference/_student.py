@@ -35,8 +35,33 @@ DOF_BOUNDS = (1.0, 200.0)
 
 
 def log_t_density(x, mean, scale, dof):
-    """log t_dof(x | mean, scale) at one point, and the Mahalanobis distance
-    squared delta = (x - mean)^T scale^-1 (x - mean).
+    """Log-density of a multivariate t distribution at one point.
+
+    Also the squared Mahalanobis distance of the point, the delta of the
+    E-step's tail weights.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_features,)
+        The point.
+    mean : ndarray of shape (n_features,)
+        The distribution's location.
+    scale : ndarray of shape (n_features, n_features)
+        The distribution's scale matrix (positive definite).
+    dof : float
+        The degrees of freedom nu.
+
+    Returns
+    -------
+    log_density : float
+        ``log t_nu(x | mean, scale)``.
+    delta : float
+        ``(x - mean)^T scale^-1 (x - mean)``.
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` is not positive definite.
 
     Examples
     --------
@@ -65,8 +90,11 @@ def e_step_student(X, weights, means, covariances, dof, covariance_type):
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        The samples.
     weights : ndarray of shape (n_components,)
+        The mixture's weights.
     means : ndarray of shape (n_components, n_features)
+        The components' locations.
     covariances : array-like
         The scale matrices, in the storage shape of ``covariance_type``.
     dof : ndarray of shape (n_components,)
@@ -77,9 +105,13 @@ def e_step_student(X, weights, means, covariances, dof, covariance_type):
     Returns
     -------
     resp : ndarray of shape (n_samples, n_components)
+        The posterior probability of each component (under the t densities)
+        for each sample; each row sums to 1.
     u : ndarray of shape (n_samples, n_components)
-        (nu_k + d) / (nu_k + delta_ik).
+        The tail weights ``(nu_k + d) / (nu_k + delta_ik)``, delta_ik the
+        squared Mahalanobis distance of sample i under component k.
     log_likelihood : ndarray of shape (n_samples,)
+        The log-density of each sample under the mixture.
 
     Examples
     --------
@@ -109,9 +141,29 @@ def e_step_student(X, weights, means, covariances, dof, covariance_type):
 
 
 def dof_root(mean_log_u_minus_u, dof, n_features, bounds=DOF_BOUNDS):
-    """nu solving 1 - psi(nu/2) + log(nu/2) + mean_log_u_minus_u +
-    psi((dof + d)/2) - log((dof + d)/2) = 0 in ``bounds`` (clipped to it: the
+    """Degrees of freedom from the M-step's equation, in ``bounds``.
+
+    The root nu of ``1 - psi(nu/2) + log(nu/2) + mean_log_u_minus_u +
+    psi((dof + d)/2) - log((dof + d)/2) = 0``, clipped to ``bounds`` (the
     left side decreases in nu).
+
+    Parameters
+    ----------
+    mean_log_u_minus_u : float
+        The mean of ``log u_ik - u_ik`` weighted by ``w_i r_ik``: over one
+        component's rows, or pooled over the components for a shared nu.
+    dof : float
+        The degrees of freedom of the E-step that gave the u_ik.
+    n_features : int
+        The number of features d.
+    bounds : tuple of (float, float), default=DOF_BOUNDS
+        The interval (low, high) the root is looked for in.
+
+    Returns
+    -------
+    nu : float
+        The root; ``low`` when the left side is <= 0 at ``low``, ``high``
+        when it is >= 0 at ``high``.
 
     Examples
     --------
@@ -140,6 +192,7 @@ def m_step_student(X, resp, u, covariance_type, dof, *, dof_mode="component",
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        The samples.
     resp, u : ndarray of shape (n_samples, n_components)
         The E-step's responsibilities and tail weights (`e_step_student`).
     covariance_type : str
@@ -149,14 +202,27 @@ def m_step_student(X, resp, u, covariance_type, dof, *, dof_mode="component",
     dof_mode : {'component', 'shared', 'fixed'}, default='component'
         One nu per component, one for all, or ``dof`` kept.
     reg_covar : float, default=1e-6
+        Added to the diagonal of each W_k / n_k (see
+        `covariances_from_scatter`).
     sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; None weighs every sample 1.
     previous : array-like, default=None
         The E-step's scale matrices (storage shape): where the iterative
         models' inner iterations start.
 
     Returns
     -------
-    weights, means, covariances, dof
+    weights : ndarray of shape (n_components,)
+        The weighted counts n_k over the total weight.
+    means : ndarray of shape (n_components, n_features)
+        The locations ``m_k = sum_i w_i r_ik u_ik x_i / sum_i w_i r_ik u_ik``.
+    covariances : ndarray
+        The scale matrices, in the storage shape of ``covariance_type``
+        (`covariances_from_scatter`).
+    dof : ndarray of shape (n_components,)
+        The new degrees of freedom: each component's root ('component'),
+        one root from the pooled sums ('shared'), or a copy of ``dof``
+        ('fixed').
 
     Examples
     --------
@@ -218,6 +284,7 @@ def fit_student(X, weights, means, covariances, dof, covariance_type, *,
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        The training data.
     weights, means : ndarray
         The initial weights (k,) and means (k, d).
     covariances : array-like
@@ -227,14 +294,25 @@ def fit_student(X, weights, means, covariances, dof, covariance_type, *,
     covariance_type : str
         One of scikit-learn's four types or mclust's 14 models.
     dof_mode : {'component', 'shared', 'fixed'}, default='component'
-    reg_covar, max_iter, tol, sample_weight
-        As in `fit`.
+        One nu per component, one for all, or ``dof`` kept.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of each W_k / n_k in the M-step.
+    max_iter : int, default=100
+        The largest number of iterations.
+    tol : float, default=1e-3
+        The convergence threshold on the change of the mean log-likelihood.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples; None weighs every sample 1.
 
     Returns
     -------
     params : tuple of (weights, means, covariances, dof)
+        The parameters after the last iteration's M-step, as
+        `m_step_student` returns them.
     lower_bounds : list of float
+        The (weighted) mean log-likelihood at each iteration.
     converged : bool
+        Whether the last change was below ``tol`` (before ``max_iter``).
 
     Examples
     --------
