@@ -31,6 +31,52 @@ from numba.extending import intrinsic
 
 from ._common import usable_cores
 
+
+def _lock_cache_files():
+    """Make Numba's disk cache safe for processes that compile at once.
+
+    Numba's index (``numba.core.caching.IndexDataCacheFile``) names a new
+    entry's data file by the first number free in the index it loaded: two
+    processes that compile the same function at once (pytest-xdist workers,
+    dask workers on one host, a search in processes) both load an index
+    without it, write different signatures to the same file, and a later
+    process loads one signature's code for another (``TypeError: can't
+    unbox array``). Here each save and load holds an exclusive lock on a
+    file beside the index (POSIX ``flock``; elsewhere nothing changes), so
+    the index and its data files change one process at a time.
+    """
+    try:
+        import fcntl
+        from numba.core import caching
+    except ImportError:  # pragma: no cover - not POSIX, or another Numba
+        return
+    cache_file = getattr(caching, "IndexDataCacheFile", None)
+    if cache_file is None or getattr(cache_file, "_fastgmm_locked", False):
+        return
+
+    def locked(method):
+        def run(self, *args):
+            try:
+                fd = os.open(self._index_path + ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+            except OSError:  # (a read-only cache directory: as Numba would)
+                return method(self, *args)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return method(self, *args)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+        run.__wrapped__ = method
+        return run
+
+    cache_file.save = locked(cache_file.save)
+    cache_file.load = locked(cache_file.load)
+    cache_file._fastgmm_locked = True
+
+
+_lock_cache_files()
+
 # fastmath is set here and nowhere else. Reassociation lets sums over rows
 # vectorize; results stay deterministic for a given machine and partitioning.
 # No 'nnan'/'ninf': -inf log-probabilities must compare correctly.
