@@ -35,6 +35,7 @@ from ._student import StudentTMixture
 from .em import criteria as _criteria
 from .em.init import SharedLabels
 from .kernels import single_threaded_blas
+from .sources import rows as _source
 from .mixture import GaussianMixture, passed_on_constraints
 
 #: The parameters each candidate's GaussianMixture takes from the search.
@@ -166,8 +167,11 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         ``n_jobs`` and ``n_threads``.
 
     n_jobs : int or None, default=-1
-        Fits run at the same time (threads). -1 uses all cores; None means
-        1, as in joblib.
+        Fits run at the same time (threads). -1 uses all cores, except on
+        tiny data (at most 12,000 values, ``n_samples * n_features``), where
+        a fit is mostly Python and fits on threads would only contend for
+        the GIL: one at a time then. None means 1, as in joblib. Results do
+        not depend on it.
 
     n_threads : int or None, default=None
         Kernel threads of each fit. None gives each running fit an equal
@@ -367,10 +371,13 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         types = list(dict.fromkeys(types))
         return [(f, t, k) for f in self._families() for t in types for k in ks]
 
-    def _resources(self, n_tasks):
-        """(jobs, kernel threads per job), with jobs x threads <= cores."""
+    def _resources(self, n_tasks, n_values=None):
+        """(jobs, kernel threads per job), with jobs x threads <= cores; one
+        job for n_jobs=-1 on at most `TINY_SEARCH_VALUES` values."""
         cores = cpu_count()
         n_jobs = max(1, min(effective_n_jobs(self.n_jobs), n_tasks))
+        if self.n_jobs == -1 and n_values is not None and n_values <= TINY_SEARCH_VALUES:
+            n_jobs = 1
         n_threads = self.n_threads or max(1, cores // n_jobs)
         return n_jobs, n_threads
 
@@ -441,7 +448,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
                 f"{max_k}, n_samples = {n_fit_rows}"
                 + (" (rows fitted per fold)" if heldout else "")
             )
-        self.n_jobs_, self.n_threads_ = self._resources(len(grid))
+        self.n_jobs_, self.n_threads_ = self._resources(len(grid), X.shape[0] * X.shape[1])
         # (random_state: each candidate's own copy)
         params = {name: getattr(self, name) for name in _MIXTURE_PARAMETERS
                   if name != "random_state"}
@@ -554,6 +561,13 @@ def _family_params(family, params, dof):
                if name not in _GAUSSIAN_ONLY}, "dof": dof}
 
 
+#: The data (n_samples * n_features values) up to which a search with
+#: n_jobs=-1 fits its candidates one at a time: on 2 cores (2026-12-07, Xeon)
+#: two threads were slower up to about 14,000 values (wine, 178 x 13: 62 ms
+#: on one, 92 ms on two), faster beyond (digits, 1,797 x 16: 176 ms, 125 ms).
+TINY_SEARCH_VALUES = 12_000
+
+
 def _fit_candidate(X, X_val, c, candidate, random_state, params, shared=None):
     """Fit candidate ``c`` (``params``: per family); never raises for a
     failed fit. ``shared``: the fold's `em.init.SharedLabels`."""
@@ -574,7 +588,7 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params, shared=None):
         if X_val is not None:
             outcome["heldout"] = model.score(X_val)
         else:
-            outcome.update(information_criteria(model, X))
+            outcome.update(information_criteria(model, X, validated=True))
     except ValueError as exc:  # ill-defined covariance, non-finite likelihood
         model = None
         outcome["error"] = str(exc)
@@ -586,17 +600,36 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params, shared=None):
     return c, model, outcome
 
 
-def information_criteria(model, X, block_rows=BLOCK_ROWS):
+def information_criteria(model, X, block_rows=BLOCK_ROWS, validated=False):
     """Log-likelihood, BIC, AIC and ICL of a fitted model on X.
 
-    From the model's public ``score_samples`` and ``predict_proba``, block by
-    block, so that no n x k array larger than a block is held.
+    From the model's ``score_samples`` and ``predict_proba``, block by
+    block, so that no n x k array larger than a block is held. ``validated``:
+    X is the search's own validated array (C-contiguous, of a fit dtype): a
+    block's log-densities and responsibilities then come from one posterior
+    pass, without validating X again (the bits of the two public calls).
     """
     sums = _criteria.Sums()
+    direct = (validated and isinstance(X, np.ndarray) and model.nan_policy == "raise"
+              and X.flags.c_contiguous)
     for start in range(0, X.shape[0], block_rows):
         block = X[start:start + block_rows]
-        sums.add(model.score_samples(block), model.predict_proba(block))
+        if direct:
+            sums.add(*_posterior_outputs(model, block))
+        else:
+            sums.add(model.score_samples(block), model.predict_proba(block))
     return sums.report(model._n_parameters(), X.shape[0])
+
+
+def _posterior_outputs(model, block):
+    """(score_samples, predict_proba) of a fitted model on a validated
+    in-memory block, in one posterior pass."""
+    rows = _source.InMemoryRows(block)
+    log_norm = np.empty(rows.n_samples, dtype=rows.dtype)
+    resp = np.empty((rows.n_samples, model._fitted_spec.n_columns(model.means_.shape[0])),
+                    dtype=rows.dtype)
+    model._posterior(rows, log_norm=log_norm, resp=resp)
+    return log_norm, resp
 
 
 def _record(candidate, per_fold, criterion):

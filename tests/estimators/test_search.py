@@ -175,6 +175,8 @@ def test_restarts_keep_the_best_lower_bound():
 
 def test_jobs_times_threads_never_exceed_the_cores(monkeypatch):
     X, _ = sample_mixture("diag", 400, seed=11)
+    X = np.vstack([X] * 20)  # past TINY_SEARCH_VALUES: fits on every core
+    assert X.size > fastgmm._search.TINY_SEARCH_VALUES
     seen = []
     original = GaussianMixture.fit
 
@@ -195,6 +197,16 @@ def test_jobs_times_threads_never_exceed_the_cores(monkeypatch):
     np.testing.assert_array_equal(X_in, before)  # input not modified
     # the kept model gets the user's thread setting back
     assert search.best_estimator_.n_threads is None
+
+
+def test_a_tiny_search_runs_its_fits_one_at_a_time():
+    X, _ = sample_mixture("diag", 200, seed=12)
+    assert X.size <= fastgmm._search.TINY_SEARCH_VALUES
+    search = GaussianMixtureSearch(range(1, 4), random_state=0).fit(X)
+    assert search.n_jobs_ == 1 and search.n_threads_ == cpu_count()
+    two = GaussianMixtureSearch(range(1, 4), random_state=0, n_jobs=2).fit(X)
+    assert two.n_jobs_ == min(2, cpu_count())  # an explicit count is kept
+    assert [r["bic"] for r in two.results_] == [r["bic"] for r in search.results_]
 
 
 def test_explicit_threads_and_jobs_are_respected():
