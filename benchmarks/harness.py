@@ -525,7 +525,7 @@ def run(grid=None, dtypes=("float64", "float32"), backends=("numba", "cython"),
     info = config()
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"{_cpu_name()}; Python {info['python']}, numpy {info['numpy']}, "
+        f"{cpu_name()}; Python {info['python']}, numpy {info['numpy']}, "
         f"scikit-learn {info['scikit-learn']}, numba {info['numba']}. "
         f"Measured peak: " + ", ".join(f"{dt} {p:.1f} GFLOP/s" for dt, p in peaks.items())
         + f". {max_iter} iterations (fewer for fitters slower than a minute), "
@@ -568,7 +568,7 @@ def _run_memmap_cells(n, grid, dtypes, backends, max_iter, repeats, directory, l
 
     info = config()
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_name()}; "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_name()}; "
         f"Python {info['python']}, numpy {info['numpy']}, numba {info['numba']}. "
         f"Out of core: a fit from a memory-mapped .npy (in the page cache) and "
         f"the same fit in memory, alternately; {max_iter} iterations, median of "
@@ -656,7 +656,9 @@ def format_memmap_row(workload, backend, results):
             f"{'' if lb is None else f'{lb:.1e}'} |")
 
 
-def _cpu_name():
+def cpu_name():
+    """The CPU's model name (Linux's /proc/cpuinfo; else the platform's),
+    for the header of a benchmark's results (the other scripts import it)."""
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo") as f:
             for line in f:

@@ -17,6 +17,7 @@ import sys
 import time
 
 import numpy as np
+from harness import cpu_name  # (benchmarks/, the script's directory)
 from threadpoolctl import threadpool_limits
 
 import fastgmm
@@ -62,13 +63,7 @@ def pass_gflops(n, d, k, dtype, n_threads):
 
 def main():
     cores = kernels.get_backend(BACKEND).threads(None)
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     variant = kernels.get_backend("cython").drivers.CPU_VARIANT
     print(f"# The 'full' pass against the machine's peak, {time.strftime('%Y-%m-%d')}, "
           f"{cpu}, {cores} cores, backend {BACKEND} (Cython module {variant})\n")

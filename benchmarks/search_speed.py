@@ -16,6 +16,7 @@ import time
 import warnings
 
 import numpy as np
+from harness import cpu_name  # (benchmarks/, the script's directory)
 
 REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 TYPES = ("full", "tied", "diag", "spherical")
@@ -89,13 +90,7 @@ def main():
 
     import fastgmm
 
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     print(f"# Model search: k=1..10 x 4 types, BIC, {time.strftime('%Y-%m-%d')}, {cpu}, "
           f"fastgmm {fastgmm.__version__}, scikit-learn {sklearn.__version__}, "
           f"best of {REPEATS}\n")

@@ -15,6 +15,7 @@ import time
 import warnings
 
 import numpy as np
+from harness import cpu_name  # (benchmarks/, the script's directory)
 
 import fastgmm
 from fastgmm._demo import make_data
@@ -84,13 +85,7 @@ def reach(cls, X, k, t, target, max_iter):
 
 
 def main():
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     print(f"# accelerate='squarem' against plain EM, {time.strftime('%Y-%m-%d')}, "
           f"{cpu}, fastgmm {fastgmm.__version__}\n")
     print("| case | tol | plain: passes, s, L* | squarem: passes, s, L | "

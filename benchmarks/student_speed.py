@@ -14,29 +14,18 @@
 Run: python benchmarks/student_speed.py [backend]   (studenttmixture optional)
 """
 
-import platform
 import sys
 import time
 import warnings
 
 import numpy as np
+from harness import cpu_name  # (benchmarks/, the script's directory)
 
 import fastgmm
 
 REPEATS = 3
 MAX_ITER = 400  # (studenttmixture's runs to tol 1e-10: minutes at 2e5 rows)
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "auto"
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def blobs(n, d, k, seed=0):
