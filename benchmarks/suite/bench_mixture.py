@@ -309,3 +309,59 @@ class StudentFit:
 
     def time_fit(self, fitter, family, covariance_type):
         self.model.fit(self.X)
+
+
+class Search:
+    """GaussianMixtureSearch over k=1..10 x the four types on digits (PCA-16),
+    BIC: the candidates share each k's k-means (benchmarks/search_speed.py
+    times it against a loop of scikit-learn fits)."""
+
+    params = (["digits"],)
+    param_names = ["data"]
+    timeout = 600
+
+    def setup(self, data):
+        from sklearn.datasets import load_digits
+        from sklearn.decomposition import PCA
+
+        from fastgmm import GaussianMixtureSearch
+
+        warnings.simplefilter("ignore")
+        X = PCA(16, random_state=0).fit_transform(load_digits().data)
+        self.X = X[:300] if SMOKE else X
+        self.search = GaussianMixtureSearch(range(1, 4 if SMOKE else 11), random_state=0)
+        self.search.fit(self.X)  # load the kernels
+
+    def time_search(self, data):
+        self.search.fit(self.X)
+
+
+class Accelerated:
+    """A default fit with and without accelerate='squarem' to the same tol
+    (benchmarks/squarem.py counts the passes to the plain fit's bound)."""
+
+    params = (([None, "squarem"], ["full"]) if SMOKE else
+              ([None, "squarem"], ["full", "tied", "diag", "spherical"]))
+    param_names = ["accelerate", "covariance_type"]
+    timeout = 600
+
+    def setup(self, accelerate, covariance_type):
+        from sklearn.datasets import load_sample_image
+
+        from fastgmm import GaussianMixture
+
+        warnings.simplefilter("ignore")
+        X = load_sample_image("china.jpg").reshape(-1, 3).astype(np.float64) / 255
+        self.X = X[:5000] if SMOKE else X
+        self.model = GaussianMixture(16, covariance_type=covariance_type, random_state=0,
+                                     tol=1e-4, accelerate=accelerate)
+        self.model.set_params(max_iter=1).fit(self.X[:2000])  # load the kernels
+        self.model.set_params(max_iter=1000)
+
+    def time_fit(self, accelerate, covariance_type):
+        self.model.fit(self.X)
+
+    def track_passes(self, accelerate, covariance_type):
+        return self.model.fit(self.X).n_iter_
+
+    track_passes.unit = "passes"
