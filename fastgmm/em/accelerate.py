@@ -5,7 +5,7 @@ EM is a map F of the parameters, theta -> M(E(theta)); each F is one fused
 pass and an M-step. A SQUAREM cycle from theta0 takes two EM steps,
 theta1 = F(theta0) and theta2 = F(theta1), and with r = theta1 - theta0,
 v = theta2 - theta1 - r and the step length alpha = -||r|| / ||v|| (S3,
-alpha <= -1) jumps to
+-step_max <= alpha <= -1; `STEP_MAX0`, `STEP_FACTOR`) jumps to
 
     theta' = theta0 - 2 alpha r + alpha^2 v
 
@@ -33,6 +33,12 @@ import numpy as np
 #: Pull-backs of a jump that leaves the parameters' domain, before it is
 #: dropped for the plain EM iterate.
 MAX_PULLBACKS = 4
+#: The step lengths' bound (|alpha| <= step_max), which starts at STEP_MAX0
+#: and grows by STEP_FACTOR each time a cycle takes it: the SQUAREM
+#: package's step.max0 = 1 and mstep = 4 (Varadhan & Roland), so that the
+#: first cycles, far from the optimum, do not leap across basins.
+STEP_MAX0 = 1.0
+STEP_FACTOR = 4.0
 
 
 def _fields(params):
@@ -105,6 +111,7 @@ def run_squarem(run, step, record, max_iter, structure, is_float32, dof_bounds=N
     """
     passes = 0
     theta0 = run.params
+    step_max = STEP_MAX0
     while passes < max_iter:
         lower0, theta1 = step(theta0)
         passes += 1
@@ -114,7 +121,9 @@ def run_squarem(run, step, record, max_iter, structure, is_float32, dof_bounds=N
         passes += 1
         if record(lower1, theta2, passes) or passes >= max_iter:
             break
-        alpha = step_length(theta0, theta1, theta2)
+        alpha = max(step_length(theta0, theta1, theta2), -step_max)
+        if alpha == -step_max:  # the bound taken: allow longer steps next time
+            step_max *= STEP_FACTOR
         jump = None
         for _ in range(MAX_PULLBACKS + 1):
             if alpha >= -1.0:
