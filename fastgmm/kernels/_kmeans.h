@@ -133,14 +133,64 @@ FGK_INLINE void fgk_block_dots(const double *xt, Py_ssize_t d, const double *cen
     fgk_dots(xt, d, c, o);
 }
 
-#define FGK_BLOCK_LOADER(NAME, T)                                                  \
+/* The block loader: xt[j * 16 + r] = X[i + r, j] - offset[j] (a NaN entry
+ * 0: missing, at the offset), rows past nr 0. Full blocks go four rows by
+ * four features at a time, transposed in registers (two rounds of
+ * shuffles), the rest one value at a time; the values are the same. */
+typedef double fgk_v4 __attribute__((vector_size(32)));
+typedef float fgk_f4 __attribute__((vector_size(16)));
+typedef long long fgk_l4 __attribute__((vector_size(32)));
+
+FGK_INLINE fgk_v4 fgk_row4_d(const double *p)
+{
+    fgk_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+FGK_INLINE fgk_v4 fgk_row4_f(const float *p)
+{
+    fgk_f4 v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, fgk_v4);
+}
+
+FGK_INLINE fgk_v4 fgk_present(fgk_v4 v)
+{
+    fgk_l4 keep = v == v;  /* NaN: 0 */
+    return (fgk_v4) ((fgk_l4) v & keep);
+}
+
+#define FGK_BLOCK_LOADER(NAME, T, ROW4)                                            \
 static inline void NAME(const T *X, Py_ssize_t d, const double *offset,            \
                         Py_ssize_t i, Py_ssize_t nr, double *xt)                   \
 {                                                                                  \
-    Py_ssize_t r, j;                                                               \
+    Py_ssize_t r, j, d4 = nr == 16 ? d - d % 4 : 0;                                \
+    for (j = 0; j < d4; j += 4) {                                                  \
+        fgk_v4 o = fgk_row4_d(offset + j);                                         \
+        for (r = 0; r < 16; r += 4) {                                              \
+            const T *row = X + (i + r) * d + j;                                    \
+            fgk_v4 a = fgk_present(ROW4(row) - o);                                 \
+            fgk_v4 b = fgk_present(ROW4(row + d) - o);                             \
+            fgk_v4 c = fgk_present(ROW4(row + 2 * d) - o);                         \
+            fgk_v4 e = fgk_present(ROW4(row + 3 * d) - o);                         \
+            fgk_v4 t0 = __builtin_shufflevector(a, b, 0, 4, 2, 6);                 \
+            fgk_v4 t1 = __builtin_shufflevector(a, b, 1, 5, 3, 7);                 \
+            fgk_v4 t2 = __builtin_shufflevector(c, e, 0, 4, 2, 6);                 \
+            fgk_v4 t3 = __builtin_shufflevector(c, e, 1, 5, 3, 7);                 \
+            fgk_v4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);               \
+            fgk_v4 c1 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);               \
+            fgk_v4 c2 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);               \
+            fgk_v4 c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);               \
+            memcpy(xt + j * 16 + r, &c0, sizeof c0);                               \
+            memcpy(xt + (j + 1) * 16 + r, &c1, sizeof c1);                         \
+            memcpy(xt + (j + 2) * 16 + r, &c2, sizeof c2);                         \
+            memcpy(xt + (j + 3) * 16 + r, &c3, sizeof c3);                         \
+        }                                                                          \
+    }                                                                              \
     for (r = 0; r < nr; r++) {                                                     \
         const T *row = X + (i + r) * d;                                            \
-        for (j = 0; j < d; j++) {                                                  \
+        for (j = d4; j < d; j++) {                                                 \
             double v = (double) row[j] - offset[j];                                \
             xt[j * 16 + r] = v == v ? v : 0.0;  /* NaN: missing, at the offset */  \
         }                                                                          \
@@ -149,8 +199,8 @@ static inline void NAME(const T *X, Py_ssize_t d, const double *offset,         
         for (j = 0; j < d; j++)                                                    \
             xt[j * 16 + r] = 0.0;                                                  \
 }
-FGK_BLOCK_LOADER(fgk_block_d, double)
-FGK_BLOCK_LOADER(fgk_block_f, float)
+FGK_BLOCK_LOADER(fgk_block_d, double, fgk_row4_d)
+FGK_BLOCK_LOADER(fgk_block_f, float, fgk_row4_f)
 
 /* Lloyd on rows [start, stop): labels by |c|^2 - 2 x.c (the first of equals);
  * with update, counts[k] += w and sums[k] += w (x - offset) for the label k.
@@ -204,12 +254,16 @@ static Py_ssize_t fastgmm_km_block(const double *xt, Py_ssize_t nr, Py_ssize_t d
 
 /* k-means++ on one block: for each candidate t, m = min(max((|c_t|^2 -
  * 2 x.c_t) + xs, 0), cl); part[t] (16 rows' running sums, a lane per row,
- * added in block order) += w m; update (T = 1): cl = m. */
+ * added in block order) += w m; update (T = 1): cl = m; keep (or NULL):
+ * keep[t][r] = m, the rows' closest distances should candidate t be chosen
+ * (the seeding's next round takes them instead of a pass over X). */
 static void fastgmm_kpp_block(const double *xt, Py_ssize_t nr, Py_ssize_t d,
                               Py_ssize_t T, const double *cands, const double *cn,
                               const double *xs, double *cl, const double *w,
-                              int update, double *part)
+                              int update, double *part, double *const *keep,
+                              Py_ssize_t at)
 {
+    double mb[16];
     double xsb[16], clb[16], wb[16];
     const fgk_vd zero = {0};
     fgk_vd o[FGK_NV * FGK_CPB];
@@ -232,7 +286,11 @@ static void fastgmm_kpp_block(const double *xt, Py_ssize_t nr, Py_ssize_t d,
                 fgk_store(pt, fgk_load(pt) + fgk_load(wb + v * FGK_W) * m);
                 if (update)
                     fgk_store(clb + v * FGK_W, m);
+                if (keep != NULL)
+                    fgk_store(mb + v * FGK_W, m);
             }
+            if (keep != NULL)
+                memcpy(keep[t + i] + at, mb, nr * sizeof(double));
         }
     }
     if (update)

@@ -226,13 +226,15 @@ def _km_share(X, offset, centres, cn, w, bounds, labels, sums, counts, changed, 
 
 @njit(**_STRICT)
 def _kpp_range(X, offset, xsq, cands, cn, closest, w, start, stop, update, pots,
-               build):
+               keep, build):
     """k-means++ on rows start..stop: the squared distance to candidate t is
     max((|c_t|^2 + |x|^2) - 2 x.c_t, 0); pots[t] += the sum of w min(closest,
     it), 16 running sums per candidate (a lane per row of a block) added in
-    lane order. ``update`` (T = 1): closest = min(closest, distance) too."""
+    lane order. ``update`` (T = 1): closest = min(closest, distance) too.
+    ``keep`` (T rows of n, or none): keep[t, i] = min(closest, distance)."""
     T = cn.shape[0]
     weighted = w.shape[0] > 0
+    keeping = keep.shape[0] > 0
     xt = np.empty((X.shape[1], _BLOCK))
     acc = np.empty(_BLOCK)
     part = np.zeros((T, _BLOCK))
@@ -259,6 +261,8 @@ def _kpp_range(X, offset, xsq, cands, cn, closest, w, start, stop, update, pots,
                 part[t, r] = _mad(wb[r], m, part[t, r], build[0])
                 if update:
                     cl[r] = m
+                if keeping and r < nr:
+                    keep[t, i + r] = m
         if update:
             for r in range(nr):
                 closest[i + r] = cl[r]
@@ -289,11 +293,11 @@ def _lane_sum(p, vector, amd):
 
 
 @njit(**_STRICT)
-def _kpp_share(X, offset, xsq, cands, cn, closest, w, bounds, pots, update, build,
-               share, n_shares):
+def _kpp_share(X, offset, xsq, cands, cn, closest, w, bounds, pots, update, keep,
+               build, share, n_shares):
     for p in range(share, bounds.shape[0] - 1, n_shares):
         _kpp_range(X, offset, xsq, cands, cn, closest, w, bounds[p], bounds[p + 1],
-                   update, pots[p], build)
+                   update, pots[p], keep, build)
 
 
 @njit(**_STRICT)
@@ -390,7 +394,8 @@ def _before(a, b):
     return a < b or (b != b and a == a)
 
 
-def _kpp_loop(kpp_share, X, offset, xsq, w, bounds, draws, indices, closest, build):
+def _kpp_loop(kpp_share, X, offset, xsq, w, bounds, draws, indices, closest, keep,
+              build):
     """`kpp_loop` on the calling thread; ``kpp_share``: `_kpp_share`, called
     through its address (`_loop_for`)."""
     n, d = X.shape
@@ -409,11 +414,14 @@ def _kpp_loop(kpp_share, X, offset, xsq, w, bounds, draws, indices, closest, bui
     picked = np.empty(T, dtype=np.intp)
     cidx = np.empty(T, dtype=np.intp)
     first = indices[0]
+    keeping = keep.shape[0] == T
+    none = np.empty((0, n))
     _centred_row(X, offset, first, chosen[0], 0)
     cn1[0] = xsq[first]
     for i in range(n):
         closest[i] = np.inf
-    kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True, build, 0, 1)
+    kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True, none, build,
+              0, 1)
     # pot1[0, 0], or pot1.sum() (NumPy's add.reduce)
     current = pot1[0, 0] if P == 1 else pairwise(pot1.reshape(P), 0, P)
     for c in range(1, K):
@@ -433,8 +441,8 @@ def _kpp_loop(kpp_share, X, offset, xsq, w, bounds, draws, indices, closest, bui
             _centred_row(X, offset, cidx[t], cands[t], 0)
             cn[t] = xsq[cidx[t]]
         pots[:, :] = 0.0
-        kpp_share(X, offset, xsq, cands, cn, closest, w, bounds, pots, False, build, 0,
-                  1)
+        kpp_share(X, offset, xsq, cands, cn, closest, w, bounds, pots, False,
+                  keep if keeping and c < K - 1 else none, build, 0, 1)
         _sum_rows(pots, cpots)
         # argmin: the first of the least (the first NaN, as NumPy)
         best = 0
@@ -446,11 +454,13 @@ def _kpp_loop(kpp_share, X, offset, xsq, w, bounds, draws, indices, closest, bui
                 best = t
         indices[c] = cidx[best]
         current = cpots[best]
-        if c < K - 1:  # (the last round's distances are not used)
+        if c < K - 1 and keeping:  # the best one's distances, kept
+            closest[:] = keep[best]
+        elif c < K - 1:  # (the last round's distances are not used)
             chosen[0, :] = cands[best]
             cn1[0] = cn[best]
             pot1[:, :] = 0.0
-            kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True,
+            kpp_share(X, offset, xsq, chosen, cn1, closest, w, bounds, pot1, True, none,
                       build, 0, 1)
 
 
@@ -536,9 +546,9 @@ def _loop_for(name, dtype):
     if name == "kpp":
         share = types.FunctionType(types.none(
             ro(x, 2), ro(f64), ro(f64), rw(2), rw(), rw(), ro(f64), ro(intp), rw(2),
-            types.boolean, build, i64, i64))
+            types.boolean, rw(2), build, i64, i64))
         signature = types.none(share, ro(x, 2), ro(f64), ro(f64), ro(f64), ro(intp),
-                               ro(f64, 2), rw(1, intp), rw(), build)
+                               ro(f64, 2), rw(1, intp), rw(), rw(2), build)
         loop = njit(signature, **_STRICT)(_kpp_loop)
     else:
         share = types.FunctionType(types.none(
@@ -726,8 +736,9 @@ def kpp_partitions(X, offset, xsq, cands, cn, closest, w, bounds, pots, update,
     # (copies: the argument types `_kpp_loop` hands the same compiled code)
     centres, cn = np.array(cands.reshape(T, d)), np.array(cn)
     build = extension_build()
+    none = np.empty((0, n))
     run_shares(n_threads, n_parts, lambda share, n_shares: _kpp_share(
-        X, offset, xsq, centres, cn, closest, w, bounds, pots, bool(update), build,
+        X, offset, xsq, centres, cn, closest, w, bounds, pots, bool(update), none, build,
         share, n_shares))
 
 
@@ -800,9 +811,10 @@ def column_mean(X, out):
     _column_mean(X, out)
 
 
-def kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, n_threads):
+def kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, keep, n_threads):
     """The k-means++ seeding from its first centre on, in one call (the
-    extension's `kpp_loop`), its passes on the calling thread."""
+    extension's `kpp_loop`: ``keep``, (trials, n) or (0, n), as there), its
+    passes on the calling thread."""
     X, offset, xsq = _x(X), _f64(offset, "offset"), _f64(xsq, "xsq")
     w, bounds, draws = _f64(w, "w"), _intp(bounds, "bounds"), _f64(draws, "draws", 2)
     indices = _writable(indices, np.intp, 1, "indices")
@@ -814,6 +826,9 @@ def kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, n_threads):
         raise ValueError("kernel: draws must be (n_clusters - 1, trials)")
     if w.shape[0] not in (0, n) or xsq.shape[0] != n or closest.shape[0] != n:
         raise ValueError("kernel: weights, norms and distances need one value per row")
+    keep = _writable(keep, np.float64, 2, "keep")
+    if keep.shape[0] not in (0, T) or keep.shape[1] != n:
+        raise ValueError("kernel: keep must be (trials, n) or (0, n)")
     if d < 1 or offset.shape[0] != d:
         raise ValueError("kernel: offset must have n_features values")
     _check_threads(n_threads)
@@ -822,7 +837,7 @@ def kpp_loop(X, offset, xsq, w, bounds, draws, indices, closest, n_threads):
     if K == 1:
         return
     _loop_for("kpp", X.dtype)(_kpp_share, X, offset, xsq, w, bounds, draws, indices,
-                              closest, extension_build())
+                              closest, keep, extension_build())
 
 
 def lloyd_loop(X, offset, centers, w, bounds, labels, sums, counts, changed, max_iter,

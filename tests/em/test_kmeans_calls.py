@@ -176,6 +176,34 @@ def test_plusplus_seeds_are_the_numpy_paths(monkeypatch, module, variant, weight
         np.testing.assert_array_equal(seeds, ref)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kept_distances_are_a_second_passs(monkeypatch, module, dtype):
+    # kpp_loop keeping its candidates' distances (one read of X a round)
+    # gives the seeds of the loop that reads X again for the chosen one's, on
+    # 1-4 partitions and 1-2 threads, weighted or not, missing values or not
+    rng = np.random.default_rng(70)
+    for trial in range(16):
+        n, d = int(rng.integers(20, 4000)), int(rng.integers(1, 20))
+        X = _data(rng, n, d, dtype)
+        if trial % 4 == 3:
+            X[rng.random(X.shape) < 0.05] = np.nan
+        w = rng.uniform(0.1, 2, n) if trial % 2 else np.zeros(0)
+        offset = np.nan_to_num(np.nanmean(X, axis=0, dtype=np.float64))
+        xc = np.nan_to_num(X.astype(np.float64) - offset)
+        xsq = np.einsum("ij,ij->i", xc, xc)
+        K = int(rng.integers(2, 14))
+        draws = rng.random((K - 1, 2 + int(np.log(K))))
+        bounds = _bounds(n, int(rng.integers(1, 5)))
+        seeds = []
+        for rows in (draws.shape[1], 0):
+            s = np.full(K, -1, np.intp)
+            s[0] = int(rng.integers(n)) if rows else seeds[0][0]
+            module.kpp_loop(X, offset, xsq, w, bounds, draws, s, np.empty(n),
+                            np.empty((rows, n)), 1 + trial % 2)
+            seeds.append(s)
+        np.testing.assert_array_equal(seeds[0], seeds[1])
+
+
 def test_whole_call_kernels_check_shapes(module):
     module = module.drivers
     X = np.zeros((10, 3))
@@ -192,10 +220,11 @@ def test_whole_call_kernels_check_shapes(module):
         module.einsum_dot(np.zeros(3), np.zeros(2), 2, 0)
     indices = np.zeros(3, dtype=np.intp)
     ok = (X, np.zeros(3), np.zeros(10), np.empty(0), bounds, np.zeros((2, 2)), indices,
-          np.zeros(10), 1)
+          np.zeros(10), np.zeros((2, 10)), 1)
     module.kpp_loop(*ok)
     bad = {2: np.zeros(9), 3: np.zeros(4), 4: np.array([0, 9], dtype=np.intp),
-           5: np.zeros((1, 2)), 7: np.zeros(3)}
+           5: np.zeros((1, 2)), 7: np.zeros(3), 8: np.zeros((1, 10)),
+           9: 0}
     for i, value in bad.items():
         args = list(ok)
         args[i] = value
@@ -311,7 +340,8 @@ def test_numba_loops_give_the_extensions_bits(both, case):
     for backend in both:
         seeds = np.full(K, -1, np.intp)
         seeds[0] = first
-        backend.kpp_loop(X, offset, xsq, w, bounds, draws, seeds, np.empty(n), 1)
+        backend.kpp_loop(X, offset, xsq, w, bounds, draws, seeds, np.empty(n),
+                         np.empty((draws.shape[1] if case % 4 else 0, n)), 1)
         c = centers.copy()
         labels = np.full(n, -1, np.intp)
         sums, counts = np.empty((parts, K * d)), np.empty((parts, K))

@@ -64,7 +64,7 @@ cdef extern from "_kmeans.h" nogil:
     void fastgmm_kpp_block(const double* xt, Py_ssize_t nr, Py_ssize_t d,
                            Py_ssize_t T, const double* cands, const double* cn,
                            const double* xs, double* cl, const double* w, int update,
-                           double* part)
+                           double* part, double* const* keep, Py_ssize_t at)
     double fgk_einsum_dot(const double* a, const double* b, Py_ssize_t n, int W,
                           int fused)
     void fgk_einsum_squares(const double* x, Py_ssize_t d, int fused, double* part)

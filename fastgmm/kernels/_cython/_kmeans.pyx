@@ -130,10 +130,11 @@ cdef void _kpp_range(const floating* X, Py_ssize_t d, Py_ssize_t T,
                      const double* offset, const double* xsq, const double* cands,
                      const double* cn, double* closest, const double* w,
                      bint weighted, Py_ssize_t start, Py_ssize_t stop, bint update,
-                     double* pots, int* failed) noexcept nogil:
+                     double* pots, double* const* keep, int* failed) noexcept nogil:
     """k-means++ on rows start..stop. The squared distance to candidate t is
     max((|c_t|^2 - 2 x.c_t) + |x|^2, 0); pots[t] += w min(closest, it).
-    ``update`` (T = 1): closest = min(closest, distance) as well."""
+    ``update`` (T = 1): closest = min(closest, distance) as well. ``keep``
+    (T rows of n, or NULL): keep[t][i] = min(closest, distance to t)."""
     cdef double* xt = <double*> malloc(16 * d * sizeof(double))
     cdef double* part = <double*> calloc(16 * T, sizeof(double))
     cdef Py_ssize_t i, nr, t, r
@@ -148,7 +149,7 @@ cdef void _kpp_range(const floating* X, Py_ssize_t d, Py_ssize_t T,
         nr = min(16, stop - i)
         _km_block(X, d, offset, i, nr, xt)
         fastgmm_kpp_block(xt, nr, d, T, cands, cn, xsq + i, closest + i,
-                          w + i if weighted else NULL, update, part)
+                          w + i if weighted else NULL, update, part, keep, i)
         i += nr
     for t in range(T):
         total = 0.0
@@ -196,7 +197,7 @@ def kpp_partitions(
         for p in prange(n_parts, schedule="static"):
             _kpp_range(&X[0, 0], d, T, &offset[0], &xsq[0], &cands[0], &cn[0],
                        &closest[0], w_ptr, weighted, bounds[p], bounds[p + 1], update,
-                       &pots[p, 0], &failed)
+                       &pots[p, 0], NULL, &failed)
     if failed:
         raise MemoryError("fastgmm: cannot allocate the kernel's buffers")
 
@@ -339,14 +340,15 @@ cdef int _kpp_pass(const floating* X, Py_ssize_t d, Py_ssize_t T, const double* 
                    const double* xsq, const double* cands, const double* cn,
                    double* closest, const double* w_ptr, bint weighted,
                    const Py_ssize_t* bounds, Py_ssize_t n_parts, bint update,
-                   double* pots, int n_threads) noexcept nogil:
-    """`kpp_partitions` without the GIL: returns 1 when a buffer failed."""
+                   double* pots, double* const* keep, int n_threads) noexcept nogil:
+    """`kpp_partitions` without the GIL (``keep``: `_kpp_range`'s): returns
+    1 when a buffer failed."""
     cdef int failed = 0
     cdef Py_ssize_t p
     memset(pots, 0, n_parts * T * sizeof(double))
     for p in prange(n_parts, schedule="static", num_threads=n_threads):
         _kpp_range(X, d, T, offset, xsq, cands, cn, closest, w_ptr, weighted,
-                   bounds[p], bounds[p + 1], update, pots + p * T, &failed)
+                   bounds[p], bounds[p + 1], update, pots + p * T, keep, &failed)
     return failed
 
 
@@ -364,6 +366,7 @@ def kpp_loop(
     const double[:, ::1] draws,     # IN (k - 1, T) the uniform draws of the trials
     Py_ssize_t[::1] indices,        # IN [0] the first centre; OUT (k,) the seeds
     double[::1] closest,            # work (n,)
+    double[:, ::1] keep,            # work (T, n), or (0, n): see below
     int n_threads,
 ):
     """`em.kmeans.kmeans_plusplus` from its first centre on, in one call:
@@ -371,7 +374,9 @@ def kpp_loop(
     cumulative sum, the candidates' potentials (partitions summed in order),
     the best (the first of equals), the distances to it. A candidate's norm is
     its row's in ``xsq`` (np.einsum gives a row the same bits alone or in an
-    array)."""
+    array). With ``keep`` (T rows), the candidates' pass keeps each one's
+    min(closest, distance) and the best one's become the closest distances:
+    one read of X per round instead of two, the same bits."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = indices.shape[0]
     cdef Py_ssize_t T = draws.shape[1], n_parts = _check_bounds(bounds, n)
     cdef Py_ssize_t c, t, i, j, best, key, first
@@ -382,6 +387,8 @@ def kpp_loop(
         raise ValueError("kernel: draws must be (n_clusters - 1, trials)")
     if (weighted and w.shape[0] != n) or xsq.shape[0] != n or closest.shape[0] != n:
         raise ValueError("kernel: weights, norms and distances need one value per row")
+    if keep.shape[0] not in (0, T) or keep.shape[1] != n:
+        raise ValueError("kernel: keep must be (trials, n) or (0, n)")
     if d < 1 or offset.shape[0] != d:
         raise ValueError("kernel: offset must have n_features values")
     if n_threads < 1:
@@ -394,10 +401,18 @@ def kpp_loop(
     cdef double* buf = <double*> malloc(((T + 1) * d + 4 * T + (n_parts + 1) * T)
                                         * sizeof(double))
     cdef Py_ssize_t* ibuf = <Py_ssize_t*> malloc(3 * T * sizeof(Py_ssize_t))
-    if buf == NULL or ibuf == NULL:
+    # the kept rows, T + 1 slots: the T candidates' and the closest distances
+    cdef double** slots = <double**> malloc((T + 1) * sizeof(double*))
+    cdef double* swap
+    cdef bint keeping = keep.shape[0] == T and n > 0
+    if buf == NULL or ibuf == NULL or slots == NULL:
         free(buf)
         free(ibuf)
+        free(slots)
         raise MemoryError("fastgmm: cannot allocate the seeding's buffers")
+    for t in range(T):
+        slots[t] = &keep[t, 0] if keeping else NULL
+    slots[T] = &closest[0]
     cdef double* cands = buf                 # (T, d)
     cdef double* chosen = cands + T * d      # (d,) the centre added last
     cdef double* cn = chosen + d             # (T,)
@@ -415,8 +430,8 @@ def kpp_loop(
         for i in range(n):
             closest[i] = INFINITY
         failed |= _kpp_pass(&X[0, 0], d, 1, &offset[0], &xsq[0], chosen, cn1,
-                            &closest[0], w_ptr, weighted, &bounds[0], n_parts, True,
-                            pots, n_threads)
+                            slots[T], w_ptr, weighted, &bounds[0], n_parts, True,
+                            pots, NULL, n_threads)
         # pot1[0, 0], or pot1.sum() (NumPy's add.reduce)
         current = pots[0] if n_parts == 1 else fgm_sum(pots, n_parts, 1)
         for c in range(1, K):
@@ -431,14 +446,15 @@ def kpp_loop(
                     j -= 1
                 order[j] = key
                 picked[t] = n
-            fastgmm_cumsum_search(&closest[0], w_ptr, n, targets, order, T, picked)
+            fastgmm_cumsum_search(slots[T], w_ptr, n, targets, order, T, picked)
             for t in range(T):
                 cidx[t] = min(picked[t], n - 1)
                 _centred_row(&X[0, 0], d, &offset[0], cidx[t], cands + t * d)
                 cn[t] = xsq[cidx[t]]
             failed |= _kpp_pass(&X[0, 0], d, T, &offset[0], &xsq[0], cands, cn,
-                                &closest[0], w_ptr, weighted, &bounds[0], n_parts,
-                                False, pots, n_threads)
+                                slots[T], w_ptr, weighted, &bounds[0], n_parts,
+                                False, pots,
+                                slots if keeping and c < K - 1 else NULL, n_threads)
             fgk_sum_rows(pots, n_parts, T, cpots)
             # argmin: the first of the least (the first NaN, as NumPy)
             best = 0
@@ -450,14 +466,19 @@ def kpp_loop(
                     best = t
             indices[c] = cidx[best]
             current = cpots[best]
-            if c < K - 1:  # (the last round's distances are not used)
+            if c < K - 1 and keeping:  # the best one's distances, kept
+                swap = slots[T]
+                slots[T] = slots[best]
+                slots[best] = swap
+            elif c < K - 1:  # (the last round's distances are not used)
                 memcpy(chosen, cands + best * d, d * sizeof(double))
                 cn1[0] = cn[best]
                 failed |= _kpp_pass(&X[0, 0], d, 1, &offset[0], &xsq[0], chosen, cn1,
-                                    &closest[0], w_ptr, weighted, &bounds[0], n_parts,
-                                    True, pots, n_threads)
+                                    slots[T], w_ptr, weighted, &bounds[0], n_parts,
+                                    True, pots, NULL, n_threads)
     free(buf)
     free(ibuf)
+    free(slots)
     if failed:
         raise MemoryError("fastgmm: cannot allocate the kernel's buffers")
 
