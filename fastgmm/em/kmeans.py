@@ -204,10 +204,9 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
     """Indices of the k-means++ seeds (scikit-learn's ``_kmeans_plusplus``)."""
     n = rows.n
     xsq = rows.squared_norms()[0] if x_squared_norms is None else x_squared_norms
-    weights = rows.weight_array()
     trials = 2 + int(np.log(n_clusters))
     indices = np.full(n_clusters, -1, dtype=np.intp)
-    indices[0] = random_state.choice(n, p=weights / weights.sum())
+    indices[0] = _first_centre(random_state, rows)
     if rows.in_one_call():
         # the whole loop in one call (the draws of every round taken first,
         # as below)
@@ -251,6 +250,44 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
         current_pot = candidate_pots[best]
         update(cands[best:best + 1])
     return indices
+
+
+_DRAW_CHUNK = 1 << 16
+
+
+def _first_centre(random_state, rows):
+    """``random_state.choice(n, p=w / w.sum())``, the first seed. Unweighted
+    with a RandomState, the same draw without two arrays of n: its
+    probabilities are all 1 / n (the sum of n ones is n), their cumulative
+    sum runs from one chunk to the next in the same order (np.add.accumulate
+    from the carried sum: NumPy's cumsum adds one value at a time), divided by
+    its last value, searched (side 'right') for the one uniform draw."""
+    n = rows.n
+    if rows.w.size or n < 2 * _DRAW_CHUNK or type(random_state) is not np.random.RandomState:
+        weights = rows.weight_array()
+        return random_state.choice(n, p=weights / weights.sum())
+    p = 1.0 / float(n)
+    piece = np.full(_DRAW_CHUNK + 1, p)
+    cdf = np.empty(_DRAW_CHUNK + 1)
+    # the total: the last cumulative sum, chunk by chunk
+    total = 0.0
+    for start in range(0, n, _DRAW_CHUNK):
+        m = min(_DRAW_CHUNK, n - start)
+        piece[0] = total
+        total = np.add.accumulate(piece[:m + 1], out=cdf[:m + 1])[m]
+    u = random_state.random_sample()  # what choice draws (size None: one)
+    carry = 0.0
+    for start in range(0, n, _DRAW_CHUNK):
+        m = min(_DRAW_CHUNK, n - start)
+        piece[0] = carry
+        np.add.accumulate(piece[:m + 1], out=cdf[:m + 1])
+        carry = cdf[m]
+        part = cdf[1:m + 1]
+        part /= total
+        at = int(part.searchsorted(u, side="right"))
+        if at < m:
+            return start + at
+    return n  # (as searchsorted: u >= every value; not for u < 1)
 
 
 class KMeansResult:

@@ -168,3 +168,33 @@ def test_kernels_check_shapes(name):
         module.labelled_partitions(X, np.empty(0), np.full(10, 2, dtype=np.intp),
                                    np.zeros(6), bounds, np.zeros((1, 2)),
                                    np.zeros((1, 6)), np.zeros((1, 6)), 2, 1)
+
+
+@pytest.mark.parametrize("n", [2 * 65536, 2 * 65536 + 1, 200_003, 5 * 65536 - 1])
+def test_the_first_seed_is_choices_draw(n):
+    # unweighted, the first k-means++ seed is drawn without arrays of n: the
+    # same index as RandomState.choice(n, p=ones / n), and the generator left
+    # in the same state
+    class Rows:
+        w = np.empty(0)
+
+        def weight_array(self):
+            return np.ones(n)
+
+    rows = Rows()
+    rows.n = n
+    for seed in range(25):
+        ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
+        assert _kmeans._first_centre(ours, rows) == theirs.choice(n, p=np.ones(n) / n)
+        assert ours.random_sample() == theirs.random_sample()
+
+
+def test_large_kmeans_equals_sklearn(on):
+    # past two chunks of rows: the first seed's draw without arrays of n, the
+    # seeding's kept distances over several partitions, Lloyd's partitions
+    X, _ = make_blobs(140_000, 3, centers=6, cluster_std=2.0, random_state=5)
+    for seed in range(2):
+        ref = _sklearn(X, 6, seed)
+        out = _kmeans.kmeans(X, None, 6, np.random.RandomState(seed), **on)
+        np.testing.assert_array_equal(out.labels, ref.labels_)
+        assert out.n_iter == ref.n_iter_
