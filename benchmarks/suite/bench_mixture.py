@@ -365,3 +365,37 @@ class Accelerated:
         return self.model.fit(self.X).n_iter_
 
     track_passes.unit = "passes"
+
+
+class KMeansInit:
+    """The 'kmeans' initialization alone: fastgmm's compiled k-means (the
+    seeding with its kept distances, Lloyd in one call) and scikit-learn's
+    KMeans(n_init=1), the same labels (benchmarks/kmeans_speed.py times the
+    two in one run, with the seeding and Lloyd apart)."""
+
+    params = (["fastgmm", "scikit-learn"], ["1e6-8-16", "digits-10"])
+    param_names = ["fitter", "data"]
+    timeout = 600
+
+    def setup(self, fitter, data):
+        self.fitter = fitter
+        if data == "digits-10":
+            from sklearn.datasets import load_digits
+            from sklearn.decomposition import PCA
+
+            self.X, self.k = PCA(16, random_state=0).fit_transform(load_digits().data), 10
+        else:
+            self.X, self.k = make_data(20_000 if SMOKE else 1_000_000, 8, 16, seed=0), 16
+        self.run()  # load the kernels
+
+    def run(self):
+        if self.fitter == "fastgmm":
+            from fastgmm.em.kmeans import kmeans
+
+            return kmeans(self.X, None, self.k, np.random.RandomState(0)).n_iter
+        from sklearn.cluster import KMeans
+
+        return KMeans(self.k, n_init=1, random_state=0).fit(self.X).n_iter_
+
+    def time_kmeans(self, fitter, data):
+        self.run()
