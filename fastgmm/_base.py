@@ -179,11 +179,19 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                     rows = _dask.DaskRows(X, ensure_min_samples=2 if reset else 1,
                                           missing=True)
         elif not _source.is_windowed(X):
-            # (with missing values, infinity is looked for block by block:
-            # scikit-learn's check would allocate a mask the size of X)
-            X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
-                              ensure_min_samples=2 if reset else 1,
-                              ensure_all_finite=not marginalize)
+            if reset and X is self.__dict__.get("_validated_X"):
+                # a search's candidate: the search validated X as this fit
+                # would (its dtype, order, finiteness, at least 2 rows)
+                self.__dict__.pop("feature_names_in_", None)
+            else:
+                # (with missing values, infinity is looked for block by
+                # block: scikit-learn's check would allocate a mask the size
+                # of X)
+                X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
+                                  ensure_min_samples=2 if reset else 1,
+                                  ensure_all_finite=not marginalize)
+            if reset:
+                self.n_features_in_ = X.shape[1]
             if marginalize:
                 from .sources import missing
 

@@ -581,6 +581,8 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params, shared=None):
                "error": None}
     if shared is not None:  # the candidates of one k share their k-means
         model._shared_labels = shared
+    # the search validated X for every candidate (`_base._rows` takes it as is)
+    model._validated_X = X
     try:
         model.fit(X)
         outcome.update(lower_bound=float(model.lower_bound_), n_iter=model.n_iter_,
@@ -595,6 +597,7 @@ def _fit_candidate(X, X_val, c, candidate, random_state, params, shared=None):
     finally:
         if model is not None:
             model.__dict__.pop("_shared_labels", None)
+            model.__dict__.pop("_validated_X", None)
     outcome["fit_time"] = time.perf_counter() - start
     outcome["n_fits"] = params[family]["n_init"]
     return c, model, outcome
