@@ -483,10 +483,16 @@ class WindowedRows(_Rows):
 
 class _Mapping:
     """A read-only memory map read in place: the pass's kernels read X's
-    mapped pages directly (no copy), and the pages of each window are let go
-    after use (``madvise(MADV_DONTNEED)``), so the process never keeps more
-    than a window of the file mapped; the pages stay in the page cache,
-    which the kernel may reclaim, for the next pass.
+    mapped pages directly (no copy). When the mapping is larger than a
+    `KEEP_MAPPED_SHARE` of the memory available, the pages of each window
+    are let go after use (``madvise(MADV_DONTNEED)``), so that the process
+    keeps no more than a window of the file mapped (the pages stay in the
+    page cache, which the kernel may reclaim, for the next pass); a smaller
+    file stays mapped from one pass to the next, which spares every pass
+    mapping it again (2026-12-07, Zen 4, 1e8 x 8 float32 in a 3 GiB file
+    on 24 GiB: 0.86-0.89x the in-memory throughput kept, 0.76-0.78x
+    dropped). Either way the pages are the page cache's, not the process's
+    anonymous memory.
     """
 
     def __init__(self, X, mapping):
@@ -496,6 +502,9 @@ class _Mapping:
         self.offset = self.X.ctypes.data - base  # of row 0 in the mapping
         self.row_bytes = self.X.strides[0]
         self.size = len(mapping)
+        available = _memory_available()
+        self.drop = _CAN_DROP_PAGES and (
+            available is None or self.size > KEEP_MAPPED_SHARE * available)
 
     @classmethod
     def of(cls, X, dtype):
@@ -512,7 +521,7 @@ class _Mapping:
         return cls(X, mapping)
 
     def release(self, pieces):
-        if not _CAN_DROP_PAGES:
+        if not self.drop:
             return
         # Rounded out to _DROP_GRANULE: the kernel maps the page cache's
         # large folios (up to 2 MiB) whole, so a piece's neighbours get mapped
@@ -527,5 +536,21 @@ class _Mapping:
 
 
 _DROP_GRANULE = max(mmap.PAGESIZE, 2 * 2**20)
+#: A memory map up to this share of the memory available (MemAvailable)
+#: stays mapped between passes (`_Mapping`); a larger one lets each
+#: window's pages go after use.
+KEEP_MAPPED_SHARE = 0.5
+
+
+def _memory_available():
+    """MemAvailable in bytes (Linux), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 _CAN_DROP_PAGES = hasattr(mmap, "MADV_DONTNEED") and hasattr(mmap.mmap, "madvise")
 

@@ -52,6 +52,26 @@ def test_memmap_fit_is_bitwise_the_in_memory_fit(backend, covariance_type, dtype
                                             rel=1e-12 if dtype == np.float64 else 1e-6)
 
 
+@pytest.mark.parametrize("share", [0.0, 0.5])
+def test_a_memmap_drops_its_pages_only_when_large(memmap_of, monkeypatch, share):
+    # a memory map larger than KEEP_MAPPED_SHARE of the memory available lets
+    # each window's pages go after use (share 0: every file), a smaller one
+    # stays mapped between passes; the fit is the in-memory fit either way
+    from fastgmm.sources import rows as _rows
+
+    monkeypatch.setattr(_rows, "KEEP_MAPPED_SHARE", share)
+    X, _ = make_blobs(3000, 4, 3, seed=2)
+    M = memmap_of(X)
+    mapping = _rows._Mapping.of(M, M.dtype)
+    assert mapping.drop == (share == 0.0 and _rows._CAN_DROP_PAGES)
+    params = dict(random_state=0, max_iter=4, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        expected = GaussianMixture(3, **params).fit(X)
+        fitted = GaussianMixture(3, **params, window_bytes=500 * 4 * 8).fit(M)
+    assert_same_model(fitted, expected)
+
+
 def test_weighted_fit_from_an_array_like(backend, monkeypatch):
     monkeypatch.setattr(_common, "MIN_ROWS_PER_PARTITION", 700)
     X, _ = make_blobs(3000, 4, 3, seed=2)
@@ -217,7 +237,11 @@ def test_anonymous_memory_of_a_large_memmap_fit_is_bounded(tmp_path):
         import numpy as np
         from numpy.lib.format import open_memmap
         import fastgmm
+        from fastgmm.sources import rows
 
+        # as for a file larger than half the memory available: its pages are
+        # let go window after window (a smaller one stays mapped)
+        rows.KEEP_MAPPED_SHARE = 0.0
         n = 20_000_000
         out = open_memmap({str(path)!r}, mode="w+", dtype=np.float32, shape=(n, 4))
         rng = np.random.RandomState(0)
