@@ -117,8 +117,10 @@ def _row_norms(a):
 
 
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
-# the seeding keeps its candidates' distances up to this many bytes
+# the seeding keeps its candidates' distances up to this many bytes, and up
+# to X's size beyond _KEEP_ALWAYS_BYTES
 _KEEP_BYTES = 512 << 20
+_KEEP_ALWAYS_BYTES = 64 << 20
 # Lloyd in one call up to this many centre values: np.einsum takes the shift's
 # dot product in one piece (its buffer's size)
 _ONE_CALL_SHIFT = 8192
@@ -211,9 +213,11 @@ def kmeans_plusplus(rows, n_clusters, random_state, x_squared_norms=None):
         # the whole loop in one call (the draws of every round taken first,
         # as below)
         draws = random_state.uniform(size=(n_clusters - 1, trials))
-        # each candidate's closest distances kept: one read of X per round
-        # (up to _KEEP_BYTES; beyond, a second read takes the chosen one's)
-        keep = np.empty((trials if trials * n * 8 <= _KEEP_BYTES else 0, n))
+        # each candidate's closest distances kept: one read of X per round,
+        # up to _KEEP_BYTES and never more memory than X's own (past 64 MiB:
+        # few features); beyond, a second read takes the chosen one's
+        budget = min(_KEEP_BYTES, max(rows.X.nbytes, _KEEP_ALWAYS_BYTES))
+        keep = np.empty((trials if trials * n * 8 <= budget else 0, n))
         rows.backend.kpp_loop(rows.X, rows.offset, np.ascontiguousarray(xsq), rows.w,
                               rows.bounds, draws, indices, np.empty(n), keep,
                               rows.n_threads)
