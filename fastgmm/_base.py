@@ -182,6 +182,7 @@ class _BaseMixture(DensityMixin, BaseEstimator):
             if reset and X is self.__dict__.get("_validated_X"):
                 # a search's candidate: the search validated X as this fit
                 # would (its dtype, order, finiteness, at least 2 rows)
+                self.n_features_in_ = X.shape[1]
                 self.__dict__.pop("feature_names_in_", None)
             else:
                 # (with missing values, infinity is looked for block by
@@ -190,8 +191,6 @@ class _BaseMixture(DensityMixin, BaseEstimator):
                 X = validate_data(self, X, reset=reset, dtype=_DTYPES, order="C",
                                   ensure_min_samples=2 if reset else 1,
                                   ensure_all_finite=not marginalize)
-            if reset:
-                self.n_features_in_ = X.shape[1]
             if marginalize:
                 from .sources import missing
 

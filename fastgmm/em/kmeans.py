@@ -265,32 +265,31 @@ def _first_centre(random_state, rows):
     probabilities are all 1 / n (the sum of n ones is n), their cumulative
     sum runs from one chunk to the next in the same order (np.add.accumulate
     from the carried sum: NumPy's cumsum adds one value at a time), divided by
-    its last value, searched (side 'right') for the one uniform draw."""
+    its last value, searched (side 'right') for the one uniform draw. The
+    sums and the division only grow along the rows, so the draw lies in the
+    first chunk whose last sum, divided, exceeds it: that chunk alone is
+    summed again."""
     n = rows.n
     if rows.w.size or n < 2 * _DRAW_CHUNK or type(random_state) is not np.random.RandomState:
         weights = rows.weight_array()
         return random_state.choice(n, p=weights / weights.sum())
-    p = 1.0 / float(n)
-    piece = np.full(_DRAW_CHUNK + 1, p)
+    piece = np.full(_DRAW_CHUNK + 1, 1.0 / float(n))
     cdf = np.empty(_DRAW_CHUNK + 1)
-    # the total: the last cumulative sum, chunk by chunk
-    total = 0.0
-    for start in range(0, n, _DRAW_CHUNK):
+    starts = range(0, n, _DRAW_CHUNK)
+    ends = []  # each chunk's last cumulative sum
+    for start in starts:
         m = min(_DRAW_CHUNK, n - start)
-        piece[0] = total
-        total = np.add.accumulate(piece[:m + 1], out=cdf[:m + 1])[m]
+        piece[0] = ends[-1] if ends else 0.0
+        ends.append(np.add.accumulate(piece[:m + 1], out=cdf[:m + 1])[m])
+    total = ends[-1]
     u = random_state.random_sample()  # what choice draws (size None: one)
-    carry = 0.0
-    for start in range(0, n, _DRAW_CHUNK):
-        m = min(_DRAW_CHUNK, n - start)
-        piece[0] = carry
-        np.add.accumulate(piece[:m + 1], out=cdf[:m + 1])
-        carry = cdf[m]
-        part = cdf[1:m + 1]
-        part /= total
-        at = int(part.searchsorted(u, side="right"))
-        if at < m:
-            return start + at
+    for c, start in enumerate(starts):
+        if ends[c] / total > u:
+            m = min(_DRAW_CHUNK, n - start)
+            piece[0] = ends[c - 1] if c else 0.0
+            part = np.add.accumulate(piece[:m + 1], out=cdf[:m + 1])[1:]
+            part /= total
+            return start + int(part.searchsorted(u, side="right"))
     return n  # (as searchsorted: u >= every value; not for u < 1)
 
 

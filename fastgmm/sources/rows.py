@@ -552,5 +552,7 @@ def _memory_available():
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
 _CAN_DROP_PAGES = hasattr(mmap, "MADV_DONTNEED") and hasattr(mmap.mmap, "madvise")
 
